@@ -126,10 +126,10 @@ def _verify(db: str) -> None:
 
 def report(db: str, account: int, out: Path, start: str | None, end: str | None, asset: str | None) -> None:
     """``tickerplant report``: the account's report written into ``out`` (docs/report.md)."""
-    from tickerplant.report.write import NoJournal, parse_time, write_report
+    from tickerplant.report.write import NoJournal, parse_range, write_report
 
     try:
-        start_ms, end_ms = (parse_time(bound) if bound else None for bound in (start, end))
+        start_ms, end_ms = parse_range(start or None, end or None)
         made = write_report(db, account, out, start_ms=start_ms, end_ms=end_ms, asset=asset)
     except (NoJournal, ValueError, OSError) as exc:
         raise SystemExit(f"tickerplant report: {exc}") from None

@@ -31,6 +31,19 @@ from typing import Protocol
 __all__ = ["Clock", "LagProbe", "ManualClock", "MarketClock", "SystemClock", "Timeline", "Timer"]
 
 
+# a clock's speeds (a replay's ``--speed``, its admin listener's, ``tickerplant run``'s):
+# past them the replay clock's arithmetic leaves a float's range (a year in 30 s is 1e6)
+SPEEDS = (1e-6, 1e6)
+
+
+def check_speed(speed: float) -> float:
+    """``speed`` if it is a number within ``SPEEDS``; ValueError naming them."""
+    low, high = SPEEDS
+    if not (math.isfinite(speed) and low <= speed <= high):
+        raise ValueError(f"a speed is a number from {low:g} to {high:g}, or max; not {speed!r}")
+    return speed
+
+
 def block_for(seconds: float) -> None:
     """The calling thread paused for ``seconds`` of real time: never a loop's (the journal's
     checkpointer waiting for the server's next commit; an account's delete beside a server,

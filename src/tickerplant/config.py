@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from tickerplant.clock import check_speed
 from tickerplant.market.book.queue import queue_model
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.payloads.events import PayloadFormat
@@ -270,8 +271,8 @@ class ReplayConfig:
     batch_events: int = setting(4096, "events per loop iteration at most")
 
     def __post_init__(self) -> None:
-        if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0):
-            raise ValueError(f"replay speed must be a positive number or max, not {self.speed!r}")
+        if self.speed is not None:
+            check_speed(self.speed)
         if self.batch_events < 1:
             raise ValueError("batch_events must be at least 1")
         if self.start_ms is not None and self.end_ms is not None and self.end_ms < self.start_ms:

@@ -50,10 +50,27 @@ async def test_accounts_and_keys_over_the_admin_listener(
             assert (status, changed[0]["asset"], changed[0]["amount"]) == (200, "USDT", "10005.00000000")
             usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
             assert usdt[0]["balance"] == "10005.00000000"
-            for amounts in ("USDT=100000000000", "USDT=1e400"):  # past what a wallet holds: refused, not a 500
+            for amounts, why in (("USDT=100000000000", "the most it holds"), ("USDT=1e400", "not a number"),
+                                 ("USDT=١", "not a number"), ("USDT=1_000", "not a number")):  # fmt: skip
                 status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/deposit",
                                              {"amounts": amounts})  # fmt: skip
-                assert status == 400 and "the most it holds" in refused["msg"], refused
+                assert status == 400 and why in refused["msg"], refused  # refused, not a 500
+            # one change, all or none: a refused entry leaves the others unmade
+            status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/withdraw",
+                                         {"amounts": "USDT=10,NOPE=1"})  # fmt: skip
+            assert status == 400 and "below zero" in refused["msg"]
+            usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
+            assert usdt[0]["balance"] == "10005.00000000"
+            many = ",".join(f"A{n}=1" for n in range(65))  # one transaction holds the journal's lock
+            status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/deposit",
+                                         {"amounts": many})  # fmt: skip
+            assert status == 400 and "at most 64" in refused["msg"]
+            huge = "/api/accounts/99999999999999999999999"  # past SQLite's integers: none such, not a 500
+            assert (await call(session, base, "GET", huge))[0] == 404
+            assert (await call(session, base, "POST", f"{huge}/deposit", {"amounts": "USDT=1"}))[0] == 404
+            assert (await call(session, base, "GET", f"{huge}/report.json"))[0] == 404
+            status, refused = await call(session, base, "GET", f"/api/accounts/{account_id}/report.json?from=99999999999999999999999")
+            assert status == 400 and "past the year 9999" in refused["msg"]
 
             public = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
             status, ed = await call(session, base, "POST", f"/api/accounts/{account_id}/keys",

@@ -22,7 +22,7 @@ import msgspec
 from aiohttp import web
 
 from tickerplant.report.render import report_html, report_json
-from tickerplant.report.write import NoJournal, build_figures, parse_time
+from tickerplant.report.write import NoJournal, build_figures, parse_range
 
 __all__ = ["ReportsApi"]
 
@@ -52,8 +52,7 @@ class ReportsApi:
     async def _answer(self, request: web.Request, as_json: bool) -> web.Response:
         query = request.query
         try:
-            start = parse_time(query["from"]) if "from" in query else None
-            end = parse_time(query["to"]) if "to" in query else None
+            start, end = parse_range(query.get("from"), query.get("to"))
         except ValueError as exc:
             return _refusal(str(exc), 400)
         account_id = int(request.match_info["account"])

@@ -153,6 +153,8 @@ def read_rows(
     the account's first fill) to ``end_ms`` (None: its last row); ``asset``: the margin
     asset it is in (None: the one most of its fills in the range settle in); ``marks``:
     prices to mark at besides the journal's (a server's klines)."""
+    if not 0 < account_id < END_OF_TIME_MS:  # (past SQLite's INTEGER, a query would overflow)
+        raise NoJournal(f"no account {account_id}")
     db = _open(Path(path))
     try:
         start, end = start_ms or 0, END_OF_TIME_MS if end_ms is None else end_ms

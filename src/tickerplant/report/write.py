@@ -18,7 +18,7 @@ from tickerplant.report.journal_rows import NoJournal, read_rows
 from tickerplant.report.render import report_html, report_json
 from tickerplant.report.rows import PricePoint
 
-__all__ = ["NoJournal", "ReportFiles", "build_figures", "parse_time", "write_report"]
+__all__ = ["NoJournal", "ReportFiles", "build_figures", "parse_range", "parse_time", "write_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,9 @@ class ReportFiles:
     html: Path  # <out>/account-<id>-<asset>.html
     json: Path  # <out>/account-<id>-<asset>.json
     figures: Figures
+
+
+_LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: a bound past it is a typo
 
 
 def build_figures(
@@ -71,11 +74,22 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
+def parse_range(start: str | None, end: str | None) -> tuple[int | None, int | None]:
+    """A report's range as the command line and the admin listener take it (``parse_time``
+    each bound, None: open); ValueError for a start after the end."""
+    start_ms, end_ms = (None if bound is None else parse_time(bound) for bound in (start, end))
+    if start_ms is not None and end_ms is not None and start_ms > end_ms:
+        raise ValueError("the range's start is after its end")
+    return start_ms, end_ms
+
+
 def parse_time(text: str) -> int:
-    """A range's bound as the command line and the admin listener take it: milliseconds
-    since the epoch (``1767225600000``) or an ISO 8601 time (``2026-01-01T00:00:00``, UTC
-    unless it says otherwise); ValueError otherwise."""
-    if text.strip().isdigit():
+    """A range's bound: milliseconds since the epoch (``1767225600000``, up to the end of
+    the year 9999) or an ISO 8601 time (``2026-01-01T00:00:00``, UTC unless it says
+    otherwise); ValueError otherwise."""
+    if text.strip().isascii() and text.strip().isdigit():
+        if len(text.strip()) > len(str(_LAST_MS)) or int(text) > _LAST_MS:
+            raise ValueError(f"{text[:40]!r}: past the year 9999")
         return int(text)
     try:
         when = datetime.fromisoformat(text.strip())

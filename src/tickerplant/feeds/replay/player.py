@@ -35,7 +35,7 @@ from typing import Any
 import msgspec
 
 from tickerplant.bus import StreamMessage
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, check_speed
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.replay.files import ReplayFiles, open_replay
@@ -166,8 +166,8 @@ class ReplaySource:
     def set_speed(self, speed: float | None) -> None:
         """Play at ``speed`` replay seconds per second from now on (None: flat out); the
         replay clock re-anchors where it stands, so it neither jumps nor goes back."""
-        if speed is not None and not (math.isfinite(speed) and speed > 0):
-            raise ValueError(f"a replay speed is a positive number or max, not {speed!r}")
+        if speed is not None:
+            check_speed(speed)
         self._speed = speed
         if (not self._begun and self._pace is None) or self.replayer is None:
             return  # the replay makes its clock from the speed when it begins

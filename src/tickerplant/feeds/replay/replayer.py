@@ -42,6 +42,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from tickerplant.bus import StreamMessage
+from tickerplant.clock import check_speed
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
 from tickerplant.feeds.replay.runs import NEVER_MS, PublicRuns, RowInput
 from tickerplant.feeds.replay.turn_streams import TurnStreams
@@ -154,9 +155,7 @@ class ReplayClock:
     second. ``restart`` re-anchors it after a pause, where the replay stood."""
 
     def __init__(self, speed: float, replay_us: int, now_ns: int) -> None:
-        if not (math.isfinite(speed) and speed > 0):
-            raise ValueError(f"a replay speed is a positive number, not {speed!r}")
-        self.speed = speed
+        self.speed = check_speed(speed)
         self._anchor_us = replay_us
         self._anchor_ns = now_ns
 

@@ -161,12 +161,21 @@ def key_type_of(pem: str) -> KeyType:
     raise ValueError(f"a {type(key).__name__}: Binance keys are HMAC, Ed25519 or RSA")
 
 
+# one operator's change: its entries are written in one transaction, which holds the
+# database's write lock the server's journal waits on (``AccountStore.transfer``)
+MOST_CHANGES = 64
+_ASSET_CHARS = 20
+
+
 def parse_balances(text: str, coin_margined: frozenset[str]) -> list[tuple[Market, str, int]]:
     """``USDT=10000,BTC=1`` as (wallet, asset, units). An asset goes to the COIN-M wallet
     when COIN-M contracts are margined in it (``coin_margined``), else to USDⓈ-M; a
     ``um:`` or ``cm:`` prefix chooses (``um:BTC=1``: BTC as USDⓈ-M collateral)."""
     found: list[tuple[Market, str, int]] = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if len(items) > MOST_CHANGES:
+        raise ValueError(f"{len(items):,} entries: at most {MOST_CHANGES} at once")
+    for item in items:
         name, equals, amount = item.partition("=")
         if not equals:
             raise ValueError(f"{item!r}: ASSET=AMOUNT")
@@ -174,14 +183,16 @@ def parse_balances(text: str, coin_margined: frozenset[str]) -> list[tuple[Marke
         if not colon:
             prefix, asset = "", prefix
         asset = asset.strip().upper()
-        if not asset.isalnum():
-            raise ValueError(f"{item!r}: an asset is letters and digits")
+        if not (asset.isascii() and asset.isalnum() and len(asset) <= _ASSET_CHARS):
+            raise ValueError(f"{item[:40]!r}: an asset is up to {_ASSET_CHARS} letters and digits")
         if prefix.lower() in ("um", "cm"):
             wallet = Market.UM if prefix.lower() == "um" else Market.CM
         elif prefix:
             raise ValueError(f"{item!r}: the wallet is um: or cm:")
         else:
             wallet = Market.CM if asset in coin_margined else Market.UM
+        if any(w is wallet and a == asset for w, a, _ in found):
+            raise ValueError(f"{item!r}: {asset} named twice")
         found.append((wallet, asset, parse_amount(amount.strip())))
     return found
 

@@ -1,14 +1,16 @@
-"""What an account holds open in the journal (``journal/schema.py``), which the operator's
-delete refuses to leave behind (``store.AccountStore.delete``): its open orders, its open
-algo orders and its positions. Read as SQL here because the operator's command runs beside
-the server, in another process, with the database as their one meeting place. The statuses
-are ``OrderStatus.is_open``'s and ``AlgoOrder.is_open``'s, as the journal writes them."""
+"""What the operator's commands read of the journal (``journal/schema.py``): what an account
+holds open, which the operator's delete refuses to leave behind (``store.AccountStore.delete``:
+its open orders, its open algo orders and its positions), and what trading changed in a
+wallet, which a withdrawal may not take below zero. Read as SQL here because the operator's
+command runs beside the server, in another process, with the database as their one meeting
+place. The statuses are ``OrderStatus.is_open``'s and ``AlgoOrder.is_open``'s, as the
+journal writes them."""
 
 from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["holdings"]
+__all__ = ["holdings", "traded_in"]
 
 _ASKED = (
     ("venue_orders", "open order(s)", "SELECT COUNT(*) FROM venue_orders WHERE account_id = ? "
@@ -30,3 +32,18 @@ def holdings(db: sqlite3.Connection, account_id: int) -> list[str]:
         if table in tables and (count := int(db.execute(query, (account_id,)).fetchone()[0])):
             held.append(f"{count} {what}")
     return held
+
+
+def traded_in(db: sqlite3.Connection, account_id: int, wallet: str, asset: str) -> int:
+    """What trading changed in ``wallet``'s ``asset`` (``um``/``cm``), 1e-8, as the journal
+    holds it (``venue_wallet_changes``, an older journal's rows without a market counted in
+    either); 0 before any server journaled."""
+    journaled = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_wallet_changes'")
+    if journaled.fetchone() is None:
+        return 0
+    row = db.execute(
+        "SELECT SUM(delta) FROM venue_wallet_changes WHERE account_id = ? AND asset = ? "
+        "AND (market = ? OR market IS NULL)",
+        (account_id, asset, wallet),
+    ).fetchone()
+    return int(row[0] or 0)

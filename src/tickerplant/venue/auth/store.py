@@ -8,8 +8,7 @@ and SQLite gives its ``-wal`` and ``-shm`` files the database's mode.
 
 Schema (``_SCHEMA``; ``PRAGMA user_version`` 1):
 
-- ``accounts``: ``account_id``, ``name``, ``alias`` (accountAlias), ``disabled``,
-  ``created_ms``;
+- ``accounts``: ``account_id``, ``name``, ``alias`` (accountAlias), ``disabled``, ``created_ms``;
 - ``balances``: one row per account, wallet (``um``/``cm``) and asset; ``amount`` in units
   of 1e-8, never negative; ``update_ms``;
 - ``api_keys``: ``api_key`` (the X-MBX-APIKEY), ``account_id``, ``key_type``, ``material``
@@ -25,8 +24,8 @@ Nothing grows but by the operator's hand: accounts, keys and deposits are comman
 ``AccountStore`` is the operator's read-write handle; ``Keyring`` the server's read-only
 view, held in memory and reloaded when another connection has committed
 (``PRAGMA data_version``, looked at once per loop turn while serving), so keys made while
-the server runs work at once. No secret is
-ever written to a log: records keep their material out of their ``repr``.
+the server runs work at once. No secret is ever written to a log: records keep their
+material out of their ``repr``.
 """
 
 from __future__ import annotations
@@ -34,12 +33,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Account, ApiKey, Balance, KeyType, new_alias, new_api_key
-from tickerplant.venue.auth.holdings import holdings
+from tickerplant.venue.auth.holdings import holdings, traded_in
 from tickerplant.venue.domain.money import format_amount
 
 __all__ = ["SCHEMA_VERSION", "SETTLE_S", "AccountStore", "Keyring", "StoreError"]
@@ -87,8 +86,8 @@ _BALANCE_COLUMNS = "account_id, wallet, asset, amount, update_ms"
 
 
 # The most a wallet holds, in 1e-8 units: ten billion of its asset. SQLite keeps a signed
-# 64-bit integer (9.2e18); this leaves the engine's sums of trading room under it.
-MOST_UNITS = 10**10 * 10**8
+# 64-bit integer (9.2e18, _ID_MAX); this leaves the engine's sums of trading room under it.
+MOST_UNITS, _ID_MAX = 10**10 * 10**8, 2**63 - 1
 
 
 class StoreError(ValueError):
@@ -186,6 +185,8 @@ class AccountStore:
         return [_account(row) for row in rows]
 
     def account(self, account_id: int) -> Account:
+        if not 0 < account_id <= _ID_MAX:  # (past SQLite's INTEGER, a query would overflow)
+            raise StoreError(f"no account {account_id}")
         row = self._db.execute(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)
         ).fetchone()
@@ -209,10 +210,18 @@ class AccountStore:
 
     def deposit(self, account_id: int, wallet: Market, asset: str, units: int, now_ms: int) -> Balance:
         """Add ``units`` (negative: withdraw) to a wallet's asset; StoreError below zero."""
+        return self.transfer(account_id, [(wallet, asset, units)], now_ms)[0]
+
+    def transfer(
+        self, account_id: int, changes: Sequence[tuple[Market, str, int]], now_ms: int
+    ) -> list[Balance]:
+        """Add each ``(wallet, asset, units)`` (negative units: withdraw) in one transaction:
+        all or none (StoreError for one that would fall below zero or pass the most), one
+        write lock however many (the server's journal waits on it: ``accounts.MOST_CHANGES``)."""
         self.account(account_id)
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            return self._change(account_id, wallet, asset, units, now_ms)
+            return [self._change(account_id, *change, now_ms) for change in changes]
 
     def set_disabled(self, account_id: int, disabled: bool) -> None:
         self.account(account_id)
@@ -276,7 +285,7 @@ class AccountStore:
         if amount < 0:
             raise StoreError(f"{asset} in the {wallet.name} wallet would fall below zero")
         if units < 0:  # a withdrawal: the wallet is this row and what trading changed
-            traded = self._traded(account_id, wallet, asset)
+            traded = traded_in(self._db, account_id, wallet.value, asset)
             if amount + traded < 0:
                 held = format_amount(amount - units + traded)
                 where = f"{asset} in the {wallet.name} wallet"
@@ -290,20 +299,6 @@ class AccountStore:
             (account_id, wallet.value, asset, amount, now_ms),
         )
         return Balance(account_id, wallet, asset, amount, now_ms)
-
-    def _traded(self, account_id: int, wallet: Market, asset: str) -> int:
-        """What trading changed in a wallet's asset, as the journal holds it (``sqlite_journal``:
-        ``venue_wallet_changes``, an older journal's rows without a market counted in either),
-        0 before any server journaled."""
-        journaled = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_wallet_changes'")
-        if journaled.fetchone() is None:
-            return 0
-        row = self._db.execute(
-            "SELECT SUM(delta) FROM venue_wallet_changes WHERE account_id = ? AND asset = ? "
-            "AND (market = ? OR market IS NULL)",
-            (account_id, asset, wallet.value),
-        ).fetchone()
-        return int(row[0] or 0)
 
 
 _DELETE_TRIES = 5  # reads of an account's holdings the server's commits may outdate, the last locked

@@ -5,6 +5,7 @@ string has 8 decimals), parsed from and written as exact decimals; a value off t
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
@@ -33,8 +34,15 @@ def parse_ratio(text: str) -> Ratio:
     return Ratio(n // g, d // g)
 
 
+_PLAIN = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII)
+
+
 def parse_amount(text: str) -> int:
-    """An exact, non-negative decimal with at most 8 decimals, as units of 1e-8."""
+    """An exact, non-negative decimal with at most 8 decimals, as units of 1e-8: ASCII
+    digits and a point alone (no sign, exponent, ``_`` or another script's digits, which
+    ``Decimal`` would take)."""
+    if _PLAIN.fullmatch(text) is None:
+        raise ValueError(f"{text[:40]!r}: not a number (digits, and a point)")
     try:
         value = Decimal(text)
     except InvalidOperation:

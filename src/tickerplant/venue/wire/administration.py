@@ -90,11 +90,11 @@ def create_account(
 
 
 def deposit(store: AccountStore, account_id: int, amounts: str, sign: int, now_ms: int) -> list[Balance]:
-    """Add (``sign`` 1) or withdraw (-1) ``amounts``; the balances after, as changed."""
-    return [
-        store.deposit(account_id, wallet, asset, sign * units, now_ms)
-        for wallet, asset, units in parse_balances(amounts, coin_margined(now_ms))
-    ]
+    """Add (``sign`` 1) or withdraw (-1) ``amounts``, all or none; the balances after, as
+    changed."""
+    parsed = parse_balances(amounts, coin_margined(now_ms))
+    return store.transfer(account_id, [(wallet, asset, sign * units) for wallet, asset, units in parsed],
+                          now_ms)  # all or none: one transaction  # fmt: skip
 
 
 def account_row(store: AccountStore, account: Account) -> dict[str, Any]:
