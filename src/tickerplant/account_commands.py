@@ -28,6 +28,8 @@ def accounts(args: argparse.Namespace, db: str) -> None:
     if args.action == "verify":
         _verify(db)
         return
+    if args.action != "create" and not Path(db).exists():  # a typo'd --db made an empty one
+        raise SystemExit(f"tickerplant accounts: no database at {db} (`accounts create` makes one)")
     try:
         store = AccountStore(db)
     except StoreError as exc:

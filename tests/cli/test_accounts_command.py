@@ -79,6 +79,9 @@ def test_refusals_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         run(capsys, db, "show", "7")
     with pytest.raises(SystemExit, match="permissions are reading and trading"):
         run(capsys, db, "create", "--permissions", "withdrawing")
+    for useless in ("trading", ""):  # refused everywhere: no request could use it
+        with pytest.raises(SystemExit, match="a key reads"):
+            run(capsys, db, "create", "--permissions", useless)
 
 
 async def test_a_key_made_while_serving_works_at_once(
@@ -112,7 +115,7 @@ def test_a_path_that_is_no_database_is_one_line_and_left_as_it_was(
     folder = tmp_path / "folder"
     folder.mkdir(mode=0o755)
     for path, said in (
-        (text, "file is not a database"), (folder, "is a directory"), (tmp_path / "no" / "x.db", "No such file"),
+        (text, "file is not a database"), (folder, "is a directory"), (tmp_path / "no" / "x.db", "no database at"),
     ):  # fmt: skip
         with pytest.raises(SystemExit, match=f"tickerplant accounts: .*{said}"):
             main(["accounts", "--db", str(path), "list"])
@@ -123,6 +126,10 @@ def test_a_path_that_is_no_database_is_one_line_and_left_as_it_was(
 
 def test_verify_a_database_no_server_has_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "venue.db"
+    for action in (["list"], ["show", "1"], ["deposit", "1", "USDT=1"]):  # a typo'd path makes no database
+        with pytest.raises(SystemExit, match="no database at"):
+            run(capsys, db, *action)
+    assert not db.exists()
     run(capsys, db, "create", "--balance", "USDT=10")
     assert run(capsys, db, "verify").startswith("checked    nothing journaled yet")  # exit status 0
     with pytest.raises(SystemExit, match="no account 99"):  # as `keys add 99` says

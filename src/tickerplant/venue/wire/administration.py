@@ -70,6 +70,8 @@ def _checked(public_key: str | None, permissions: str, ips: str) -> tuple[set[st
     wanted = set(filter(None, (p.strip() for p in permissions.split(","))))
     if not wanted <= set(PERMISSIONS):
         raise ValueError(f"{permissions!r}: permissions are reading and trading")
+    if "reading" not in wanted:  # refused everywhere (part 1 §9.2): a key no request could use
+        raise ValueError(f"{permissions!r}: a key reads (reading, or reading,trading)")
     networks = parse_networks(ips)
     if public_key is not None:
         key_type_of(public_key)
