@@ -93,3 +93,19 @@ async def test_honours_429_and_418(start_server: StartServer) -> None:
         clock.set(limited.value.retry_at_ms)
         book = await asyncio.wait_for(retry, 5 * SECONDS)  # the server's minute has turned too
         assert book["symbol"] == "BTCUSDT"
+
+
+async def test_a_burst_before_any_reply_waits_for_the_first_to_tell_the_limit(start_server: StartServer) -> None:
+    """Eight requests of weight 20 the moment it connects, against a limit of 60: the first
+    goes alone, its reply tells the limit and what the IP used (the handshake's 5), and the
+    rest take what fits the minute, the others waiting for the next; no 429, no 418 (which
+    bans the IP for minutes)."""
+    clock = ManualClock(_MID_MINUTE_MS)
+    plant = await start_server(request_weight_per_min=60, simulator={"actions_per_s": 1e-9}, clock=clock)
+    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", clock=clock) as api:
+        asked = [asyncio.get_running_loop().create_task(api.depth("BTCUSDT", 1000)) for _ in range(8)]
+        next_minute = (_MID_MINUTE_MS // MINUTE_MS + 1) * MINUTE_MS
+        await eventually(lambda: sum(t.done() for t in asked) == 2 and clock.next_due_ms == next_minute, 5 * SECONDS)
+        assert api.weight_limit == 60 and all(t.exception() is None for t in asked if t.done())
+        for task in asked:
+            task.cancel()
