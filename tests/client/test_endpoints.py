@@ -35,3 +35,13 @@ async def test_a_host_that_is_not_there_is_said_to_be_unreachable() -> None:
         port = held.getsockname()[1]
         with pytest.raises(OSError, match=rf"cannot reach http://127.0.0.1:{port}, ws://127.0.0.1:{port}'s REST twin"):
             await market_of(f"ws://127.0.0.1:{port}")
+
+
+async def test_a_host_that_refuses_for_the_ips_weight_says_so(start_server: StartServer) -> None:
+    """A ping refused 429 (the IP's weight spent): said, not "which market is it?"."""
+    plant = await start_server(request_weight_per_min=2, simulator={"actions_per_s": 1e-9})
+    base = rest_base(plant.url(Market.UM))
+    for _ in range(2):
+        await fetch(base + "/fapi/v1/ping")
+    with pytest.raises(OSError, match="refused the ping with 429: this IP's request weight is spent"):
+        await market_of(plant.url(Market.UM))

@@ -52,6 +52,12 @@ async def market_of(url: str) -> Market:
             failures.append(exc)
             continue
         return market
-    if not any(isinstance(exc.__cause__, urllib.error.HTTPError) for exc in failures):  # no answer at all
+    answers = [exc.__cause__ for exc in failures if isinstance(exc.__cause__, urllib.error.HTTPError)]
+    if not answers:  # no answer at all
         raise OSError(f"cannot reach {base}, {url}'s REST twin: {failures[-1]}")
+    if limited := [a for a in answers if a.code in (418, 429)]:  # the IP's weight, not the market
+        after = limited[0].headers.get("Retry-After")
+        wait = f" (Retry-After {after} s)" if after else ""
+        code = limited[0].code
+        raise OSError(f"{base} refused the ping with {code}: this IP's request weight is spent{wait}")
     raise OSError(f"{url} answers neither /fapi/v1/ping nor /dapi/v1/ping: which market is it?")
