@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+import websockets
 from conftest import StartServer
 from timing import SECONDS, eventually
 
@@ -109,3 +111,68 @@ async def test_a_burst_before_any_reply_waits_for_the_first_to_tell_the_limit(st
         assert api.weight_limit == 60 and all(t.exception() is None for t in asked if t.done())
         for task in asked:
             task.cancel()
+
+
+async def test_a_request_behind_an_unanswered_first_one_goes_when_that_one_times_out() -> None:
+    """A server that never answers: the first request times out, and the one waiting behind
+    it is sent then (and times out in its turn), not held for ever."""
+
+    async def silent(ws: websockets.ServerConnection) -> None:
+        async for _ in ws:
+            pass
+
+    async with websockets.serve(silent, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout_s=0.2) as api:
+            first = asyncio.get_running_loop().create_task(api.ticker_price("BTCUSDT"))
+            await asyncio.sleep(0)
+            second = asyncio.get_running_loop().create_task(api.ticker_price("BTCUSDT"))
+            done, _ = await asyncio.wait({first, second}, timeout=5 * SECONDS)
+            assert done == {first, second}, "the second still waits behind the first"
+            assert all(isinstance(asked.exception(), TimeoutError) for asked in done)  # each its own
+
+
+async def test_a_connection_lost_before_its_first_reply_leaves_the_next_one_gated() -> None:
+    """The first connection closes before any reply: on the next, a burst still sends one
+    request first, until a reply tells the limit."""
+    sent_before_a_reply: list[int] = []
+    connections = 0
+
+    async def serve(ws: websockets.ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 1:
+            await ws.recv()
+            await ws.close()
+            return
+        limits = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                   "limit": 2400, "count": 1}]  # fmt: skip
+        asked: asyncio.Queue[int] = asyncio.Queue()
+
+        async def read() -> None:
+            async for message in ws:
+                asked.put_nowait(json.loads(message)["id"])
+
+        reading = asyncio.get_running_loop().create_task(read())
+        first = await asked.get()
+        await asyncio.sleep(0.2)  # the first reply a while after the first request
+        sent_before_a_reply.append(1 + asked.qsize())  # it and what came meanwhile
+        request_id: int | None = first
+        while request_id is not None:
+            await ws.send(json.dumps({"id": request_id, "status": 200, "result": {}, "rateLimits": limits}))
+            try:
+                request_id = await asyncio.wait_for(asked.get(), 1)
+            except TimeoutError:
+                request_id = None
+        reading.cancel()
+
+    async with websockets.serve(serve, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        api = WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout_s=2)
+        await api.connect()
+        with pytest.raises(ConnectionError):
+            await api.ticker_price("BTCUSDT")
+        await api.connect()
+        await asyncio.gather(*(api.ticker_price("BTCUSDT") for _ in range(8)))
+        await api.close()
+    assert sent_before_a_reply == [1]

@@ -93,9 +93,12 @@ class WebSocketAPI:
         self._ids = itertools.count(1)
         self.weight_used = 0  # as the server last reported it
         self.weight_limit: int | None = None
-        # set at the first reply: until one tells the limit and what this IP has used (other
-        # connections' requests count too), one request goes at a time (``_wait_for_budget``)
-        self._told = asyncio.Event()
+        # until a reply of this connection tells the limit and what this IP has used (other
+        # connections' requests count too), one request goes at a time (``_wait_for_budget``):
+        # ``_moved`` wakes the waiting ones at a reply, a request's end, answered or not, and
+        # the connection's end
+        self._told = False
+        self._moved = asyncio.Event()
         self._weight_minute = -1
         self._blocked_until_ms = 0
 
@@ -107,6 +110,7 @@ class WebSocketAPI:
         await self.close()
 
     async def connect(self) -> None:
+        self._told = self.weight_limit is not None  # a new connection: gated until told, unless known
         self._transport, _ = await ws_connect(
             lambda: _Listener(self),
             self.url,
@@ -143,6 +147,7 @@ class WebSocketAPI:
             reply = await asyncio.wait_for(future, self.timeout_s)
         finally:
             self._pending.pop(request_id, None)
+            self._moved.set()  # unanswered (timed out, cancelled): the next waiting one goes
         if reply.status == 200:
             return msgspec.json.decode(reply.result)
         error = reply.error or {}
@@ -180,10 +185,11 @@ class WebSocketAPI:
                 self.weight_used = 0  # the window is the UTC clock minute (§7.1)
                 self._weight_minute = minute
             limit, used = self.weight_limit, self.weight_used
-            if limit is None and not self._told.is_set():  # nothing known yet: the first alone
+            if limit is None and not self._told:  # nothing known yet: the first alone
                 if not self._pending:
                     break
-                await self._told.wait()
+                self._moved.clear()
+                await self._moved.wait()
                 continue
             if limit is None or not used or used + weight <= limit * self.weight_margin:
                 break  # (alone in its minute, a request heavier than the margin goes: it cannot wait less)
@@ -199,13 +205,14 @@ class WebSocketAPI:
             if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
                 self.weight_limit = int(limit["limit"])
                 self.weight_used = max(self.weight_used, int(limit["count"]))
-        self._told.set()  # (a server asked to return no rateLimits tells nothing: requests go on)
+        self._told = True  # (a server asked to return no rateLimits tells nothing: requests go on)
+        self._moved.set()
         future = self._pending.get(reply.id) if isinstance(reply.id, int) else None
         if future is not None and not future.done():
             future.set_result(reply)
 
     def _on_disconnected(self) -> None:
-        self._told.set()  # the ones waiting go on, to find the connection closed
+        self._moved.set()  # the ones waiting go on, to find the connection closed
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("the connection closed"))
