@@ -354,7 +354,7 @@ class Tickerplant:
 
     def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
         """Play a replay at ``speed`` (None: as fast as it goes); its status after, or
-        None when not replaying. A speed that is not positive raises ValueError."""
+        None when not replaying. A speed outside ``clock.SPEEDS`` raises ValueError."""
         if not isinstance(self.source, ReplaySource):
             return None
         self.source.set_speed(speed)

@@ -94,6 +94,9 @@ def test_switching_and_its_refusals(engine: Engine) -> None:
     assert usdt(engine) < 0  # flat, its USDT below zero: backed by the BTC only in the mode
     text = "Unable to adjust Multi-Assets Mode with a negative wallet balance of margin available asset"
     assert refusal(set_multi_assets, engine, ALICE, False) == (-4172, text + " in USDⓈ-M Futures account.")
+    engine.ledger(ALICE).multi_assets = False  # (as an older journal could have left it) and on:
+    assert refusal(set_multi_assets, engine, ALICE, True) == (-4172, text + " in USDⓈ-M Futures account.")
+    engine.ledger(ALICE).multi_assets = True
     stop = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
             "quantity": "0.001", "triggerprice": "70000", "workingtype": "MARK_PRICE"}  # fmt: skip
     new_algo(engine, ALICE, stop, NOW)

@@ -69,7 +69,7 @@ class AdminTarget(Protocol):
 
     def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
         """Play the replay at ``speed`` (None: flat out); its status after, or None when not
-        replaying; ValueError for a speed that is not positive."""
+        replaying; ValueError for a speed outside ``clock.SPEEDS``."""
         ...
 
 
@@ -232,7 +232,7 @@ class AdminServer:
             speed = None if asked == "max" else float(asked)
             answer = await self._answers.replay_speed(speed)
         except (msgspec.DecodeError, ValueError) as exc:
-            msg = f'expected {{"speed": <positive number> | "max"}}: {exc}'
+            msg = f'expected {{"speed": <number> | "max"}}: {exc}'  # (its range: clock.check_speed's)
             return _json({"code": -1, "msg": msg}, status=400)
         except Unavailable as exc:
             return _json({"code": -1, "msg": str(exc)}, status=503)

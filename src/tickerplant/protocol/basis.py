@@ -24,23 +24,18 @@ USDⓈ-M and 1 on COIN-M, as their pages say.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-
-import msgspec
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, fixed, to_units
 from tickerplant.protocol.later import joined
 from tickerplant.protocol.market_data import MarketData, Method
-from tickerplant.protocol.open_interest import pair_contracts
+from tickerplant.protocol.open_interest import Klines, hist_times, kline_rows, pair_contracts
 from tickerplant.protocol.query_values import Params
-from tickerplant.protocol.taker_volumes import closed_periods
 
 __all__ = ["basis_routes", "rate_units"]
 
-Klines = Callable[[Params, int], Any]
 _TYPES = frozenset({"PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER"})
 _DECIMALS = 8  # the index, and the basis
 _RATE_DECIMALS = 4
@@ -64,8 +59,7 @@ def rate_units(num: int, den: int) -> int:
 
 def _opens(made: Any, decimals: int) -> dict[int, int]:
     """A klines answer's open prices by open time, in units of ``decimals``."""
-    rows: list[list[Any]] = msgspec.json.decode(msgspec.json.encode(made))
-    return {k[0]: to_units(k[1], decimals) for k in rows}
+    return {k[0]: to_units(k[1], decimals) for k in kline_rows(made)}
 
 
 class Basis:
@@ -79,7 +73,7 @@ class Basis:
     def answer(self, params: Params, now_ms: int) -> Any:
         views, contract = pair_contracts(self.view, params, _TYPES)
         inst = views[0].inst
-        times, interval = closed_periods(params, now_ms, closed=False)
+        times, interval = hist_times(params, now_ms, closed_only=False)
         if not times:
             return []
         window = {"interval": interval, "startTime": str(times[0]), "endTime": str(times[-1]),

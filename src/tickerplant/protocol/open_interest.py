@@ -26,7 +26,10 @@ answers ``-1000`` saying so, `openInterestHist` an empty list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from tickerplant.market.derivatives.open_interest import PERIOD_MS, VALUE_DECIMALS
 from tickerplant.market.instruments import ContractType, Market
@@ -38,8 +41,8 @@ from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = [
-    "CONTRACT_TYPES", "HIST_DAYS", "HIST_PERIODS_MS", "OpenInterestAnswers", "hist_grid", "hist_window",
-    "open_interest_routes", "pair_contracts",
+    "CONTRACT_TYPES", "HIST_DAYS", "HIST_PERIODS_MS", "Klines", "OpenInterestAnswers", "hist_grid",
+    "hist_times", "hist_window", "kline_rows", "open_interest_routes", "pair_contracts",
 ]  # fmt: skip
 
 HIST_PERIODS_MS = {
@@ -52,6 +55,7 @@ _HIST_LIMIT, _HIST_DEFAULT = 500, 30
 HIST_DAYS = 30  # what futures/data keeps: a startTime before it is refused
 _OLD_START = refusal(-1130, "parameter 'startTime' is invalid.")
 CONTRACT_TYPES = frozenset({t.value for t in ContractType} | {"ALL"})  # COIN-M histories'
+Klines = Callable[[Params, int], Any]  # a listener's klines answer (a ``Later`` when made in pieces)
 NO_INTEREST = refusal(-1000, "This source carries no open interest for the symbol.")
 
 
@@ -91,6 +95,25 @@ def hist_grid(earliest: int, start: int | None, last: int, period_ms: int, limit
         else:
             first = last - (limit - 1) * period_ms
     return range(first, last + 1, period_ms)
+
+
+def hist_times(params: Params, now_ms: int, *, closed_only: bool) -> tuple[range, str]:
+    """A history read from the klines (the takers' volumes, the basis): its times
+    (``hist_grid``) and the kline interval of its ``period``; ``closed_only``: the periods
+    already closed (their open times), else every boundary up to now."""
+    period_ms, limit, start, end = hist_window(params, now_ms)
+    last = now_ms if end is None else min(end, now_ms)
+    if closed_only:
+        last = min(last, now_ms - period_ms)
+    times = hist_grid(now_ms - HIST_DAYS * DAY_MS, start, last, period_ms, limit)
+    interval = next(name for name, ms in HIST_PERIODS_MS.items() if ms == period_ms)
+    return times, interval
+
+
+def kline_rows(made: Any) -> list[list[Any]]:
+    """A ``Klines`` answer (its rows kept encoded, or rows) as rows."""
+    rows: list[list[Any]] = msgspec.json.decode(msgspec.json.encode(made))
+    return rows
 
 
 def pair_contracts(view: MarketView, params: Params, types: frozenset[str]) -> tuple[list[SymbolView], str]:

@@ -24,30 +24,20 @@ in pieces, as the klines' (``later.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-import msgspec
 
 from tickerplant.market.history.long_short import ratio_units
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.view import MarketView
-from tickerplant.market.units import DAY_MS, fixed, to_units
+from tickerplant.market.units import fixed, to_units
 from tickerplant.protocol.later import Later, joined
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
-from tickerplant.protocol.open_interest import (
-    CONTRACT_TYPES,
-    HIST_DAYS,
-    HIST_PERIODS_MS,
-    hist_grid,
-    hist_window,
-    pair_contracts,
-)  # fmt: skip
+from tickerplant.protocol.open_interest import CONTRACT_TYPES, Klines, hist_times, kline_rows, pair_contracts
 from tickerplant.protocol.query_values import Params
 
-__all__ = ["closed_periods", "four", "taker_volume_routes"]
+__all__ = ["four", "taker_volume_routes"]
 
-Klines = Callable[[Params, int], Any]  # the listener's `klines` answer (maybe a ``Later``)
 _BASE_DECIMALS = 8  # a COIN-M kline's base volume
 
 
@@ -59,30 +49,12 @@ def taker_volume_routes(data: MarketData) -> dict[str, Method]:
     return {"/futures/data/takerBuySellVol": Method(lambda params: 1, takers.coin_m)}
 
 
-def closed_periods(params: Params, now_ms: int, *, closed: bool) -> tuple[range, str]:
-    """The history's times (``hist_grid``) and the kline interval of its ``period``: only
-    the periods already closed when ``closed`` (their open times), else every boundary up
-    to now."""
-    period_ms, limit, start, end = hist_window(params, now_ms)
-    last = now_ms if end is None else min(end, now_ms)
-    if closed:
-        last = min(last, now_ms - period_ms)
-    times = hist_grid(now_ms - HIST_DAYS * DAY_MS, start, last, period_ms, limit)
-    interval = next(name for name, ms in HIST_PERIODS_MS.items() if ms == period_ms)
-    return times, interval
-
-
 def four(units: int, decimals: int) -> str:
     """An amount of ``decimals`` written with 4, cut toward zero (Binance's takers' volumes)."""
     if decimals <= 4:
         return fixed(units * 10 ** (4 - decimals), 4)
-    return fixed(int(units / 10 ** (decimals - 4)) if units < 0 else units // 10 ** (decimals - 4), 4)
-
-
-def _decoded(made: Any) -> list[list[Any]]:
-    """A klines answer (bytes kept encoded, or rows) as rows."""
-    rows: list[list[Any]] = msgspec.json.decode(msgspec.json.encode(made))
-    return rows
+    cut = abs(units) // 10 ** (decimals - 4)  # toward zero, in integers
+    return fixed(-cut if units < 0 else cut, 4)
 
 
 class TakerVolumes:
@@ -99,14 +71,14 @@ class TakerVolumes:
 
     def ratio(self, params: Params, now_ms: int) -> Any:
         inst = required_symbol(self.view, params).inst
-        times, interval = closed_periods(params, now_ms, closed=True)
+        times, interval = hist_times(params, now_ms, closed_only=True)
         if not times:
             return []
         qd = inst.qty_decimals
 
         def rows(made: Any) -> list[dict[str, Any]]:
             out = []
-            for k in _decoded(made):
+            for k in kline_rows(made):
                 volume, buys = to_units(k[5], qd), to_units(k[9], qd)
                 sells = volume - buys
                 out.append({"buySellRatio": fixed(ratio_units(buys, sells), 4), "buyVol": four(buys, qd),
@@ -119,7 +91,7 @@ class TakerVolumes:
     def coin_m(self, params: Params, now_ms: int) -> Any:
         views, contract = pair_contracts(self.view, params, CONTRACT_TYPES)
         contracts = [v.inst for v in views]
-        times, interval = closed_periods(params, now_ms, closed=True)
+        times, interval = hist_times(params, now_ms, closed_only=True)
         if not times:
             return []
         pair = contracts[0].pair
@@ -127,7 +99,7 @@ class TakerVolumes:
         def rows(answers: Sequence[Any]) -> list[dict[str, Any]]:
             sums: dict[int, list[int]] = {}  # open time -> volume, buys (contracts), base, base buys
             for made in answers:
-                for k in _decoded(made):
+                for k in kline_rows(made):
                     row = sums.setdefault(k[0], [0, 0, 0, 0])
                     row[0] += int(k[5])
                     row[1] += int(k[9])

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.report.rows import PricePoint, RunRows
+from tickerplant.venue.auth.store import ID_MAX
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.events import Income
 from tickerplant.venue.domain.orders import Fill
@@ -153,7 +154,7 @@ def read_rows(
     the account's first fill) to ``end_ms`` (None: its last row); ``asset``: the margin
     asset it is in (None: the one most of its fills in the range settle in); ``marks``:
     prices to mark at besides the journal's (a server's klines)."""
-    if not 0 < account_id < END_OF_TIME_MS:  # (past SQLite's INTEGER, a query would overflow)
+    if not 0 < account_id <= ID_MAX:  # (past SQLite's INTEGER, a query would overflow)
         raise NoJournal(f"no account {account_id}")
     db = _open(Path(path))
     try:

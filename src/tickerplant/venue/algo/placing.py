@@ -14,7 +14,8 @@ bracket, as Binance's own position TP/SL makes it and Binance_Futures_python#100
 side by side; part 2 §4.2's "a second stop/TP" read per type), and no
 condition met already at the latest price ``workingType`` names (-2021: the trigger, or a
 trailing stop's activation price). A trailing stop sent without ``activatePrice`` is
-active at once, from that price. A cancel finds the order by ``algoId``, else
+active at once, from that price (with no latest price yet, from the first the venue hears:
+``algo_book._trailing_due``). A cancel finds the order by ``algoId``, else
 ``clientAlgoId`` (-2013), open (-2011) and not yet triggered (-4117).
 
 Every change is an ``ALGO_UPDATE`` (with the child's figures once triggered) and the

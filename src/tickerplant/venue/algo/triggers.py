@@ -3,9 +3,10 @@ the ``AlgoTriggers`` step over the engine's state, into what the command made (`
 (``Engine.apply`` commits it). Sans-I/O: the market's messages and the time come in as
 arguments.
 
-Prices: the last trade of each symbol from the ``@aggTrade`` messages (the
-``CONTRACT_PRICE`` working type; ``AlgoBook.note``, ``AlgoBook.last_price``: decoded for
-the symbols an order waits on), the engine's mark (``MARK_PRICE``).
+Prices: each trade of the delivery in turn from the ``@aggTrade`` messages, on the symbols
+an order waits on (the ``CONTRACT_PRICE`` working type; ``AlgoBook.note``,
+``AlgoBook.trade_prices``: else the last trade, decoded only when read), the engine's mark
+(``MARK_PRICE``).
 The waiting orders of every symbol are checked (marks move on their own); a trailing stop
 that activated, or whose best price moved, is journaled (no event: Binance sends none), or
 a restart would trail from where it was placed.

@@ -177,22 +177,23 @@ def parse_balances(text: str, coin_margined: frozenset[str]) -> list[tuple[Marke
         raise ValueError(f"{len(items):,} entries: at most {MOST_CHANGES} at once")
     for item in items:
         name, equals, amount = item.partition("=")
+        shown = repr(item[:40])  # an operator's text, echoed bounded
         if not equals:
-            raise ValueError(f"{item!r}: ASSET=AMOUNT")
+            raise ValueError(f"{shown}: ASSET=AMOUNT")
         prefix, colon, asset = name.partition(":")
         if not colon:
             prefix, asset = "", prefix
         asset = asset.strip().upper()
         if not (asset.isascii() and asset.isalnum() and len(asset) <= _ASSET_CHARS):
-            raise ValueError(f"{item[:40]!r}: an asset is up to {_ASSET_CHARS} letters and digits")
+            raise ValueError(f"{shown}: an asset is up to {_ASSET_CHARS} letters and digits")
         if prefix.lower() in ("um", "cm"):
             wallet = Market.UM if prefix.lower() == "um" else Market.CM
         elif prefix:
-            raise ValueError(f"{item!r}: the wallet is um: or cm:")
+            raise ValueError(f"{shown}: the wallet is um: or cm:")
         else:
             wallet = Market.CM if asset in coin_margined else Market.UM
         if any(w is wallet and a == asset for w, a, _ in found):
-            raise ValueError(f"{item!r}: {asset} named twice")
+            raise ValueError(f"{shown}: {asset} named twice")
         found.append((wallet, asset, parse_amount(amount.strip())))
     return found
 

@@ -41,7 +41,7 @@ from tickerplant.venue.auth.accounts import Account, ApiKey, Balance, KeyType, n
 from tickerplant.venue.auth.holdings import holdings, traded_in
 from tickerplant.venue.domain.money import format_amount
 
-__all__ = ["SCHEMA_VERSION", "SETTLE_S", "AccountStore", "Keyring", "StoreError"]
+__all__ = ["ID_MAX", "SCHEMA_VERSION", "SETTLE_S", "AccountStore", "Keyring", "StoreError"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -86,8 +86,8 @@ _BALANCE_COLUMNS = "account_id, wallet, asset, amount, update_ms"
 
 
 # The most a wallet holds, in 1e-8 units: ten billion of its asset. SQLite keeps a signed
-# 64-bit integer (9.2e18, _ID_MAX); this leaves the engine's sums of trading room under it.
-MOST_UNITS, _ID_MAX = 10**10 * 10**8, 2**63 - 1
+# 64-bit integer (9.2e18, ID_MAX: no id past it); this leaves the engine's sums room under it.
+MOST_UNITS, ID_MAX = 10**10 * 10**8, 2**63 - 1
 
 
 class StoreError(ValueError):
@@ -185,7 +185,7 @@ class AccountStore:
         return [_account(row) for row in rows]
 
     def account(self, account_id: int) -> Account:
-        if not 0 < account_id <= _ID_MAX:  # (past SQLite's INTEGER, a query would overflow)
+        if not 0 < account_id <= ID_MAX:  # (past SQLite's INTEGER, a query would overflow)
             raise StoreError(f"no account {account_id}")
         row = self._db.execute(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)

@@ -34,7 +34,7 @@ def parse_ratio(text: str) -> Ratio:
     return Ratio(n // g, d // g)
 
 
-_PLAIN = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII)
+_PLAIN = re.compile(r"[0-9]{1,20}(\.[0-9]{1,64})?", re.ASCII)  # (past 8 decimals: said below)
 
 
 def parse_amount(text: str) -> int:

@@ -19,11 +19,14 @@ the engine's state, applied by ``Engine.apply``.
 
 Statuses (part 2 §4.3): ``NEW`` → ``TRIGGERING`` → ``TRIGGERED`` (its child's ``orderId``
 in ``actualOrderId``; ``triggered`` until the child is done) → ``FINISHED``; ``CANCELED`` by
-the user; ``REJECTED`` when the child is refused (``rm`` says why), ``EXPIRED`` when a
-``closePosition`` order finds no position to close.
+the user, or by the system when its reduce-only child has nothing to reduce (``rm``
+"Reduce Only reject"); ``REJECTED`` when the child is refused otherwise (``rm`` says why);
+``EXPIRED`` when a ``closePosition`` order's position is closed or turned (GTE_GTC,
+``closing``), or it triggers with no position to close.
 
 Memory is bounded by design: the open orders (``MAX_OPEN`` per account), the last
-``ALGO_KEPT`` closed per account, one last price per listed symbol.
+``ALGO_KEPT`` closed per account, one last price per listed symbol, and one delivery's
+trades of the symbols an order waits on (``note``).
 """
 
 from __future__ import annotations
