@@ -176,3 +176,22 @@ async def test_a_connection_lost_before_its_first_reply_leaves_the_next_one_gate
         await asyncio.gather(*(api.ticker_price("BTCUSDT") for _ in range(8)))
         await api.close()
     assert sent_before_a_reply == [1]
+
+
+async def test_closing_sends_a_normal_close_code() -> None:
+    """1000, not picows' default 1005, which RFC 6455 §7.4.1 says is never sent: a strict
+    server (websockets) failed the close as a protocol error (1002) and saw 1006."""
+    seen: list[int | None] = []
+
+    async def serve(ws: websockets.ServerConnection) -> None:
+        async for _ in ws:
+            pass
+        seen.append(ws.close_code)
+
+    async with websockets.serve(serve, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        api = WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1")
+        await api.connect()
+        await api.close()
+        await eventually(lambda: bool(seen))
+    assert seen == [1000]

@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import msgspec
-from picows import WSError, WSMsgType, ws_connect
+from picows import WSCloseCode, WSError, WSMsgType, ws_connect
 
 from tickerplant.client.backlog import Backlog
 from tickerplant.client.events import Reply
@@ -257,7 +257,7 @@ class StreamConnections:
         connection.retired = not lost
         transport = connection.transport
         if transport is not None and not transport.is_disconnected:
-            transport.send_close()
+            transport.send_close(WSCloseCode.OK)  # picows' default, 1005, is never sent (RFC 6455 §7.4.1)
             transport.disconnect()
             await self._wait(connection.gone, self.clock.now_ms() + _CLOSE_WAIT_MS)
 

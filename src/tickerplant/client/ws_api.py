@@ -13,7 +13,7 @@ import itertools
 from typing import Any
 
 import msgspec
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.market.instruments import Market
@@ -122,7 +122,7 @@ class WebSocketAPI:
     async def close(self) -> None:
         transport = self._transport
         if transport is not None and not transport.is_disconnected:
-            transport.send_close()
+            transport.send_close(WSCloseCode.OK)  # picows' default, 1005, is never sent (RFC 6455 §7.4.1)
             transport.disconnect()
             await transport.wait_disconnected()
 
