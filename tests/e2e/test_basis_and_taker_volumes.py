@@ -25,9 +25,9 @@ from test_long_short_clients import _get
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
+from tickerplant.market.history.long_short import ratio_units
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS
-from tickerplant.protocol.basis import rate_units
 
 T0 = 1_795_000_000_000 + 17_345  # 2026-11-18T08:53:37.345Z
 STILL = {"actions_per_s": 1e-9, "seed": 5}
@@ -118,8 +118,8 @@ async def test_the_basis_is_the_futures_price_less_the_index_at_each_boundary(st
 
 
 def test_the_rate_rounds_half_away_from_zero() -> None:
-    assert [rate_units(n, 100_000) for n in (4, 5, 6, -4, -5, -6, 0)] == [0, 1, 1, 0, -1, -1, 0]  # n / 10 units
-    assert rate_units(24 * 365 * DAY_MS, 31 * DAY_MS * 10**4) == 283  # Binance's example: 0.0024 → 0.0283
+    assert [ratio_units(n, 100_000) for n in (4, 5, 6, -4, -5, -6, 0)] == [0, 1, 1, 0, -1, -1, 0]  # n / 10 units
+    assert ratio_units(24 * 365 * DAY_MS, 31 * DAY_MS * 10**4) == 283  # Binance's example: 0.0024 → 0.0283
 
 
 async def test_a_cold_month_is_answered_in_pieces_and_the_sdks_read_both(start_server: StartServer) -> None:

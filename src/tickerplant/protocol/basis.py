@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerplant.market.history.long_short import SCALE, ratio_units
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.view import MarketView
 from tickerplant.market.units import DAY_MS, fixed, to_units
@@ -34,11 +35,10 @@ from tickerplant.protocol.market_data import MarketData, Method
 from tickerplant.protocol.open_interest import Klines, hist_times, kline_rows, pair_contracts
 from tickerplant.protocol.query_values import Params
 
-__all__ = ["basis_routes", "rate_units"]
+__all__ = ["basis_routes"]
 
 _TYPES = frozenset({"PERPETUAL", "CURRENT_QUARTER", "NEXT_QUARTER"})
 _DECIMALS = 8  # the index, and the basis
-_RATE_DECIMALS = 4
 _YEAR_DAYS = 365
 
 
@@ -48,13 +48,6 @@ def basis_routes(data: MarketData, index_klines: Klines) -> dict[str, Method]:
     answers = Basis(data.view, data.methods["klines"].answer, index_klines)
     weight = 0 if data.market is Market.UM else 1
     return {"/futures/data/basis": Method(lambda params: weight, answers.answer)}
-
-
-def rate_units(num: int, den: int) -> int:
-    """``num / den`` in units of 1e-4, rounded half away from zero (``den`` > 0)."""
-    scaled: int = abs(num) * 10**_RATE_DECIMALS
-    units = (2 * scaled + den) // (2 * den)
-    return units if num >= 0 else -units
 
 
 def _opens(made: Any, decimals: int) -> dict[int, int]:
@@ -97,13 +90,13 @@ class Basis:
             if spot <= 0:
                 continue
             basis = price - spot
-            rate = rate_units(basis, spot)
+            rate = ratio_units(basis, spot)
             annualized = ""
             if inst.contract_type.value != "PERPETUAL":
                 left_ms = inst.delivery_ms - t
                 if left_ms <= 0:
                     continue
-                annualized = fixed(rate_units(rate * _YEAR_DAYS * DAY_MS, left_ms * 10**_RATE_DECIMALS), 4)
+                annualized = fixed(ratio_units(rate * _YEAR_DAYS * DAY_MS, left_ms * SCALE), 4)
             out.append({
                 "indexPrice": fixed(spot, _DECIMALS), "contractType": contract, "basisRate": fixed(rate, 4),
                 "futuresPrice": fixed(price // 10 ** (_DECIMALS - inst.price_decimals), inst.price_decimals),

@@ -22,12 +22,11 @@ and 4558 / 5442 = 0.83756…)."""
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 from tickerplant.market.history.draws import knotted, name_key
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, fixed
 
-__all__ = ["KINDS", "LongShortRatios", "ratio_text", "ratio_units"]
+__all__ = ["KINDS", "SCALE", "LongShortRatios", "ratio_text", "ratio_units"]
 
 KINDS = ("global-account", "top-account", "top-position")
 _LEAN = {"global-account": 0.55, "top-account": 0.25, "top-position": 0.1}  # logit of the median long share
@@ -60,8 +59,11 @@ def ratio_text(long_units: int) -> tuple[str, str, str]:
 
 
 def ratio_units(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` in units of 1e-4, rounded half up, as Binance writes its
-    `futures/data` ratios (0 for a zero ``denominator``)."""
+    """``numerator / denominator`` (``denominator`` ≥ 0) in units of 1e-4, rounded half away
+    from zero (half up for the shares and volumes, never negative), as Binance writes its
+    `futures/data` ratios: the long/short ratios, the takers', the basis rate (0 for a zero
+    ``denominator``)."""
     if not denominator:
         return 0
-    return math.floor(Fraction(numerator, denominator) * SCALE + Fraction(1, 2))
+    units = (2 * abs(numerator) * SCALE + denominator) // (2 * denominator)
+    return units if numerator >= 0 else -units
