@@ -123,7 +123,7 @@ async def test_a_request_behind_an_unanswered_first_one_goes_when_that_one_times
 
     async with websockets.serve(silent, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        async with WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout_s=0.2) as api:
+        async with WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout_s=0.05) as api:
             first = asyncio.get_running_loop().create_task(api.ticker_price("BTCUSDT"))
             await asyncio.sleep(0)
             second = asyncio.get_running_loop().create_task(api.ticker_price("BTCUSDT"))
@@ -134,9 +134,13 @@ async def test_a_request_behind_an_unanswered_first_one_goes_when_that_one_times
 
 async def test_a_connection_lost_before_its_first_reply_leaves_the_next_one_gated() -> None:
     """The first connection closes before any reply: on the next, a burst still sends one
-    request first, until a reply tells the limit."""
+    request first, until a reply tells the limit. The server holds its first reply until the
+    client has sent all it would send (no time passes: the test lets go once the server has
+    read what the client has in flight)."""
     sent_before_a_reply: list[int] = []
     connections = 0
+    release = asyncio.Event()
+    read: list[asyncio.Queue[int]] = []  # the second connection's requests, as the server read them
 
     async def serve(ws: websockets.ServerConnection) -> None:
         nonlocal connections
@@ -148,32 +152,35 @@ async def test_a_connection_lost_before_its_first_reply_leaves_the_next_one_gate
         limits = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
                    "limit": 2400, "count": 1}]  # fmt: skip
         asked: asyncio.Queue[int] = asyncio.Queue()
+        read.append(asked)
 
-        async def read() -> None:
+        async def answer() -> None:
+            await release.wait()
+            sent_before_a_reply.append(asked.qsize())  # what came before the first reply
+            while True:
+                request_id = await asked.get()
+                await ws.send(json.dumps({"id": request_id, "status": 200, "result": {}, "rateLimits": limits}))
+
+        answering = asyncio.get_running_loop().create_task(answer())
+        try:
             async for message in ws:
                 asked.put_nowait(json.loads(message)["id"])
-
-        reading = asyncio.get_running_loop().create_task(read())
-        first = await asked.get()
-        await asyncio.sleep(0.2)  # the first reply a while after the first request
-        sent_before_a_reply.append(1 + asked.qsize())  # it and what came meanwhile
-        request_id: int | None = first
-        while request_id is not None:
-            await ws.send(json.dumps({"id": request_id, "status": 200, "result": {}, "rateLimits": limits}))
-            try:
-                request_id = await asyncio.wait_for(asked.get(), 1)
-            except TimeoutError:
-                request_id = None
-        reading.cancel()
+        finally:
+            answering.cancel()
 
     async with websockets.serve(serve, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        api = WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout_s=2)
+        api = WebSocketAPI(f"ws://127.0.0.1:{port}/ws-fapi/v1", timeout_s=5 * SECONDS)
         await api.connect()
         with pytest.raises(ConnectionError):
             await api.ticker_price("BTCUSDT")
         await api.connect()
-        await asyncio.gather(*(api.ticker_price("BTCUSDT") for _ in range(8)))
+        burst = [asyncio.get_running_loop().create_task(api.ticker_price("BTCUSDT")) for _ in range(8)]
+        for _ in range(20):  # each request to its first wait: sent, or held back
+            await asyncio.sleep(0)
+        await eventually(lambda: bool(read) and read[0].qsize() == len(api._pending) > 0)
+        release.set()
+        await asyncio.gather(*burst)
         await api.close()
     assert sent_before_a_reply == [1]
 
