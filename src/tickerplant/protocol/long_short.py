@@ -33,10 +33,10 @@ from typing import Any
 from tickerplant.market.history.long_short import GRID_MS, LongShortRatios, ratio_text
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import MarketView
-from tickerplant.market.units import DAY_MS, MINUTE_MS
+from tickerplant.market.units import MINUTE_MS
 from tickerplant.protocol.errors import BAD_SYMBOL, mandatory
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
-from tickerplant.protocol.open_interest import HIST_DAYS, HIST_PERIODS_MS, hist_grid, hist_window
+from tickerplant.protocol.open_interest import HIST_PERIODS_MS, hist_times, hist_window
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, text_param
 
@@ -86,13 +86,12 @@ class LongShortAnswers:
         else:
             name = required_symbol(self.view, params).inst.symbol
             symbols = [name]
-        period_ms, limit, start, end = hist_window(params, now_ms)
+        hist_window(params, now_ms)  # its refusals before a source's empty answer
         ratios, past = self._ratios, self.past
         if ratios is None or past is None or not all(past.knows(s) for s in symbols):
             return []  # a source without the simulated market's figures
         listed = min(past.past.tape(s).first_minute for s in symbols) * MINUTE_MS  # or --history-start
-        last = now_ms if end is None else min(end, now_ms)
-        times = hist_grid(max(now_ms - HIST_DAYS * DAY_MS, listed), start, last, period_ms, limit)
+        times, _ = hist_times(params, now_ms, closed_only=False, begins_ms=listed)
         rows = []
         for t, long_units in zip(times, ratios.longs(kind, name, times), strict=True):
             longs, shorts, ratio = ratio_text(long_units)

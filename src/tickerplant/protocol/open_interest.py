@@ -97,15 +97,16 @@ def hist_grid(earliest: int, start: int | None, last: int, period_ms: int, limit
     return range(first, last + 1, period_ms)
 
 
-def hist_times(params: Params, now_ms: int, *, closed_only: bool) -> tuple[range, str]:
-    """A history read from the klines (the takers' volumes, the basis): its times
-    (``hist_grid``) and the kline interval of its ``period``; ``closed_only``: the periods
-    already closed (their open times), else every boundary up to now."""
+def hist_times(params: Params, now_ms: int, *, closed_only: bool, begins_ms: int = 0) -> tuple[range, str]:
+    """A history's times (``hist_grid`` over ``hist_window``'s parameters, from the last
+    ``HIST_DAYS`` days or ``begins_ms`` if later: where the symbol's past begins) and the
+    kline interval of its ``period``; ``closed_only``: the periods already closed (their open
+    times: a history read from the klines), else every boundary up to now."""
     period_ms, limit, start, end = hist_window(params, now_ms)
     last = now_ms if end is None else min(end, now_ms)
     if closed_only:
         last = min(last, now_ms - period_ms)
-    times = hist_grid(now_ms - HIST_DAYS * DAY_MS, start, last, period_ms, limit)
+    times = hist_grid(max(now_ms - HIST_DAYS * DAY_MS, begins_ms), start, last, period_ms, limit)
     interval = next(name for name, ms in HIST_PERIODS_MS.items() if ms == period_ms)
     return times, interval
 
