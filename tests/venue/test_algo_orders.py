@@ -24,6 +24,7 @@ from tickerplant.venue.wire.order_entry import new_order
 
 NOW = 1_790_000_000_000
 PRICE = 6_000_000  # 60000.00
+PROTECT = "0.0500"  # BTCUSDT's triggerProtect
 
 
 def book(journal: Journal | None = None) -> Engine:
@@ -51,6 +52,26 @@ def code(call: object, *args: object) -> int:
     return caught.value.code
 
 
+
+def test_a_price_protected_order_waits_while_the_mark_and_the_last_price_diverge() -> None:
+    """Part 2 §4.2's table: with ``priceProtect``, at its trigger the mark and the contract
+    price may be at most ``triggerProtect`` (5 %) apart; while they are further, the order
+    does not trigger. Without it, the same prices trigger it."""
+    algos = book()
+    guarded = place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00", priceProtect="true"))
+    plain = place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00"))
+    mark = 6_250_000  # 62500: the last trade 58900 is 5.76 % below it
+    assert algos.algos.due("BTCUSDT", 5_890_000, mark, NOW + 1, PROTECT) == [plain]
+    assert guarded.status == "NEW"
+    assert algos.algos.due("BTCUSDT", 5_890_000, 6_200_000, NOW + 2, PROTECT) == [guarded]  # 5.0 %: at the bound
+    marked = place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00", priceProtect="TRUE",
+                                  workingType="MARK_PRICE"))  # fmt: skip
+    assert algos.algos.due("BTCUSDT", 5_000_000, 5_890_000, NOW + 3, PROTECT) == []  # 15 % apart
+    assert algos.algos.due("BTCUSDT", 5_700_000, 5_890_000, NOW + 4, PROTECT) == [marked]  # 3.2 %
+    lone = place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00", priceProtect="true",
+                                workingType="MARK_PRICE"))  # fmt: skip
+    assert algos.algos.due("BTCUSDT", None, 5_890_000, NOW + 5, PROTECT) == [lone]  # no last price: nothing to compare
+
 @pytest.mark.parametrize(
     ("kind", "side", "trigger", "fires", "stays"),
     [
@@ -63,24 +84,24 @@ def code(call: object, *args: object) -> int:
 def test_each_type_triggers_going_its_way(kind: str, side: str, trigger: str, fires: int, stays: int) -> None:
     algos = book()
     placed = place(algos, 1, algo(kind, side, triggerPrice=trigger))
-    assert algos.algos.due("BTCUSDT", stays, PRICE, NOW + 1) == []
-    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 2) == [placed] and placed.status == "TRIGGERING"
-    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 3) == []  # once
+    assert algos.algos.due("BTCUSDT", stays, PRICE, NOW + 1, PROTECT) == []
+    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 2, PROTECT) == [placed] and placed.status == "TRIGGERING"
+    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 3, PROTECT) == []  # once
 
 
 def test_mark_price_working_type_reads_the_mark() -> None:
     algos = book()
     placed = place(algos, 1, algo("STOP_MARKET", "SELL", triggerPrice="59000.00", workingType="MARK_PRICE"))
-    assert algos.algos.due("BTCUSDT", 5_000_000, PRICE, NOW + 1) == []  # the last trade is not the mark
-    assert algos.algos.due("BTCUSDT", PRICE, 5_899_999, NOW + 2) == [placed]
+    assert algos.algos.due("BTCUSDT", 5_000_000, PRICE, NOW + 1, PROTECT) == []  # the last trade is not the mark
+    assert algos.algos.due("BTCUSDT", PRICE, 5_899_999, NOW + 2, PROTECT) == [placed]
 
 
 def test_a_trailing_stop_activates_then_follows_the_best_price() -> None:
     algos = book()
     placed = place(algos, 1, algo("TRAILING_STOP_MARKET", "SELL", activatePrice="60500.00", callbackRate="1"))
     for price in (6_040_000, 6_050_000, 6_200_000, 6_140_000):  # activated at 60500, best 62000
-        assert algos.algos.due("BTCUSDT", price, PRICE, NOW) == []
-    assert algos.algos.due("BTCUSDT", 6_138_000, PRICE, NOW) == [placed]  # 62000 × 0.99 = 61380
+        assert algos.algos.due("BTCUSDT", price, PRICE, NOW, PROTECT) == []
+    assert algos.algos.due("BTCUSDT", 6_138_000, PRICE, NOW, PROTECT) == [placed]  # 62000 × 0.99 = 61380
     late = algo("TRAILING_STOP_MARKET", "SELL", activatePrice="59000.00", callbackRate="1")
     assert code(place, algos, 1, late) == -2021
     assert code(place, algos, 1, algo("TRAILING_STOP_MARKET", "SELL", callbackRate="25")) == -2007
@@ -92,9 +113,9 @@ def test_a_trailing_stop_placed_before_any_price_activates_at_the_first(side: st
     del algos.algos.last["BTCUSDT"]  # no trade noted yet (a start, a replay's or a relay's first moments)
     placed = place(algos, 1, algo("TRAILING_STOP_MARKET", side, callbackRate="1"))
     assert placed.extreme == 0  # no latest price to default the activation to
-    assert algos.algos.due("BTCUSDT", PRICE, PRICE, NOW + 1) == [] and placed.extreme == PRICE  # activated
-    assert algos.algos.due("BTCUSDT", best, PRICE, NOW + 2) == []  # the best price since
-    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 3) == [placed]  # 1 % back from it
+    assert algos.algos.due("BTCUSDT", PRICE, PRICE, NOW + 1, PROTECT) == [] and placed.extreme == PRICE  # activated
+    assert algos.algos.due("BTCUSDT", best, PRICE, NOW + 2, PROTECT) == []  # the best price since
+    assert algos.algos.due("BTCUSDT", fires, PRICE, NOW + 3, PROTECT) == [placed]  # 1 % back from it
 
 
 def test_refusals() -> None:

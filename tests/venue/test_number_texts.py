@@ -6,11 +6,13 @@ refusal now, before anything is computed or changed."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.instruments import Market, Published, catalogue
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.checks import check_timing
@@ -99,3 +101,19 @@ def test_an_algo_orders_numbers_meet_the_range_and_the_filters() -> None:
     placed = parse_new_algo(algo(**trailing, callbackRate="1.50"), instruments, NOW, False)
     assert placed.callback_rate == "1.50"
     assert parse_new_algo(algo(triggerPrice="70000.00"), instruments, NOW, False).trigger_price == 7_000_000
+
+
+def test_an_algo_orders_trigger_and_activation_prices_are_on_the_tick() -> None:
+    """Part 2 §8's table: a stop or trigger price meets PRICE_FILTER's tick rule as a price
+    does (-4014), an activation price too; a relayed listing's ``maxPrice`` 0 is no maximum
+    for them, as for a price."""
+    instruments = {i.symbol: i for i in catalogue(Market.UM, NOW)}
+    tick = (-4014, "Price not increased by tick size.")
+    assert refusal(parse_new_algo, algo(triggerPrice="70000.05"), instruments, NOW, False) == tick
+    assert refusal(parse_new_algo, algo(stopPrice="70000.01"), instruments, NOW, False) == tick
+    trailing = algo(type="TRAILING_STOP_MARKET", side="SELL", callbackRate="1", activatePrice="70000.05")
+    assert refusal(parse_new_algo, trailing, instruments, NOW, False) == tick
+    assert parse_new_algo(algo(triggerPrice="70000.10"), instruments, NOW, False).trigger_price == 7_000_010
+    unbounded = dataclasses.replace(instruments["BTCUSDT"], published=Published(*[None] * 9)._replace(max_price=0))
+    relayed = instruments | {"BTCUSDT": unbounded}
+    assert parse_new_algo(algo(triggerPrice="9" * 9), relayed, NOW, False).trigger_price == int("9" * 9) * 100

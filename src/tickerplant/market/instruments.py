@@ -50,6 +50,7 @@ class Published(NamedTuple):
     multiplier_down: str | None
     multiplier_decimal: str | None
     market_take_bound: str | None  # the symbol's marketTakeBound
+    trigger_protect: str | None = None  # the symbol's triggerProtect (algo orders' priceProtect)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,17 @@ def test_binances_filters_are_listed_again_as_they_came(market: Market, entry: b
     assert filters.market_max_qty == (120_000 if market is Market.UM else 60_000)
 
 
+@pytest.mark.parametrize(("written", "read"), [("0.1000", "0.1000"), ("1e-1", "0.0500"), ("-0.1", "0.0500")])
+def test_a_relayed_trigger_protect_is_listed_and_enforced_as_it_came(written: str, read: str) -> None:
+    """``triggerProtect`` (priceProtect's bound, the algo trigger pass reads it from the
+    filters) travels with a relayed symbol; one no decimal the venue can read is the
+    catalogue's rule instead."""
+    (inst,) = instruments_from_exchange_info(Market.UM, _body(_entry(triggerProtect=written)))
+    assert order_filters(inst).trigger_protect == read
+    (mine,) = msgspec.json.decode(exchange_info(Market.UM, [inst], NOW_MS))["symbols"]
+    assert mine["triggerProtect"] == read
+
+
 def test_binances_captured_entries() -> None:
     (btcusdt,) = instruments_from_exchange_info(Market.UM, _body(BINANCE_BTCUSDT))
     assert btcusdt == Instrument(
@@ -113,7 +124,7 @@ def test_binances_captured_entries() -> None:
         qty_decimals=3, step=1, min_qty=1, max_qty=1_000_000, contract_size=1,
         onboard_ms=1567965300000, delivery_ms=PERPETUAL_DELIVERY_MS,
         initial_price=0, daily_volatility=0.0, activity=0.0,
-        published=Published(55680, 452976400, 120_000, 200, "50", "1.0500", "0.9500", "4", "0.05"),
+        published=Published(55680, 452976400, 120_000, 200, "50", "1.0500", "0.9500", "4", "0.05", "0.0500"),
     )  # fmt: skip
     (btcusd,) = instruments_from_exchange_info(Market.CM, _body(BINANCE_BTCUSD_PERP))
     assert (btcusd.symbol, btcusd.pair, btcusd.margin_asset) == ("BTCUSD_PERP", "BTCUSD", "BTC")

@@ -249,6 +249,9 @@ _MAX_NUM_ORDERS = 200
 _PERCENT_PRICE: Final = PercentPrice("0.9500", "1.0500", "4", "PERCENT_PRICE")
 _QUOTE_PRECISION = 8
 _MARKET_TAKE_BOUND = "0.05"  # a market order takes no level further than 5 % from mark
+# priceProtect's bound: the mark and the contract price at most 5 % apart when an algo order
+# triggers (trading part 2 §4.2's table; the captures' "0.0500")
+_TRIGGER_PROTECT = "0.0500"
 _EQUAL_QTY_PRECISION = 4
 _T = TypeVar("_T")
 _TIME_HEAD = b'{"timezone":"UTC","serverTime":'
@@ -282,6 +285,7 @@ class OrderFilters(NamedTuple):
     multiplier_up: str  # PERCENT_PRICE multiplierUp
     multiplier_down: str  # PERCENT_PRICE multiplierDown
     market_take_bound: str  # marketTakeBound
+    trigger_protect: str  # triggerProtect
 
 
 class _Filters(NamedTuple):
@@ -296,6 +300,7 @@ class _Filters(NamedTuple):
     multiplier_down: str
     multiplier_decimal: str
     market_take_bound: str
+    trigger_protect: str
 
 
 def _published(inst: Instrument) -> _Filters:
@@ -306,7 +311,7 @@ def _published(inst: Instrument) -> _Filters:
     rules = _Filters(
         inst.tick, inst.initial_price * _MAX_PRICE_FACTOR, _market_max_qty(inst), _MAX_NUM_ORDERS,
         _MIN_NOTIONAL.get(inst.base_asset, "5"), percent.multiplierUp, percent.multiplierDown,
-        percent.multiplierDecimal, _MARKET_TAKE_BOUND,
+        percent.multiplierDecimal, _MARKET_TAKE_BOUND, _TRIGGER_PROTECT,
     )  # fmt: skip
     sent = inst.published
     if sent is None:
@@ -322,6 +327,7 @@ def _published(inst: Instrument) -> _Filters:
         given(sent.multiplier_down, rules.multiplier_down),
         given(sent.multiplier_decimal, rules.multiplier_decimal),
         given(sent.market_take_bound, rules.market_take_bound),
+        given(sent.trigger_protect, rules.trigger_protect),
     )  # fmt: skip
 
 
@@ -334,6 +340,7 @@ def order_filters(inst: Instrument) -> OrderFilters:
     return OrderFilters(
         p.min_price, p.max_price, inst.tick, inst.min_qty, inst.max_qty, p.market_max_qty, inst.step,
         p.max_num_orders, p.min_notional, p.multiplier_up, p.multiplier_down, p.market_take_bound,
+        p.trigger_protect,
     )  # fmt: skip
 
 
@@ -353,7 +360,7 @@ def _symbol_um(inst: Instrument) -> SymbolUM:
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", "2.5000", "5.0000", inst.base_asset, inst.quote_asset, inst.margin_asset,
         pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, "COIN", _SUB_TYPES.get(inst.base_asset, []),
-        "0.0500", "0.012500", p.market_take_bound, 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM,
+        p.trigger_protect, "0.012500", p.market_take_bound, 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM,
         _PERMISSION_SETS,
     )  # fmt: skip
 
@@ -375,8 +382,8 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", inst.contract_size, inst.margin_asset, "2.5000", "5.0000", inst.base_asset,
         inst.quote_asset, pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, _EQUAL_QTY_PRECISION, 10000,
-        "0.0500", "COIN", _SUB_TYPES.get(inst.base_asset, []), filters, _ORDER_TYPES, _TIME_IN_FORCE_CM,
-        "0.015000", p.market_take_bound,
+        p.trigger_protect, "COIN", _SUB_TYPES.get(inst.base_asset, []), filters, _ORDER_TYPES,
+        _TIME_IN_FORCE_CM, "0.015000", p.market_take_bound,
     )  # fmt: skip
 
 

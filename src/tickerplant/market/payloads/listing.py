@@ -6,6 +6,7 @@ The writing side is ``exchange_info.py``.
 
 from __future__ import annotations
 
+import re
 from typing import Final, NamedTuple
 
 import msgspec
@@ -51,6 +52,7 @@ class _SymbolIn(msgspec.Struct, frozen=True):
     contractStatus: str | None = None  # COIN-M's name for it
     contractSize: int | None = None  # COIN-M: USD per contract
     marketTakeBound: str | None = None
+    triggerProtect: str | None = None
     filters: list[_FilterIn] = msgspec.field(default_factory=list)
 
 
@@ -80,6 +82,7 @@ _CONTRACT_TYPES: Final = {
 _NEUTRAL_PRICE = 0
 _NEUTRAL_VOLATILITY = 0.0
 _NEUTRAL_ACTIVITY = 0.0
+_RATE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,8})?")  # a triggerProtect the venue may read ("0.0500")
 
 
 class Listing(NamedTuple):
@@ -158,6 +161,7 @@ def _published(entry: _SymbolIn, filters: dict[str, _FilterIn], pd: int, qd: int
         to_units(market_lot.maxQty, qd) if market_lot.maxQty else None,
         orders.limit, notional.notional, percent.multiplierUp, percent.multiplierDown,
         None if decimal is None else str(decimal), entry.marketTakeBound,
+        entry.triggerProtect if entry.triggerProtect and _RATE.fullmatch(entry.triggerProtect) else None,
     )  # fmt: skip
 
 

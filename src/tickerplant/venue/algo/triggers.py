@@ -55,7 +55,9 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) 
             if order.type == "TRAILING_STOP_MARKET"
         ]  # fmt: skip
         mark = mark_units(state, symbol)  # each trade of the delivery in turn (``AlgoBook.note``)
-        due = [o for price in book.trade_prices(symbol) for o in book.due(symbol, price, mark, now_ms)]
+        protect = state.listings[symbol].filters.trigger_protect  # priceProtect's bound
+        prices = book.trade_prices(symbol)
+        due = [o for price in prices for o in book.due(symbol, price, mark, now_ms, protect)]
         for moved in [o for o, extreme in trailing if o.extreme != extreme and o.status == "NEW"]:
             out.put(AlgoRow(book.copy(moved)))  # a trailing stop's best price, journaled as it moves
         each_account(due, lambda order: _trigger(state, order, now_ms, out))

@@ -12,7 +12,8 @@ part 2 §4.2), with ``order_params``' pieces, each refusal with Binance's code a
    ``quantity`` (-4137) and no ``reduceOnly`` (-1106); else ``quantity`` (-1102); a STOP's
    or TAKE_PROFIT's ``price``, the ``triggerPrice`` (or the legacy ``stopPrice``) of all
    but the trailing stop;
-4. PRICE_FILTER on the price, the trigger and activation prices' bound (-4007), LOT_SIZE /
+4. PRICE_FILTER on the price, the trigger and activation prices' bound (-4007) and tick
+   (-4014, ``check_stop_price``), LOT_SIZE /
    MARKET_LOT_SIZE on the quantity; a trailing stop's ``callbackRate`` 0.1–20 % (-2007);
 5. ``clientAlgoId`` (-4015), GTD's ``goodTillDate`` (-5040).
 
@@ -34,6 +35,7 @@ from tickerplant.venue.domain.order_params import (
     check_forms,
     check_price,
     check_quantity,
+    check_stop_price,
     decimal_units,
     good_till,
     parse_bool,
@@ -49,9 +51,8 @@ from tickerplant.venue.domain.order_params import (
 )
 from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, PositionSide, TimeInForce
 
-__all__ = ["STOP_ABOVE_MAX", "parse_algo_ref", "parse_new_algo"]
+__all__ = ["parse_algo_ref", "parse_new_algo"]
 
-STOP_ABOVE_MAX = (-4007, "Stop price greater than max price.")
 _POSITION_SIDES = {m.value: m for m in PositionSide}
 
 
@@ -109,8 +110,8 @@ def parse_new_algo(
     f = order_filters(inst)  # PRICE_FILTER, the stop price's bound, LOT_SIZE (part 2 §8)
     if price:
         check_price(f, price)
-    if trigger > f.max_price:
-        raise refused(*STOP_ABOVE_MAX)
+    if trigger:
+        check_stop_price(f, trigger)
     if qty:
         check_quantity(f, kind.endswith("_MARKET"), qty)
     activate, rate = 0, ""
@@ -123,8 +124,8 @@ def parse_new_algo(
         activate = _units(params, "activatePrice", inst.price_decimals) or _units(
             params, "activationPrice", inst.price_decimals
         )
-        if activate > f.max_price:
-            raise refused(*STOP_ABOVE_MAX)
+        if activate:
+            check_stop_price(f, activate)
     client_id = params.get("clientalgoid") or None
     if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
         raise refused(-4015, "Client order id is not valid.")

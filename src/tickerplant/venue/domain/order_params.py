@@ -354,6 +354,16 @@ def check_price(f: OrderFilters, price: int) -> None:
         raise refused(-4014, "Price not increased by tick size.")
 
 
+def check_stop_price(f: OrderFilters, price: int) -> None:
+    """A trigger or activation price (part 2 §8's table): at most ``maxPrice`` (-4007), and on
+    PRICE_FILTER's tick grid as a price is (-4014; the spec's decision, an inference). Its
+    sign and its 0 are the caller's (-4006, or none sent)."""
+    if f.max_price and price > f.max_price:  # maxPrice 0: no maximum (a relayed listing's)
+        raise refused(-4007, "Stop price greater than max price.")
+    if f.tick and (price - f.min_price) % f.tick:
+        raise refused(-4014, "Price not increased by tick size.")
+
+
 def _check_filters(f: OrderFilters, order_type: OrderType, price: int | None, qty: int) -> None:
     """PRICE_FILTER for a LIMIT order's ``price`` (None: none sent, MARKET or priceMatch),
     then LOT_SIZE; a LIMIT price of 0 is ``-4001`` as any other below the filter's."""

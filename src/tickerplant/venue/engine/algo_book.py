@@ -189,9 +189,13 @@ class AlgoBook:
         else:
             self._closed.setdefault(order.account_id, deque(maxlen=ALGO_KEPT)).append(order)
 
-    def due(self, symbol: str, latest: int | None, mark: int | None, now_ms: int) -> list[AlgoOrder]:
+    def due(
+        self, symbol: str, latest: int | None, mark: int | None, now_ms: int, protect: str
+    ) -> list[AlgoOrder]:
         """The untriggered orders on ``symbol`` these prices trigger, now ``TRIGGERING``
-        and out of the price checks; trailing stops' best prices moved."""
+        and out of the price checks; trailing stops' best prices moved. An order sent with
+        ``priceProtect`` waits while the mark and the last price are further apart than the
+        symbol's ``triggerProtect`` (``protect``; part 2 §4.2's table: ``diverged``)."""
         waiting = self.by_symbol.get(symbol)
         if not waiting:
             return []
@@ -204,6 +208,8 @@ class AlgoBook:
                 if not _trailing_due(order, price):
                     continue
             elif not met(order.type, order.side, order.trigger_price, price):
+                continue
+            if order.price_protect and diverged(latest, mark, protect):
                 continue
             order.status, order.trigger_ms, order.update_ms = "TRIGGERING", now_ms, now_ms
             self._stops_waiting(order)
@@ -220,6 +226,17 @@ class AlgoBook:
 
     def copy(self, order: AlgoOrder) -> AlgoOrder:
         return dataclasses.replace(order)
+
+
+def diverged(latest: int | None, mark: int | None, protect: str) -> bool:
+    """Whether the last price is further from the mark than ``protect`` of it (``triggerProtect``,
+    "0.0500": 5 %), the rate Binance names "the difference rate between MARK_PRICE and
+    CONTRACT_PRICE" (part 2 §4.2's table; its denominator the mark, an inference). Without
+    both prices there is nothing to compare: not diverged."""
+    if latest is None or not mark:
+        return False
+    bound = Fraction(protect)
+    return abs(latest - mark) * bound.denominator > bound.numerator * mark
 
 
 def met(kind: str, side: Side, trigger: int, price: int) -> bool:
