@@ -51,7 +51,8 @@ async def test_accounts_and_keys_over_the_admin_listener(
             usdt = [b for b in await client.futures_account_balance() if b["asset"] == "USDT"]
             assert usdt[0]["balance"] == "10005.00000000"
             for amounts, why in (("USDT=100000000000", "the most it holds"), ("USDT=1e400", "not a number"),
-                                 ("USDT=١", "not a number"), ("USDT=1_000", "not a number")):  # fmt: skip
+                                 ("USDT=١", "not a number"), ("USDT=1_000", "not a number"),
+                                 ("", "nothing to move"), (" , ", "nothing to move")):  # fmt: skip
                 status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/deposit",
                                              {"amounts": amounts})  # fmt: skip
                 assert status == 400 and why in refused["msg"], refused  # refused, not a 500

@@ -95,6 +95,8 @@ def deposit(store: AccountStore, account_id: int, amounts: str, sign: int, now_m
     """Add (``sign`` 1) or withdraw (-1) ``amounts``, all or none; the balances after, as
     changed."""
     parsed = parse_balances(amounts, coin_margined(now_ms))
+    if not parsed:  # a change of nothing is a mistake, not an answer of none
+        raise ValueError("nothing to move: ASSET=AMOUNT,…")
     return store.transfer(account_id, [(wallet, asset, sign * units) for wallet, asset, units in parsed],
                           now_ms)  # all or none: one transaction  # fmt: skip
 
