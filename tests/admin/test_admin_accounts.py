@@ -172,7 +172,7 @@ async def test_a_disabled_accounts_user_data_stream_is_ended_at_its_next_event(
             assert (await call(session, base, "POST", f"/api/accounts/{account_id}/disable"))[0] == 200
             await call(session, base, "POST", f"/api/accounts/{account_id}/deposit", {"amounts": "USDT=1"})
             expired = await user.receive_json(timeout=5)
-            assert (expired["e"], expired["listenKey"]) == ("listenKeyExpired", listen_key)
+            assert (expired.get("e"), expired.get("listenKey")) == ("listenKeyExpired", listen_key), expired
             assert (await user.receive(timeout=5)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
 
 

@@ -34,6 +34,14 @@ PRECISION = {"code": -1111, "msg": "Precision is over the maximum defined for th
 MATCH = {"code": -5037, "msg": "Invalid price match"}
 
 
+def not_sent(name: str) -> dict[str, Any]:
+    return {"code": -1102, "msg": f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."}
+
+
+def without(params: dict[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k != name}
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
@@ -75,6 +83,9 @@ async def test_rest_refuses_what_binance_refuses(
         ("order", limit | {"callbackRate": "\N{ROCKET}"}, illegal("callbackRate")),
         ("order", limit | {"goodTillDate": "abc"}, MALFORMED_GTD),
         ("order", limit | {"recvWindow": str(2**63)}, BAD_WINDOW),
+        ("order", without(limit, "side"), not_sent("side")),  # presence before validity (part 2 §3.2)
+        ("order", limit | {"type": ""}, not_sent("type")),
+        ("algoOrder", without(stop, "type"), not_sent("type")),
         ("order/test", market_order | {"workingType": "LAST_PRICE"},
          {"code": -4031, "msg": "Invalid parameter working type"}),
         ("algoOrder", stop | {"symbol": symbol.lower()}, INVALID_SYMBOL),
@@ -124,6 +135,8 @@ async def test_the_ws_api_refuses_what_binance_refuses(
             (limit | {"type": "MARKET", "price": "-1"}, illegal("price")),
             (limit | {"goodTillDate": "abc"}, MALFORMED_GTD),
             (limit | {"recvWindow": 2**63}, BAD_WINDOW),  # a JSON number, as the docs send INTs
+            (without(limit, "side"), not_sent("side")),
+            (without(limit, "type"), not_sent("type")),
         ]
         for params, refusal in cases:
             reply = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, params))

@@ -18,7 +18,13 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_params import parse_new_algo
 from tickerplant.venue.domain.commands import AlgoTriggers, NewAlgoOrder, NewOrder
-from tickerplant.venue.domain.order_params import DECIMAL_RANGE, check_filters, check_price, parse_new_order
+from tickerplant.venue.domain.order_params import (
+    DECIMAL_RANGE,
+    check_filters,
+    check_price,
+    parse_amended,
+    parse_new_order,
+)
 from tickerplant.venue.domain.orders import OrderType, TimeInForce
 from tickerplant.venue.wire.algo_rest import new_algo
 
@@ -105,6 +111,30 @@ def test_presence_and_the_symbol_come_before_the_combinations() -> None:
         with pytest.raises(RequestRefused) as caught:
             parse_new_order(hedged | changed, INSTRUMENTS[Market.UM], NOW, hedge=True)
         assert caught.value.code == code, changed
+
+
+@pytest.mark.parametrize("name", ["side", "type"])
+def test_a_side_or_type_not_sent_is_a_mandatory_parameter_not_an_invalid_value(name: str) -> None:
+    """Part 2 §3.2 and §8's step 2: presence before validity: ``side`` or ``type`` not sent
+    (or empty) is -1102 naming it, as ``quantity`` is; one sent but not theirs -1117/-1116.
+    The same for an algo order's ``type`` and a modification's ``side``."""
+    said = f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+    for params in ({k: v for k, v in LIMIT.items() if k != name}, LIMIT | {name: ""}):
+        with pytest.raises(RequestRefused) as caught:
+            new_order(params)
+        assert (caught.value.code, caught.value.msg) == (-1102, said)
+    with pytest.raises(RequestRefused) as caught:
+        new_order(LIMIT | {name: "SIDEWAYS"})
+    assert caught.value.code == (-1117 if name == "side" else -1116)
+    algo = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+            "quantity": "0.001", "triggerprice": "70000"}  # fmt: skip
+    with pytest.raises(RequestRefused) as caught:
+        parse_new_algo({k: v for k, v in algo.items() if k != name}, INSTRUMENTS[Market.UM], NOW, False)
+    assert (caught.value.code, caught.value.msg) == (-1102, said)
+    if name == "side":
+        with pytest.raises(RequestRefused) as caught:
+            parse_amended({"quantity": "0.001", "price": "60000"}, INSTRUMENTS[Market.UM]["BTCUSDT"])
+        assert (caught.value.code, caught.value.msg) == (-1102, said)
 
 
 def test_what_a_type_does_not_use_is_ignored_when_well_formed() -> None:

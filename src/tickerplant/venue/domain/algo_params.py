@@ -2,7 +2,7 @@
 part 2 §4.2), with ``order_params``' pieces, each refusal with Binance's code and text:
 
 1. ``algoType`` ``CONDITIONAL`` only (-1116), ``symbol`` as listed (-1121), ``side``
-   (-1117), ``type`` one of ``algo_order.TYPES`` (-1116); ``reduceOnly`` from a hedge-mode
+   (-1117), ``type`` one of ``algo_order.TYPES`` (-1116), each not sent -1102; ``reduceOnly`` from a hedge-mode
    account (-1106), ``positionSide`` (-4060);
 2. every parameter sent in its form, whatever the type (``order_params.check_forms`` and
    the enumerations' readers): garbage in one the type does not use is refused as on a new
@@ -66,6 +66,8 @@ def parse_new_algo(
         raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
     inst, side = symbol_and_side(params, instruments)
     kind = params.get("type", "")
+    if not kind:
+        raise mandatory("type")
     if kind not in TYPES:
         raise refused(-1116, "Invalid orderType.")
     refuse_reduce_only(params, hedge)

@@ -3,7 +3,8 @@ the first steps of §8's order of checks, each refusal with Binance's code and t
 
 1. presence and enumerations: ``symbol`` (-1121; as listed, uppercase: values are
    case-sensitive, part 1 §8 "All field names and values are case-sensitive"), ``side``
-   (-1117), ``type`` (-1116; the five conditional types -4120, as since 2025-12-09),
+   (-1117), ``type`` (-1116; the five conditional types -4120, as since 2025-12-09), each of
+   the three not sent (or empty) -1102 naming it (part 2 §3.2: presence before validity),
    ``timeInForce`` (-1115, mandatory for LIMIT), ``newOrderRespType`` (-1136),
    ``newClientOrderId`` (-4015), ``positionSide`` (-4060), ``selfTradePreventionMode``
    (-5039), ``priceMatch`` (-5037);
@@ -239,17 +240,26 @@ def symbol_and_side(
     params: Mapping[str, str], instruments: Mapping[str, Instrument]
 ) -> tuple[Instrument, Side]:
     """A new order's (or algo order's) ``symbol``, as listed (``btcusdt`` is no symbol: the
-    module's docstring), then its ``side``: -1102, -1121, -1117 in that order."""
+    module's docstring), then its ``side``: -1102, -1121, -1102, -1117 in that order."""
     symbol = params.get("symbol", "")
     if not symbol:
         raise mandatory("symbol")
     inst = instruments.get(symbol)
     if inst is None:
         raise refused(-1121, "Invalid symbol.")
-    side = _SIDES.get(params.get("side", ""))
+    return inst, read_side(params)
+
+
+def read_side(params: Mapping[str, str]) -> Side:
+    """``side``: not sent (or empty) -1102, as a mandatory parameter is (part 2 §3.2); not
+    ``BUY``/``SELL`` -1117."""
+    text = params.get("side", "")
+    if not text:
+        raise mandatory("side")
+    side = _SIDES.get(text)
     if side is None:
         raise refused(-1117, "Invalid side.")
-    return inst, side
+    return side
 
 
 def parse_new_order(
@@ -263,6 +273,8 @@ def parse_new_order(
     value: -1106). The static filters are the engine's first check (``check_filters``)."""
     inst, side = symbol_and_side(params, instruments)
     type_text = params.get("type", "")
+    if not type_text:
+        raise mandatory("type")
     if type_text in _CONDITIONAL:
         raise refused(
             -4120,
@@ -319,13 +331,11 @@ def check_filters(f: OrderFilters, order: NewOrder) -> None:
 
 def parse_amended(params: Mapping[str, str], inst: Instrument) -> tuple[Side, int, int, str]:
     """A LIMIT order's new ``side``, ``quantity`` and ``price`` (``PUT …/order``, part 2 §5)
-    through what a new order's meet, in ``parse_new_order``'s order: the side (-1117), the
+    through what a new order's meet, in ``parse_new_order``'s order: the side (-1102, -1117), the
     price match (USDⓈ-M: -5037), the quantity (-1102, -1111), no ``price`` with a price match
     (-1106; its price then 0, the book's when the engine prices it), else the price (-1102,
     -1111); then PRICE_FILTER and LOT_SIZE, the engine's first check (``check_limit``)."""
-    side = _SIDES.get(params.get("side", ""))
-    if side is None:
-        raise refused(-1117, "Invalid side.")
+    side = read_side(params)
     # USDⓈ-M's price is optional since 2026-04-21, for priceMatch (part 2 §5's table)
     match = price_match(params) if inst.market is Market.UM else "NONE"
     qty = _units(params, "quantity", inst.qty_decimals)  # presence before the combination
