@@ -2,8 +2,8 @@
 part 2 §4.2), with ``order_params``' pieces, each refusal with Binance's code and text:
 
 1. ``algoType`` ``CONDITIONAL`` only (-1116), ``symbol`` as listed (-1121), ``side``
-   (-1117), ``type`` one of ``algo_order.TYPES`` (-1116), each not sent -1102; ``reduceOnly`` from a hedge-mode
-   account (-1106), ``positionSide`` (-4060);
+   (-1117), ``type`` one of ``algo_order.TYPES`` (-1116), each not sent -1102;
+   ``reduceOnly`` from a hedge-mode account (-1106), ``positionSide`` (-4060);
 2. every parameter sent in its form, whatever the type (``order_params.check_forms`` and
    the enumerations' readers): garbage in one the type does not use is refused as on a new
    order; ``priceMatch`` only on ``STOP``/``TAKE_PROFIT`` (-5038), instead of ``price``
