@@ -154,8 +154,18 @@ async def test_python_binance_trades_over_the_ws_api(
     assert (got["status"], got["time"]) == ("NEW", placed["updateTime"])
     status = await client.ws_futures_account_status()  # account.status: /fapi/v2/account
     assert status["feeTier"] == 0 and Decimal(status["totalOpenOrderInitialMargin"]) > 0
+    # the WebSocket shapes (part 3 §4.2, part 1 §8.7): v2's positions end with breakEvenPrice,
+    # v3's assets carry marginAvailable before updateTime; REST's do neither
+    rest_v2 = await client.futures_account(version=2)
+    assert [list(p)[-2:] for p in status["positions"]] == [["updateTime", "breakEvenPrice"]] * len(status["positions"])
+    assert [{**p, "breakEvenPrice": None} for p in status["positions"]] == [
+        {**p, "breakEvenPrice": None} for p in rest_v2["positions"]]  # fmt: skip
     v2 = await client.ws_futures_v2_account_status()  # v3's shape
     assert "feeTier" not in v2 and [p["symbol"] for p in v2["positions"]] == ["BTCUSDT"]
+    assert [list(a)[-2:] for a in v2["assets"]] == [["marginAvailable", "updateTime"]] * len(v2["assets"])
+    assert all(a["marginAvailable"] is True for a in v2["assets"])
+    rest_v3 = await client.futures_account(version=3)
+    assert all("marginAvailable" not in a for a in rest_v3["assets"])
     balances = await client.ws_futures_account_balance()
     assert balances[0]["asset"] == "USDT" and balances[0]["balance"] == "10000.00000000"
     assert (await client.ws_futures_v2_account_balance())[0]["asset"] == "USDT"

@@ -163,8 +163,13 @@ def _symbol_figures(
 
 
 def account(
-    engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str], *, v2: bool
-) -> Any:
+    engine: Engine, who: Account, balances: Sequence[Balance], coins: Sequence[str], *, v2: bool,
+    ws: bool = False,
+) -> Any:  # fmt: skip
+    """The account read: USDⓈ-M's ``/fapi/v2/account`` (``v2``) or ``/v3``, COIN-M's; ``ws``: the
+    WebSocket API's twin, whose shapes differ (part 3 §4.2, part 1 §8.7's examples):
+    ``account.status`` (v2) ends each position with ``breakEvenPrice``, ``v2/account.status``
+    (v3) gives each asset ``marginAvailable`` as REST's v2 does."""
     um = engine.market is Market.UM
     rows = []
     usdt: Figures | None = None
@@ -173,13 +178,13 @@ def account(
     for asset, updated in _assets(engine, ledger, balances, coins):
         f = _pool_share(engine, pool, asset, engine.figures(who.account_id, asset))
         usdt = f if asset == "USDT" else usdt
-        rows.append(_asset_row(asset, f, updated, um=um, v2=v2 and um))  # COIN-M's: no marginAvailable
+        rows.append(_asset_row(asset, f, updated, um=um, v2=(v2 or ws) and um))  # COIN-M: no marginAvailable
     if pool is not None:  # the totals are the pool's, in USD (part 3 §4.2)
         usdt = pool
     every = v2 or not um
     symbols = list(engine.instruments) if every else ledger.active_symbols()
     figures = _symbol_figures(engine, who.account_id, symbols, every=every)
-    positions = [_account_position(engine, sf, v2=every) for sf in figures]
+    positions = [_account_position(engine, sf, v2=every, ws=ws) for sf in figures]
     if not um:
         return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": 0,
                 "assets": rows, "positions": positions}  # fmt: skip
@@ -204,7 +209,7 @@ def account(
     return body
 
 
-def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[str, Any]:
+def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool, ws: bool) -> dict[str, Any]:
     contract = engine.contracts[sf.symbol]
     qty = fixed(sf.position.amt, contract.inst.qty_decimals)
     if engine.market is Market.CM:
@@ -236,7 +241,7 @@ def _account_position(engine: Engine, sf: SymbolFigures, *, v2: bool) -> dict[st
         "maxNotional": str(contract.max_notional(sf.leverage)), "bidNotional": _row(sf.bid_notional_e8),
         "askNotional": _row(sf.ask_notional_e8), "positionSide": sf.side.value, "positionAmt": qty,
         "updateTime": sf.position.update_ms,
-    }  # fmt: skip
+    } | ({"breakEvenPrice": _entry(*_break_even(engine, sf))} if ws else {})  # fmt: skip
 
 
 def _wallet(sf: SymbolFigures) -> str:

@@ -233,15 +233,16 @@ class PrivateRest:
             return balance_rows(self.market, who, balances, self.coins)
         return balance(self.engine, who, balances, self.coins)
 
-    def _account(self, authorized: Authorized, *, v2: bool) -> Any:
+    def account_answer(self, authorized: Authorized, *, v2: bool, ws: bool = False) -> Any:
+        """The account read (``account_payloads.account``; ``ws``: the WebSocket API's twin)."""
         who = authorized.account
-        return account(self._engine, who, self.accounts.balances(who.account_id), self.coins, v2=v2)
+        return account(self._engine, who, self.accounts.balances(who.account_id), self.coins, v2=v2, ws=ws)
 
     def _account_v2(self, authorized: Authorized, now_ms: int) -> Any:
-        return self._account(authorized, v2=True)
+        return self.account_answer(authorized, v2=True)
 
     def _account_v3(self, authorized: Authorized, now_ms: int) -> Any:
-        return self._account(authorized, v2=False)
+        return self.account_answer(authorized, v2=False)
 
     def _risk_v2(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params

@@ -30,6 +30,7 @@ without ``v2/`` (§8.7); ``order.modify`` (``PUT …/order``, counted as an orde
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -88,6 +89,12 @@ class WsAdmitted(NamedTuple):
     show_limits: bool  # whether the reply carries rateLimits
 
 
+def _ws_account(rest: PrivateRest, v2: bool, authorized: Authorized, now_ms: int) -> Any:
+    """``account.status`` (``v2``: REST's ``/fapi/v2/account``) or ``v2/account.status`` (v3's),
+    in the WebSocket API's shapes (``account_payloads.account``)."""
+    return rest.account_answer(authorized, v2=v2, ws=True)
+
+
 def _session_method(authorized: Authorized, now_ms: int) -> Any:
     raise AssertionError("the session methods are answered by WsTrading.answer")
 
@@ -133,6 +140,11 @@ class WsTrading:
             endpoint = rest.routes.get((verb, path))
             if endpoint is not None:  # only what the REST surface serves (an engine, listen keys)
                 self.methods[name] = WsMethod(endpoint.security, weight, endpoint.answer, places)
+        if um:  # the account reads' WebSocket shapes differ from their REST twins' (part 3 §4.2)
+            for name, v2 in (("account.status", True), ("v2/account.status", False)):
+                if name in self.methods:
+                    answer = functools.partial(_ws_account, rest, v2)
+                    self.methods[name] = self.methods[name]._replace(answer=answer)
         self.methods |= {  # answered in ``answer`` itself: they read and write the session
             "session.logon": WsMethod(Security.USER_DATA, 2, _session_method),
             "session.status": WsMethod(Security.MARKET_DATA, 2, _session_method),
