@@ -115,6 +115,13 @@ def test_hedge_cross_shows_one_value_for_both_sides_under_hedge_and_isolated_its
     carol = adl_quantile(engine, reads(CAROL), NOW)[0]["adlQuantile"]
     assert list(carol) == ["LONG", "SHORT", "BOTH"] and carol["LONG"] > 0 and carol["SHORT"] == carol["BOTH"] == 0
     assert {carol["LONG"], alice["LONG"]} == {2, 4}  # two longs: ranks 1 and 2 of 2
+    # a cross hedge account holding one side alone: its value under both keys (part 2 §6.10)
+    set_dual_side(engine, DAVE, True)
+    buy(engine, DAVE, "0.010", positionSide="LONG")
+    book.marks["BTCUSDT"] = Fraction(61500)
+    later = NOW + ADL_WINDOW_MS
+    dave = adl_quantile(engine, reads(DAVE), later)[0]["adlQuantile"]
+    assert list(dave) == ["LONG", "SHORT", "HEDGE"] and dave["LONG"] == dave["SHORT"] > 0, dave
 
 
 def test_multi_assets_positions_are_ranked_on_the_pool_their_liquidation_reads(

@@ -23,7 +23,8 @@ publishes the ranking, not the quantiles' edges.
 Shapes (part 2 §6.10): one-way mode ``{"LONG": 0, "SHORT": 0, "BOTH": q}``; hedge mode with
 the symbol isolated ``{"LONG": ql, "SHORT": qs, "BOTH": 0}``; hedge mode cross
 ``{"LONG": q, "SHORT": q, "HEDGE": 0}``, ``q`` computed on both sides' uPnL together when both
-are held (ranked on the side of the larger position). Only symbols where the account holds a
+are held (ranked on the side of the larger position), the one side's when one is: both keys
+show it. Only symbols where the account holds a
 position are listed. "Values update every 30 s": the ranking is made at the first read of
 each 30-second window of the clock and kept for the window (``AdlBoard``)."""
 
@@ -170,8 +171,9 @@ def adl_quantile(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             shown = {"LONG": 0, "SHORT": 0, "BOTH": q[PositionSide.BOTH]}
         elif symbol in ledger.isolated:
             shown = {"LONG": q[PositionSide.LONG], "SHORT": q[PositionSide.SHORT], "BOTH": 0}
-        else:
-            shown = {"LONG": q[PositionSide.LONG], "SHORT": q[PositionSide.SHORT], "HEDGE": 0}
+        else:  # one value, both keys: the held side's (both held: made on both together)
+            one = q[PositionSide.LONG] if PositionSide.LONG in held else q[PositionSide.SHORT]
+            shown = {"LONG": one, "SHORT": one, "HEDGE": 0}
         rows.append({"symbol": symbol, "adlQuantile": shown})
     return rows
 
