@@ -49,15 +49,19 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def post(
-    http: aiohttp.ClientSession, plant: Tickerplant, venue: Venue, market: Market, path: str, params: dict[str, str]
-) -> tuple[int, Any]:
-    """A signed POST, its parameters in a form body as ccxt sends them (part 1 §3.1)."""
+    http: aiohttp.ClientSession, plant: Tickerplant, venue: Venue, market: Market, path: str, params: dict[str, str],
+    method: str = "POST",
+) -> tuple[int, Any]:  # fmt: skip
+    """A signed POST, its parameters in a form body as ccxt sends them (part 1 §3.1); another
+    ``method``'s in the query."""
     prefix = "fapi" if market is Market.UM else "dapi"
     body = urlencode(params | {"timestamp": str(plant.clock.now_ms())})
     body += f"&signature={hmac_hex(venue.alice_hmac.secret, body.encode())}"
     headers = {"X-MBX-APIKEY": venue.alice_hmac.api_key, "Content-Type": "application/x-www-form-urlencoded"}
     url = f"http://127.0.0.1:{plant.listeners[market].port}/{prefix}/v1/{path}"
-    async with http.post(url, data=body, headers=headers) as response:
+    if method != "POST":  # in the query, as clients send a GET's and a DELETE's
+        url, body = f"{url}?{body}", ""
+    async with http.request(method, url, data=body, headers=headers) as response:
         return response.status, await response.json()
 
 
@@ -96,6 +100,9 @@ async def test_rest_refuses_what_binance_refuses(
     ]  # fmt: skip
     for path, params, refusal in cases:
         assert await post(http, plant, venue, market, path, params) == (400, refusal), (path, params)
+    neither = {"code": -1102, "msg": "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!"}
+    for method in ("DELETE", "GET"):  # an algo order's cancel or query names one (part 2 §4.3)
+        assert await post(http, plant, venue, market, "algoOrder", {"symbol": symbol}, method) == (400, neither)
     engine = plant.engines[market]
     assert engine.open_orders(venue.alice, None) == [] and engine.fills(venue.alice, symbol) == []
     # what clients send by default, well-formed, is ignored where the type does not use it

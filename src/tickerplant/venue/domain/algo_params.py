@@ -139,10 +139,11 @@ def parse_new_algo(
 
 
 def parse_algo_ref(params: Mapping[str, str]) -> tuple[int | None, str | None]:
-    """``algoId``, else ``clientAlgoId``, of a query or cancel (part 2 §4.3; -1102 for neither)."""
+    """``algoId``, else ``clientAlgoId``, of a query or cancel (part 2 §4.3; -1102 for neither,
+    in the two names' form an order's ``orderId``/``origClientOrderId`` takes, part 2 §3.2)."""
     algo_id, client_id = parse_int(params, "algoId"), params.get("clientalgoid") or None
     if algo_id is None and client_id is None:
-        raise mandatory("algoId")
+        raise refused(-1102, "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
     return algo_id, client_id
 
 
