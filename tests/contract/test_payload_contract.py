@@ -27,6 +27,7 @@ from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.payloads.derived_events import (
+    AssetIndexUpdate,
     ContinuousKline,
     ForceOrder,
     IndexPriceKline,
@@ -81,6 +82,8 @@ KINDS: dict[str, tuple[type[msgspec.Struct], frozenset[Market]]] = {
     "!forceOrder@arr": (ForceOrder, OBJECT),  # one object, despite its name (§4.10)
     "markPriceKline": (MarkPriceKline, OBJECT),  # COIN-M only, every interval (§3.5)
     "indexPriceKline": (IndexPriceKline, OBJECT),  # COIN-M only, every interval
+    "assetIndex": (AssetIndexUpdate, OBJECT),  # USDⓈ-M only, each margin asset's (§3.5)
+    "!assetIndex@arr": (AssetIndexUpdate, ARRAY),  # USDⓈ-M only
 }
 # COIN-M's pair streams of these kinds are arrays of the pair's contracts.
 PAIR_ARRAYS = {"markPrice"}
@@ -88,6 +91,7 @@ CM_PAIRS = {inst.pair.lower() for inst in catalogue(Market.CM, T0)}
 # Each market's kinds: the others exist on the other market only.
 ONLY_ON: dict[str, Market] = {
     "!markPrice@arr": Market.UM, "indexPrice": Market.CM, "markPriceKline": Market.CM, "indexPriceKline": Market.CM,
+    "assetIndex": Market.UM, "!assetIndex@arr": Market.UM,
 }  # fmt: skip
 # Read by the market view alone (their levels and figures are integer units): no client
 # contract. `openInterest` has no payload struct at all.

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 
 __all__ = [
+    "ASSET_INDEX_KINDS",
+    "ASSET_SYMBOLS",
     "CROSS_MARKET_KINDS",
     "DEPTH_KINDS",
     "DERIVED_KINDS",
@@ -65,6 +68,12 @@ MARK_KINDS = frozenset(
 _PAIR_KINDS = frozenset({StreamKind.MARK_PRICE, StreamKind.INDEX_PRICE, StreamKind.INDEX_PRICE_KLINE})
 # Named by a pair alone (§3.5, §4.12)
 _PAIR_ONLY_KINDS = {StreamKind.INDEX_PRICE: "indexPrice", StreamKind.INDEX_PRICE_KLINE: "indexPriceKline"}
+# The Multi-Assets mode's asset index (USDⓈ-M's, §3.5): `!assetIndex@arr` and
+# `<assetSymbol>@assetIndex`, named by a margin asset's index symbol (`btcusd`), not an
+# instrument; the plant makes them of its marks (``market/derivatives/asset_index_streams.py``),
+# the relay relays them.
+ASSET_INDEX_KINDS = frozenset({StreamKind.ASSET_INDEX, StreamKind.ALL_ASSET_INDEX})
+ASSET_SYMBOLS = frozenset(f"{asset.lower()}usd" for asset in MARGIN_ASSETS)
 # The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
 # the simulator's and a public-file replay's; the relay relays them from its upstream.
 DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})
@@ -89,6 +98,7 @@ SERVED_KINDS = (
     | DEPTH_KINDS
     | MARK_KINDS
     | DERIVED_KINDS
+    | ASSET_INDEX_KINDS
 )
 _DELIVERED_KINDS = SERVED_KINDS
 
@@ -298,7 +308,12 @@ def _resolve(
     premium = _premium_kline(stream, symbols)
     if premium is not None:
         return premium
-    if stream.kind is StreamKind.CONTINUOUS_KLINE:
+    if stream.kind in ASSET_INDEX_KINDS:
+        why = _asset_index_silence(stream, symbols, lenient_case)
+        if why is not None:
+            return Resolution(None, why)
+        symbol = None if symbol is None else symbol.lower()
+    elif stream.kind is StreamKind.CONTINUOUS_KLINE:
         assert symbol is not None
         why = _continuous_silence(stream, symbols, lenient_case)
         if why is not None:
@@ -337,6 +352,22 @@ def _resolve(
                 "(--strict-routing)",
             )
     return Resolution(canonical_name(stream, symbol), None)
+
+
+def _asset_index_silence(stream: StreamName, symbols: Mapping[str, object], lenient_case: bool) -> str | None:
+    """Why an asset index name delivers nothing here, if it does not: USDⓈ-M's alone,
+    `<assetSymbol>` one of its margin assets' index symbols (``ASSET_SYMBOLS``), lowercase."""
+    if any(getattr(inst, "market", Market.UM) is not Market.UM for inst in symbols.values()):
+        return "assetIndex streams are USDⓈ-M's (spec §3.5)"
+    written = stream.symbol
+    if written is None:
+        return None
+    if written.lower() not in ASSET_SYMBOLS:
+        return f"{written!r} is no margin asset's index symbol here ({', '.join(sorted(ASSET_SYMBOLS))})"
+    if written != written.lower() and not lenient_case:
+        return ("stream names spell the asset symbol in lowercase; Binance delivers nothing for "
+                "uppercase (start with --lenient-case to accept it)")  # fmt: skip
+    return None
 
 
 def _premium_kline(stream: StreamName, symbols: Mapping[str, object]) -> Resolution | None:

@@ -100,8 +100,9 @@ def test_default_kinds_are_everything_tickerplant_serves() -> None:
     assert relayable_kinds(["depth@100ms", "depth5", "rpiDepth@500ms"]) == ("depth@100ms", "depth5", "rpiDepth@500ms")
     assert relayable_kinds(["kline_1h", "markPrice@1s", "indexPrice", "!markPrice@arr", "continuousKline_1s"])
     assert relayable_kinds(["markPriceKline_1m", "indexPriceKline_1M"]) == ("markPriceKline_1m", "indexPriceKline_1M")
-    with pytest.raises(ValueError, match=r"compositeIndex, !assetIndex@arr, nonsense: a kind is a stream name"):
-        relayable_kinds(["trade", "depth@100ms", "compositeIndex", "!assetIndex@arr", "nonsense"])
+    assert relayable_kinds(["assetIndex", "!assetIndex@arr"]) == ("assetIndex", "!assetIndex@arr")
+    with pytest.raises(ValueError, match=r"compositeIndex, !contractInfo, nonsense: a kind is a stream name"):
+        relayable_kinds(["trade", "depth@100ms", "compositeIndex", "!contractInfo", "nonsense"])
     with pytest.raises(ValueError):
         relayable_kinds([])
 
@@ -130,6 +131,12 @@ def test_stream_names_per_symbol_then_the_whole_market() -> None:
     ]  # fmt: skip
     cm = [i for i in catalogue(Market.CM, NOW_MS) if i.symbol == "BTCUSD_PERP"]
     assert stream_names(cm, ("depth@100ms", "rpiDepth@500ms")) == ["btcusd_perp@aggTrade", "btcusd_perp@depth@100ms"]
+    # the asset index: USDⓈ-M's, named by each margin asset once, whatever the symbols (§3.5)
+    assets = ["usdtusd", "usdcusd", "bnbusd", "btcusd", "ethusd", "fdusdusd", "bfusdusd"]
+    assert stream_names(insts, ("assetIndex", "!assetIndex@arr")) == [
+        "btcusdt@aggTrade", "ethusdt@aggTrade", *(f"{a}@assetIndex" for a in assets), "!assetIndex@arr",
+    ]  # fmt: skip
+    assert stream_names(cm, ("assetIndex", "!assetIndex@arr")) == ["btcusd_perp@aggTrade"]
 
 
 def test_pair_streams_are_named_once_per_pair_as_binance_names_them() -> None:
@@ -757,6 +764,29 @@ async def test_the_all_market_streams_carry_the_listed_symbols_alone(
         decoded = msgspec.json.decode(item.data)
         seen |= {row["s"] for row in (decoded if isinstance(decoded, list) else [decoded])}
     assert seen and seen <= listed, seen
+
+
+async def test_the_asset_index_is_relayed_whole_whatever_the_symbols(
+    start_server: StartServer, start_relay: StartRelay
+) -> None:
+    """`!assetIndex@arr` and `<assetSymbol>@assetIndex` (USDⓈ-M, named by margin assets, not
+    symbols): relayed as the upstream pushes them, the array not narrowed to the relayed
+    symbols (its entries name assets: every one would be dropped)."""
+    upstream = await start_server()
+    relay = await start_relay(
+        {Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["assetIndex", "!assetIndex@arr"]
+    )
+    async with RawStreams(relay.url(Market.UM)) as client:
+        await client.subscribe("!assetIndex@arr", "btcusd@assetIndex")
+
+        def both(got: list[Any]) -> bool:
+            return {i.stream for i in got if isinstance(i, RawMessage)} == {"!assetIndex@arr", "btcusd@assetIndex"}
+
+        items = await collect_until(client, both, 20 * SECONDS)
+    arrays = [msgspec.json.decode(i.data) for i in items if isinstance(i, RawMessage) and i.stream[0] == "!"]
+    assert {e["s"] for e in arrays[0]} >= {"USDTUSD", "USDCUSD", "BTCUSD", "ETHUSD"}
+    own = [msgspec.json.decode(i.data) for i in items if isinstance(i, RawMessage) and i.stream[0] != "!"]
+    assert own[0]["e"] == "assetIndexUpdate" and own[0]["s"] == "BTCUSD"
 
 
 def test_a_payload_narrowed() -> None:

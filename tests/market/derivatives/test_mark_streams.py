@@ -71,7 +71,38 @@ def test_the_1s_streams_push_every_second_and_the_others_every_3_s() -> None:
     slow = times["btcusdt@markPrice"]
     assert all(e % 3000 == 0 for e in slow) and len(slow) == 4
     assert times["!markPrice@arr@1s"] == fast and times["!markPrice@arr"] == slow
-    assert set(times) == {"btcusdt@markPrice@1s", "btcusdt@markPrice", "!markPrice@arr@1s", "!markPrice@arr"}
+    marks = {name for name in times if "assetIndex" not in name}  # the asset index: its own test
+    assert marks == {"btcusdt@markPrice@1s", "btcusdt@markPrice", "!markPrice@arr@1s", "!markPrice@arr"}
+    assert times["!assetIndex@arr"] == times["btcusd@assetIndex"] == fast  # each second too
+
+
+def test_the_asset_index_is_pushed_each_second_of_the_marks_with_the_rest_answers_figures() -> None:
+    """`!assetIndex@arr` and `<assetSymbol>@assetIndex` (USDⓈ-M, §3.5; 1 s): the stablecoins
+    at 1, BTC at BTCUSDT's mark with its 5 % bid buffer (``asset_index_row``, what REST
+    answers), ETH left out until ETHUSDT has a mark; in the keys Binance's SDK reads; only
+    what somebody takes once the plant follows a demand; none on COIN-M."""
+    plant = Plant(Market.UM, _instruments(Market.UM, "BTCUSDT", "ETHUSDT"), now_ms=T0)
+    plant.apply(_um_mark(), T0, [])
+    pushed = {m.stream: m.payload for now, m in _drive(plant, T0, T0 + 1_000)}
+    btc = msgspec.json.decode(pushed["btcusd@assetIndex"])
+    assert btc == {
+        "e": "assetIndexUpdate", "E": 1771263508000, "s": "BTCUSD", "i": "68005.80802899", "b": "0.05000000",
+        "a": "0.00000000", "B": "64605.51762754", "A": "68005.80802899", "q": "0.00000000", "g": "0.00000000",
+        "Q": "68005.80802899", "G": "68005.80802899",
+    }  # fmt: skip
+    assert list(btc) == ["e", "E", "s", "i", "b", "a", "B", "A", "q", "g", "Q", "G"]
+    every = msgspec.json.decode(pushed["!assetIndex@arr"])
+    assert [e["s"] for e in every] == ["USDTUSD", "USDCUSD", "BTCUSD", "FDUSDUSD", "BFUSDUSD"]
+    assert every[2] == btc and every[0]["i"] == every[0]["B"] == "1.00000000"
+    assert "ethusd@assetIndex" not in pushed, "ETHUSDT has no mark yet: none"
+    assert "bnbusd@assetIndex" not in pushed, "BNBUSDT is not listed here: none"
+    plant.follow(frozenset({"btcusd@assetIndex"}))
+    pushed = {m.stream for now, m in _drive(plant, T0 + 1_000, T0 + 2_000)}
+    assert pushed == {"btcusd@assetIndex"}
+    coin = Plant(Market.CM, _instruments(Market.CM, "BTCUSD_PERP"), now_ms=T0)
+    coin.apply(MarkPrice("BTCUSD_PERP", T0, 6_800_000_000_000, 6_800_000_000_000, 6_800_000_000_000, 100,
+                         10_000, 1_771_286_400_000), T0, [])  # fmt: skip
+    assert not [m for _, m in _drive(coin, T0, T0 + 2_000) if "assetIndex" in m.stream]
 
 
 def test_coin_m_pushes_pair_arrays_index_prices_and_delivery_contracts_without_funding() -> None:
@@ -132,11 +163,14 @@ def test_every_pushed_payload_reads_back_into_its_struct_and_writes_the_same_byt
     one = (
         derived_events.MarkPriceUpdate[str] | derived_events.IndexPriceUpdate[str]
         | derived_events.MarkPriceKline[str] | derived_events.IndexPriceKline[str] | derived_events.Kline[str]
+        | derived_events.AssetIndexUpdate[str]
     )  # fmt: skip
     decoder = msgspec.json.Decoder(one | list[one])  # type: ignore[valid-type]
     # three seconds, the last a whole 3 s: COIN-M 3 symbols, the pair, the index; USDⓈ-M 1 + all
     marks = [m for _, m in pushed if "Kline_" not in m.stream and "@kline_" not in m.stream]
-    assert len(marks) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)
+    assets = [m for m in marks if "assetIndex" in m.stream]  # USDⓈ-M's each second: 5 assets + the array
+    assert len(assets) == 3 * (5 + 1)
+    assert len(marks) - len(assets) == (3 + 1) * (3 + 1 + 1) + (3 + 1) * (1 + 1)
     # and COIN-M's price klines and BTCUSDT's premium index klines, once each (one sample,
     # pushed at the first 250 ms tick)
     assert len(payloads) - len(marks) == (3 + 1) * 15 + 15

@@ -69,7 +69,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.listing import Listing, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.market_data import DEPTH_LIMITS
-from tickerplant.protocol.streams import Route, resolve
+from tickerplant.protocol.streams import Route, StreamKind, resolve
 
 __all__ = [
     "BOOK_STREAM",
@@ -90,6 +90,9 @@ log = logging.getLogger("tickerplant.relay")
 
 UPSTREAM_LOST = "Upstream connection lost; reconnecting"
 _LAGGED = "Relay fell behind its upstream; messages were dropped"
+# the one all-market stream not narrowed to the listed symbols: its entries name margin
+# assets (`BTCUSD`), not symbols, and are relayed whole
+_ASSET_INDEX = StreamKind.ALL_ASSET_INDEX.value
 
 
 class RelayError(Exception):
@@ -355,8 +358,8 @@ class RelaySource:
                 if type(item) is RawMessage:
                     name = canonical.get(item.stream)
                     data: bytes | None = item.data
-                    if name is not None and name[0] == "!":  # an all-market stream: the listed alone
-                        data = narrowed(item.data, listed)
+                    if name is not None and name[0] == "!" and name != _ASSET_INDEX:
+                        data = narrowed(item.data, listed)  # an all-market stream: the listed alone
                     if name is not None and data is not None:
                         add(StreamMessage(name, data))
                         counts[market] += 1

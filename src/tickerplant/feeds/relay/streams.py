@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from tickerplant.feeds.relay.books import BOOK_STREAM
+from tickerplant.market.derivatives.asset_index_streams import asset_index_name
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, StreamKind, parse
 
 __all__ = [
@@ -48,8 +50,11 @@ DEFAULT_KINDS: tuple[str, ...] = (
     *(f"markPriceKline_{interval}" for interval in KLINE_INTERVALS),  # COIN-M's (§3.5)
     *(f"indexPriceKline_{interval}" for interval in KLINE_INTERVALS),
     "!bookTicker", "!miniTicker@arr", "!ticker@arr", "!forceOrder@arr",
-    "!markPrice@arr", "!markPrice@arr@1s",
+    "!markPrice@arr", "!markPrice@arr@1s", "assetIndex", "!assetIndex@arr",
 )  # fmt: skip
+
+
+_UM_ALL_MARKET = frozenset({StreamKind.ALL_MARK_PRICE, StreamKind.ALL_ASSET_INDEX})  # USDⓈ-M's alone
 
 
 def kind_of(kind: str) -> StreamKind | None:
@@ -90,6 +95,8 @@ def _names_of(inst: Instrument, kind: str) -> tuple[str, ...]:
     has no such stream)."""
     cm = inst.market is Market.CM
     stream = kind_of(kind)
+    if stream is StreamKind.ASSET_INDEX:
+        return ()  # named by a margin asset, not a symbol (``stream_names``)
     if stream is StreamKind.RPI_DEPTH and cm:
         return ()  # USDⓈ-M's alone (§4.11)
     if stream in (StreamKind.INDEX_PRICE, StreamKind.INDEX_PRICE_KLINE):
@@ -112,8 +119,9 @@ def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> lis
     per pair and contract type), then the all-market streams once. A market with nothing
     chosen relays nothing, not even its all-market streams. Relaying depth adds each
     symbol's ``BOOK_STREAM``, which its book is kept from; every symbol's ``TRADES_STREAM``
-    is subscribed whatever the kinds; `rpiDepth` and `!markPrice@arr` are USDⓈ-M's alone
-    (§4.11, §4.6)."""
+    is subscribed whatever the kinds; `rpiDepth`, `!markPrice@arr` and the asset index are
+    USDⓈ-M's alone (§4.11, §4.6, §3.5), the asset index named by each margin asset
+    (`btcusd@assetIndex`), not per symbol."""
     if not instruments:
         return []
     per_symbol = [kind for kind in kinds if not kind.startswith("!")]
@@ -126,5 +134,7 @@ def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> lis
         for kind in per_symbol:
             names.update(dict.fromkeys(_names_of(inst, kind)))
     um = any(inst.market is Market.UM for inst in instruments)
-    every = [k for k in kinds if k.startswith("!") and (um or kind_of(k) is not StreamKind.ALL_MARK_PRICE)]
+    if um and any(kind_of(kind) is StreamKind.ASSET_INDEX for kind in per_symbol):
+        names.update(dict.fromkeys(asset_index_name(asset) for asset in MARGIN_ASSETS))  # by asset (§3.5)
+    every = [k for k in kinds if k.startswith("!") and (um or kind_of(k) not in _UM_ALL_MARKET)]
     return [*names, *every]

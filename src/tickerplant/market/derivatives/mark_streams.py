@@ -8,7 +8,9 @@ module only keeps the last of each and formats and paces them (spec §4.6, §4.1
   `<symbol>@markPrice@1s`, §4.6; tickerplant stamps every mark push alike);
 - USDⓈ-M `!markPrice@arr@1s` and `!markPrice@arr`: one array of every symbol per push;
 - COIN-M `<pair>@markPrice@1s` / `<pair>@markPrice`: an array of the pair's contracts,
-  perpetual and delivery; and `<pair>@indexPrice@1s` / `<pair>@indexPrice`.
+  perpetual and delivery; and `<pair>@indexPrice@1s` / `<pair>@indexPrice`;
+- USDⓈ-M's asset index, `!assetIndex@arr` and `<assetSymbol>@assetIndex`, each second, of
+  these marks (``asset_index_streams.py``).
 
 In the 2026 payload format every markPriceUpdate ends with ``st`` (§4.13), the COIN-M
 pair arrays' objects too (they are the symbols' payloads); index prices do not get it.
@@ -32,11 +34,13 @@ Memory is fixed per symbol: the last ``MarkPrice`` and, per COIN-M pair, the las
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any
 
 import msgspec
 
 from tickerplant.market.demand import Demand
+from tickerplant.market.derivatives.asset_index_streams import push_asset_index
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.price_streams import PriceKlineStreams
 from tickerplant.market.messages import StreamKind, StreamMessage
@@ -143,6 +147,7 @@ class MarkStreams:
         self._next_mark_ms = (now_ms // SECOND_MS + 1) * SECOND_MS
         self.price_klines = PriceKlineStreams(market, instruments, now_ms, encode)  # COIN-M's
         self._wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
+        self._marked = False  # a mark was given: this plant makes the marks (and the asset index)
 
     def follow(self, wanted: Demand) -> None:
         """Write only the public streams in ``wanted`` (None: all); the internal mark-state
@@ -158,6 +163,7 @@ class MarkStreams:
         if type(update) is MarkPrice:
             symbol = self._symbols[update.symbol]
             symbol.last = update
+            self._marked = True
             state = MarkState(
                 update.symbol, update.time_ms, _mark(update.mark_price), _mark(update.index_price),
                 _mark(update.settle_price), _rate(update.funding_rate), _rate(update.interest_rate),
@@ -220,6 +226,14 @@ class MarkStreams:
             name = self._pair_names[pair][1]
             if self._wants(name, slow):
                 self._push(name, encode(_INDEX(second, pair, _mark(index.price))), slow, out)
+        if self._um and self._marked:  # the asset index, of these marks (asset_index_streams.py)
+            push_asset_index(second, self._mark_of, wanted, encode, out)
+
+    def _mark_of(self, symbol: str) -> Fraction | None:
+        """``symbol``'s last mark pushed, None before its first (or not listed here)."""
+        held = self._symbols.get(symbol)
+        last = held.last if held is not None else None
+        return None if last is None else Fraction(last.mark_price, 10**MARK_DECIMALS)
 
     def _wants(self, name: str, slow: bool) -> bool:
         """Whether somebody takes `<name>@1s`, or `<name>` when this push is a slow one too."""

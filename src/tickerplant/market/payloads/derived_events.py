@@ -1,7 +1,8 @@
 """The derived streams' payloads: klines and continuous klines (spec §4.7, §4.12), mark and
-index prices (§4.6, §4.12), COIN-M's mark- and index-price klines (§3.5) and liquidations
-(§4.10). One definition each, for the plant that writes them (``market/klines/candles.py``,
-``market/derivatives/mark_streams.py``, ``market/klines/price_streams.py``,
+index prices (§4.6, §4.12), COIN-M's mark- and index-price klines (§3.5), USDⓈ-M's
+asset index (§3.5) and liquidations (§4.10). One definition each, for the plant that
+writes them (``market/klines/candles.py``, ``market/derivatives/mark_streams.py``,
+``market/derivatives/asset_index_streams.py``, ``market/klines/price_streams.py``,
 ``market/derivatives/force_orders.py``) and for the client that reads them, built as
 ``market/payloads/events.py``'s are: readable attributes, Binance's keys by ``rename``, the wire
 ``e`` as the tag, fields in the live key order, prices and quantities as ``N``.
@@ -17,6 +18,7 @@ import msgspec
 from tickerplant.market.payloads.base import N, PayloadStruct
 
 __all__ = [
+    "AssetIndexUpdate",
     "ContinuousKline",
     "ContinuousKlineData",
     "ForceOrder",
@@ -223,6 +225,35 @@ class MarkPriceUpdate(
     index_price: N  # i: index price
     funding_rate: str  # r: the funding rate the next funding would pay; "" for delivery
     next_funding_time: int  # T: next funding time, ms; 0 for a delivery contract
+
+
+class AssetIndexUpdate(
+    PayloadStruct,
+    Generic[N],
+    tag="assetIndexUpdate",
+    frozen=True,
+    kw_only=True,
+    rename={
+        "event_time": "E", "symbol": "s", "index": "i", "bid_buffer": "b", "ask_buffer": "a",
+        "bid_rate": "B", "ask_rate": "A", "auto_exchange_bid_buffer": "q", "auto_exchange_ask_buffer": "g",
+        "auto_exchange_bid_rate": "Q", "auto_exchange_ask_rate": "G",
+    },
+):  # fmt: skip
+    """USDⓈ-M ``<assetSymbol>@assetIndex`` and an element of ``!assetIndex@arr`` (spec §3.5): a
+    margin asset's index and buffers as ``GET /fapi/v1/assetIndex`` answers them, 8 decimals,
+    in the keys and order Binance's modular SDK reads (``AssetIndexResponseInner``)."""
+
+    event_time: int  # E: event time, ms
+    symbol: str  # s: the asset's index symbol, "BTCUSD"
+    index: N  # i: its USD price
+    bid_buffer: N  # b
+    ask_buffer: N  # a
+    bid_rate: N  # B: index × (1 − bid buffer)
+    ask_rate: N  # A
+    auto_exchange_bid_buffer: N  # q
+    auto_exchange_ask_buffer: N  # g
+    auto_exchange_bid_rate: N  # Q
+    auto_exchange_ask_rate: N  # G
 
 
 class IndexPriceUpdate(

@@ -38,6 +38,7 @@ import msgspec
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.base import N, PayloadStruct
 from tickerplant.market.payloads.derived_events import (
+    AssetIndexUpdate,
     ContinuousKline,
     ForceOrder,
     IndexPriceKline,
@@ -280,6 +281,7 @@ class DepthUpdate(
 PAYLOADS: tuple[type[msgspec.Struct], ...] = (
     BookTicker, MiniTicker, Ticker, Trade, AggTrade, DepthUpdate,
     Kline, ContinuousKline, MarkPriceUpdate, IndexPriceUpdate, ForceOrder, MarkPriceKline, IndexPriceKline,
+    AssetIndexUpdate,
 )  # fmt: skip
 
 
@@ -291,7 +293,7 @@ def payload_type(numbers: type[Decimal] | type[str]) -> Any:
     return (
         BookTicker[n] | MiniTicker[n] | Ticker[n] | Trade[n] | AggTrade[n] | DepthUpdate[n]
         | Kline[n] | ContinuousKline[n] | MarkPriceUpdate[n] | IndexPriceUpdate[n] | ForceOrder[n]
-        | MarkPriceKline[n] | IndexPriceKline[n]
+        | MarkPriceKline[n] | IndexPriceKline[n] | AssetIndexUpdate[n]
     )
 
 
