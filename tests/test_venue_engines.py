@@ -153,6 +153,9 @@ class _NoBook:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 class _Kept:
     def commit(self, batch: Batch) -> None:

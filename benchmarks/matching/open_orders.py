@@ -44,6 +44,9 @@ class _EachAtItsPrice:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 def _limit(inst: Instrument, below: int) -> dict[str, str]:
     """A BUY 3 % under the market, ``below`` ticks lower, worth about 7 USDT (MIN_NOTIONAL)."""

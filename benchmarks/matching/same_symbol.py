@@ -46,6 +46,9 @@ class _Around:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 def _order(inst: Instrument, side: str, away: int, kind: str = "LIMIT") -> dict[str, str]:
     """A GTC ``away`` ticks beyond 3 % off the market on ``side``'s side (two steps)."""

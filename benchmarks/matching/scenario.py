@@ -74,6 +74,9 @@ class Published:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 def commands(count: int, accounts: int, seed: int = 7) -> list[Command]:
     rng = random.Random(seed)

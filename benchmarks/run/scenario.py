@@ -135,6 +135,9 @@ class Levels:
     def book_id(self, symbol: str) -> int | None:
         return None
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 def venue_cost(trades: list[bytes], resting: int) -> tuple[float, float]:
     """µs per aggTrade delivered to an engine reading a book at its prices: with no order

@@ -98,6 +98,9 @@ class HandMarket:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 class Venue:
     """Both markets' engines over one journal, as the server makes them."""

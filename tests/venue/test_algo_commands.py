@@ -24,7 +24,7 @@ from tickerplant.venue.domain.listing import Listing
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.risk.risk import check_stop_limit
 from tickerplant.venue.wire.algo_rest import new_algo
-from tickerplant.venue.wire.order_entry import new_order
+from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 
 NOW = 1_790_000_000_000
 STOP = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
@@ -161,4 +161,46 @@ def test_each_trade_of_a_delivery_is_the_latest_price_in_its_turn(journal: Sqlit
     # activated at 61000, best 62000, then 61300 under its 61380: all within the delivery
     assert trailing.trigger_ms == NOW + 2
     assert engine.algos.last_price("BTCUSDT") == 6_130_000  # the delivery's last trade
+    journal.close()
+
+
+class Halting(Book):
+    """``Book`` whose followed book may have none in sync (``MarketData.halted``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def halted(self, symbol: str) -> bool:
+        return self.lost
+
+
+def test_a_symbol_with_no_book_in_sync_takes_no_order_and_its_stops_wait(journal: SqliteJournal) -> None:
+    """A book followed from elsewhere (a relay's upstream lost): a new order and a
+    modification are HTTP 503 ``-1001`` (``placement.HALTED``), a cancel goes on, an algo
+    order waits through a price that would trigger it, and triggers at the next one once the
+    book is back."""
+    book = Halting()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    engine.apply(AlgoTriggers(_trades("60000.00")), NOW)
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC", "quantity": "0.001",
+             "price": "59000"}  # fmt: skip
+    resting = new_order(engine, ALICE, limit, NOW).order
+    assert resting is not None
+    stop, _ = new_algo(engine, ALICE, STOP | {"side": "SELL", "triggerprice": "59000", "workingtype": ""}, NOW)
+    book.lost = True
+    moved = limit | {"orderid": str(resting.order_id), "price": "58000"}
+    for call, params in ((new_order, limit), (amend_order, moved)):
+        with pytest.raises(RequestRefused) as caught:
+            call(engine, ALICE, params, NOW + 1)  # type: ignore[operator]
+        refusal = caught.value
+        assert (refusal.code, refusal.msg, refusal.status) == (
+            -1001, "Internal error; unable to process your request. Please try again.", 503)  # fmt: skip
+    engine.apply(AlgoTriggers(_trades("58900.00")), NOW + 2)
+    assert stop.status == "NEW"  # waits for the book
+    cancelled = cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(resting.order_id)}, NOW + 3)
+    assert cancelled.status.value == "CANCELED"
+    book.lost = False
+    engine.apply(AlgoTriggers(_trades("58950.00")), NOW + 4)
+    assert stop.trigger_ms == NOW + 4
     journal.close()

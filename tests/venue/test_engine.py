@@ -49,6 +49,9 @@ class Book:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 class Deposits:
     def __init__(self) -> None:

@@ -150,6 +150,9 @@ class Quotes:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
 
 def watched(engine: Engine, quotes: Quotes, symbol: str, price: int, now_ms: int) -> None:
     quotes.marks[symbol] = Fraction(price)

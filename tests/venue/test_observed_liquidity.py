@@ -24,6 +24,9 @@ class VersionedBook(Book):
     def book_id(self, symbol: str) -> int | None:
         return self.update_id
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
     def change(self) -> None:
         self.update_id += 1
 

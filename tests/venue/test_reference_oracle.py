@@ -83,6 +83,9 @@ class FixedBook:
     def book_id(self, symbol: str) -> int | None:
         return None  # fixed levels: every taker meets them whole
 
+    def halted(self, symbol: str) -> bool:
+        return False  # no followed book here
+
     def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
         first = self.next_trade_id[symbol]
         fills = self.books[symbol].take(not buy, qty, limit, first)

@@ -58,6 +58,9 @@ class OneBook:
     def book_id(self, symbol: str) -> int | None:
         return None  # its takers trade in the book itself (``take``): it is never walked
 
+    def halted(self, symbol: str) -> bool:
+        return False  # the simulated book is this process' own: always there
+
     def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
         trades, updates = self._simulator.outside.take(symbol, buy, qty, limit, now_ms)
         self._source.outside(updates, now_ms)

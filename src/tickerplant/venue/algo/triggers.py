@@ -7,7 +7,9 @@ Prices: each trade of the delivery in turn from the ``@aggTrade`` messages, on t
 an order waits on (the ``CONTRACT_PRICE`` working type; ``AlgoBook.note``,
 ``AlgoBook.trade_prices``: else the last trade, decoded only when read), the engine's mark
 (``MARK_PRICE``).
-The waiting orders of every symbol are checked (marks move on their own); a trailing stop
+The waiting orders of every symbol are checked (marks move on their own), but for a symbol
+whose book is followed from elsewhere and has none in sync (a relay's upstream lost: the
+child could meet no book, ``placement.HALTED``): they wait for it; a trailing stop
 that activated, or whose best price moved, is journaled (no event: Binance sends none), or
 a restart would trail from where it was placed.
 
@@ -50,6 +52,8 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) 
     book.note(state.agg_trade_streams, command.messages)  # read by ``trade_prices`` for the waiting symbols
 
     def trigger(symbol: str) -> None:
+        if state.data.halted(symbol):  # no book in sync: the orders wait for it (placement.HALTED)
+            return
         trailing = [
             (order, order.extreme) for order in book.by_symbol.get(symbol, {}).values()
             if order.type == "TRAILING_STOP_MARKET"

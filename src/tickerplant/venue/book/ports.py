@@ -29,6 +29,12 @@ class MarketData(Protocol):
         changes (``markets.ObservedMarket.take``)."""
         ...
 
+    def halted(self, symbol: str) -> bool:
+        """Whether ``symbol``'s book is one followed from elsewhere (a relay's upstream, a
+        recording) and has none in sync: its stream was lost, or has not synced yet. The
+        venue then takes no order there (``placement.HALTED``): it would meet an empty book."""
+        ...
+
 
 class OneBook(Protocol):
     """The simulated book the venue's takers trade in (``feeds/simulator/one_book.py``):

@@ -38,3 +38,12 @@ class PublishedMarket:
         if symbol_view is None:
             return None
         return self._view.book(symbol_view).last_update_id or None
+
+    def halted(self, symbol: str) -> bool:
+        """A followed book (its source sent whole books, ``view.book_kept``) with none in sync
+        (id 0: its stream lost, or not synced yet), not a source that keeps no book at all
+        (a replay of trades alone, public files: their top of book stands in)."""
+        symbol_view = self._view.symbol(symbol)
+        if symbol_view is None or not symbol_view.book_kept:
+            return False
+        return not self._view.book(symbol_view).last_update_id

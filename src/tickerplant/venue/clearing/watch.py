@@ -2,8 +2,11 @@
 messages after the engine (``app._to_engine``), it charges each funding the plant
 publishes (`<symbol>@fundingEvent`, ``venue/clearing/funding.py``) and checks the margin of the
 accounts holding a position on a symbol at each of its marks (`<symbol>@markState`,
-``venue/clearing/liquidation.py``) and after each funding it charged. Two dictionary lookups a
-message; nothing else when no account holds a position."""
+``venue/clearing/liquidation.py``) and after each funding it charged, but not while the
+symbol's book is followed from elsewhere and not in sync (a relay's upstream lost,
+``MarketData.halted``): its liquidation order would meet no book, and the next mark after it
+is back checks again. Two dictionary lookups a message; nothing else when no account holds
+a position."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ def watch(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, o
     for stream, payload in messages:
         symbol = marks.get(stream)
         if symbol is not None:
-            if holders.get(symbol):
+            if holders.get(symbol) and not engine.data.halted(symbol):  # a liquidation meets a book
                 check(engine, symbol, now_ms, out)
             if exposure.pooled:  # Multi-Assets mode: the mark prices a collateral too
                 check_collateral(engine, symbol, now_ms, out)
@@ -39,5 +42,5 @@ def watch(engine: EngineState, messages: Iterable[StreamMessage], now_ms: int, o
         symbol = fundings.get(stream)
         if symbol is not None and holders.get(symbol):
             settle_funding(engine, symbol, _funding.decode(payload), now_ms, out)
-            if holders.get(symbol):  # a fee may take a position past its margin: checked now,
-                check(engine, symbol, now_ms, out)  # not at the next mark (an isolated wallet below 0)
+            if holders.get(symbol) and not engine.data.halted(symbol):  # a fee may take a position
+                check(engine, symbol, now_ms, out)  # past its margin: checked now, not at the next mark

@@ -14,7 +14,8 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    USDⓈ-M ``reduceOnly=true`` on an order that is not reduce-only ``-5047`` (part 2 §5, since
    2026-09-15: a check alone); a ``priceMatch`` change priced by the book now (``-5041`` when
    it has no such level), its filters then; the same price and quantity ``-5027`` (COIN-M
-   ``-4197``); then
+   ``-4197``); a book followed from elsewhere with none in sync 503 ``-1001``
+   (``placement.HALTED``); then
    PERCENT_PRICE and MIN_NOTIONAL (``risk.check_limit_market``; a notional too small is
    ``-5029`` here, not checked when ``reduceOnly=true`` was sent for a reduce-only order);
 3. the margin the change adds (``-2019``): the order as it would rest, at its new price and
@@ -46,7 +47,7 @@ from tickerplant.venue.domain.order_params import (
     refused,
 )
 from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeInForce
-from tickerplant.venue.engine.placement import settle_taken, take_for
+from tickerplant.venue.engine.placement import HALTED, settle_taken, take_for
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
@@ -86,6 +87,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-1117, "Invalid side.")
     if command.reduce_only and not order.reduce_only:  # USDⓈ-M's check alone (``Amend``)
         raise refused(-5047, "The original order is not a reduce-only order.")
+    if engine.data.halted(command.symbol):  # no book in sync to re-queue in or take from
+        raise HALTED()
     if match != "NONE":  # priced by the book now, the order found (-5041 after -2013): a level's price
         price = matched_price(command.symbol, side.is_buy, match, engine.data.levels)
         check_limit(f, price, qty)

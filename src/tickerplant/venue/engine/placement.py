@@ -3,6 +3,13 @@ cancelled, each into the command's one list of what it made (``Engine.apply`` jo
 
 A new order goes through (part 2 §8's order of checks, after ``order_params``):
 
+0. (after PRICE_FILTER and LOT_SIZE, ``check_filters``) a market whose book is followed from
+   elsewhere and has none in sync (a relay whose
+   upstream was lost, a recording before its first snapshot: ``MarketData.halted``) takes no
+   order: HTTP 503 ``-1001`` ``Internal error; unable to process your request. Please try
+   again.`` (part 1 §8.1's 503 "failed, may retry at once"), as Binance answers while its
+   engine cannot; an order would meet an empty book (a MARKET one expire unfilled, a LIMIT
+   one rest through the market) where Binance's always has one;
 1. the market: ``priceMatch`` priced from the book (-5041), PERCENT_PRICE against the mark
    (-4016 / -4024; a MARKET order whose best opposite price is already outside
    ``marketTakeBound``: -4131, COIN-M -4113), MIN_NOTIONAL unless reduce-only (-4164);
@@ -26,6 +33,7 @@ history reads answer from it by time, ``history.py``).
 
 from __future__ import annotations
 
+from tickerplant.protocol.errors import refusal
 from tickerplant.venue.book.arrival import arrival_mid_x2
 from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
 from tickerplant.venue.domain.commands import Cancel, CancelAll, ExpireGoodTill, Place
@@ -49,8 +57,11 @@ from tickerplant.venue.risk.reduce_only import closable, rests
 from tickerplant.venue.risk.risk import check_market, price_matched
 
 __all__ = [
-    "accept", "cancel", "cancel_all", "expire_good_till", "place", "settle_taken", "take", "take_for",
+    "HALTED", "accept", "cancel", "cancel_all", "expire_good_till", "place", "settle_taken", "take",
+    "take_for",
 ]
+
+HALTED = refusal(-1001, "Internal error; unable to process your request. Please try again.", 503)
 
 # Read by every placement and cancel: an Enum member read from its class goes through CPython 3.11's
 # ``EnumType.__getattr__`` hook (~80 ns), a module's name ~11 ns; so bound once here.
@@ -70,6 +81,8 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     listed = state.listings[symbol]  # its contract and filters: one lookup
     contract, f = listed.contract, listed.filters
     check_filters(f, new)
+    if state.data.halted(symbol):  # no book in sync to meet (the module's docstring, 0.)
+        raise HALTED()
     seat = state.seat(command.account_id, symbol)  # what it touches of the account: one lookup
     ledger = seat.ledger
     mark = state.mark(symbol)
