@@ -314,3 +314,27 @@ def test_one_accounts_event_that_cannot_be_written_costs_no_other_its_events(
     written_ = [(a, e, json.loads(p)) for a, e, p in written(engine, engine.outbox.take(), lambda _: "", failed)]
     assert [(account, name, e["o"]["X"]) for account, name, e in written_] == [(BOB, "ORDER_TRADE_UPDATE", "NEW")]
     assert [str(error) for error in failed] == ["alice's payload"]
+
+
+def test_no_liquidation_while_the_book_is_not_in_sync_then_at_the_next_mark(journal: Kept) -> None:
+    """A relay's upstream lost (``MarketData.halted``): a mark past the liquidation price
+    liquidates nothing, its order would meet no book; the first mark once the book is back
+    does (``clearing/watch.py``)."""
+
+    class Halting(Book):
+        lost = False
+
+        def halted(self, symbol: str) -> bool:
+            return self.lost
+
+    book = Halting()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
+    long_half_btc(engine)
+    engine.outbox.take()
+    book.lost = True
+    mark_to(engine, book, "40190", NOW + 4)  # past the 40 197.7 the long is liquidated at
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 500
+    book.lost = False
+    mark_to(engine, book, "40190", NOW + 5)
+    assert engine.ledger(ALICE).position("BTCUSDT").amt == 0
+    assert any(e == "ORDER_TRADE_UPDATE" and p["o"]["o"] == "LIQUIDATION" for _, e, p in events(engine))
