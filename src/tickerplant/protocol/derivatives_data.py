@@ -50,7 +50,13 @@ from tickerplant.market.derivatives.mark_price import DEFAULT_CAP, FUNDING_INTER
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
-from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, PRICED_BY, asset_index_row, asset_price
+from tickerplant.market.payloads.asset_index import (
+    MARGIN_ASSETS,
+    PRICED_BY,
+    asset_index_row,
+    asset_price,
+    index_symbol,
+)
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import HOUR_MS, fixed, mark_or_mid
 from tickerplant.market.updates import MARK_DECIMALS
@@ -193,7 +199,7 @@ class DerivativesData:
         asked = text_param(params, "symbol")
         assets = list(MARGIN_ASSETS)
         if asked is not None:
-            assets = [a for a in assets if f"{a}USD" == asked.upper()]
+            assets = [a for a in assets if index_symbol(a) == asked.upper()]
             if not assets:
                 raise BAD_SYMBOL()
         marks, market = self._view.marks, self._view

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.messages import StreamKind, StreamMessage
-from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, index_symbol
 
 __all__ = [
     "ASSET_INDEX_KINDS",
@@ -73,7 +73,7 @@ _PAIR_ONLY_KINDS = {StreamKind.INDEX_PRICE: "indexPrice", StreamKind.INDEX_PRICE
 # instrument; the plant makes them of its marks (``market/derivatives/asset_index_streams.py``),
 # the relay relays them.
 ASSET_INDEX_KINDS = frozenset({StreamKind.ASSET_INDEX, StreamKind.ALL_ASSET_INDEX})
-ASSET_SYMBOLS = frozenset(f"{asset.lower()}usd" for asset in MARGIN_ASSETS)
+ASSET_SYMBOLS = frozenset(index_symbol(asset).lower() for asset in MARGIN_ASSETS)
 # The streams a plant derives from the trades it sees (``Plant(derived_streams=True)``):
 # the simulator's and a public-file replay's; the relay relays them from its upstream.
 DERIVED_KINDS = frozenset({StreamKind.KLINE, StreamKind.CONTINUOUS_KLINE})

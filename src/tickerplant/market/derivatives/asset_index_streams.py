@@ -18,7 +18,7 @@ from typing import Any
 
 from tickerplant.market.demand import Demand
 from tickerplant.market.messages import StreamKind, StreamMessage
-from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, asset_index_row, asset_price
+from tickerplant.market.payloads.asset_index import MARGIN_ASSETS, asset_index_row, asset_price, index_symbol
 from tickerplant.market.payloads.derived_events import AssetIndexUpdate
 
 __all__ = ["ALL_ASSET_INDEX", "asset_index_name", "push_asset_index"]
@@ -35,7 +35,7 @@ _FIELDS = (
 
 def asset_index_name(asset: str) -> str:
     """`<assetSymbol>@assetIndex` of a margin asset (`btcusd@assetIndex`)."""
-    return f"{asset.lower()}usd@{StreamKind.ASSET_INDEX.value}"
+    return f"{index_symbol(asset).lower()}@{StreamKind.ASSET_INDEX.value}"
 
 
 _NAMES = {asset: asset_index_name(asset) for asset in MARGIN_ASSETS}

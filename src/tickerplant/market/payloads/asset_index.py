@@ -27,7 +27,10 @@ from typing import Any
 
 from tickerplant.market.units import fixed
 
-__all__ = ["BID_BUFFER", "MARGIN_ASSETS", "PRICED_BY", "STABLECOINS", "asset_index_row", "asset_price"]
+__all__ = [
+    "BID_BUFFER", "MARGIN_ASSETS", "PRICED_BY", "STABLECOINS", "asset_index_row", "asset_price",
+    "index_symbol",
+]
 
 MARGIN_ASSETS = ("USDT", "USDC", "BNB", "BTC", "ETH", "FDUSD", "BFUSD")
 STABLECOINS = ("USDT", "USDC", "FDUSD", "BFUSD")
@@ -37,6 +40,12 @@ BID_BUFFER: dict[str, Fraction] = {asset: Fraction(0) for asset in STABLECOINS} 
 }
 _DECIMALS = 8  # as the page writes every figure
 _ZERO = fixed(0, _DECIMALS)
+
+
+def index_symbol(asset: str) -> str:
+    """``asset``'s index symbol, as REST's rows and the streams name it (``BTCUSD``; a stream
+    name spells it in lowercase)."""
+    return f"{asset}USD"
 
 
 def asset_price(asset: str, mark: Callable[[str], Fraction | None]) -> Fraction | None:
@@ -58,7 +67,7 @@ def asset_index_row(asset: str, index: Fraction, time_ms: int) -> dict[str, Any]
     """``assetIndex``'s row of ``asset`` (``<ASSET>USD``) at ``index``, in the page's key order."""
     price, bid = _text(index), BID_BUFFER[asset]
     return {
-        "symbol": f"{asset}USD", "time": time_ms, "index": price,
+        "symbol": index_symbol(asset), "time": time_ms, "index": price,
         "bidBuffer": _text(bid), "askBuffer": _ZERO,
         "bidRate": _text(index * (1 - bid)), "askRate": price,
         "autoExchangeBidBuffer": _ZERO, "autoExchangeAskBuffer": _ZERO,
