@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 from conftest import StartServer
 from test_observed_queue import SECRET, alice
+from test_ws_api_trading import hmac_signed, raw
 from timing import SECONDS, eventually
 
 from tickerplant.feeds.relay.relay import RelaySource
@@ -66,6 +68,13 @@ async def test_a_relay_takes_no_order_while_its_upstream_is_lost(start_server: S
         assert await call("POST", "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=0.010") == (503, HALTED)
         moved = f"symbol=BTCUSDT&orderId={resting['orderId']}&side=BUY&quantity=0.010&price={low[:-4]}0.00"
         assert await call("PUT", moved) == (503, HALTED)
+        ws = await raw(session, relay)  # the WebSocket API alike
+        key = SimpleNamespace(api_key=api_key, secret=SECRET)
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010",
+                 "price": low}  # fmt: skip
+        reply = await ws.call("order.place", hmac_signed(relay, key, order))  # type: ignore[arg-type]
+        assert (reply["status"], reply["error"]) == (503, HALTED)
+        await ws.ws.close()
         status, gone = await call("DELETE", f"symbol=BTCUSDT&orderId={resting['orderId']}")
         assert (status, gone["status"]) == (200, "CANCELED"), gone  # a cancel needs no market
         status, shown = await call("GET", f"symbol=BTCUSDT&orderId={resting['orderId']}")
