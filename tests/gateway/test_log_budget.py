@@ -53,6 +53,23 @@ async def test_never_delivering_names_cannot_flood_the_log(
     await ws.close()
 
 
+async def test_a_never_delivering_name_of_a_megabyte_is_one_short_line(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A name's symbol part as long as a frame allows: the reason quotes it, cut as the name
+    is (docs/operations.md, "log lines clients can cause"); a line of ~1 MB a subscribe
+    grew the log by ~1.6 MB a second from four connections."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+    caplog.set_level(logging.WARNING, logger="tickerplant.streams")
+    ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": [f"{'b' * 1_000_000}@aggTrade"], "id": 1}))
+    assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": None, "id": 1}
+    (warned,) = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
+    assert len(warned) < 400, len(warned)
+    await ws.close()
+
+
 async def test_ccxt_pros_numbered_connection_path_is_not_warned_about(
     start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -118,3 +118,5 @@ def test_a_logged_stream_name_withholds_any_run_a_listen_key_may_be() -> None:
     assert withheld(f"{key}\n") == "<withheld>\n"
     assert withheld(f"{key}@") == "<withheld>@" and withheld(f"x{key}Z@depth") == "<withheld>@depth"
     assert withheld("btcusdt@depth@100ms") == "btcusdt@depth@100ms"  # a market stream's name, whole
+    assert withheld(f"{key[:-1]}-@aggTrade") == "<withheld>-@aggTrade"  # most of a key is nearly one
+    assert withheld("1000000mogusdt_perpetual@continuousKline_1m") == "1000000mogusdt_perpetual@continuousKline_1m"

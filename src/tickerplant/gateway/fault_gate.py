@@ -57,6 +57,7 @@ def fault_response(answer: RestAnswer) -> Routed:
 
 def log_fault(market: Market, kind: str, where: str, symbol: str, account: int | None) -> None:
     """A fault that fired, as one structured line."""
+    symbol = symbol[:40]  # a client's: cut
     fields = {"market": market.value, "fault": kind, "where": where, "symbol": symbol, "account": account}
     log.info("fault %s: %s %s", kind, where, symbol, extra=fields)
 

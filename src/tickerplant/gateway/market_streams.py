@@ -164,11 +164,12 @@ class StreamSurface:
         # typo: every ccxt connection has one, and it subscribes what it wants after (§3.4)
         if why_silent is not None and not name.isdigit():
             held = self.log_budget.allow("never delivers", self.clock.now_ms())
-            if held is not None:  # a client sets this pace: bounded, names cut to 100 characters
+            if held is not None:  # a client sets this pace: bounded, the name and the reason cut
                 shown = withheld(name)  # a listen key sent with a stray character is still one
+                why = withheld(why_silent)  # which may quote the name's symbol part
                 log.warning(
-                    "%s: %s subscribed %.100r, which will never deliver: %s%s",
-                    self.market.value, peer, shown, why_silent, held_note(held),
+                    "%s: %s subscribed %.100r, which will never deliver: %.200s%s",
+                    self.market.value, peer, shown, why, held_note(held),
                     extra={"market": self.market.value, "peer": peer, "stream": shown[:100]},
                 )  # fmt: skip
         return key

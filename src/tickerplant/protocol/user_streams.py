@@ -31,7 +31,9 @@ __all__ = [
 ]  # fmt: skip
 
 LISTEN_KEY = re.compile(r"[A-Za-z0-9]{64}")  # every documented and captured key (§1.1)
-_KEY_LIKE = re.compile(r"[A-Za-z0-9]{64,}")  # a run a listen key may hide in
+# a run a listen key (64 letters and digits) may hide in, a few of its characters changed or
+# cut: no market stream name holds a run past ~20 (`1000000mogusdt`, `continuousKline`)
+_KEY_LIKE = re.compile(r"[A-Za-z0-9]{24,}")
 EXPIRED = "listenKeyExpired"
 # the `e` values of the user data stream (part 4 §2.2, §3)
 EVENTS = frozenset(
@@ -52,8 +54,9 @@ def listen_key_item(name: str) -> tuple[str, str | None] | None:
 
 
 def withheld(name: str) -> str:
-    """``name`` for a log line: every run of 64 or more letters and digits (no market stream
-    name holds one; a listen key is one) replaced by ``<withheld>``."""
+    """``name`` for a log line: every run of 24 or more letters and digits (no market stream
+    name holds one; a listen key is one, and most of one is nearly as good) replaced by
+    ``<withheld>``."""
     return _KEY_LIKE.sub("<withheld>", name)
 
 
