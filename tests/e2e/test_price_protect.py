@@ -7,24 +7,17 @@ table)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from conftest import StartServer
 from public_data import BOOK_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
+from test_replay_marks_trading import SECRET, replayed_venue, signed_calls
 from timing import eventually
 
-from tickerplant.clock import ManualClock
-from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
-from tickerplant.venue.auth.accounts import KeyType
-from tickerplant.venue.auth.signing import hmac_hex
-from tickerplant.venue.auth.store import AccountStore
-from tickerplant.venue.domain.money import parse_amount
 
 MIN = 60_000
 T0 = 1_704_088_800_000  # 2024-01-01 06:00 UTC, the replay's first event
-SECRET = "P" * 64
 
 
 def files(root: Path) -> None:
@@ -48,29 +41,13 @@ def files(root: Path) -> None:
 async def test_a_price_protected_stop_waits_for_the_mark_and_the_last_price_to_come_together(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    replayed = tmp_path / "files"
-    files(replayed)
-    db = tmp_path / "accounts.db"
-    store = AccountStore(db)
-    account = store.create_account("pia", [(Market.UM, "USDT", parse_amount("5000"))], T0 - MIN)
-    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
-    store.close()
-    clock = ManualClock(T0)
-    plant = await start_server(
-        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(replayed),), speed=1.0, start_ms=T0)
-    )
+    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files, "5000", T0)
     engine = plant.engines[Market.UM]
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, 4_200_010) == 3_000)
     port = plant.listeners[Market.UM].port
 
     async with aiohttp.ClientSession() as session:
-
-        async def call(method: str, path: str, query: str) -> Any:
-            query = f"{query}&timestamp={clock.now_ms()}"
-            url = f"http://127.0.0.1:{port}{path}?{query}&signature={hmac_hex(SECRET, query.encode())}"
-            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
-                assert answer.status == 200, await answer.text()
-                return await answer.json()
+        call = signed_calls(session, port, clock, api_key, SECRET)
 
         async def status(algo_id: int) -> str:
             return str((await call("GET", "/fapi/v1/algoOrder", f"algoId={algo_id}"))["algoStatus"])

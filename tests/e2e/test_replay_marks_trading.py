@@ -7,6 +7,7 @@ and liquidation"; docs/replay.md, "What it plays")."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from conftest import StartServer
 from public_data import BOOK_HEADER, FUNDING_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
 from timing import eventually
 
+from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
@@ -69,32 +71,50 @@ def files(root: Path) -> None:
     write(funding, "ETHUSDT-fundingRate-2024-01", FUNDING_HEADER, [f"{FUNDING},8,0.00010000"], zipped=False)
 
 
+async def replayed_venue(
+    start_server: StartServer, tmp_path: Path, write_files: Callable[[Path], None], usdt: str, start_ms: int
+) -> tuple[Tickerplant, ManualClock, str]:
+    """A server replaying the files ``write_files`` writes from ``start_ms`` on a manual clock,
+    its venue holding one account of ``usdt`` USDT with an HMAC key signing with ``SECRET``:
+    the server, its clock, the key."""
+    replayed = tmp_path / "files"
+    write_files(replayed)
+    db = tmp_path / "accounts.db"
+    store = AccountStore(db)
+    account = store.create_account("dora", [(Market.UM, "USDT", parse_amount(usdt))], start_ms - MIN)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=start_ms - MIN).api_key
+    store.close()
+    clock = ManualClock(start_ms)
+    replay = ReplayConfig(paths=(str(replayed),), speed=1.0, start_ms=start_ms)
+    return await start_server(clock=clock, venue_db=str(db), replay=replay), clock, api_key
+
+
+def signed_calls(
+    session: aiohttp.ClientSession, port: int, clock: ManualClock, api_key: str, secret: str
+) -> Callable[[str, str, str], Awaitable[Any]]:
+    """A signed USDⓈ-M request on ``port`` at ``clock``'s time, its answer's JSON (a 200)."""
+
+    async def call(method: str, path: str, query: str) -> Any:
+        query = f"{query}&timestamp={clock.now_ms()}"
+        url = f"http://127.0.0.1:{port}{path}?{query}&signature={hmac_hex(secret, query.encode())}"
+        async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
+            assert answer.status == 200, await answer.text()
+            return await answer.json()
+
+    return call
+
+
 async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    replayed = tmp_path / "files"
-    files(replayed)
-    db = tmp_path / "accounts.db"
-    store = AccountStore(db)
-    account = store.create_account("dora", [(Market.UM, "USDT", parse_amount("2000"))], T0 - MIN)
-    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
-    store.close()
-    clock = ManualClock(T0)
-    plant = await start_server(
-        clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(replayed),), speed=1.0, start_ms=T0)
-    )  # the start: the funding file's first row is at 00:00
+    # the start: the funding file's first row is at 00:00
+    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files, "2000", T0)
     engine = plant.engines[Market.UM]
     await eventually(lambda: engine.data.quantity_at("ETHUSDT", False, 230_010) == 50_000)
     port, exposure = plant.listeners[Market.UM].port, engine.exposure
 
     async with aiohttp.ClientSession() as session:
-
-        async def call(method: str, path: str, query: str) -> Any:
-            query = f"{query}&timestamp={clock.now_ms()}"
-            url = f"http://127.0.0.1:{port}{path}?{query}&signature={hmac_hex(SECRET, query.encode())}"
-            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
-                assert answer.status == 200, await answer.text()
-                return await answer.json()
+        call = signed_calls(session, port, clock, api_key, SECRET)
 
         async def income(kind: str) -> list[tuple[str, str, int]]:
             rows = await call("GET", "/fapi/v1/income", f"incomeType={kind}")
