@@ -91,7 +91,7 @@ def _step(
 _KINDS = {"kline", "continuousKline", "depth", "depth@100ms", "depth@500ms", "depth5", "depth20@100ms",
           "rpiDepth@500ms", "trade", "miniTicker", "!miniTicker@arr", "!ticker@arr", "!bookTicker",
           "markPrice@1s", "markPrice", "!markPrice@arr@1s", "indexPrice@1s", "markPriceKline",
-          "indexPriceKline", "forceOrder", "!forceOrder@arr"}  # fmt: skip
+          "indexPriceKline", "forceOrder", "!forceOrder@arr", "assetIndex", "!assetIndex@arr"}  # fmt: skip
 
 
 @settings(max_examples=4, deadline=None)
