@@ -184,20 +184,20 @@ def test_open_interest_history_joins_the_present() -> None:
 
 
 def test_at_least_one_liquidation_a_minute() -> None:
-    # Both markets at the default rate (400 actions/s), ten simulated minutes. The positions
+    # Both markets at the default rate (400 actions/s), five simulated minutes. The positions
     # are tracked on a clock of simulated time, not per action, so a faster flow (--sim-rate
     # max) tracks them at the same pace with more orders to open them: not fewer.
     sim = Simulator(UM + CM, seed=2, start_ms=NOW_MS, book_levels=20)
     sim.initial_updates(NOW_MS)
     per_minute: Counter[int] = Counter()
     symbols: set[str] = set()
-    for k in range(1, 10 * 60 * 5 + 1):
+    for k in range(1, 5 * 60 * 5 + 1):
         now = NOW_MS + 200 * k
         for update in sim.advance(now):
             if isinstance(update, Liquidation):
                 per_minute[(now - NOW_MS - 1) // 60_000] += 1
                 symbols.add(update.symbol)
-    assert all(per_minute[minute] >= 1 for minute in range(10)), per_minute
+    assert all(per_minute[minute] >= 1 for minute in range(5)), per_minute
     assert sum(per_minute.values()) == sim.liquidation_count
     assert len(symbols) > 5
 
