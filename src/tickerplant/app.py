@@ -33,6 +33,7 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
+from tickerplant.protocol.subscription_budget import SubscriptionBudget, default_total
 from tickerplant.report.journal_rows import ahead_of_start
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.core.engine import Engine
@@ -202,8 +203,12 @@ class Tickerplant:
         turns = RestTurns(asyncio.get_running_loop().call_soon, self.wall.now_ns, config.rest_turn_ms)
         # and one bound on the unsent bytes of every connection (gateway/send_budget.py)
         budget = SendBudget(config.limits.send_buffer_total_bytes or machine_default())
+        # and on the names their subscriptions hold (protocol/subscription_budget.py)
+        names = SubscriptionBudget(config.limits.subscription_bytes_total or default_total())
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
-            await self.listeners[market].start(config.host, port, rest_turns=turns, send_budget=budget)
+            await self.listeners[market].start(
+                config.host, port, rest_turns=turns, send_budget=budget, subscription_budget=names
+            )
         if config.admin_port:
             # aiohttp on demand: importing it makes its client's TLS contexts (the system's CA
             # bundle read, 0.1-0.2 s of each process's start), which a server with no admin

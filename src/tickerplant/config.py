@@ -169,6 +169,12 @@ class LimitsConfig:
         "holding the most are aborted (0: a quarter of the machine's memory, at most 2 GiB)",
         flag="--send-buffer-total", metavar="BYTES", default_text="0",
     )  # fmt: skip
+    subscription_bytes_total: int = setting(
+        0, "bytes the stream names every connection of a process holds may take together, each "
+        "name counted with what keeping it costs; past it a SUBSCRIBE is answered as stream 1025 is "
+        "(0: an eighth of the machine's memory, at most 1 GiB)",
+        flag="--subscription-bytes-total", metavar="BYTES", default_text="0",
+    )  # fmt: skip
     close_timeout_s: float = setting(
         5.0, "seconds a closing connection may go without taking any of what is queued for it "
         "(the last data, then the close frame) before the server aborts it",

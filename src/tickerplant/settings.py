@@ -88,6 +88,7 @@ _BOUNDS: dict[str, tuple[float, bool, float | None]] = {
     "limits.pong_timeout_s": (0, True, None), "limits.max_connection_age_s": (0, True, None),
     "limits.max_streams": (1, False, None), "limits.max_incoming_rate": (1, False, None),
     "limits.send_buffer_bytes": (1, False, None), "limits.send_buffer_total_bytes": (0, False, None),
+    "limits.subscription_bytes_total": (0, False, None),
     "limits.close_timeout_s": (0, True, None), "simulator.batch_actions": (1, False, None),
     "simulator.tick_interval_s": (0, True, None),
 }  # fmt: skip

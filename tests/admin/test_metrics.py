@@ -25,6 +25,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
+from tickerplant.protocol.subscription_budget import NAME_COST
 
 pytestmark = pytest.mark.loopback
 
@@ -169,7 +170,8 @@ async def test_the_unsent_bytes_and_their_bound(start_server: StartServer) -> No
     total = 64 * 1024 * 1024
     server = await start_server(
         admin_port=free_port(), clock=clock, source=QuietMarket(clock),
-        limits={"send_buffer_bytes": 8 * 1024 * 1024, "send_buffer_total_bytes": total},
+        limits={"send_buffer_bytes": 8 * 1024 * 1024, "send_buffer_total_bytes": total,
+                "subscription_bytes_total": total // 2},
     )  # fmt: skip
     um = server.listeners[Market.UM]
     budget = um.send_budget
@@ -188,6 +190,9 @@ async def test_the_unsent_bytes_and_their_bound(start_server: StartServer) -> No
             await healthy.recv()
     lagging = await scrape(server)
     assert value(lagging, "tickerplant_unsent_bytes") == budget.total
+    # the names the two hold, each with its cost (protocol/subscription_budget.py), and their bound
+    assert value(lagging, "tickerplant_subscription_bytes") == 2 * (NAME_COST + len(STREAM))
+    assert value(lagging, "tickerplant_subscription_bytes_bound") == total // 2
     await slow.close()
     await eventually(lambda: budget.total == 0)
     assert value(await scrape(server), "tickerplant_unsent_bytes") == 0

@@ -40,7 +40,7 @@ async def test_never_delivering_names_cannot_flood_the_log(
     plant = await start_server(clock=clock, source=ScriptedMarket(clock))
     ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
     caplog.set_level(logging.WARNING, logger="tickerplant.streams")
-    names = [f"nosuch{i}usdt@{'x' * 1000}" for i in range(1023)]
+    names = [f"nosuch{i}usdt@{'x' * 100}" for i in range(1023)]  # within a connection's bytes
     ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": names, "id": 1}))
     assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": None, "id": 1}
     warned = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
@@ -53,17 +53,18 @@ async def test_never_delivering_names_cannot_flood_the_log(
     await ws.close()
 
 
-async def test_a_never_delivering_name_of_a_megabyte_is_one_short_line(
+async def test_a_never_delivering_name_as_long_as_a_connection_may_hold_is_one_short_line(
     start_server: StartServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A name's symbol part as long as a frame allows: the reason quotes it, cut as the name
-    is (docs/operations.md, "log lines clients can cause"); a line of ~1 MB a subscribe
+    """A name's symbol part as long as a connection's names may be (128 KiB,
+    ``protocol/subscription_budget.py``): the reason quotes it, cut as the name is
+    (docs/operations.md, "log lines clients can cause"); a line of ~1 MB a subscribe
     grew the log by ~1.6 MB a second from four connections."""
     clock = ManualClock()
     plant = await start_server(clock=clock, source=ScriptedMarket(clock))
     ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
     caplog.set_level(logging.WARNING, logger="tickerplant.streams")
-    ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": [f"{'b' * 1_000_000}@aggTrade"], "id": 1}))
+    ws.send_text(json.dumps({"method": "SUBSCRIBE", "params": [f"{'b' * 131_000}@aggTrade"], "id": 1}))
     assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": None, "id": 1}
     (warned,) = [r.getMessage() for r in caplog.records if "will never deliver" in r.getMessage()]
     assert len(warned) < 400, len(warned)

@@ -22,6 +22,7 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_FINISHED
+from tickerplant.protocol.subscription_budget import NAME_COST
 
 BOOK_TICKER_UM = ["e", "u", "s", "b", "B", "a", "A", "T", "E"]
 BOOK_TICKER_CM = ["e", "u", "s", "ps", "b", "B", "a", "A", "T", "E"]
@@ -324,3 +325,46 @@ async def test_the_end_of_the_source_closes_each_stream_once_it_has_read_or_at_t
     assert behind_connection.closing
     await behind.close()
     await caught_up.close()
+
+
+async def test_the_names_subscriptions_hold_are_bounded_per_connection_and_per_process(
+    start_server: StartServer,
+) -> None:
+    """A name is kept as sent (§3.4) and a message may be 1 MiB: per connection the names'
+    bytes, per process every connection's names with what keeping each costs, are bounded
+    (``protocol/subscription_budget.py``), each answered as stream 1025 is (§2.5)."""
+    each = NAME_COST + len("btcusdt@bookTicker")  # every name here is 18 bytes
+    plant = await scripted_server(start_server, limits={"subscription_bytes_total": 3 * each})
+    port, budget = plant.listeners[Market.UM].port, plant.listeners[Market.UM].streams.subscription_budget
+    first = await RawWebSocket.connect(port, "/ws/btcusdt@bookTicker")
+    first.send_text('{"method":"SUBSCRIBE","params":["ethusdt@bookTicker"],"id":1}')
+    assert await next_text(first) == {"result": None, "id": 1}
+    assert budget.held == 2 * each
+    assert budget.limit == 3 * each
+    # a URL whose names pass the bound is refused before the upgrade, as too many in it are
+    refused = await RawWebSocket.connect(port, "/stream?streams=xrpusdt@bookTicker/bnbusdt@bookTicker")
+    assert refused.status == 400
+    second = await RawWebSocket.connect(port, "/ws")
+    second.send_text('{"method":"SUBSCRIBE","params":["xrpusdt@bookTicker","bnbusdt@bookTicker"],"id":2}')
+    assert await next_text(second) == {"error": {"code": 4, "msg": "Too many subscriptions"}, "id": 2}
+    assert close_code(await second.recv_until(CLOSE, timeout=5 * SECONDS)) == (1008, "Invalid request")
+    third = await RawWebSocket.connect(port, "/ws")
+    third.send_text('{"method":"SUBSCRIBE","params":["xrpusdt@bookTicker"],"id":3}')
+    assert await next_text(third) == {"result": None, "id": 3}
+    publish(plant, Market.UM, "btcusdt@bookTicker", book_ticker("BTCUSDT", 1))  # the others go on
+    assert (await next_text(first))["s"] == "BTCUSDT"
+    await first.close()
+    async with asyncio.timeout(5 * SECONDS):  # its names given back once the server saw it close
+        while budget.held > each:
+            await asyncio.sleep(0.01)
+    third.send_text('{"method":"SUBSCRIBE","params":["ethusdt@bookTicker","bnbusdt@bookTicker"],"id":4}')
+    assert await next_text(third) == {"result": None, "id": 4}
+    await third.close()
+    # one connection's names: 128 bytes a stream it may hold (131,072 at 1024), however few
+    roomy = await scripted_server(start_server)  # the process' bound at its default
+    own = await RawWebSocket.connect(roomy.listeners[Market.UM].port, "/ws")
+    own.send_text('{"method":"SUBSCRIBE","params":["%s"],"id":5}' % ("q" * 131_071))
+    assert await next_text(own) == {"result": None, "id": 5}
+    own.send_text('{"method":"SUBSCRIBE","params":["q","r"],"id":6}')
+    assert await next_text(own) == {"error": {"code": 4, "msg": "Too many subscriptions"}, "id": 6}
+    assert close_code(await own.recv_until(CLOSE, timeout=5 * SECONDS)) == (1008, "Invalid request")

@@ -13,7 +13,7 @@ SURFACES = {"archive", "rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
     "basis", "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "kline_windows", "latency", "later",
     "limits", "long_short", "market_data", "market_history", "open_interest", "past", "query_values", "recv_window",
-    "request_weight", "streams", "taker_volumes",
+    "request_weight", "streams", "subscription_budget", "taker_volumes",
     "user_streams",
 }  # fmt: skip
 

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickerplant.protocol.errors import CLOSE_INVALID_JSON, CLOSE_INVALID_REQUEST
+from tickerplant.protocol.subscription_budget import NAME_COST, SubscriptionBudget
 from tickerplant.protocol.subscriptions import SessionState, SubscriptionSession
 
 
@@ -160,3 +161,45 @@ def test_any_json_gets_a_valid_reply(value: object) -> None:
     outcome = session().receive(msgspec.json.encode(value))
     assert outcome.reply is not None
     msgspec.json.decode(outcome.reply)
+
+
+def test_a_connections_names_are_bounded_in_bytes_as_in_number() -> None:
+    """§3.4 keeps names as sent and §2.5 bounds only their number: 128 bytes a stream
+    (``subscription_budget.NAME_BYTES``) bounds what one connection's may take; past it,
+    stream 1025's answer."""
+    s = session(max_streams=4)  # 512 bytes
+    assert s.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":1}' % (b"a" * 500)).close is None
+    assert s.held_bytes == 500
+    over = s.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":2}' % (b"b" * 13))
+    assert over.reply == b'{"error":{"code":4,"msg":"Too many subscriptions"},"id":2}'
+    assert over.close == CLOSE_INVALID_REQUEST and over.added == ()
+    fits = session(max_streams=4)
+    fits.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":1}' % (b"a" * 500))
+    assert fits.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":2}' % (b"b" * 12)).close is None
+    # counted in UTF-8, as a name of raw UTF-8 is kept (§3.4): 3 bytes a character here
+    wide = session(max_streams=1)
+    assert wide.receive('{"method":"SUBSCRIBE","params":["%s"],"id":1}' % ("币" * 43)).close is not None
+
+
+def test_the_process_bound_is_shared_and_given_back() -> None:
+    budget = SubscriptionBudget(2 * (NAME_COST + 20) + NAME_COST + 5)
+    first = SubscriptionSession(["x" * 20], combined=False, budget=budget)
+    first.charge()  # the connection open: its URL's names counted
+    first.charge()  # once
+    assert budget.held == NAME_COST + 20
+    assert first.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":1}' % (b"y" * 20)).close is None
+    second = SubscriptionSession((), combined=False, budget=budget)
+    second.charge()
+    refused = second.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":7}' % (b"z" * 6))
+    assert refused.reply == b'{"error":{"code":4,"msg":"Too many subscriptions"},"id":7}'
+    assert refused.close == CLOSE_INVALID_REQUEST and budget.refused == 1
+    assert budget.held == 2 * (NAME_COST + 20)  # nothing taken for the refused
+    third = SubscriptionSession((), combined=False, budget=budget)
+    third.charge()
+    assert third.receive(b'{"method":"SUBSCRIBE","params":["%s"],"id":1}' % (b"z" * 5)).close is None
+    assert first.receive(b'{"method":"UNSUBSCRIBE","params":["%s","never"],"id":2}' % (b"y" * 20)).close is None
+    assert budget.held == 2 * NAME_COST + 25
+    first.release()  # closed: the rest given back, once
+    first.release()
+    third.release()
+    assert budget.held == 0

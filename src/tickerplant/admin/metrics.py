@@ -63,6 +63,8 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
     "tickerplant_unsent_bytes": ("gauge", "Bytes the process' connections hold unsent, as last reported"),
     "tickerplant_unsent_bytes_bound": ("gauge", "The bound on them (--send-buffer-total)"),
+    "tickerplant_subscription_bytes": ("gauge", "Bytes the process' subscribed names hold, with their costs"),
+    "tickerplant_subscription_bytes_bound": ("gauge", "The bound on them (--subscription-bytes-total)"),
     "tickerplant_limit_hits": ("counter", "Closes and refusals per limit (protocol.limits.LimitCounters)"),
     "tickerplant_request_duration_seconds": (
         "histogram",
@@ -219,6 +221,16 @@ class ServerCollector(Collector):
             bound.add_metric([], sum(b.limit for b in budgets.values()))
             yield unsent
             yield bound
+        # and on the names subscriptions hold (protocol/subscription_budget.py)
+        names = {id(li.streams.subscription_budget): li.streams.subscription_budget
+                 for li in self._listeners.values() if li.streams is not None}  # fmt: skip
+        if names:
+            held = _family("tickerplant_subscription_bytes", [])
+            most = _family("tickerplant_subscription_bytes_bound", [])
+            held.add_metric([], sum(b.held for b in names.values()))
+            most.add_metric([], sum(b.limit for b in names.values()))
+            yield held
+            yield most
 
     def _streams(self) -> Iterator[Any]:
         held = _family("tickerplant_subscriptions", ["market", "kind"])

@@ -51,6 +51,13 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.streams import Route, parse, resolve
+from tickerplant.protocol.subscription_budget import (
+    NAME_BYTES,
+    NAME_COST,
+    SubscriptionBudget,
+    default_total,
+    name_bytes,
+)
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
 from tickerplant.protocol.user_streams import EXPIRED, is_listen_key_item, listen_key_item, withheld
@@ -92,12 +99,17 @@ class StreamSurface:
         traffic: Traffic | None = None,
         other_instruments: Mapping[str, Instrument] | None = None,
         send_budget: SendBudget | None = None,
+        subscription_budget: SubscriptionBudget | None = None,
     ) -> None:
         """``other_instruments``: the other market's, given in the 2026 payload format, whose
         symbols' klines, continuous klines and mark prices deliver here too (§4.13).
-        ``send_budget``: the process' unsent bytes, bounded together (``send_budget``)."""
+        ``send_budget``: the process' unsent bytes, bounded together (``send_budget``);
+        ``subscription_budget``: the process' subscribed names (else this surface's own)."""
         self.market = market
         self.send_budget = send_budget
+        if subscription_budget is None:
+            subscription_budget = SubscriptionBudget(limits.subscription_bytes_total or default_total())
+        self.subscription_budget = subscription_budget
         self.counters = counters or LimitCounters()  # the listener's
         self.traffic = traffic  # the listener's: connections accepted, closes sent
         self.carried = carried  # the streams the source carries, if fewer than all (feeds.Prepared)
@@ -112,6 +124,18 @@ class StreamSurface:
         self._other_symbols = None if others is None else {inst.symbol.lower(): inst for inst in others}
         self.connections: set[StreamConnection] = set()
         self.log_budget = LogBudget()  # the warnings clients can cause, per kind
+
+    def takes(self, url: StreamUrl) -> bool:
+        """Whether a connection may hold ``url``'s names: at most ``max_streams`` of them, in
+        the bytes a connection may hold, within the process' bound (``subscription_budget``)."""
+        names = dict.fromkeys(url.names)
+        size = name_bytes(names)
+        if len(names) > self.limits.max_streams or size > NAME_BYTES * self.limits.max_streams:
+            return False
+        if self.subscription_budget.fits(size + NAME_COST * len(names)):
+            return True
+        self.subscription_budget.refused += 1
+        return False
 
     def connection(self, url: StreamUrl) -> StreamConnection:
         return StreamConnection(self, url)
@@ -210,8 +234,9 @@ class StreamConnection(KeptAliveConnection):
         self._streams = streams
         self._route = url.route
         self._session = SubscriptionSession(
-            url.names, combined=url.combined, max_streams=streams.limits.max_streams
-        )
+            url.names, combined=url.combined, max_streams=streams.limits.max_streams,
+            budget=streams.subscription_budget,
+        )  # fmt: skip
         self._keys: dict[str, str | None] = {}  # subscribed name -> delivery key
         self._expiring: dict[str, str] = {}  # listen key -> the name its expiry's route is under
 
@@ -220,6 +245,7 @@ class StreamConnection(KeptAliveConnection):
         transport.underlying_transport.set_write_buffer_limits(high=0)
         super().on_ws_connected(transport)
         self._streams.connections.add(self)
+        self._session.charge()  # its URL's names count in the process' bound until it closes
         self._route_names(self._session.names, ())
 
     def on_closed(self) -> None:
@@ -227,6 +253,7 @@ class StreamConnection(KeptAliveConnection):
         self.held.clear()
         self._held_bytes = 0
         self._route_names((), self._session.names)
+        self._session.release()
         self._streams.connections.discard(self)
 
     def send_frame(self, frame: bytes) -> None:

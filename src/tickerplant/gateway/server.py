@@ -65,6 +65,7 @@ from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.request_weight import RequestWeight, rate_limit_error
 from tickerplant.protocol.rest import RestAnswer, RestApi
 from tickerplant.protocol.streams import CrossingStreams
+from tickerplant.protocol.subscription_budget import SubscriptionBudget
 from tickerplant.protocol.urls import UrlRefused, parse_stream_url
 from tickerplant.protocol.ws_api import PrivateMethods, WsApi
 from tickerplant.tls import server_context
@@ -168,12 +169,13 @@ class Listener:
 
     async def start(
         self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None,
-        send_budget: SendBudget | None = None,
+        send_budget: SendBudget | None = None, subscription_budget: SubscriptionBudget | None = None,
     ) -> None:
         """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
         ``tickerplant serve --workers N``); ``rest_turns``: the REST budget per loop turn
         this listener shares with the process' others (``rest_turns.py``), else its own;
-        ``send_budget`` likewise, the process' unsent bytes (``send_budget.py``)."""
+        ``send_budget`` likewise, the process' unsent bytes (``send_budget.py``), and
+        ``subscription_budget`` its subscribed names' (``protocol/subscription_budget.py``)."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
         if rest_turns is None:
             rest_turns = RestTurns(schedule, self._clock.now_ns, self._config.rest_turn_ms)
@@ -183,11 +185,7 @@ class Listener:
         self.send_budget = send_budget
         fanout = FanOut(schedule, self._demand)
         self.streams = StreamSurface(
-            self.market,
-            self._instruments,
-            fanout,
-            self._clock,
-            self._config.limits,
+            self.market, self._instruments, fanout, self._clock, self._config.limits,
             strict_routing=self._config.strict_routing,
             lenient_case=self._config.lenient_case,
             faults=self._config.faults,
@@ -196,7 +194,8 @@ class Listener:
             traffic=self.traffic,
             other_instruments=self._other_instruments,
             send_budget=send_budget,
-        )
+            subscription_budget=subscription_budget,
+        )  # fmt: skip
         self.user_data.attach(self.streams)
         self._bus.subscribe(self.market, publishing(self.faults, self.streams, self._instruments))  # faults
         if self._config.payload_format is PayloadFormat.Y2026:
@@ -306,7 +305,7 @@ class Listener:
         if isinstance(url, UrlRefused):
             return json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
         if url is not None:
-            if len(dict.fromkeys(url.names)) > self._config.limits.max_streams:
+            if not self.streams.takes(url):  # too many names, or of too many bytes
                 self.limit_counters.url_too_many_streams += 1
                 return json_response(400, b'{"code":4,"msg":"Too many subscriptions"}')
             return self.streams.connection(url)

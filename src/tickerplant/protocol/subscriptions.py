@@ -8,7 +8,8 @@ reply bytes to send, the names added and removed, and a close to perform. Rules:
 - Every well-formed SUBSCRIBE is acknowledged, known stream or not; names are stored
   exactly as sent, in subscription order, duplicates ignored (§3.4).
 - Only two things close: a frame that is not JSON (code 3, §2.7) and stream 1025
-  (code 4, then 1008 "Invalid request", §2.5).
+  (code 4, then 1008 "Invalid request", §2.5), or names past the bytes a connection or the
+  process may hold (answered as stream 1025 is: ``subscription_budget.py``).
 - The error texts are serde_json's, with line and column computed from the input (§3.3).
 """
 
@@ -35,6 +36,7 @@ from tickerplant.protocol.errors import (
 )
 from tickerplant.protocol.json_errors import NotJson, parse_json, position
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION
+from tickerplant.protocol.subscription_budget import NAME_BYTES, NAME_COST, SubscriptionBudget, name_bytes
 
 __all__ = ["Method", "Outcome", "SessionState", "SubscriptionSession", "error_frame"]
 
@@ -101,11 +103,33 @@ class SubscriptionSession:
         *,
         combined: bool,
         max_streams: int = MAX_STREAMS_PER_CONNECTION,
+        budget: SubscriptionBudget | None = None,
     ) -> None:
         self.state = SessionState.OPEN
         self.combined = combined
         self.max_streams = max_streams
+        self.max_bytes = NAME_BYTES * max_streams  # the names' bytes it may hold
         self._names: dict[str, None] = dict.fromkeys(initial)
+        self.held_bytes = name_bytes(self._names)  # theirs now
+        self._budget = budget  # the process' (``charge`` to ``release``), None: no such bound
+        self._charged = False
+
+    @property
+    def cost(self) -> int:
+        """What its names count against the process' bound (``SubscriptionBudget``)."""
+        return self.held_bytes + NAME_COST * len(self._names)
+
+    def charge(self) -> None:
+        """Its names, the URL's, counted in the process' bound (the connection open), once."""
+        if self._budget is not None and not self._charged:
+            self._charged = True
+            self._budget.charge(self.cost)
+
+    def release(self) -> None:
+        """Its names no longer counted (the connection closed), once."""
+        if self._budget is not None and self._charged:
+            self._charged = False
+            self._budget.give(self.cost)
 
     @property
     def names(self) -> list[str]:
@@ -145,13 +169,20 @@ class SubscriptionSession:
         if names is None:
             return self._error(self._bad_params(params), request_id)
         fresh = [name for name in dict.fromkeys(names) if name not in self._names]
-        if len(self._names) + len(fresh) > self.max_streams:
+        size = name_bytes(fresh)
+        budget = self._budget if self._charged else None
+        if (
+            len(self._names) + len(fresh) > self.max_streams
+            or self.held_bytes + size > self.max_bytes
+            or (budget is not None and not budget.take(size + NAME_COST * len(fresh)))
+        ):
             self.state = SessionState.CLOSED
             return Outcome(
                 reply=error_frame(TOO_MANY_SUBSCRIPTIONS, request_id),
                 close=CLOSE_INVALID_REQUEST,
             )
         self._names.update(dict.fromkeys(fresh))
+        self.held_bytes += size
         return Outcome(reply=_result_frame(None, request_id), added=tuple(fresh))
 
     def _unsubscribe(self, params: Any, request_id: Any) -> Outcome:
@@ -161,6 +192,10 @@ class SubscriptionSession:
         gone = [name for name in dict.fromkeys(names) if name in self._names]
         for name in gone:
             del self._names[name]
+        size = name_bytes(gone)
+        self.held_bytes -= size
+        if self._budget is not None and self._charged:
+            self._budget.give(size + NAME_COST * len(gone))
         return Outcome(reply=_result_frame(None, request_id), removed=tuple(gone))
 
     def _list(self, params: Any, request_id: Any) -> Outcome:

@@ -65,6 +65,7 @@ from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.protocol.past import past_answers
+from tickerplant.protocol.subscription_budget import SubscriptionBudget, default_total
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
@@ -164,8 +165,11 @@ class GatewayProcess:
         self._serving_started = True
         self._stale.update(Market)
         await asyncio.gather(*(self._resync(market) for market in Market))
-        await self.listeners[Market.UM].start(config.host, config.um_port, reuse_port=self.reuse_port)
-        await self.listeners[Market.CM].start(config.host, config.cm_port, reuse_port=self.reuse_port)
+        names = SubscriptionBudget(config.limits.subscription_bytes_total or default_total())  # both ports'
+        for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
+            await self.listeners[market].start(
+                config.host, port, reuse_port=self.reuse_port, subscription_budget=names
+            )
         self.started_ms = self.clock.now_ms()
         collector = ServerCollector(
             self.listeners, {}, lambda: None, bus=self.bus_counts, received=self.bus.received,
