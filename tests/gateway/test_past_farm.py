@@ -50,6 +50,22 @@ def test_a_worker_makes_the_price_bars_this_process_makes(farm: PastFarm) -> Non
         assert drawn == PastMarks(here).bars("ETHUSD_PERP", kind, "1d", opens)
 
 
+def test_the_answers_take_turns_at_the_workers(farm: PastFarm) -> None:
+    """One answer's six tasks asked first, another's one after them: with one worker, the
+    second's is done fourth (the pool holds one more than its workers, the first answer's
+    first two; then the turns: its third, then the other's), not seventh, as the order
+    asked would have it."""
+    here = SimulatedPast(INSTRUMENTS, 41, 400.0)
+    farm.draw(here.recipe, ("days", "ETHUSDT", DAYS[:1])).result(timeout=120)  # the worker's past built
+    done: list[str] = []
+    tasks = [farm.draw(here.recipe, ("days", "ETHUSDT", [day]), 1) for day in DAYS]
+    tasks.append(farm.draw(here.recipe, ("days", "BTCUSDT", DAYS[:1]), 2))
+    for name, task in zip([*(f"a{i}" for i in range(6)), "b"], tasks, strict=True):
+        task.add_done_callback(lambda _, name=name: done.append(name))
+    assert [len(task.result(timeout=120)) for task in tasks] == [1] * 7
+    assert done == ["a0", "a1", "a2", "b", "a3", "a4", "a5"]
+
+
 def test_a_killed_worker_is_replaced_at_the_next_task_and_close_ends_them(farm: PastFarm) -> None:
     here = SimulatedPast(INSTRUMENTS, 42, 400.0)
     assert farm.draw(here.recipe, ("days", "ETHUSDT", DAYS[:1])).result(timeout=120)

@@ -174,7 +174,7 @@ class _HeldFarm:
     def __init__(self) -> None:
         self.tasks: list[tuple[Future[list[Kline]], list[Kline]]] = []
 
-    def draw(self, recipe: Recipe, job: Job) -> Future[list[Kline]]:
+    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Future[list[Kline]]:
         what, symbol, days = job
         assert what == "days"
         task: Future[list[Kline]] = Future()

@@ -9,18 +9,20 @@ One farm a process (``FARM``), shared by every server it starts, as the pasts ar
 the workers would only take the loop's core, so the parts are made on the loop, a piece a
 turn). Its ``WORKERS`` processes start (``spawn``: a clean interpreter, no copy of the
 server's threads or descriptors) at the first long answer and are kept for the next, each
-building the past from its recipe once (``draw``). They run at a lower priority (``nice``
-5) than the server, so that on a busy machine the loop's own work goes first; an idle loop
-leaves them both cores. A worker that died breaks its pool: the tasks in it fail (their
-parts are then made on the loop, as without a farm) and the next task starts a new pool. A
-worker whose server ended, however (``kill -9`` too), exits within half a second. Memory: a
-worker holds its past's bounded caches (``series.py``, ``marks.py``), some 60-80 MB with
-numpy; the tasks waiting are long answers' parts, 64 days' worth a task, at most
-``farming.IN_FLIGHT_MOST`` a past.
+building the past from its recipe once (``draw``). The answers take their turns here
+(``farming.Turns``), the pool given one task more than its workers at a time. They run at a
+lower priority (``nice`` 5) than the server, so that on a busy machine the loop's own work
+goes first; an idle loop leaves them both cores. A worker that died breaks its pool: the
+tasks in it fail (their parts are then made on the loop, as without a farm) and the next
+task starts a new pool. A worker whose server ended, however (``kill -9`` too), exits within
+half a second. Memory: a worker holds its past's bounded caches (``series.py``,
+``marks.py``), some 60-80 MB with numpy; the tasks waiting are long answers' parts, 64 days'
+worth a task, at most ``farming.IN_FLIGHT_MOST`` a past.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import threading
@@ -29,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from tickerplant.market.history.farming import Job, Recipe
+from tickerplant.market.history.farming import Job, Recipe, Turns
 from tickerplant.market.history.marks import PastMarks
 from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.klines.candles import Kline
@@ -46,34 +48,80 @@ _DRAWN: dict[Recipe, tuple[SimulatedPast, PastMarks]] = {}  # a worker's pasts, 
 
 
 class PastFarm:
-    """The ``farming.Farm`` whose tasks run in ``workers`` processes, started at the first."""
+    """The ``farming.Farm`` whose tasks run in ``workers`` processes, started at the first.
+    The answers take turns (``farming.Turns``): the tasks wait here, and at most one more
+    than the workers is in the pool at once (one queued behind each busy worker keeps them
+    busy), so that the next is the next answer's, not the next asked."""
 
     def __init__(self, workers: int | None = None) -> None:
         self._workers = workers or min(WORKERS, cpus())
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # servers on several threads of one process (tests) share it
+        self._turns: Turns[tuple[Recipe, Job, Future[list[Any]]]] = Turns()  # waiting for the pool
+        self._given = 0  # tasks in the pool, not done
         self.tasks = 0  # tasks given to the workers
         self.failed = 0  # of those, the ones that failed (a worker killed, the pool shut)
 
-    def draw(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
-        """What ``job`` makes (``farming.Job``), in a worker; a broken pool (a worker died) is
-        replaced once, and a task that cannot be given to any fails (``farming.drawn``)."""
+    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Future[list[Any]]:
+        """What ``job`` makes (``farming.Job``), in a worker, in ``group``'s turn; a broken
+        pool (a worker died) is replaced once, and a task that cannot be given to any fails
+        (``farming.drawn``)."""
+        task: Future[list[Any]] = Future()
+        task.add_done_callback(self._ended)
+        with self._lock:
+            self._turns.put(group, (recipe, job, task))
+            self.tasks += 1
+        self._feed()
+        return task
+
+    def _feed(self) -> None:
+        """Tasks to the pool, in turn, while it holds fewer than one more than its workers."""
+        while True:
+            with self._lock:
+                if self._given > self._workers or (taken := self._turns.take()) is None:
+                    return
+                self._given += 1
+            recipe, job, task = taken
+            if task.done():  # cancelled while it waited: nobody wants it
+                with self._lock:
+                    self._given -= 1
+                continue
+            given = self._give(recipe, job)
+            if given.done():  # failed at once: settled here, not by a callback (no recursion)
+                self._settle(task, given)
+            else:
+                given.add_done_callback(functools.partial(self._handed, task))
+
+    def _give(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
         for _ in range(2):
             pool = self._started()
             try:
-                task = pool.submit(draw, recipe, job)
+                return pool.submit(draw, recipe, job)
             except (BrokenProcessPool, RuntimeError):  # broken, or shut at the interpreter's exit
                 with self._lock:
                     if self._pool is pool:
                         self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
-                continue
-            self.tasks += 1
-            task.add_done_callback(self._ended)
-            return task
         failed: Future[list[Any]] = Future()
         failed.set_exception(BrokenProcessPool("the past's workers could not be started"))
         return failed
+
+    def _handed(self, task: Future[list[Any]], given: Future[list[Any]]) -> None:
+        """A task the pool did (in the pool's thread): its answer's, then the next in turn."""
+        self._settle(task, given)
+        self._feed()
+
+    def _settle(self, task: Future[list[Any]], given: Future[list[Any]]) -> None:
+        with self._lock:
+            self._given -= 1
+        if task.done():  # cancelled meanwhile
+            return
+        if given.cancelled():  # the farm closed
+            task.set_exception(BrokenProcessPool("the past's workers were stopped"))
+        elif (error := given.exception()) is not None:
+            task.set_exception(error)
+        else:
+            task.set_result(given.result())
 
     def counts(self) -> tuple[int, int]:
         """The tasks given to the workers, and those that failed (the admin's metrics)."""
@@ -84,9 +132,14 @@ class PastFarm:
             self.failed += 1
 
     def close(self) -> None:
-        """Stop the workers (the tasks not begun are cancelled); the next task starts them again."""
+        """Stop the workers (the tasks not begun fail: made where they were asked); the next
+        task starts them again."""
         with self._lock:
             pool, self._pool = self._pool, None
+            waiting = self._turns.clear()
+        for _, _, task in waiting:
+            if not task.done():
+                task.set_exception(BrokenProcessPool("the past's workers were stopped"))
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 

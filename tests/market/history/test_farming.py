@@ -36,9 +36,11 @@ class HeldFarm:
         self.fail = fail
         self.days: list[int] = []
         self.opens: list[int] = []
+        self.groups: list[int] = []  # each task's (its answer's turn: ``farming.Turns``)
 
-    def draw(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
+    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Future[list[Any]]:
         task: Future[list[Any]] = Future()
+        self.groups.append(group)
         instruments, seed, rate, start = recipe
         assert (list(instruments), rate, start) == (INSTRUMENTS, 400.0, None)
         if job[0] == "days":  # the recipe's past
@@ -158,6 +160,8 @@ def test_a_long_price_klines_answer_is_farmed_and_is_the_same(monkeypatch: pytes
     assert later.step() is False and [len(t[1]) for t in farm.tasks] == [24, 24, 12]
     farm.finish()
     assert later.run() == _marks(34).klines(QUARTERLY, PriceKind.PREMIUM, "8h", None, UNTIL - 1, 60, UNTIL)
+    marked, premium = farm.groups[:3], farm.groups[3:]  # each answer's tasks: one group, its own
+    assert len(set(marked)) == 1 and len(set(premium)) == 1 and marked[0] != premium[0]
 
 
 def test_an_answer_waits_for_the_tasks_already_making_its_days_and_asks_only_for_the_rest() -> None:
@@ -172,6 +176,22 @@ def test_an_answer_waits_for_the_tasks_already_making_its_days_and_asks_only_for
     farm.finish()
     assert monthly.run() == _plain(31, QUARTERLY, "1M") and weekly.run() == _plain(31, QUARTERLY, "1w")
     assert farm.days == asked  # every day drawn once
+
+
+def test_the_groups_of_tasks_take_turns() -> None:
+    """An answer's tasks are one group (``InFlight.ask``: each answer's own, checked in the
+    price klines' test); ``Turns`` gives one task of each group in turn."""
+    turns: farming.Turns[str] = farming.Turns()
+    for i in range(4):
+        turns.put("many", f"m{i}")
+    turns.put("few", "f0")
+    turns.put("many", "m4")
+    turns.put("few", "f1")
+    turns.put("late", "l0")
+    assert len(turns) == 8
+    taken = [turns.take() for _ in range(5)]
+    assert taken == ["m0", "f0", "l0", "m1", "f1"]  # one of each in turn, the late one third
+    assert turns.clear() == ["m2", "m3", "m4"] and len(turns) == 0 and turns.take() is None
 
 
 def test_what_a_task_drew_is_kept_when_the_answer_that_asked_for_it_has_gone() -> None:
