@@ -21,6 +21,7 @@ from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.gateway.market_streams import names_budget
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.past_farm import farm
 from tickerplant.gateway.rest_turns import RestTurns
@@ -33,7 +34,6 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
-from tickerplant.protocol.subscription_budget import SubscriptionBudget, default_total
 from tickerplant.report.journal_rows import ahead_of_start
 from tickerplant.venue.auth.store import Keyring
 from tickerplant.venue.core.engine import Engine
@@ -204,7 +204,7 @@ class Tickerplant:
         # and one bound on the unsent bytes of every connection (gateway/send_budget.py)
         budget = SendBudget(config.limits.send_buffer_total_bytes or machine_default())
         # and on the names their subscriptions hold (protocol/subscription_budget.py)
-        names = SubscriptionBudget(config.limits.subscription_bytes_total or default_total())
+        names = names_budget(config.limits)
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
             await self.listeners[market].start(
                 config.host, port, rest_turns=turns, send_budget=budget, subscription_budget=names

@@ -45,7 +45,7 @@ from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.connection import KeptAliveConnection
 from tickerplant.gateway.fanout import FanOut, text_frame
 from tickerplant.gateway.log_budget import LogBudget, held_note
-from tickerplant.gateway.send_budget import SendBudget
+from tickerplant.gateway.send_budget import SendBudget, machine_memory
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
@@ -78,6 +78,12 @@ def _expiry_item(name: str) -> str:
     return listen_key + _EXPIRY if at else name
 
 
+def names_budget(limits: LimitsConfig) -> SubscriptionBudget:
+    """The bound on the names a process' subscriptions hold (``--subscription-bytes-total``,
+    0: its share of this machine's memory), one for every listener of the process."""
+    return SubscriptionBudget(limits.subscription_bytes_total or default_total(machine_memory()))
+
+
 class StreamSurface:
     """The market-stream surface of one listener: its connections, which names deliver,
     and the fan-out they are routed through. (Not to be confused with the client's
@@ -107,9 +113,7 @@ class StreamSurface:
         ``subscription_budget``: the process' subscribed names (else this surface's own)."""
         self.market = market
         self.send_budget = send_budget
-        if subscription_budget is None:
-            subscription_budget = SubscriptionBudget(limits.subscription_bytes_total or default_total())
-        self.subscription_budget = subscription_budget
+        self.subscription_budget = subscription_budget or names_budget(limits)
         self.counters = counters or LimitCounters()  # the listener's
         self.traffic = traffic  # the listener's: connections accepted, closes sent
         self.carried = carried  # the streams the source carries, if fewer than all (feeds.Prepared)

@@ -29,20 +29,25 @@ import os
 from collections.abc import Hashable
 from operator import itemgetter
 
-__all__ = ["RELIEF", "SendBudget", "machine_default"]
+__all__ = ["RELIEF", "SendBudget", "machine_default", "machine_memory"]
 
 RELIEF = 0.9  # shed down to this share of the limit
 _MOST = 2 * 1024**3  # the default's ceiling: 2 GiB
 
 
+def machine_memory() -> int | None:
+    """The machine's memory in bytes; None where it cannot be read."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def machine_default() -> int:
     """The default bound: a quarter of the machine's memory, at most 2 GiB (256 MiB where
     the memory cannot be read)."""
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 256 * 1024**2
-    return int(min(memory // 4, _MOST))
+    memory = machine_memory()
+    return 256 * 1024**2 if memory is None else int(min(memory // 4, _MOST))
 
 
 class SendBudget:

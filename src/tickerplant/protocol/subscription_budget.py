@@ -25,7 +25,6 @@ Sans-I/O: the session (``subscriptions.py``) asks and gives back; the shell make
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 __all__ = ["NAME_BYTES", "NAME_COST", "SubscriptionBudget", "default_total", "name_bytes"]
@@ -35,14 +34,11 @@ NAME_COST = 256  # what holding a name costs beside its text, about (measured: d
 _MOST = 1024**3  # the default total's ceiling: 1 GiB
 
 
-def default_total() -> int:
-    """The process' default bound: an eighth of the machine's memory, at most 1 GiB (128 MiB
-    where the memory cannot be read)."""
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 128 * 1024**2
-    return int(min(memory // 8, _MOST))
+def default_total(memory: int | None) -> int:
+    """The process' default bound on a machine of ``memory`` bytes (the shell reads it:
+    ``gateway/send_budget.machine_memory``): an eighth of it, at most 1 GiB (128 MiB where
+    it cannot be read)."""
+    return 128 * 1024**2 if memory is None else min(memory // 8, _MOST)
 
 
 def name_bytes(names: Iterable[str]) -> int:

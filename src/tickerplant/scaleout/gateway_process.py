@@ -60,12 +60,12 @@ from tickerplant.bus.nats import NatsBus
 from tickerplant.bus.venue_link import VenueRequests
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
+from tickerplant.gateway.market_streams import names_budget
 from tickerplant.gateway.past_farm import farm
 from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.protocol.past import past_answers
-from tickerplant.protocol.subscription_budget import SubscriptionBudget, default_total
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
@@ -165,7 +165,7 @@ class GatewayProcess:
         self._serving_started = True
         self._stale.update(Market)
         await asyncio.gather(*(self._resync(market) for market in Market))
-        names = SubscriptionBudget(config.limits.subscription_bytes_total or default_total())  # both ports'
+        names = names_budget(config.limits)  # both ports'
         for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
             await self.listeners[market].start(
                 config.host, port, reuse_port=self.reuse_port, subscription_budget=names
