@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+from collections.abc import Hashable
 from concurrent.futures import Future
 
 import msgspec
@@ -173,8 +174,10 @@ class _HeldFarm:
 
     def __init__(self) -> None:
         self.tasks: list[tuple[Future[list[Kline]], list[Kline]]] = []
+        self.groups: list[Hashable] = []  # each task's turn (``farming.Turns``)
 
-    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Future[list[Kline]]:
+    def draw(self, recipe: Recipe, job: Job, group: Hashable = 0) -> Future[list[Kline]]:
+        self.groups.append(group)
         what, symbol, days = job
         assert what == "days"
         task: Future[list[Kline]] = Future()
@@ -201,6 +204,7 @@ async def test_a_coarse_answer_drawn_elsewhere_waits_in_line_and_the_loop_answer
     writer.write(weekly + TIME.replace(b"/fapi/", b"/dapi/"))  # pipelined: the time waits
     answer = asyncio.ensure_future(read_answer(reader, within_s=30))
     await eventually(lambda: len(farm.tasks) >= 3)
+    assert set(farm.groups) == {"127.0.0.1"}  # its tasks take their turns as its client's
     other_reader, other_writer = await asyncio.open_connection("127.0.0.1", listener.port)
     for _ in range(20):  # the loop is free: another connection is answered, again and again
         other_writer.write(TIME.replace(b"/fapi/", b"/dapi/"))

@@ -22,9 +22,11 @@ from tickerplant.protocol.later import Later
 __all__ = ["ZipPacking", "archive_route"]
 
 
-def archive_route(archive: Archive | None, clock: Clock, traffic: Traffic, path: str) -> Routed | LaterRoute:
-    """A file of the public archive's layout (``protocol/archive.py``); without a past
-    (a replay, a relay), every one is missing."""
+def archive_route(
+    archive: Archive | None, clock: Clock, traffic: Traffic, path: str, ip: str
+) -> Routed | LaterRoute:
+    """A file of the public archive's layout (``protocol/archive.py``) for ``ip``; without a
+    past (a replay, a relay), every one is missing."""
     started_ns = clock.now_ns()
 
     def done(answer: ArchiveAnswer) -> Routed:
@@ -35,7 +37,7 @@ def archive_route(archive: Archive | None, clock: Clock, traffic: Traffic, path:
     begun = archive.begin(path) if archive is not None else missing_file()
     if isinstance(begun, Later):
         made = begun
-        return LaterRoute(made.step, lambda: done(made.result), lambda: made.waiting)
+        return LaterRoute(made.step, lambda: done(made.result), lambda: made.waiting, ip)
     return done(begun)
 
 

@@ -9,7 +9,7 @@ One farm a process (``FARM``), shared by every server it starts, as the pasts ar
 the workers would only take the loop's core, so the parts are made on the loop, a piece a
 turn). Its ``WORKERS`` processes start (``spawn``: a clean interpreter, no copy of the
 server's threads or descriptors) at the first long answer and are kept for the next, each
-building the past from its recipe once (``draw``). The answers take their turns here
+building the past from its recipe once (``draw``). The clients take their turns here
 (``farming.Turns``), the pool given one task more than its workers at a time. They run at a
 lower priority (``nice`` 5) than the server, so that on a busy machine the loop's own work
 goes first; an idle loop leaves them both cores. A worker that died breaks its pool: the
@@ -26,6 +26,7 @@ import functools
 import multiprocessing
 import os
 import threading
+from collections.abc import Hashable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -49,9 +50,10 @@ _DRAWN: dict[Recipe, tuple[SimulatedPast, PastMarks]] = {}  # a worker's pasts, 
 
 class PastFarm:
     """The ``farming.Farm`` whose tasks run in ``workers`` processes, started at the first.
-    The answers take turns (``farming.Turns``): the tasks wait here, and at most one more
-    than the workers is in the pool at once (one queued behind each busy worker keeps them
-    busy), so that the next is the next answer's, not the next asked."""
+    The groups (a client's, else an answer's) take turns (``farming.Turns``): the tasks wait
+    here, and at most one more than the workers is in the pool at once (one queued behind
+    each busy worker keeps them busy), so that the next is the next group's, not the next
+    asked."""
 
     def __init__(self, workers: int | None = None) -> None:
         self._workers = workers or min(WORKERS, cpus())
@@ -62,7 +64,7 @@ class PastFarm:
         self.tasks = 0  # tasks given to the workers
         self.failed = 0  # of those, the ones that failed (a worker killed, the pool shut)
 
-    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Future[list[Any]]:
+    def draw(self, recipe: Recipe, job: Job, group: Hashable = 0) -> Future[list[Any]]:
         """What ``job`` makes (``farming.Job``), in a worker, in ``group``'s turn; a broken
         pool (a worker died) is replaced once, and a task that cannot be given to any fails
         (``farming.drawn``)."""

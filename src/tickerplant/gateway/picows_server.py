@@ -58,6 +58,7 @@ from tickerplant.gateway.head_fields import read_fields
 from tickerplant.gateway.http_head import METHODS, Refusal, line_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
+from tickerplant.market.history.farming import ASKING
 from tickerplant.protocol.later import Pending, wait
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.rest import RestAnswer
@@ -76,17 +77,30 @@ class LaterRoute:
     """An answer made in pieces (``protocol/later.py``, a cold `fundingRate`): the front
     door takes ``step``s within its REST turns (``rest_turns``), then writes ``routed()``.
     A step that made nothing because a piece is made elsewhere says so in ``waiting()``
-    (``Later.waiting``): the front door waits for it without stepping."""
+    (``Later.waiting``): the front door waits for it without stepping. ``asker``: the
+    client's address, whose answers' pieces made elsewhere take their turns together
+    (``farming.ASKING``)."""
 
-    __slots__ = ("routed", "step", "waiting")
+    __slots__ = ("_asker", "_step", "routed", "waiting")
 
     def __init__(
         self, step: Callable[[], bool], routed: Callable[[], Routed],
-        waiting: Callable[[], Pending | None] = lambda: None,
+        waiting: Callable[[], Pending | None] = lambda: None, asker: str | None = None,
     ) -> None:  # fmt: skip
-        self.step = step  # one piece; whether the answer is made
+        self._step = step
         self.routed = routed  # the answer, once made
         self.waiting = waiting  # the piece made elsewhere the next step waits for, if any
+        self._asker = asker
+
+    def step(self) -> bool:
+        """One piece, asked for ``asker``; whether the answer is made."""
+        if self._asker is None:
+            return self._step()
+        asking = ASKING.set(self._asker)
+        try:
+            return self._step()
+        finally:
+            ASKING.reset(asking)
 
     def run(self) -> Routed:
         """Every piece and the answer, now."""

@@ -105,7 +105,7 @@ class RestCall:
         API-key check (``RestApi.ask``); a call with one is never asked ``again``."""
         begun = self._rest.ask(self._question, ip, now_ms, check)
         if isinstance(begun, RestLater):
-            return self._later(begun, started_ns)
+            return self._later(begun, started_ns, ip)
         self._traffic.request("rest", self._label, begun.status, self._clock.now_ns() - started_ns)
         # asked again only as it was answered now, and only if what a connection keeps for
         # it is small: no key to check, a 200 (a refused client keeps nothing), a short query
@@ -143,15 +143,15 @@ class RestCall:
                     return OK_KEPT_ALIVE % (used, used, b"", http_date(now_ms), len(body)) + body
                 begun = answered(result, verdict.used)
         if isinstance(begun, RestLater):
-            return self._later(begun, started_ns)
+            return self._later(begun, started_ns, ip)
         status = begun.status
         tally = self._ok if status == 200 else self._traffic.tally("rest", self._label, status)
         tally.observe(self._now_ns() - started_ns)
         return rest_parts(begun, True, http_date(now_ms))
 
-    def _later(self, later: RestLater, started_ns: int) -> LaterRoute:
+    def _later(self, later: RestLater, started_ns: int, ip: str) -> LaterRoute:
         """An answer made in pieces, counted once made, with the time since it began (the
-        turns it waited included: what its client waited)."""
+        turns it waited included: what its client waited); ``ip``'s (``LaterRoute.asker``)."""
 
         def done() -> Routed:
             answer = later.answer
@@ -159,4 +159,4 @@ class RestCall:
             self._traffic.request("rest", self._label, answer.status, self._clock.now_ns() - started_ns)
             return rest_response(answer)
 
-        return LaterRoute(later.step, done, lambda: later.waiting)
+        return LaterRoute(later.step, done, lambda: later.waiting, ip)

@@ -295,7 +295,7 @@ class Listener:
             error = msgspec.json.encode({"code": refused.code, "msg": refused.msg})
             return json_response(refused.status, error)
         if is_archive_path(path) and method == "GET":
-            return archive_route(self.archive, self._clock, self.traffic, path)
+            return archive_route(self.archive, self._clock, self.traffic, path, ip)
         if path == _WS_API_PATHS[self.market]:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):

@@ -7,6 +7,7 @@ made here; a short answer, or one finer than a day, asks the farm nothing."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from concurrent.futures import Future
 from typing import Any
 
@@ -36,9 +37,9 @@ class HeldFarm:
         self.fail = fail
         self.days: list[int] = []
         self.opens: list[int] = []
-        self.groups: list[int] = []  # each task's (its answer's turn: ``farming.Turns``)
+        self.groups: list[Hashable] = []  # each task's (its turn: ``farming.Turns``)
 
-    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Future[list[Any]]:
+    def draw(self, recipe: Recipe, job: Job, group: Hashable = 0) -> Future[list[Any]]:
         task: Future[list[Any]] = Future()
         self.groups.append(group)
         instruments, seed, rate, start = recipe
@@ -162,6 +163,15 @@ def test_a_long_price_klines_answer_is_farmed_and_is_the_same(monkeypatch: pytes
     assert later.run() == _marks(34).klines(QUARTERLY, PriceKind.PREMIUM, "8h", None, UNTIL - 1, 60, UNTIL)
     marked, premium = farm.groups[:3], farm.groups[3:]  # each answer's tasks: one group, its own
     assert len(set(marked)) == 1 and len(set(premium)) == 1 and marked[0] != premium[0]
+    # asked for a client (``ASKING``, the front door's): its answers' tasks are its group
+    farm.tasks.clear()
+    asking = farming.ASKING.set("192.0.2.7")
+    try:
+        assert answer(PriceKind.MARK, "8h", 60).step() is False  # two answers of one client
+        assert answer(PriceKind.INDEX, "8h", 60).step() is False
+    finally:
+        farming.ASKING.reset(asking)
+    assert farm.groups[6:] == ["192.0.2.7"] * 6
 
 
 def test_an_answer_waits_for_the_tasks_already_making_its_days_and_asks_only_for_the_rest() -> None:

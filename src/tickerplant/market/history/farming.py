@@ -20,10 +20,12 @@ if made here. A task that fails leaves its part to be made here, a piece at a ti
 without a farm. The tasks handed out and not yet kept are the past's ``InFlight``: an
 answer that needs what one is already making waits for it rather than asking again (a
 client's retry after its timeout, two intervals of one symbol at once), and what a task
-made is kept even when the answer that asked for it has gone. The answers take turns at the
-workers (``Turns``): each answer's tasks are one group, and the farm gives a worker the next
-group's next task, so an answer of a few tasks waits for one task of each answer before it,
-not for all of theirs. Sans-I/O: nothing here starts a process or waits.
+made is kept even when the answer that asked for it has gone. The askers take turns at the
+workers (``Turns``): the tasks of one client's answers are one group (``ASKING``, which the
+front door sets while it steps an answer: the client's address; else each answer is a group
+of its own), and the farm gives a worker the next group's next task, so one client's answer
+waits for one task of each other client's, not for all of theirs. Sans-I/O: nothing here
+starts a process or waits.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from typing import Any, Generic, Protocol, TypeVar
 
 from tickerplant.market.instruments import Instrument
@@ -38,8 +41,8 @@ from tickerplant.market.klines.price_candles import PriceKind
 from tickerplant.market.units import DAY_MS
 
 __all__ = [
-    "FARMED_LEAST", "FARM_CHUNK", "IN_FLIGHT_MOST", "Drawn", "Farm", "InFlight", "Job", "Recipe", "Turns",
-    "bar_jobs", "day_jobs", "drawn",
+    "ASKING", "FARMED_LEAST", "FARM_CHUNK", "IN_FLIGHT_MOST", "Drawn", "Farm", "InFlight", "Job", "Recipe",
+    "Turns", "bar_jobs", "day_jobs", "drawn",
 ]  # fmt: skip
 
 FARMED_LEAST = 128  # cold days an answer needs (~0.6 s here) before they are drawn elsewhere
@@ -67,10 +70,13 @@ class Farm(Protocol):
     """Does ``job`` elsewhere, in the past built from ``recipe``; ``group``: the answer that
     asks, whose tasks take their turn together (``Turns``)."""
 
-    def draw(self, recipe: Recipe, job: Job, group: int = 0) -> Drawn: ...
+    def draw(self, recipe: Recipe, job: Job, group: Hashable = 0) -> Drawn: ...
 
 
-_ANSWERS = itertools.count(1)  # each ``InFlight.ask``'s group, unique in the process (one farm)
+# who asks for the answer being made (a client's address), set by whoever steps it: its tasks
+# take their turns with that asker's other tasks (``Turns``); None: the answer's own group
+ASKING: ContextVar[Hashable | None] = ContextVar("ASKING", default=None)
+_ANSWERS = itertools.count(1)  # each ``InFlight.ask``'s own group, unique in the process
 T = TypeVar("T")
 
 
@@ -146,7 +152,9 @@ class InFlight:
         """The tasks an answer waits for: those already making some of ``cold`` (``tag`` and
         an open time, or a day, each), then new ones for the rest (``jobs`` of them; none past
         the bound: made here), handed out at once."""
-        keys, group = self._keys, next(_ANSWERS)
+        keys, group = self._keys, ASKING.get()
+        if group is None:
+            group = ("answer", next(_ANSWERS))
         waiting = list({id(task): task for t in cold if (task := keys.get((*tag, t))) is not None}.values())
         made: list[Drawn] = []
         for job in jobs([t for t in cold if (*tag, t) not in keys]):  # (``day_jobs``, ``bar_jobs``)
