@@ -212,25 +212,20 @@ class ServerCollector(Collector):
                 accepted.add_metric([market.value, surface], count)
         yield open_
         yield accepted
-        # the process' one bound on unsent bytes (gateway/send_budget.py), its listeners' alike
-        budgets = {id(b): b for li in self._listeners.values() if (b := li.send_budget) is not None}
-        if budgets:
-            unsent = _family("tickerplant_unsent_bytes", [])
-            bound = _family("tickerplant_unsent_bytes_bound", [])
-            unsent.add_metric([], sum(b.total for b in budgets.values()))
-            bound.add_metric([], sum(b.limit for b in budgets.values()))
-            yield unsent
-            yield bound
+        # the process' one bound on unsent bytes (gateway/send_budget.py), its listeners' alike,
         # and on the names subscriptions hold (protocol/subscription_budget.py)
-        names = {id(li.streams.subscription_budget): li.streams.subscription_budget
-                 for li in self._listeners.values() if li.streams is not None}  # fmt: skip
-        if names:
-            held = _family("tickerplant_subscription_bytes", [])
-            most = _family("tickerplant_subscription_bytes_bound", [])
-            held.add_metric([], sum(b.held for b in names.values()))
-            most.add_metric([], sum(b.limit for b in names.values()))
-            yield held
-            yield most
+        listeners = self._listeners.values()
+        unsent = {id(b): (b.total, b.limit) for li in listeners if (b := li.send_budget) is not None}
+        surfaces = [li.streams for li in listeners if li.streams is not None]
+        names = {id(b): (b.held, b.limit) for b in (surface.subscription_budget for surface in surfaces)}
+        bounded = (("tickerplant_unsent_bytes", unsent), ("tickerplant_subscription_bytes", names))
+        for name, budgets in bounded:
+            if budgets:
+                held, bound = _family(name, []), _family(f"{name}_bound", [])
+                held.add_metric([], sum(figures[0] for figures in budgets.values()))
+                bound.add_metric([], sum(figures[1] for figures in budgets.values()))
+                yield held
+                yield bound
 
     def _streams(self) -> Iterator[Any]:
         held = _family("tickerplant_subscriptions", ["market", "kind"])
