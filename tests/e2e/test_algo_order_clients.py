@@ -113,6 +113,39 @@ async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: 
     await user.close()
 
 
+async def test_a_trailing_stops_algo_update_says_whether_it_is_activated(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """``ALGO_UPDATE``'s ``ia`` (part 4 §3.7, since 2026-08): a trailing stop's alone, last,
+    false until the activation price is met, true after (without one: at once)."""
+    engine = plant.engines[Market.UM]
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    bid = next(engine.data.levels("BTCUSDT", True))[0]
+    pd = engine.instruments["BTCUSDT"].price_decimals
+    now = plant.clock.now_ms()
+    trade_at(plant, fixed(bid, pd), now)  # the last price
+    user = await user_stream(plant, venue.alice_hmac)
+    waiting = await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="TRAILING_STOP_MARKET", quantity="0.001", callbackRate="1",
+        activationPrice=fixed(bid + 200_000, pd), reduceOnly="false",
+    )  # fmt: skip
+    at_once = await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="TRAILING_STOP_MARKET", quantity="0.001", callbackRate="1"
+    )
+    stop = await client.futures_create_order(
+        symbol="BTCUSDT", side="SELL", type="STOP_MARKET", quantity="0.001", stopPrice=fixed(bid - 100_000, pd)
+    )
+    placed = [msgspec.json.decode((await user.recv_until(TEXT)).payload)["o"] for _ in range(3)]
+    assert [(o["aid"], o["X"], o.get("ia")) for o in placed] == [
+        (waiting["algoId"], "NEW", False), (at_once["algoId"], "NEW", True), (stop["algoId"], "NEW", None),
+    ]  # fmt: skip
+    assert list(placed[0])[-1] == "ia"
+    trade_at(plant, fixed(bid + 250_000, pd), now + 1)  # past the activation price: the first is activated
+    await client.futures_cancel_order(symbol="BTCUSDT", algoId=waiting["algoId"])
+    cancelled = msgspec.json.decode((await user.recv_until(TEXT)).payload)["o"]
+    assert (cancelled["aid"], cancelled["X"], cancelled["ia"]) == (waiting["algoId"], "CANCELED", True)
+
+
 async def test_what_the_algo_service_refuses_when_it_is_placed(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
     """Part 2 §4.2, refused at placement as Binance refuses them, not accepted and then
     refused when they trigger: a limit price beyond its trigger's PERCENT_PRICE band

@@ -78,7 +78,8 @@ def cancelled(a: AlgoOrder) -> dict[str, Any]:
 
 
 def algo_update(a: AlgoOrder, inst: Instrument, avg: str, executed: str, time_ms: int) -> dict[str, Any]:
-    """``ALGO_UPDATE`` (part 4 §3.7): ``e T E o``; ``ap``/``aq``/``act`` once triggered."""
+    """``ALGO_UPDATE`` (part 4 §3.7): ``e T E o``; ``ap``/``aq``/``act`` once triggered; a
+    trailing stop's ``ia`` last, whether it is activated (the SDK's ``AlgoUpdateO``: after ``rm``)."""
     o: dict[str, Any] = {
         "caid": a.client_algo_id, "aid": a.algo_id, "at": "CONDITIONAL", "o": a.type, "s": a.symbol,
         "S": a.side.value, "ps": a.position_side.value, "f": a.time_in_force.value,
@@ -97,6 +98,8 @@ def algo_update(a: AlgoOrder, inst: Instrument, avg: str, executed: str, time_ms
     }  # fmt: skip
     if a.reason:
         o["rm"] = a.reason
+    if a.type == "TRAILING_STOP_MARKET":  # activated yet (since 2026-08; "only meaningful for trailing")
+        o["ia"] = a.extreme != 0
     return {"e": "ALGO_UPDATE", "T": time_ms, "E": time_ms, "o": o}
 
 
