@@ -16,7 +16,8 @@ from importlib.metadata import version
 import picows.api
 from picows import WSUpgradeRequest
 
-from tickerplant.gateway.picows_server import PeerAwareProtocol, Routed, protocol_arguments
+from tickerplant.gateway.picows_server import LaterRoute, PeerAwareProtocol, Routed, protocol_arguments
+from tickerplant.market.history.farming import ASKING
 from tickerplant.protocol.limits import LimitCounters
 
 
@@ -49,3 +50,19 @@ def test_picows_own_server_passes_as_many_arguments_as_we_do() -> None:
     assert len(calls) == 1
     passed = len(calls[0].args) + len(calls[0].keywords)
     assert passed == len(protocol_arguments(route, logging.getLogger("test")))
+
+
+def test_an_answer_in_pieces_is_stepped_for_its_client_counted_as_the_weight_counts_it() -> None:
+    """``LaterRoute``'s steps ask the past's workers for ``asker`` (``farming.ASKING``: its
+    tasks take their turns with that client's others), an IPv6 address as its /64."""
+    seen: list[object] = []
+
+    def step() -> bool:
+        seen.append(ASKING.get())
+        return True
+
+    for asker in ("192.0.2.7", "2001:db8::1", "2001:db8::2:3", None):
+        route = LaterRoute(step, lambda: None, asker=asker)  # type: ignore[arg-type,return-value]
+        assert route.step() is True
+    assert seen == ["192.0.2.7", "2001:db8::/64", "2001:db8::/64", None]
+    assert ASKING.get() is None  # set for the step alone

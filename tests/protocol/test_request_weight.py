@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tickerplant.protocol.request_weight import RequestWeight
+from tickerplant.protocol.request_weight import RequestWeight, client_key
 
 T0 = 1_767_225_600_000  # a whole UTC minute
 MINUTE = 60_000
@@ -108,3 +108,9 @@ def test_ipv6_counts_per_64_block_and_a_mapped_ipv4_as_itself() -> None:
     weight.charge("10.0.0.1", 6, T0)
     assert weight.charge("::ffff:10.0.0.1", 6, T0).status == 429
     assert weight.used("2001:db8::abcd", T0) == 12
+
+
+def test_a_client_is_its_ipv4_address_or_its_ipv6_slash_64() -> None:
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("2001:db8::1") == client_key("2001:db8::ffff:1") == "2001:db8::/64"
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"  # an IPv4 address, mapped

@@ -61,6 +61,7 @@ from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
 from tickerplant.market.history.farming import ASKING
 from tickerplant.protocol.later import Pending, wait
 from tickerplant.protocol.limits import LimitCounters
+from tickerplant.protocol.request_weight import client_key
 from tickerplant.protocol.rest import RestAnswer
 
 __all__ = [
@@ -90,7 +91,7 @@ class LaterRoute:
         self._step = step
         self.routed = routed  # the answer, once made
         self.waiting = waiting  # the piece made elsewhere the next step waits for, if any
-        self._asker = asker
+        self._asker = None if asker is None else client_key(asker)  # an IPv6 address: its /64
 
     def step(self) -> bool:
         """One piece, asked for ``asker``; whether the answer is made."""

@@ -24,7 +24,7 @@ from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.protocol.limits import LimitCounters
 
-__all__ = ["REQUEST_WEIGHT_PER_MINUTE", "RequestWeight", "WeightVerdict", "rate_limit_error"]
+__all__ = ["REQUEST_WEIGHT_PER_MINUTE", "RequestWeight", "WeightVerdict", "client_key", "rate_limit_error"]
 
 REQUEST_WEIGHT_PER_MINUTE = 2400  # REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§7.1)
 
@@ -180,6 +180,12 @@ class RequestWeight:
 def _released(state: _IpWeight, now_ms: int, window_ms: int) -> bool:
     """Whether a limited IP's window and ban have both ended."""
     return now_ms >= state.banned_until_ms and now_ms >= state.window_start_ms + window_ms
+
+
+def client_key(ip: str) -> str:
+    """The key a client is counted under: its IPv4 address, an IPv6 address's /64 (the past's
+    workers take turns by it too: ``market/history/farming.ASKING``)."""
+    return ip if ":" not in ip else _v6_key(ip)
 
 
 @functools.lru_cache(maxsize=4096)
