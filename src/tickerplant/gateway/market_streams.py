@@ -52,11 +52,11 @@ from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER, CloseReason
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.streams import Route, parse, resolve
 from tickerplant.protocol.subscription_budget import (
-    NAME_BYTES,
     NAME_COST,
     SubscriptionBudget,
     default_total,
     name_bytes,
+    within,
 )
 from tickerplant.protocol.subscriptions import SubscriptionSession
 from tickerplant.protocol.urls import StreamUrl
@@ -134,7 +134,7 @@ class StreamSurface:
         the bytes a connection may hold, within the process' bound (``subscription_budget``)."""
         names = dict.fromkeys(url.names)
         size = name_bytes(names)
-        if len(names) > self.limits.max_streams or size > NAME_BYTES * self.limits.max_streams:
+        if not within(len(names), size, self.limits.max_streams):
             return False
         if self.subscription_budget.fits(size + NAME_COST * len(names)):
             return True

@@ -11,7 +11,7 @@ URL: HTTP 400 ``{"code":4,"msg":"Too many subscriptions"}``), so a client meets 
 it already handles:
 
 - per connection, the names' UTF-8 bytes at most ``NAME_BYTES`` a name it may hold
-  (``max_bytes``: 128 × ``max_streams``, 128 KiB at Binance's 1024). The longest name
+  (``within``: 128 × ``max_streams``, 128 KiB at Binance's 1024). The longest name
   Binance delivers is a listen key's event (``<64 characters>@ORDER_TRADE_UPDATE``, 83
   bytes): no client that means to be delivered comes near it;
 - per process, every connection's names, each counted as its bytes and ``NAME_COST``
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["NAME_BYTES", "NAME_COST", "SubscriptionBudget", "default_total", "name_bytes"]
+__all__ = ["NAME_BYTES", "NAME_COST", "SubscriptionBudget", "default_total", "name_bytes", "within"]
 
 NAME_BYTES = 128  # a name's bytes, on average, a connection's bound allows it per stream
 NAME_COST = 256  # what holding a name costs beside its text, about (measured: docs/operations.md)
@@ -39,6 +39,12 @@ def default_total(memory: int | None) -> int:
     ``gateway/send_budget.machine_memory``): an eighth of it, at most 1 GiB (128 MiB where
     it cannot be read)."""
     return 128 * 1024**2 if memory is None else min(memory // 8, _MOST)
+
+
+def within(count: int, size: int, max_streams: int) -> bool:
+    """Whether ``count`` names of ``size`` bytes fit one connection: §2.5's number, and
+    ``NAME_BYTES`` a stream it may hold."""
+    return count <= max_streams and size <= NAME_BYTES * max_streams
 
 
 def name_bytes(names: Iterable[str]) -> int:

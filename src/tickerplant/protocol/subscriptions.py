@@ -36,7 +36,7 @@ from tickerplant.protocol.errors import (
 )
 from tickerplant.protocol.json_errors import NotJson, parse_json, position
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION
-from tickerplant.protocol.subscription_budget import NAME_BYTES, NAME_COST, SubscriptionBudget, name_bytes
+from tickerplant.protocol.subscription_budget import NAME_COST, SubscriptionBudget, name_bytes, within
 
 __all__ = ["Method", "Outcome", "SessionState", "SubscriptionSession", "error_frame"]
 
@@ -108,7 +108,6 @@ class SubscriptionSession:
         self.state = SessionState.OPEN
         self.combined = combined
         self.max_streams = max_streams
-        self.max_bytes = NAME_BYTES * max_streams  # the names' bytes it may hold
         self._names: dict[str, None] = dict.fromkeys(initial)
         self.held_bytes = name_bytes(self._names)  # theirs now
         self._budget = budget  # the process' (``charge`` to ``release``), None: no such bound
@@ -171,10 +170,8 @@ class SubscriptionSession:
         fresh = [name for name in dict.fromkeys(names) if name not in self._names]
         size = name_bytes(fresh)
         budget = self._budget if self._charged else None
-        if (
-            len(self._names) + len(fresh) > self.max_streams
-            or self.held_bytes + size > self.max_bytes
-            or (budget is not None and not budget.take(size + NAME_COST * len(fresh)))
+        if not within(len(self._names) + len(fresh), self.held_bytes + size, self.max_streams) or (
+            budget is not None and not budget.take(size + NAME_COST * len(fresh))
         ):
             self.state = SessionState.CLOSED
             return Outcome(
