@@ -41,15 +41,22 @@ def trade_at(plant: Tickerplant, price: str, when: int) -> None:
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@aggTrade", payload)])
 
 
-async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
-    um = plant.listeners[Market.UM]
-    assert um.streams is not None
+async def alice_at_the_bid(plant: Tickerplant, venue: Venue, closing: list[Any]) -> tuple[Any, int, int, int]:
+    """Alice's python-binance client, BTCUSDT's best bid and its price decimals, and the time of
+    a trade there (the last price the triggers read)."""
     engine = plant.engines[Market.UM]
     client = await python_binance(plant, closing, venue.alice_hmac)
     bid = next(engine.data.levels("BTCUSDT", True))[0]
     pd = engine.instruments["BTCUSDT"].price_decimals
     now = plant.clock.now_ms()
-    trade_at(plant, fixed(bid, pd), now)  # the last price
+    trade_at(plant, fixed(bid, pd), now)
+    return client, bid, pd, now
+
+
+async def test_a_stop_loss_lifecycle(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    client, bid, pd, now = await alice_at_the_bid(plant, venue, closing)
     bought = await client.futures_create_order(
         symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010", newOrderRespType="RESULT"
     )
@@ -118,12 +125,7 @@ async def test_a_trailing_stops_algo_update_says_whether_it_is_activated(
 ) -> None:
     """``ALGO_UPDATE``'s ``ia`` (part 4 §3.7, since 2026-08): a trailing stop's alone, last,
     false until the activation price is met, true after (without one: at once)."""
-    engine = plant.engines[Market.UM]
-    client = await python_binance(plant, closing, venue.alice_hmac)
-    bid = next(engine.data.levels("BTCUSDT", True))[0]
-    pd = engine.instruments["BTCUSDT"].price_decimals
-    now = plant.clock.now_ms()
-    trade_at(plant, fixed(bid, pd), now)  # the last price
+    client, bid, pd, now = await alice_at_the_bid(plant, venue, closing)
     user = await user_stream(plant, venue.alice_hmac)
     waiting = await client.futures_create_order(
         symbol="BTCUSDT", side="SELL", type="TRAILING_STOP_MARKET", quantity="0.001", callbackRate="1",
