@@ -1,7 +1,8 @@
 """The past's farm (``gateway/past_farm.py``) with real worker processes: what a worker draws
 from the recipe (days, price bars) is what this process draws, to the unit; a worker killed
 breaks its pool, and the next task starts a new one; closed, the workers are gone; and a
-server killed -9 takes them along."""
+server killed -9 takes them along. With a pool the test holds in place of the processes: the
+clients' turns, and a worker that cannot be started."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,20 +53,72 @@ def test_a_worker_makes_the_price_bars_this_process_makes(farm: PastFarm) -> Non
         assert drawn == PastMarks(here).bars("ETHUSD_PERP", kind, "1d", opens)
 
 
-def test_the_answers_take_turns_at_the_workers(farm: PastFarm) -> None:
-    """One answer's six tasks asked first, another's one after them: with one worker, the
-    second's is done fourth (the pool holds one more than its workers, the first answer's
-    first two; then the turns: its third, then the other's), not seventh, as the order
-    asked would have it."""
-    here = SimulatedPast(INSTRUMENTS, 41, 400.0)
-    farm.draw(here.recipe, ("days", "ETHUSDT", DAYS[:1])).result(timeout=120)  # the worker's past built
-    done: list[str] = []
-    tasks = [farm.draw(here.recipe, ("days", "ETHUSDT", [day]), 1) for day in DAYS]
-    tasks.append(farm.draw(here.recipe, ("days", "BTCUSDT", DAYS[:1]), 2))
-    for name, task in zip([*(f"a{i}" for i in range(6)), "b"], tasks, strict=True):
-        task.add_done_callback(lambda _, name=name: done.append(name))
-    assert [len(task.result(timeout=120)) for task in tasks] == [1] * 7
-    assert done == ["a0", "a1", "a2", "b", "a3", "a4", "a5"]
+class _HeldPool:
+    """In a ``PastFarm``'s place of its process pool: keeps what it is given, in order, for the
+    test to finish (one worker's order); ``fail``: what ``submit`` raises instead."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.given: list[tuple[Any, Future[list[Any]]]] = []
+        self.fail = fail
+
+    def submit(self, fn: Any, recipe: Any, job: Any) -> Future[list[Any]]:
+        if self.fail is not None:
+            raise self.fail
+        task: Future[list[Any]] = Future()
+        self.given.append((job, task))
+        return task
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _held(pool: _HeldPool) -> PastFarm:
+    made = PastFarm(workers=1)
+    made._started = lambda: pool  # type: ignore[method-assign,assignment,return-value]
+    return made
+
+
+def test_the_clients_take_turns_at_the_workers() -> None:
+    """One client's six tasks asked first, another's one after them: with one worker, the
+    second's goes to the pool fourth (the pool holds one more than its workers, the first
+    client's first two; then the turns: its third, then the other's), not seventh, as the
+    order asked would have it."""
+    pool = _HeldPool()
+    farm = _held(pool)
+    tasks = [farm.draw((), ("days", "ETHUSDT", [i]), "192.0.2.1") for i in range(6)]
+    tasks.append(farm.draw((), ("days", "BTCUSDT", [0]), "192.0.2.2"))
+    assert len(pool.given) == 2  # a worker's and one queued behind it
+    for finished in range(7):
+        job, given = pool.given[finished]
+        given.set_result([job[1]])  # the worker's next, as it ends the last
+    assert [(job[1], job[2][0]) for job, _ in pool.given] == [
+        ("ETHUSDT", 0), ("ETHUSDT", 1), ("ETHUSDT", 2), ("BTCUSDT", 0), ("ETHUSDT", 3), ("ETHUSDT", 4),
+        ("ETHUSDT", 5),
+    ]  # fmt: skip
+    assert [task.result(timeout=0) for task in tasks] == [["ETHUSDT"]] * 6 + [["BTCUSDT"]]
+
+
+@pytest.mark.parametrize("where", ["submit", "start"])
+def test_a_worker_that_cannot_be_started_fails_its_task_and_frees_its_place(where: str) -> None:
+    """No descriptor, memory or process for a worker (EMFILE, EAGAIN): the task fails (its
+    part made where it was asked, ``farming.drawn``) and its place in the pool is given back:
+    the next task goes to the pool when one can be started again."""
+    pool = _HeldPool(OSError(24, "Too many open files") if where == "submit" else None)
+    farm = _held(pool)
+    if where == "start":
+
+        def no_pool() -> _HeldPool:
+            raise OSError(24, "Too many open files")
+
+        farm._started = no_pool  # type: ignore[method-assign,assignment]
+    failed = [farm.draw((), ("days", "ETHUSDT", [i]), "192.0.2.1") for i in range(3)]
+    assert all(isinstance(task.exception(timeout=0), OSError) for task in failed) and farm.failed == 3
+    pool.fail = None
+    farm._started = lambda: pool  # type: ignore[method-assign,assignment,return-value]
+    later = farm.draw((), ("days", "ETHUSDT", [9]), "192.0.2.1")
+    (job, given), = pool.given
+    given.set_result(["made"])
+    assert job[2] == [9] and later.result(timeout=0) == ["made"]
 
 
 def test_a_killed_worker_is_replaced_at_the_next_task_and_close_ends_them(farm: PastFarm) -> None:

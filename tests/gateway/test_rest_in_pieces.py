@@ -221,3 +221,30 @@ async def test_a_coarse_answer_drawn_elsewhere_waits_in_line_and_the_loop_answer
         assert row[1:5] == [fixed(p, 1) for p in (kline.open, kline.high, kline.low, kline.close)]
     for w in (writer, other_writer):
         w.close()
+
+
+async def test_an_answer_whose_first_step_hands_out_its_tasks_hands_them_out_as_its_clients(
+    start_server: StartServer,
+) -> None:
+    """A page of the past that ends before the live start hands out its cold days at the
+    answer's first step, made as the request is routed (``protocol/later.eventually``), not at
+    a later one the front door takes: its tasks are its client's too (``farming.asked``)."""
+    now = 1_795_000_000_000
+    plant = await start_server(clock=ManualClock(now), simulator={"seed": 67})  # a past of its own: none kept
+    listener = plant.listeners[Market.CM]
+    farm = _HeldFarm()
+    assert listener.archive is not None
+    listener.archive.past.past.farm = farm
+    reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    end = now - now % DAY_MS - 2 * DAY_MS  # two days before the live start: the past alone
+    for symbol in ("BTCUSD_261225", "ETHUSD_261225"):
+        page = b"GET /dapi/v1/klines?symbol=%s&interval=1d&endTime=%d&limit=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+        writer.write(page % (symbol.encode(), end))
+        answer = asyncio.ensure_future(read_answer(reader, within_s=30))
+        await eventually(lambda: bool(farm.tasks))
+        assert set(farm.groups) == {"127.0.0.1"}
+        farm.release()
+        rows = _body(await answer)
+        assert isinstance(rows, list) and rows and rows[-1][0] <= end
+        farm.tasks.clear()
+    writer.close()

@@ -95,8 +95,15 @@ class PastFarm:
                 given.add_done_callback(functools.partial(self._handed, task))
 
     def _give(self, recipe: Recipe, job: Job) -> Future[list[Any]]:
+        """``job`` submitted to the pool; else a future failed with why (its part is then made
+        where it was asked), never an exception: the task is already out of its turn."""
+        error: Exception = BrokenProcessPool("the past's workers could not be started")
         for _ in range(2):
-            pool = self._started()
+            try:
+                pool = self._started()
+            except Exception as exc:  # no descriptor or memory for its queues
+                error = exc
+                break
             try:
                 return pool.submit(draw, recipe, job)
             except (BrokenProcessPool, RuntimeError):  # broken, or shut at the interpreter's exit
@@ -104,8 +111,11 @@ class PastFarm:
                     if self._pool is pool:
                         self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
+            except Exception as exc:  # no descriptor, memory or process for a worker (EMFILE, EAGAIN)
+                error = exc
+                break
         failed: Future[list[Any]] = Future()
-        failed.set_exception(BrokenProcessPool("the past's workers could not be started"))
+        failed.set_exception(error)
         return failed
 
     def _handed(self, task: Future[list[Any]], given: Future[list[Any]]) -> None:

@@ -58,7 +58,7 @@ from tickerplant.gateway.head_fields import read_fields
 from tickerplant.gateway.http_head import METHODS, Refusal, line_refusal
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
-from tickerplant.market.history.farming import ASKING
+from tickerplant.market.history.farming import asked
 from tickerplant.protocol.later import Pending, wait
 from tickerplant.protocol.limits import LimitCounters
 from tickerplant.protocol.request_weight import client_key
@@ -95,13 +95,7 @@ class LaterRoute:
 
     def step(self) -> bool:
         """One piece, asked for ``asker``; whether the answer is made."""
-        if self._asker is None:
-            return self._step()
-        asking = ASKING.set(self._asker)
-        try:
-            return self._step()
-        finally:
-            ASKING.reset(asking)
+        return self._step() if self._asker is None else asked(self._asker, self._step)
 
     def run(self) -> Routed:
         """Every piece and the answer, now."""

@@ -49,7 +49,9 @@ from tickerplant.gateway.picows_server import (
 )
 from tickerplant.gateway.responses import JOINED_BELOW, OK_KEPT_ALIVE, rest_parts, rest_response
 from tickerplant.gateway.traffic import RequestTally, Traffic
+from tickerplant.market.history.farming import asked
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.protocol.request_weight import client_key
 from tickerplant.protocol.rest import RestAnswer, RestApi, RestLater, RestQuestion, answered
 
 __all__ = ["REPEATED_HEAD_BYTES", "Repeat", "RestCall", "kept_to_repeat"]
@@ -126,7 +128,7 @@ class RestCall:
             begun = self._rest.charged(self._question, verdict, ip, now_ms)
         else:
             try:
-                result = self._answer_at(now_ms)
+                result = asked(client_key(ip), self._answer_at, now_ms)  # ``RestApi.charged``'s
             except RequestRefused:  # asked once more by ``charged``, which makes the refusal
                 begun = self._rest.charged(self._question, verdict, ip, now_ms)
             else:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
+from tickerplant.market.history.farming import asked
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
 from tickerplant.protocol.basis import basis_routes
@@ -26,7 +27,7 @@ from tickerplant.protocol.market_data import MarketData, Method, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
 from tickerplant.protocol.query_values import Params, text_param
-from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, rate_limit_error
+from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, client_key, rate_limit_error
 from tickerplant.protocol.taker_volumes import taker_volume_routes
 
 __all__ = ["QUERY_CACHE_SIZE", "RestAnswer", "RestApi", "RestLater", "RestQuestion", "answered"]
@@ -263,7 +264,7 @@ class RestApi:
                 check()
             if question.duplicate:
                 raise RequestRefused(-1101, "Duplicate values for a parameter detected.")
-            result: Any = question.answer_at(now_ms)
+            result: Any = asked(client_key(ip), question.answer_at, now_ms)  # its past's tasks: ip's turns
         except RequestRefused as error:
             return RestAnswer(error.status, (self.error_body(error),), verdict.used)
         return answered(result, verdict.used)

@@ -17,15 +17,15 @@ interval) hand a long answer's cold parts to the past's ``farm`` (the shell sets
 worth or more. Each task (a ``Drawn``) is yielded until it is done: ``protocol/later.py``
 waits for it without stepping, so the loop is free meanwhile; what it made is then kept as
 if made here. A task that fails leaves its part to be made here, a piece at a time, as
-without a farm. The tasks handed out and not yet kept are the past's ``InFlight``: an
-answer that needs what one is already making waits for it rather than asking again (a
-client's retry after its timeout, two intervals of one symbol at once), and what a task
-made is kept even when the answer that asked for it has gone. The askers take turns at the
-workers (``Turns``): the tasks of one client's answers are one group (``ASKING``, which the
-front door sets while it steps an answer: the client's address; else each answer is a group
-of its own), and the farm gives a worker the next group's next task, so one client's answer
-waits for one task of each other client's, not for all of theirs. Sans-I/O: nothing here
-starts a process or waits.
+without a farm. The tasks handed out and not yet kept are the past's ``InFlight``: an answer
+that needs what one is already making waits for it rather than asking again (a client's
+retry after its timeout, two intervals of one symbol at once), and what a task made is kept
+even when the answer that asked for it has gone. The askers take turns at the workers
+(``Turns``): the tasks of one client's answers are one group (``ASKING``, which the REST
+surface sets while it makes an answer and the front door while it steps one, ``asked``: the
+client's address; else each answer is a group of its own), and the farm gives a worker the
+next group's next task, so one client's answer waits for one task of each other client's,
+not for all of theirs. Sans-I/O: nothing here starts a process or waits.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from tickerplant.market.units import DAY_MS
 
 __all__ = [
     "ASKING", "FARMED_LEAST", "FARM_CHUNK", "IN_FLIGHT_MOST", "Drawn", "Farm", "InFlight", "Job", "Recipe",
-    "Turns", "bar_jobs", "day_jobs", "drawn",
+    "Turns", "asked", "bar_jobs", "day_jobs", "drawn",
 ]  # fmt: skip
 
 FARMED_LEAST = 128  # cold days an answer needs (~0.6 s here) before they are drawn elsewhere
@@ -78,6 +78,16 @@ class Farm(Protocol):
 ASKING: ContextVar[Hashable | None] = ContextVar("ASKING", default=None)
 _ANSWERS = itertools.count(1)  # each ``InFlight.ask``'s own group, unique in the process
 T = TypeVar("T")
+
+
+def asked(asker: Hashable, make: Callable[..., T], *args: Any) -> T:
+    """``make(*args)`` for ``asker`` (``ASKING`` set for the call alone): an answer's first
+    step, which may hand out its tasks, as much as its later ones."""
+    token = ASKING.set(asker)
+    try:
+        return make(*args)
+    finally:
+        ASKING.reset(token)
 
 
 class Turns(Generic[T]):
