@@ -77,3 +77,15 @@ def test_nothing_to_report(journal: Path, tmp_path: Path) -> None:
         main(["report", "--db", str(journal), "--account", "7", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="no database"):
         main(["report", "--db", str(tmp_path / "none.db"), "--account", "1", "--out", str(tmp_path)])
+
+
+def test_a_range_after_every_row_or_an_asset_never_held_is_refused(journal: Path, tmp_path: Path) -> None:
+    """A year mistyped or an asset the account never held would make a flat or a zero report
+    that says nothing: it is refused, naming what the account has."""
+    argv = ["report", "--db", str(journal), "--account", "1", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match=r"no row from 2099-01-01T00:00:00.000\+00:00: its last is at 1970"):
+        main([*argv, "--from", "2099-01-01"])
+    with pytest.raises(SystemExit, match="account 1 has no row in 'ZZZ': its rows are in USDT"):
+        main([*argv, "--asset", "ZZZ"])
+    assert not list(tmp_path.glob("account-*"))  # nothing written
+    assert report(journal, tmp_path / "usdt", "--asset", "USDT", "--from", "3000")["start_ms"] == 3000

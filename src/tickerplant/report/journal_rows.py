@@ -156,6 +156,7 @@ def read_rows(
     prices to mark at besides the journal's (a server's klines)."""
     if not 0 < account_id <= ID_MAX:  # (past SQLite's INTEGER, a query would overflow)
         raise NoJournal(f"no account {account_id}")
+    marks = tuple(marks)  # looked through, then sorted in
     db = _open(Path(path))
     try:
         start, end = start_ms or 0, END_OF_TIME_MS if end_ms is None else end_ms
@@ -179,6 +180,11 @@ def read_rows(
             raise NoJournal(f"account {account_id} has no fill and no income in the journal")
         if start_ms is None:  # from the first fill: the deposits before it are what the run starts with
             start = fills[0].time_ms if fills else incomes[0].time_ms
+        last_ms = max(fills[-1].time_ms if fills else 0, incomes[-1].time_ms if incomes else 0)
+        if start > last_ms and not any(point.time_ms >= start for point in marks):
+            # a range after everything the account did: a typo's year, not a flat report
+            last = _iso(last_ms)
+            raise NoJournal(f"account {account_id} has no row from {_iso(start)}: its last is at {last}")
         orders = [
             order_from_row(row)
             for row in db.execute(
@@ -195,6 +201,11 @@ def read_rows(
     finally:
         db.close()
     contracts = _contracts(first, instruments, end if end_ms is not None else max(first.values(), default=0))
+    if asset is not None:  # an asset the account never held: a zero report said nothing
+        held = {contracts[f.symbol].inst.margin_asset for f in fills} | {i.asset for i in incomes}
+        if asset not in held:
+            have = ", ".join(sorted(held))
+            raise NoJournal(f"account {account_id} has no row in {asset!r}: its rows are in {have}")
     return RunRows(
         account_id, asset or _asset(fills, incomes, contracts, start), start, end_ms, fills, incomes,
         orders, sorted([*prices, *marks]), contracts,
