@@ -163,3 +163,25 @@ async def test_watch_balance_and_positions(plant: Tickerplant, venue: Venue, clo
     await exchange.create_order(SYMBOL, "market", "buy", 0.001)
     (position,) = await positions
     assert position["symbol"] == SYMBOL and position["contracts"] >= 0.011
+
+
+async def test_a_coin_m_alt_trades_at_its_default_leverage(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    """COIN-M's brackets are in the coin (part 3 §4.9), and §6.2 gives BTCUSD_PERP's alone:
+    another pair's ladder is BTC's scaled to the same value (``brackets.coin_scale``). With
+    BTC's own, DOGE's cap at the default 20× was 50 DOGE (~$7): one 10 USD contract was
+    refused -2027 whatever the wallet held."""
+    venue.store.deposit(venue.alice, Market.CM, "DOGE", 100_000 * 10**8, int(time.time() * 1000))
+    exchange = trader(plant, venue.alice_hmac, closing, "binancecoinm")
+    await exchange.load_markets()
+    doge = "DOGE/USD:DOGE"
+    tiers = await exchange.fetch_market_leverage_tiers(doge)
+    btc_tiers = await exchange.fetch_market_leverage_tiers(COIN)
+    assert [t["maxLeverage"] for t in tiers] == [t["maxLeverage"] for t in btc_tiers]
+    assert [t["maxNotional"] for t in tiers] == [t["maxNotional"] * 640_000 for t in btc_tiers]  # 90,000 / 0.14
+    await eventually(lambda: plant.engines[Market.CM].data.mark("DOGEUSD_PERP") is not None)
+    bought = await exchange.create_order(doge, "market", "buy", 3)  # at the default 20×: ~214 DOGE
+    assert bought["status"] == "closed" and bought["filled"] == 3
+    (position,) = [p for p in await exchange.fetch_positions([doge]) if p["contracts"]]
+    assert (position["contracts"], position["leverage"]) == (3, 20)
+    sold = await exchange.create_order(doge, "market", "sell", 3, None, {"reduceOnly": True})
+    assert sold["filled"] == 3

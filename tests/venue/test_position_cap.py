@@ -5,6 +5,7 @@ raised quantity within the cap pass. BTCUSDT at 125× allows 50,000 USDT; the ma
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from functools import partial
 
@@ -12,6 +13,7 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, order, refusal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.brackets import brackets_of, coin_scale
 from tickerplant.venue.wire.order_entry import amend_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage
 
@@ -67,3 +69,23 @@ def test_hedge_mode_weighs_each_side_apart() -> None:
     short = order(quantity="0.833", side="SELL", price="61000", positionSide="SHORT")
     assert place(short, NOW).order is not None  # the short side's own cap
     assert refusal(place, order(quantity="0.001", price="59000", positionSide="LONG"), NOW) == CAP
+
+
+def test_a_coin_m_pairs_ladder_is_btcs_scaled_to_its_coins_value() -> None:
+    """Part 3 §6.2 gives BTCUSD_PERP's ladder alone, in BTC: another pair's is the same
+    ladder, its floors and caps BTC's listed price over the coin's listed price times
+    (two significant digits), so that a cap is worth the same whatever the coin; a pair the
+    catalogue does not list (a relay's) by its initial price; a coin worth more than BTC, BTC's."""
+    listed = {inst.symbol: inst for inst in catalogue(Market.CM, NOW)}
+    btc = brackets_of(listed["BTCUSD_PERP"])
+    assert [(b.initial_leverage, b.floor, b.cap) for b in btc][:3] == [(125, 0, 5), (100, 5, 10), (50, 10, 20)]
+    assert brackets_of(listed["BTCUSD_PERP"]) is brackets_of(next(i for s, i in listed.items() if s.startswith("BTCUSD_2")))
+    for symbol, scale in (("ETHUSD_PERP", 29), ("DOGEUSD_PERP", 640_000), ("LTCUSD_PERP", 1_100)):
+        ladder = brackets_of(listed[symbol])
+        assert coin_scale(listed[symbol]) == scale
+        assert [(b.floor, b.cap, b.mmr) for b in ladder] == [(b.floor * scale, b.cap * scale, b.mmr) for b in btc]
+        assert [b.cum for b in ladder] == [b.cum * scale for b in btc]  # MM continuous at each floor (§6.1)
+    relayed = replace(listed["DOGEUSD_PERP"], base_asset="PEPE", initial_price=123)  # 0.000123 USD
+    assert coin_scale(relayed) == 730_000_000  # 90,000 / 0.000123 = 731.7 M
+    dearer = replace(listed["ETHUSD_PERP"], base_asset="GOLDX", initial_price=1_000_000_000)  # 10 M USD
+    assert coin_scale(dearer) == 1

@@ -6,6 +6,7 @@ import calendar
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import NamedTuple
 
 from tickerplant.market.units import DAY_MS, places_written, to_units
@@ -17,6 +18,7 @@ __all__ = [
     "Market",
     "Published",
     "catalogue",
+    "listed_price",
     "quarterly_deliveries",
 ]
 
@@ -226,6 +228,14 @@ def _instrument(
         daily_volatility=spec.volatility,
         activity=spec.activity if activity is None else activity,
     )
+
+
+def listed_price(market: Market, base: str) -> Fraction | None:
+    """The catalogue's price of ``base``'s perpetual on ``market`` as listed (where the
+    simulated market's past was cut from, not where it stands now), exact; None when the
+    catalogue does not list it."""
+    specs = _UM_PERPETUALS if market is Market.UM else _CM_PERPETUALS
+    return next((Fraction(spec.price) for spec in specs if spec.base == base), None)
 
 
 def catalogue(market: Market, now_ms: int) -> list[Instrument]:

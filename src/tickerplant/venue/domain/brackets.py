@@ -1,19 +1,25 @@
 """Leverage brackets (part 3 §6), data: BTC and ETH have their own tables, every other
-symbol ADAUSDT's ladder (USDⓈ-M, notional in USDT); COIN-M uses BTCUSD_PERP's (in the
-coin) for every symbol (§6.2). Each bracket's maintenance ratio and amount are exact, and
+symbol ADAUSDT's ladder (USDⓈ-M, notional in USDT). COIN-M's are in the coin (§4.9), and
+§6.2 gives BTCUSD_PERP's alone: every other pair has BTC's ladder, its floors and caps
+scaled to the same value (``coin_scale``): BTC's 5 BTC first cap is 145 ETH or 3.2 M DOGE,
+not 5 DOGE (at 20× its 50 DOGE, ~$7, were less than one 10 USD contract: DOGE could not
+be traded). Each
+bracket's maintenance ratio and amount are exact, and
 also kept as integers for the maintenance margin in 1e-8 (``Contract.maintenance_e8``):
 the ratio as a numerator and a denominator, the amount in 1e-8 (a floor times ratios of a
 few decimals: exact on that grid)."""
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import Instrument, Market, listed_price
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 
-__all__ = ["Bracket", "brackets_of"]
+__all__ = ["Bracket", "brackets_of", "coin_scale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +68,37 @@ _ALT_USDT = _table((
     (10, 250_000, 1_000_000, "0.05"), (5, 1_000_000, 2_000_000, "0.1"), (4, 2_000_000, 5_000_000, "0.125"),
     (3, 5_000_000, 10_000_000, "0.15"), (2, 10_000_000, 20_000_000, "0.25"),
 ))  # fmt: skip
-_COIN = _table((
+_COIN_ROWS = (
     (125, 0, 5, "0.004"), (100, 5, 10, "0.005"), (50, 10, 20, "0.01"), (20, 20, 50, "0.025"),
     (10, 50, 100, "0.05"), (5, 100, 200, "0.1"), (4, 200, 400, "0.125"), (3, 400, 1000, "0.15"),
     (2, 1000, 1500, "0.25"), (1, 1500, 3000, "0.5"),
-))  # fmt: skip
+)  # fmt: skip
+
+
+@functools.cache
+def _coin(scale: int) -> tuple[Bracket, ...]:
+    """BTCUSD_PERP's ladder (§6.2) with its floors and caps ``scale`` times the coin."""
+    return _table(tuple((lev, floor * scale, cap * scale, mmr) for lev, floor, cap, mmr in _COIN_ROWS))
+
+
+def coin_scale(inst: Instrument) -> int:
+    """How many of ``inst``'s coin BTC's ladder's one BTC is (a COIN-M pair's): BTC's price
+    over the coin's, both as the catalogue lists them (a pair it does not list, a relay's or
+    a replay's: at its initial price), to two significant digits; 1 for BTC and for a coin
+    worth more. The listed prices, not the market's: the ladder does not move between
+    starts, nor with the price (Binance's tables change by announcement)."""
+    btc = listed_price(Market.CM, "BTC")
+    price = listed_price(Market.CM, inst.base_asset)
+    if price is None:
+        price = Fraction(inst.initial_price, 10**inst.price_decimals)
+    if btc is None or price <= 0 or price >= btc:
+        return 1
+    ratio = btc / price
+    unit: int = 10 ** max(0, math.floor(math.log10(ratio)) - 1)  # two significant digits
+    return max(1, round(ratio / unit) * unit)
 
 
 def brackets_of(inst: Instrument) -> tuple[Bracket, ...]:
     if inst.market is Market.CM:
-        return _COIN
+        return _coin(coin_scale(inst))
     return {"BTC": _BTCUSDT, "ETH": _ETHUSDT}.get(inst.base_asset, _ALT_USDT)
