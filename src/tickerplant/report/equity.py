@@ -119,7 +119,7 @@ class _Book:
         key = (fill.symbol, fill.position_side)
         position = self.positions.setdefault(key, Position(side=fill.position_side, contract=contract))
         before = position.amt
-        contract.settle(position, fill.side, fill.qty, fill.price, fill.time_ms)
+        contract.settle(position, fill.side, fill.qty, fill.price, fill.time_ms, fill.maker)
         commission = fill.commission if fill.commission_asset == self.rows.asset else 0
         self.wallet += fill.realized_pnl - commission
         self.marks[fill.symbol] = fill.price

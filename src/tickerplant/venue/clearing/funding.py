@@ -122,7 +122,7 @@ def _charge(
     if symbol in ledger.isolated:  # paid from, or into, the position's own wallet
         position.isolated_wallet += fee
         out.put(PositionRow(account_id, symbol, position.copy()))
-        shown = (position.amt, position.cost, position.isolated_wallet)
+        shown = (position.amt, position.cost, position.isolated_wallet, position.maker_amt)
         shown_mark, (shown_realized,) = engine.shown_position(account_id, symbol, position.side)
     wallet = engine.wallet(ledger, asset)
     cross = engine.cross_wallet(ledger, asset)

@@ -180,12 +180,15 @@ class Contract:
         cost = self.level_value(size, entry.numerator * self.price_one, entry.denominator)
         return Fraction(*self._pnl(qty_units, size, cost, price.numerator, price.denominator))
 
-    def settle(self, position: Position, side: Side, qty_units: int, at: int, now_ms: int) -> int:
+    def settle(
+        self, position: Position, side: Side, qty_units: int, at: int, now_ms: int, maker: bool = False
+    ) -> int:
         """Apply a fill at ``at`` price units to ``position`` (§7.7); the PnL it realized, 1e-8
         toward zero (``realized``). An increase adds to its sums (which averages the entry
         price: linear by quantity, inverse the harmonic mean); a reduction realizes
         ``n × (fill − EP)`` and keeps the entry price (the sums shrink pro rata); a flip
-        closes it and opens the rest at the fill price."""
+        closes it and opens the rest at the fill price. What a ``maker`` fill opens counts in
+        ``maker_amt`` (the rate paid on opening), which shrinks pro rata, rounded down."""
         signed = side.sign * qty_units
         amt = position.amt
         realized = 0
@@ -198,16 +201,21 @@ class Contract:
             else:
                 position.cost = opened
             position.amt = amt + signed
+            if maker:
+                position.maker_amt += qty_units
         else:
             realized = self.realized(amt, position.cost, qty_units, at)
             position.amt = left = amt + signed
             if left == 0:
                 position.cost = FLAT
+                position.maker_amt = 0
             elif (left > 0) != (amt > 0):  # flipped: the rest opened at the fill
                 position.cost = self.level_value(abs(left), at)
+                position.maker_amt = abs(left) if maker else 0
             else:  # the sums shrink pro rata
                 cn, cd = position.cost
                 position.cost = bounded(cn * abs(left), cd * abs(amt))
+                position.maker_amt = position.maker_amt * abs(left) // abs(amt)
         position.update_ms = now_ms
         return realized
 
@@ -224,13 +232,20 @@ class Contract:
         g = gcd(num, den)
         return num // g, den // g
 
-    def break_even(self, amt: int, cost: Ratio, taker: Fraction) -> tuple[int, int]:
-        """The break-even price of a position of ``amt`` (not 0) whose sums are ``cost``:
-        its entry price × (1 ± the taker rate), what closing it costs in commission
-        (``breakEvenPrice``, the stream's ``bep``), as a numerator and a denominator."""
-        num, den = self.entry_ratio(abs(amt), cost)
-        rate, per = taker.numerator, taker.denominator
-        return num * (per + rate if amt > 0 else per - rate), den * per
+    def break_even(
+        self, amt: int, cost: Ratio, maker_amt: int, maker: Fraction, taker: Fraction
+    ) -> tuple[int, int]:
+        """The break-even price of a position of ``amt`` (not 0) whose sums are ``cost``: its
+        entry price × (1 ± the commission rate paid on opening), §7.7 (``breakEvenPrice``, the
+        stream's ``bep``): the doc's 0.385 × 1.0002 opened as a maker, a taker's × 1.0005.
+        Opened by both, the rates weighted by what each opened of the open quantity
+        (``maker_amt``, ``Position``'s). As a numerator and a denominator."""
+        size = abs(amt)
+        num, den = self.entry_ratio(size, cost)
+        made = min(maker_amt, size)
+        rate = (made * maker + (size - made) * taker) / size
+        per = rate.denominator
+        return num * (per + rate.numerator if amt > 0 else per - rate.numerator), den * per
 
     def cost_at(self, size: int, num: int, den: int) -> Ratio:
         """The sums of ``size`` quantity units opened at an entry price of ``num / den`` whole

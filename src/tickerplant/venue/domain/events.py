@@ -75,6 +75,7 @@ class Shown(NamedTuple):
     cost: Ratio  # the position's sums (``position.py``): ep, up and bep are worked out from them
     isolated_wallet: int | None  # iw of an isolated position; None: cross
     realized: int  # cr, 1e-8
+    maker_amt: int = 0  # what maker fills opened of it: bep's rate (``Position.maker_amt``)
 
 
 class AccountUpdate(NamedTuple):  # a tuple: made per command, ~8× as quick as a frozen dataclass
@@ -110,7 +111,7 @@ class BalanceUpdate:
     change: int  # bc: the change, 1e-8
     symbol: str  # a.S for FUNDING_FEE
     cross_wallet: int  # cw, 1e-8
-    isolated: tuple[int, Ratio, int] | None = None  # the isolated position: amt, sums, iw
+    isolated: tuple[int, Ratio, int, int] | None = None  # the isolated position: amt, sums, iw, maker_amt
     position_side: PositionSide = PositionSide.BOTH  # the isolated position's
     # the isolated position's mark and cr (1e-8) then, as ``AccountUpdate`` holds them
     mark: Fraction | None = None

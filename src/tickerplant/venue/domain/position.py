@@ -59,6 +59,9 @@ class Position:
     isolated_wallet: int = 0  # 1e-8 of the margin asset: the collateral of an isolated position
     side: PositionSide = PositionSide.BOTH
     contract: Units | None = field(default=None, repr=False, compare=False)  # ``cost``'s units
+    # of the open quantity, what maker fills opened (shrunk pro rata as it closes): the rate
+    # paid on opening, ``breakEvenPrice``'s (part 3 §7.7, ``Contract.break_even``)
+    maker_amt: int = 0
 
     @property
     def entry(self) -> Fraction:
@@ -75,7 +78,8 @@ class Position:
         return self.contract.entry_ratio(abs(self.amt), self.cost)
 
     def copy(self) -> Position:
-        return Position(self.amt, self.cost, self.update_ms, self.isolated_wallet, self.side, self.contract)
+        wallet, made = self.isolated_wallet, self.maker_amt
+        return Position(self.amt, self.cost, self.update_ms, wallet, self.side, self.contract, made)
 
 
 def bounded(num: int, den: int) -> Ratio:

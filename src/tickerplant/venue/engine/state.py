@@ -275,8 +275,8 @@ class EngineState:
             position = ledger.positions.get((symbol, side))
             amt, wallet = (position.amt, position.isolated_wallet) if position is not None else (0, 0)
             if side in changed or side is PositionSide.BOTH or (isolated and (amt or wallet)):
-                cost = position.cost if position is not None else FLAT
-                rows.append(Shown(side, amt, cost, wallet if isolated else None, realized.get(side, 0)))
+                cost, made = (position.cost, position.maker_amt) if position is not None else (FLAT, 0)
+                rows.append(Shown(side, amt, cost, wallet if isolated else None, realized.get(side, 0), made))
         return tuple(rows)
 
     def deposited(self, account_id: int, asset: str) -> int:
@@ -361,7 +361,7 @@ class EngineState:
         position = ledger.position(order.symbol, order.position_side)
         self.exposure.hold(order.account_id, order.symbol)
         held = position.amt
-        realized = contract.settle(position, order.side, qty, price, now_ms)
+        realized = contract.settle(position, order.side, qty, price, now_ms, maker)
         commission = contract.commission(qty, price, self.fees.maker if maker else self.fees.taker)
         commission = commission if fee_cap is None else min(commission, fee_cap)
         asset = contract.inst.margin_asset

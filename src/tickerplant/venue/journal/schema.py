@@ -23,6 +23,7 @@ _FILLS = """CREATE TABLE IF NOT EXISTS venue_fills (
 _POSITIONS = """CREATE TABLE IF NOT EXISTS venue_positions (
     account_id INTEGER NOT NULL, symbol TEXT NOT NULL, position_side TEXT NOT NULL, amt INTEGER NOT NULL,
     entry TEXT NOT NULL, update_ms INTEGER NOT NULL, isolated_wallet INTEGER NOT NULL DEFAULT 0,
+    maker_amt INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, symbol, position_side)
 ) WITHOUT ROWID;"""
 # The history reads' indexes (``reads.py``): each read walks one of them from where
@@ -128,6 +129,8 @@ _ADDED = (
     # NULL in an older journal, whose rows tell their market by their asset
     ("venue_wallet_changes", "market", "TEXT"),
     ("venue_income", "market", "TEXT"),
+    # what maker fills opened of a position (``Position.maker_amt``): 0, a taker's, before
+    ("venue_positions", "maker_amt", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -164,8 +167,8 @@ def _positions_by_side(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE venue_positions RENAME TO venue_positions_one_way")
     db.execute(_POSITIONS)
     db.execute(
-        "INSERT INTO venue_positions SELECT account_id, symbol, 'BOTH', amt, entry, update_ms, "
-        "isolated_wallet "
+        "INSERT INTO venue_positions (account_id, symbol, position_side, amt, entry, update_ms, "
+        "isolated_wallet) SELECT account_id, symbol, 'BOTH', amt, entry, update_ms, isolated_wallet "
         "FROM venue_positions_one_way"
     )
     db.execute("DROP TABLE venue_positions_one_way")

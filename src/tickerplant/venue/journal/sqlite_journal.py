@@ -8,7 +8,8 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_fills``: every fill, with the realized PnL and commission it booked;
 - ``venue_positions``: each (account, symbol, position side)'s position after its last
   change (the entry price exact, as ``numerator/denominator``, read back in integers
-  into the position's sums, ``Contract.cost_at``; an isolated position's wallet);
+  into the position's sums, ``Contract.cost_at``; an isolated position's wallet; what maker
+  fills opened of it, its break-even's rate);
 - ``venue_account_modes``: each account's hedge mode (both markets) and Multi-Assets mode;
 - ``venue_wallet_changes``: every change trading made to a wallet (realized PnL less
   commission), summed on start, with the market whose wallet it is (``Batch.market``, which
@@ -199,14 +200,15 @@ class SqliteJournal:
         ):
             if row[0] in symbols:
                 engine.restore_fill(fill_from_row(row))
-        for account_id, symbol, side, amt, entry, update_ms, isolated_wallet in db.execute(
-            "SELECT account_id, symbol, position_side, amt, entry, update_ms, isolated_wallet "
+        for account_id, symbol, side, amt, entry, update_ms, isolated_wallet, maker_amt in db.execute(
+            "SELECT account_id, symbol, position_side, amt, entry, update_ms, isolated_wallet, maker_amt "
             "FROM venue_positions"
         ):
             if symbol in symbols:
                 contract = engine.contracts[symbol]  # the row's entry price, exact: the sums' quotient
                 cost = contract.cost_at(abs(amt), *parse_ratio(entry))
-                position = Position(amt, cost, update_ms, isolated_wallet, PositionSide(side), contract)
+                side_of = PositionSide(side)
+                position = Position(amt, cost, update_ms, isolated_wallet, side_of, contract, maker_amt)
                 engine.ledger(account_id).positions[(symbol, position.side)] = position
                 engine.exposure.hold(account_id, symbol)
         assets = {inst.margin_asset for inst in symbols.values()}
@@ -383,9 +385,10 @@ def _write(db: sqlite3.Connection, batch: Batch) -> None:
         )  # fmt: skip
     if batch.positions:
         db.executemany(
-            "INSERT OR REPLACE INTO venue_positions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO venue_positions (account_id, symbol, position_side, amt, entry, "
+            "update_ms, isolated_wallet, maker_amt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(a, s, p.side.value, p.amt, "/".join(map(str, p.entry_ratio)), p.update_ms,
-              p.isolated_wallet)
+              p.isolated_wallet, p.maker_amt)
              for a, s, p in batch.positions],
         )  # fmt: skip
     if batch.changes:

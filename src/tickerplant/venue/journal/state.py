@@ -152,6 +152,7 @@ def _position(position: Position) -> dict[str, Any]:
         "entry": shown_entry(position),
         "update_ms": position.update_ms,
         "isolated_wallet": position.isolated_wallet,
+        "maker_amt": position.maker_amt,  # its breakEvenPrice's rate
     }
 
 

@@ -232,13 +232,14 @@ def _trade_lite(engine: Engine, event: OrderUpdate) -> bytes:
 
 def _position(
     engine: Engine, symbol: str, amt: int, cost: Ratio, isolated_wallet: int | None,
-    side: PositionSide, mark: Fraction | None, realized: int,
+    side: PositionSide, mark: Fraction | None, realized: int, maker_amt: int,
 ) -> dict[str, Any]:  # fmt: skip
     """One ``P`` element (part 4 §3.4): ``mt`` lower case, ``iw`` an isolated position's wallet;
     ``up`` at ``mark`` and ``cr`` ``realized``, as they stood when the event was made. The
-    entry price, ``up`` and the break-even price ``entry × (1 ± taker rate)`` are worked out
-    from the position's sums in integers, written at 8 decimals: the prices rounded down, ``up``
-    truncated toward zero (a loss's last digit as positionRisk and the account write it)."""
+    entry price, ``up`` and the break-even price ``entry × (1 ± the rate paid on opening)``
+    (``maker_amt``) are worked out from the position's sums in integers, written at 8
+    decimals: the prices rounded down, ``up`` truncated toward zero (a loss's last digit as
+    positionRisk and the account write it)."""
     inst = engine.instruments[symbol]
     ep = up = bep = "0"
     if amt:
@@ -247,7 +248,8 @@ def _position(
         ep = _floor_text(num, den)
         if mark is not None and (pnl := contract.unrealized_at(amt, cost, mark))[0]:
             up = _toward_zero_text(*pnl)  # as the REST reads write it (part 3 §4.3, §7.5)
-        bep = _floor_text(*contract.break_even(amt, cost, engine.fees.taker))
+        fees = engine.fees
+        bep = _floor_text(*contract.break_even(amt, cost, maker_amt, fees.maker, fees.taker))
     return {
         "s": symbol, "pa": _trim(fixed(amt, inst.qty_decimals)), "ep": ep, "cr": _eight(realized), "up": up,
         "mt": "cross" if isolated_wallet is None else "isolated",
@@ -272,8 +274,8 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
     if engine.market is Market.CM:
         head["i"] = alias
     rows = [
-        _position(engine, event.symbol, amt, cost, wallet, side, event.mark, realized)
-        for side, amt, cost, wallet, realized in event.positions
+        _position(engine, event.symbol, amt, cost, wallet, side, event.mark, realized, made)
+        for side, amt, cost, wallet, realized, made in event.positions
     ]
     balances = []  # only changed balances (part 4 §3.4): none for a margin type change
     if event.wallet is not None and event.cross_wallet is not None:
@@ -300,10 +302,9 @@ def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
                        "bc": _trim(fixed(more_change, 8))})  # fmt: skip
     a["P"] = []
     if event.isolated is not None:
-        amt, cost, isolated_wallet = event.isolated
-        shown = _position(
-            engine, event.symbol, amt, cost, isolated_wallet, event.position_side, event.mark, event.realized
-        )
+        amt, cost, isolated_wallet, made = event.isolated
+        side, mark, realized = event.position_side, event.mark, event.realized
+        shown = _position(engine, event.symbol, amt, cost, isolated_wallet, side, mark, realized, made)
         a["P"] = [shown]
     if event.reason == "FUNDING_FEE":
         a["S"] = event.symbol

@@ -16,9 +16,9 @@ and notional truncated toward zero, margins rounded down, per row; totals the ro
 ``liquidationPrice`` part 3 §7.10's, cross or isolated (``venue/clearing/liquidation.py``);
 ``isolatedMargin`` an isolated position's wallet plus its uPnL, ``isolatedWallet`` its
 wallet, both ``"0"`` (v2 ``"0.00000000"``) for a cross one; ``totalMaintMargin`` the cross
-positions' (part 3 §7.8); ``breakEvenPrice`` is the entry
-moved by the taker rate (part 3 §7.7); a flat position's entry ``"0.0"`` (COIN-M
-``"0.00000000"``, its break-even too). A position row's
+positions' (part 3 §7.8); ``breakEvenPrice`` is the entry moved by the commission rate
+paid on opening (part 3 §7.7, ``Contract.break_even``); a flat position's entry ``"0.0"``
+(COIN-M ``"0.00000000"``, its break-even too). A position row's
 margins and notionals are ``"0"`` when zero (``_row``), its uPnL and ``isolatedMargin``
 ``"0.00000000"``, as the captures write them; the asset rows and totals keep 8 decimals.
 """
@@ -258,7 +258,8 @@ def _break_even(engine: Engine, sf: SymbolFigures) -> tuple[int, int]:
     position = sf.position
     if not position.amt:
         return 0, 1
-    return engine.contracts[sf.symbol].break_even(position.amt, position.cost, engine.fees.taker)
+    fees, contract = engine.fees, engine.contracts[sf.symbol]
+    return contract.break_even(position.amt, position.cost, position.maker_amt, fees.maker, fees.taker)
 
 
 def position_risk(
