@@ -147,3 +147,30 @@ async def test_an_account_update_in_hedge_mode_shows_the_both_entry_and_the_chan
         both, moved = update["a"]["P"]
         assert both["pa"] == "0" and (Decimal(moved["pa"]) > 0) == (held == "LONG")  # its first fill's part
     await leave(user, client)
+
+
+async def test_a_hedge_accounts_rows_count_each_open_order_once(plant: Tickerplant, venue: Venue, closing: list[Any]) -> None:
+    """In hedge mode every order is ``LONG``'s or ``SHORT``'s: the ``BOTH`` row of the account
+    reads shows none of them (it repeated the symbol's, so the rows summed counted each
+    order twice); the side's row and the totals show it once, on both markets."""
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    await client.futures_change_position_mode(dualSidePosition="true")
+    try:
+        await client.futures_create_order(symbol="BTCUSDT", side="SELL", positionSide="SHORT", type="LIMIT",
+                                          timeInForce="GTC", quantity="0.010", price="99000")  # fmt: skip
+        await client.futures_coin_create_order(symbol="BTCUSD_PERP", side="SELL", positionSide="SHORT", type="LIMIT",
+                                               timeInForce="GTC", quantity="10", price="99000")  # fmt: skip
+        um = await client.futures_account()  # v2
+        rows = {r["positionSide"]: r for r in um["positions"] if r["symbol"] == "BTCUSDT"}
+        assert Decimal(um["totalOpenOrderInitialMargin"]) > 0
+        assert rows["SHORT"]["openOrderInitialMargin"] == um["totalOpenOrderInitialMargin"]
+        assert (rows["BOTH"]["openOrderInitialMargin"], rows["BOTH"]["initialMargin"], rows["BOTH"]["askNotional"]) == ("0", "0", "0")
+        assert sum(Decimal(r["openOrderInitialMargin"]) for r in rows.values()) == Decimal(um["totalOpenOrderInitialMargin"])
+        cm = await client.futures_coin_account()
+        (btc,) = [a for a in cm["assets"] if a["asset"] == "BTC"]
+        coin_rows = [r for r in cm["positions"] if r["symbol"] == "BTCUSD_PERP"]
+        assert sum(Decimal(r["openOrderInitialMargin"]) for r in coin_rows) == Decimal(btc["openOrderInitialMargin"]) > 0
+    finally:
+        await client.futures_cancel_all_open_orders(symbol="BTCUSDT")
+        await client.futures_coin_cancel_all_open_orders(symbol="BTCUSD_PERP")
+        await client.futures_change_position_mode(dualSidePosition="false")

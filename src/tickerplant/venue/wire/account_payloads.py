@@ -26,6 +26,7 @@ margins and notionals are ``"0"`` when zero (``_row``), its uPnL and ``isolatedM
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -145,7 +146,9 @@ def _symbol_figures(
 ) -> list[SymbolFigures]:
     """A row per symbol and position side. One-way mode: ``BOTH``. Hedge mode: ``every``
     (the reads that list every symbol) ``BOTH``, ``LONG`` and ``SHORT``, as part 3 §4.2–§4.3
-    say of them; else the sides holding a position or open orders."""
+    say of them; else the sides holding a position or open orders. A hedge account's ``BOTH``
+    row holds no order (each is ``LONG``'s or ``SHORT``'s): its open-order margin and notionals
+    are 0, not the symbol's again (the rows summed would count each order twice)."""
     ledger = engine.ledger(account_id)
     found = []
     for symbol in symbols:
@@ -158,7 +161,10 @@ def _symbol_figures(
         for side in (PositionSide.BOTH, *ledger.sides()):
             held = ledger.positions.get((symbol, side))
             if every or (held is not None and held.amt) or any(o.position_side is side for o in orders):
-                found.append(ledger.symbol_figures(contract, at, side))
+                sf = ledger.symbol_figures(contract, at, side)
+                if side is PositionSide.BOTH:
+                    sf = replace(sf, open_order_im_e8=0, bid_notional_e8=0, ask_notional_e8=0)
+                found.append(sf)
     return found
 
 
