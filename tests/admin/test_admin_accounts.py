@@ -66,6 +66,10 @@ async def test_accounts_and_keys_over_the_admin_listener(
             status, refused = await call(session, base, "POST", f"/api/accounts/{account_id}/deposit",
                                          {"amounts": many})  # fmt: skip
             assert status == 400 and "at most 64" in refused["msg"]
+            nested = '{"amounts": "USDT=1", "x": ' + "[" * 5_000 + "]" * 5_000 + "}"  # past the decoder's depth
+            for path in (f"/api/accounts/{account_id}/deposit", "/api/replay/speed"):
+                async with session.post(base + path, data=nested, headers={"Content-Type": "application/json"}) as got:
+                    assert got.status == 400, path  # refused, not a 500 and a traceback
             huge = "/api/accounts/99999999999999999999999"  # past SQLite's integers: none such, not a 500
             assert (await call(session, base, "GET", huge))[0] == 404
             assert (await call(session, base, "POST", f"{huge}/deposit", {"amounts": "USDT=1"}))[0] == 404

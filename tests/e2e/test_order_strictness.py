@@ -21,6 +21,7 @@ from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.domain.order_params import DECIMAL_RANGE
+from tickerplant.venue.wire import batches
 
 
 def illegal(name: str) -> dict[str, Any]:
@@ -127,6 +128,55 @@ async def test_rest_refuses_what_binance_refuses(
     status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": numbers})
     assert status == 200 and answers[0] == PRECISION and answers[3] == PRECISION, answers
     assert [(a["status"], a["origQty"], a["price"]) for a in answers[1:3]] == [("NEW", qty, low)] * 2
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is_refused(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession, market: Market
+) -> None:
+    """Part 2 §7, part 1 §6.3: JSON nested 5,000 deep is not valid (-1130; it raised out of the
+    decoder, the request unanswered and every REST request queued behind it held), a number
+    of ``1e1000000000`` is refused as its text is (-1100; expanded it was a billion digits made
+    on the loop), and the next request is answered."""
+    symbol, qty = ("BTCUSDT", "0.010") if market is Market.UM else ("BTCUSD_PERP", "1")
+    deep = "[" * 5_000 + "]" * 5_000
+    status, answer = await post(http, plant, venue, market, "batchOrders", {"batchOrders": deep})
+    assert (status, answer) == (400, {"code": -1130, "msg": "Data sent for parameter 'batchOrders' is not valid."})
+    deep_enough = "[" * 1_000 + "]" * 1_000  # past msgspec's depth, within a request line's length
+    status, answer = await post(http, plant, venue, market, "batchOrders",
+                                {"symbol": symbol, "orderIdList": deep_enough}, method="DELETE")  # fmt: skip
+    assert (status, answer) == (400, {"code": -1130, "msg": "Data sent for parameter 'orderIdList' is not valid."})
+    limit = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "Q",
+             "price": far_below(plant, market, symbol)}  # fmt: skip
+    vast = json.dumps([limit]).replace('"Q"', "1e1000000000")
+    status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": vast})
+    assert (status, answers) == (200, [illegal("quantity")])
+    placed = json.dumps([limit]).replace('"Q"', f"{qty}e0")  # an exponent within reach: the decimal it is
+    status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": placed})
+    assert (status, answers[0]["status"], answers[0]["origQty"]) == (200, "NEW", qty)
+
+
+async def test_a_route_that_raises_is_answered_as_an_unknown_outcome_and_the_listener_goes_on(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """A bug met by a request (here one put in on purpose) is answered 503 ``-1000``, part 1
+    §6.2's "outcome unknown" (it was left unanswered, and the REST line behind it stopped),
+    logged once a minute, and the next requests are answered."""
+
+    def broken(params: object) -> list[dict[str, str]]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(batches, "elements", broken)
+    unknown = {"code": -1000, "msg": "Unknown error, please check your request or try again later."}
+    for _ in range(2):
+        assert await post(http, plant, venue, Market.UM, "batchOrders", {"batchOrders": "[]"}) == (503, unknown)
+    raised = [r for r in caplog.records if "answering POST /fapi/v1/batchOrders raised" in r.getMessage()]
+    assert len(raised) == 1 and raised[0].exc_info is not None  # its traceback, once
+    low = far_below(plant, Market.UM, "BTCUSDT")
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010", "price": low}
+    status, placed = await post(http, plant, venue, Market.UM, "order", limit)
+    assert (status, placed["status"]) == (200, "NEW")
 
 
 async def test_the_ws_api_refuses_what_binance_refuses(

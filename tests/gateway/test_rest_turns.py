@@ -4,6 +4,7 @@ turn always answers one from the line, and a pipelining connection goes to the b
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from tickerplant.gateway.rest_turns import RestTurns
@@ -145,3 +146,26 @@ def test_the_budget_is_per_turn() -> None:
         loop.turn()  # ends the turn: the next starts with its whole budget
     assert log == ["t0.0", "t0.1", "t1.0", "t1.1", "t2.0", "t2.1"]
     assert turns.queued == 0
+
+
+class Failing(Client):
+    """A connection whose answer raises (a bug the listener's guard would answer)."""
+
+    def resume_answers(self) -> None:
+        raise RuntimeError("a bug")
+
+
+def test_an_answer_that_raises_leaves_the_line_moving() -> None:
+    """The line stopped with a waiter that raised: the connections behind it were answered
+    only when another request came."""
+    loop, turns, log = setup(budget_ms=1.0)
+    clients = [Client("c0", loop, turns, log), Failing("bad", loop, turns, log), Client("c2", loop, turns, log)]
+    for client in clients:
+        client.arrive()  # c0 spends the turn; the others wait in line
+    assert log == ["c0"] and len(turns) == 2
+    ready, loop.ready = loop.ready, []
+    for callback in ready:
+        with contextlib.suppress(RuntimeError):  # (the loop logs it and goes on)
+            callback()
+    loop.turn()
+    assert log == ["c0", "c2"] and len(turns) == 0

@@ -118,7 +118,7 @@ class AccountsApi:
                 return _json(command(store, request, body, now_ms))
             except _Missing as exc:
                 return _json({"code": -1, "msg": str(exc)}, status=404)
-            except (StoreError, ValueError, msgspec.DecodeError) as exc:
+            except (StoreError, ValueError, msgspec.DecodeError, RecursionError) as exc:
                 status = 404 if str(exc).startswith("no ") else 400
                 return _json({"code": -1, "msg": str(exc)}, status=status)
             finally:

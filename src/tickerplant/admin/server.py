@@ -231,7 +231,7 @@ class AdminServer:
             asked = msgspec.json.decode(await request.read(), type=_Speed).speed
             speed = None if asked == "max" else float(asked)
             answer = await self._answers.replay_speed(speed)
-        except (msgspec.DecodeError, ValueError) as exc:
+        except (msgspec.DecodeError, ValueError, RecursionError) as exc:  # (nested too deep: RecursionError)
             msg = f'expected {{"speed": <number> | "max"}}: {exc}'  # (its range: clock.check_speed's)
             return _json({"code": -1, "msg": msg}, status=400)
         except Unavailable as exc:

@@ -11,6 +11,7 @@ from ssl import SSLContext
 from tickerplant.clock import Clock
 from tickerplant.gateway.acceptor import Acceptor, bind
 from tickerplant.gateway.front_door import FrontDoor
+from tickerplant.gateway.guarded_route import guarded
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import BACKLOG, PeerRouter
 from tickerplant.gateway.rest_turns import RestTurns
@@ -36,7 +37,8 @@ async def serve(
     ssl: SSLContext | None = None,
     turns: RestTurns | None = None,
 ) -> Acceptor:
-    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``;
+    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``
+    (one that raises: 503 ``-1000``, ``guarded_route``);
     a client that comes when no file descriptor is left is answered 503 (``acceptor``).
     ``doors`` collects the connections between requests (``FrontDoor``'s); ``ssl``: TLS on
     every connection (``tls.server_context``); ``turns``: the loop's REST budget per turn,
@@ -46,8 +48,9 @@ async def serve(
     def accepted(fd: int) -> None:
         acceptor.accepted(fd)
 
+    answer = guarded(router, clock, gateway_log)  # a route that raises is answered, not the line stopped
     protocol = functools.partial(
-        FrontDoor, router, logger, counters, clock, trim, accepted, doors, traffic, turns
+        FrontDoor, answer, logger, counters, clock, trim, accepted, doors, traffic, turns
     )
     acceptor = Acceptor(sockets, protocol, clock, gateway_log, counters, backlog=BACKLOG, ssl=ssl)
     await acceptor.start()

@@ -126,14 +126,16 @@ class RestTurns:
         self.turns_from_line += 1
         waiting, queued = self._waiting, self._queued
         self._granted = True
-        while waiting and (self._granted or self._spent_ns < self._budget_ns):
-            waiter = waiting.popleft()
-            queued.discard(waiter)
-            self._answering = waiter
-            try:
-                waiter.resume_answers()
-            finally:
-                self._answering = None
-        self._granted = False
-        if waiting:
-            self._schedule_drain()
+        try:
+            while waiting and (self._granted or self._spent_ns < self._budget_ns):
+                waiter = waiting.popleft()
+                queued.discard(waiter)
+                self._answering = waiter
+                try:
+                    waiter.resume_answers()
+                finally:
+                    self._answering = None
+        finally:  # one that raised (a bug) leaves the line moving: the rest at the next turn
+            self._granted = False
+            if waiting:
+                self._schedule_drain()

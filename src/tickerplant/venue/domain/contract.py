@@ -235,11 +235,9 @@ class Contract:
     def break_even(
         self, amt: int, cost: Ratio, maker_amt: int, maker: Fraction, taker: Fraction
     ) -> tuple[int, int]:
-        """The break-even price of a position of ``amt`` (not 0) whose sums are ``cost``: its
-        entry price × (1 ± the commission rate paid on opening), §7.7 (``breakEvenPrice``, the
-        stream's ``bep``): the doc's 0.385 × 1.0002 opened as a maker, a taker's × 1.0005.
-        Opened by both, the rates weighted by what each opened of the open quantity
-        (``maker_amt``, ``Position``'s). As a numerator and a denominator."""
+        """The break-even price (``breakEvenPrice``, ``bep``) of ``amt`` (not 0) whose sums are
+        ``cost``, as a numerator and a denominator: the entry × (1 ± the rate paid on opening),
+        §7.7 (the doc's 0.385 × 1.0002 a maker's), maker and taker weighted by ``maker_amt``."""
         size = abs(amt)
         num, den = self.entry_ratio(size, cost)
         made = min(maker_amt, size)

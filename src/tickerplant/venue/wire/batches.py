@@ -35,9 +35,18 @@ MAX_CANCELS = 10
 _PYTHON_BOOL = re.compile(r'(?<![\w"])(True|False)(?![\w"])')
 
 
+_WIDEST = 40  # digits a number written with an exponent may expand to: past it, kept as sent
+
+
 def _decimal(text: str) -> str:
-    """A JSON number's text as a plain decimal, exactly (no float between)."""
-    return format(Decimal(text), "f") if "e" in text or "E" in text else text
+    """A JSON number's text as a plain decimal, exactly (no float between). One whose exponent
+    puts its digits further than ``_WIDEST`` places from the point is kept as it was written,
+    and refused as that text is (``-1100``): ``1e1000000000`` expanded was a billion digits,
+    gigabytes made on the loop by a request of a kilobyte."""
+    if "e" not in text and "E" not in text:
+        return text
+    exact = Decimal(text)
+    return text if abs(exact.adjusted()) > _WIDEST else format(exact, "f")
 
 
 _read_batch = msgspec.json.Decoder(float_hook=_decimal).decode
@@ -51,7 +60,7 @@ def elements(params: Mapping[str, str]) -> list[dict[str, str]]:
         raise mandatory("batchOrders")
     try:
         found = _read_batch(_PYTHON_BOOL.sub(lambda m: m.group(1).lower(), text))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # nested past msgspec's depth: not valid either
         found = None
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
         raise refused(-1130, "Data sent for parameter 'batchOrders' is not valid.")
@@ -67,7 +76,7 @@ def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
         return None
     try:
         found = msgspec.json.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         found = None
     wanted = int if name == "orderIdList" else str
     if not isinstance(found, list) or not all(type(i) is wanted for i in found):

@@ -1,0 +1,44 @@
+"""A request whose answer raised: answered, and the listener goes on.
+
+An exception out of a route is a bug of the server's (bad input is refused by the route,
+with Binance's code). Raised into the connection, it left the request unanswered until the
+connection's head timeout, and out of a REST turn (``rest_turns``) it stopped the line: the
+connections waiting behind it were answered only when another request came (a probe held
+every REST client 74 s with one nested ``batchOrders``). So the router is wrapped once per
+listener: such a request is answered as Binance answers a request whose outcome it does not
+know, 503 ``-1000`` "Unknown error, please check your request or try again later." (part 1
+§6.2, 503 (1): sent on, outcome unknown; a client queries before it retries), and logged
+with its traceback once a minute (``LogBudget``), its method and path only (no query: a
+signed request's parameters are the account's)."""
+
+from __future__ import annotations
+
+import logging
+
+from picows import WSUpgradeRequest
+
+from tickerplant.clock import Clock
+from tickerplant.gateway.log_budget import LogBudget, held_note
+from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, PeerRouter, Routed
+from tickerplant.gateway.responses import json_response
+
+__all__ = ["UNKNOWN_OUTCOME", "guarded"]
+
+UNKNOWN_OUTCOME = b'{"code":-1000,"msg":"Unknown error, please check your request or try again later."}'
+
+
+def guarded(router: PeerRouter, clock: Clock, log: logging.Logger) -> PeerRouter:
+    """``router``, whose exceptions are answered 503 ``-1000`` and logged (the docstring)."""
+    budget = LogBudget(per_interval=1, interval_ms=60_000)
+
+    def route(request: WSUpgradeRequest, ip: str, body: bytes) -> Routed | LaterRoute | AwaitedRoute | None:
+        try:
+            return router(request, ip, body)
+        except Exception:
+            if (held := budget.allow("route", clock.now_ms())) is not None:
+                path = request.path.partition(b"?")[0][:200].decode("ascii", errors="replace")
+                method = request.method.decode("ascii", errors="replace")
+                log.exception("answering %s %s raised; answered 503 -1000%s", method, path, held_note(held))
+            return json_response(503, UNKNOWN_OUTCOME)
+
+    return route
