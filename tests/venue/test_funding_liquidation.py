@@ -250,6 +250,9 @@ def test_coin_m_liquidation_at_the_inverse_bankruptcy_price() -> None:
     # 0.0109 − 0.01052631 − 0.00010526 = 0.00026843 left, below 0.21052631 × 0.015: all of it
     assert clear["a"]["B"] == [{"a": "BTC", "wb": "0.00000000", "cw": "0.00000000", "bc": "-0.00026843"}]
     assert engine.figures(ALICE, "BTC").wallet == 0
+    # forceOrders' COIN-M row: both cumBase (the coin) and cumQuote (USD: 100 contracts of 100), §4.16
+    (row,) = force_orders(engine, reads(ALICE), NOW + 2)  # type: ignore[arg-type]
+    assert (row["executedQty"], row["cumQuote"], row["cumBase"]) == ("100", "10000", "0.21052631")
 
 
 def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation(

@@ -141,7 +141,9 @@ def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
             "clientOrderId": order.client_order_id, "price": fixed(order.price, inst.price_decimals),
             "avgPrice": avg_price(order, inst), "origQty": fixed(order.orig_qty, qd),
             "executedQty": fixed(order.executed_qty, qd),
-            "cumQuote": fixed(order.cum_quote, inst.price_decimals + qd) if linear else "0",
+            # COIN-M's "both cumBase (coin) and cumQuote (USD)" (part 3 §4.16): the contracts' value
+            "cumQuote": fixed(order.cum_quote, inst.price_decimals + qd) if linear
+            else str(order.executed_qty * inst.contract_size),
             "cumBase": fixed(order.executed_qty, qd) if linear else fixed(order.cum_base, 8),
             "timeInForce": "IOC", "type": "LIMIT", "reduceOnly": False, "closePosition": False,
             "side": order.side.value, "positionSide": order.position_side.value, "stopPrice": "0",
