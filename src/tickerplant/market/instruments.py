@@ -27,6 +27,10 @@ class Market(enum.Enum):
     UM = "um"  # USDⓈ-M: linear, quantities in the base asset
     CM = "cm"  # COIN-M: inverse, quantities in contracts of `contract_size` USD
 
+    # a member is only itself: hashed by identity, as Enum's hash of its name is a Python call
+    # on every lookup of a key holding one (the plants, the bus, the views: per delivery)
+    __hash__ = object.__hash__
+
 
 class ContractType(enum.Enum):
     PERPETUAL = "PERPETUAL"

@@ -140,6 +140,8 @@ class OrderStatus(enum.Enum):
     EXPIRED = "EXPIRED"
     EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
 
+    __hash__ = object.__hash__  # by identity, as ``Side``'s: ``TRANSITIONS[status]`` at every move
+
     # NEW or PARTIALLY_FILLED: a plain attribute of each member, read by every command (a
     # property reaching ``OrderStatus.NEW`` went through ``EnumType``'s ``__getattr__`` hook)
     is_open: bool
