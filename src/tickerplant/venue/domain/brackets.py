@@ -3,9 +3,8 @@ symbol ADAUSDT's ladder (USDⓈ-M, notional in USDT). COIN-M's are in the coin (
 §6.2 gives BTCUSD_PERP's alone: every other pair has BTC's ladder, its floors and caps
 scaled to the same value (``coin_scale``): BTC's 5 BTC first cap is 145 ETH or 3.2 M DOGE,
 not 5 DOGE (at 20× its 50 DOGE, ~$7, were less than one 10 USD contract: DOGE could not
-be traded). Each
-bracket's maintenance ratio and amount are exact, and
-also kept as integers for the maintenance margin in 1e-8 (``Contract.maintenance_e8``):
+be traded). Each bracket's maintenance ratio and amount are exact, and also kept as
+integers for the maintenance margin in 1e-8 (``Contract.maintenance_e8``):
 the ratio as a numerator and a denominator, the amount in 1e-8 (a floor times ratios of a
 few decimals: exact on that grid)."""
 
