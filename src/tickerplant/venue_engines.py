@@ -174,7 +174,8 @@ def venue_engines(
     process whose plant publishes the book (``views``: what it published): on the simulated
     market its takers trade in the simulator's book (docs/venue.md). They journal through
     ``group``: one transaction a loop iteration (``venue/journal/group_commit.py``). Their
-    order-rate windows open at ``now_ms`` go on from before the restart; the fundings that
+    order-rate windows open at ``now_ms`` go on from before the restart, and each judges an
+    order by both markets' counts (one budget an account); the fundings that
     fell while the server was down are settled from the source's ``past``
     (``settle_missed_fundings``)."""
     modes = PositionModes()  # one position mode per account, for both markets
@@ -206,6 +207,9 @@ def venue_engines(
         if held:  # the orders' and the algo orders' client ids
             engine.client_ids = seeded_client_ids(f"{config.simulator.seed}/{market.value}/{held}")
         made[market] = engine
+    if len(made) == 2:  # one order budget an account for both markets (``risk/order_counts.py``)
+        um, cm = made[Market.UM].counts, made[Market.CM].counts
+        um.peer, cm.peer = cm, um
     settle_unseen_transfers(list(made.values()), accounts, journal, now_ms)
     if past is not None:
         settle_missed_fundings(list(made.values()), instruments, past)

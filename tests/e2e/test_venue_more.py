@@ -311,3 +311,40 @@ async def test_leverage_brackets_in_every_form_clients_ask(plant: Tickerplant, v
         status, every = await pairs("")
         assert status == 200 and "BTCUSD" in [row["pair"] for row in every]
         assert await pairs("pair=NOPE&") == (400, {"code": -1121, "msg": "Invalid symbol."})
+
+
+async def test_the_two_markets_orders_are_one_budget(plant: Tickerplant, venue: Venue) -> None:
+    """Part 2 §3 and §11: since the CM migration "UM and CM share one order budget": a COIN-M
+    order's minute count (``X-MBX-ORDER-COUNT-1M``) holds the account's USDⓈ-M orders of the
+    minute too, and theirs its; the 10 s counter stays USDⓈ-M's (COIN-M's orders count on the
+    minute's alone, part 1 §7.5). A round that meets a window's turn is tried again."""
+    um, cm = plant.listeners[Market.UM].port, plant.listeners[Market.CM].port
+    low = price_from_best(plant, True, -50_000)
+    cm_bid = next(plant.engines[Market.CM].data.levels("BTCUSD_PERP", True))[0]
+    cm_low = fixed(cm_bid * 9 // 10 // 10 * 10, plant.engines[Market.CM].instruments["BTCUSD_PERP"].price_decimals)
+    orders = {um: f"symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price={low}",
+              cm: f"symbol=BTCUSD_PERP&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price={cm_low}"}  # fmt: skip
+
+    async def place(session: aiohttp.ClientSession, port: int) -> tuple[int, int]:
+        """(the minute's count, the 10 s count or 0) after one order on ``port``'s market."""
+        query = f"{orders[port]}&timestamp={plant.clock.now_ms()}"
+        query += f"&signature={hmac_hex(venue.alice_hmac.secret, query.encode())}"
+        path = "/fapi/v1/order" if port == um else "/dapi/v1/order"
+        headers = {"X-MBX-APIKEY": venue.alice_hmac.api_key}
+        async with session.post(f"http://127.0.0.1:{port}{path}?{query}", headers=headers) as answer:
+            assert answer.status == 200, await answer.text()
+            return int(answer.headers["X-MBX-ORDER-COUNT-1M"]), int(answer.headers.get("X-MBX-ORDER-COUNT-10S", 0))
+
+    async with aiohttp.ClientSession() as session:
+        for _ in range(3):
+            first = await place(session, um)
+            second = await place(session, um)
+            coin = await place(session, cm)
+            after = await place(session, um)
+            # one minute and one 10 s window throughout: the COIN-M order on the minute's alone
+            if [first[0], second[0], coin[0], after[0]] == [first[0] + n for n in range(4)] and (
+                coin[1] == 0 and after[1] == second[1] + 1 == first[1] + 2
+            ):
+                break
+        else:
+            raise AssertionError("three rounds met a window's turn, or the budget is not one")

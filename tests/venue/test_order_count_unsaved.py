@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,3 +68,24 @@ def test_a_second_s_comparison_looks_at_the_windows_counted_on_not_every_open_on
     found = changes("um", counts.open_windows(T0 + 5), saved["um"])
     assert _sorted(found) == _sorted([("um", (7, 10_000), (T0, 2)), ("um", (7, 60_000), (T0, 2))])
     assert counts.unsaved == 2
+
+
+def test_the_two_markets_are_one_budget() -> None:
+    """Part 2 §3, §11: an account's USDⓈ-M and COIN-M orders share 1200 a minute; the 10 s
+    counter is USDⓈ-M's alone (COIN-M's orders count on the minute's, part 1 §7.5); each
+    market's own windows are what it saves."""
+    um, cm = OrderCounts(Market.UM), OrderCounts(Market.CM)
+    um.peer, cm.peer = cm, um
+    for window in range(4):  # 4 × 250 USDⓈ-M orders in the minute's first 40 s
+        for _ in range(250):
+            headers = um.charge(1, T0 + window * 10_000)
+    assert headers == [("X-MBX-ORDER-COUNT-10S", 250), ("X-MBX-ORDER-COUNT-1M", 1000)]
+    for _ in range(200):
+        headers = cm.charge(1, T0 + 45_000)
+    assert headers == [("X-MBX-ORDER-COUNT-1M", 1200)]
+    assert cm.charge(2, T0 + 45_000) == [("X-MBX-ORDER-COUNT-1M", 1)]  # another account's budget
+    for counts in (cm, um):  # the 1201st order of the minute, on either market
+        with pytest.raises(RequestRefused, match="1200 orders per MINUTE"):
+            counts.charge(1, T0 + 50_000)
+    assert um.current(1, T0 + 50_000) == [(10_000, 300, 1), (60_000, 1200, 1202)]
+    assert [row for row in cm.open_windows(T0 + 50_000)] == [(1, 60_000, T0, 201), (2, 60_000, T0, 1)]

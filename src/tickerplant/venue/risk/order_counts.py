@@ -1,10 +1,15 @@
 """The account's order-rate limits (trading part 1 §7.4): USDⓈ-M 300 orders per 10 s and
-1200 per minute, COIN-M 1200 per minute (part 1 Unresolved 12), each counted in fixed
-windows aligned to the interval, per account. Every order a key places counts, refused ones
-too; the counts after it go back as ``X-MBX-ORDER-COUNT-10S`` / ``-1M``, and the order past a
-limit is refused with 429 ``-1015`` naming it. A batch (``POST``/``PUT …/batchOrders``)
-counts once, whatever it holds: 5 on the 10 s counter, 1 on the minute's (part 1 §7's
-weights "10s 5; 1m 1", part 2 §7; COIN-M's minute the same, its table giving no other).
+1200 per minute, COIN-M 1200 per minute (its orders count on the minute's counter alone:
+part 1 §7.5's weights after the CM migration, "IP 0; 1m 1", and Unresolved 12), each
+counted in fixed windows aligned to the interval, per account; since the migration the two
+markets' orders are one budget (part 2 §3 and §11: "UM and CM share one order budget"):
+each market counts its own (its windows saved and resumed as its own) and judges an order
+by the sum with the other market's count of the same window (``peer``). Every order a key
+places counts, refused ones too; the budget's counts after it go back as
+``X-MBX-ORDER-COUNT-10S`` / ``-1M``, and the order past a limit is refused with 429
+``-1015`` naming it. A batch (``POST``/``PUT …/batchOrders``) counts once, whatever it
+holds: 5 on the 10 s counter, 1 on the minute's (part 1 §7's weights "10s 5; 1m 1", part 2
+§7; COIN-M's minute the same, its table giving no other).
 
 Bounded: one (window start, count) per limit and account that placed an order.
 
@@ -42,6 +47,7 @@ _BATCH = {10_000: 5, 60_000: 1}  # a batch's count on each window (the module's 
 class OrderCounts:
     def __init__(self, market: Market) -> None:
         self.limits = LIMITS[market]
+        self.peer: OrderCounts | None = None  # the other market's: one budget (the docstring)
         self._windows: dict[Key, Row] = {}
         self.charged = 0  # orders counted, ever: whether anything changed since the last save
         # the windows counted on since a save's comparison last found them as saved, and the
@@ -53,7 +59,7 @@ class OrderCounts:
         """Count one order, or one ``batch``; the headers' (name, value) after it, or 429
         ``-1015``."""
         headers = []
-        windows = self._windows
+        windows, peer = self._windows, self.peer
         self.charged += 1
         refused: RequestRefused | None = None
         for window_ms, limit, name, header in self.limits:
@@ -64,12 +70,13 @@ class OrderCounts:
             count = count + added if began == start else added
             windows[key] = (start, count)
             self._unsaved.add(key)
+            total = count if peer is None else count + peer.counted(key, start)
             # an order refused here counts on every window all the same, as any refused order
             # does; the first limit it passes names the refusal
-            if count > limit and refused is None:  # Retry-After: to the window's end (part 1 Unresolved 9)
+            if total > limit and refused is None:  # Retry-After: to the window's end (part 1 Unresolved 9)
                 text = f"Too many new orders; current limit is {limit} orders per {name}."
                 refused = RequestRefused(-1015, text, 429, -(-(start + window_ms - now_ms) // 1000))
-            headers.append((header, count))
+            headers.append((header, total))
         if refused is not None:
             raise refused
         return headers
@@ -106,14 +113,20 @@ class OrderCounts:
             self._windows[key] = (starts[key[1]], max(counted.get(key, 0), journaled.get(key, 0)))
             self._unsaved.add(key)
 
+    def counted(self, key: Key, start: int) -> int:
+        """What this market counted on ``key``'s window that began at ``start`` (0: none)."""
+        began, count = self._windows.get(key, (-1, 0))
+        return count if began == start else 0
+
     def current(self, account_id: int, now_ms: int) -> list[tuple[int, int, int]]:
-        """(window ms, limit, orders counted in the window now) per limit, counting nothing:
-        the WebSocket API's ``ORDERS`` entries of ``rateLimits`` (part 1 §8.4)."""
-        counted = []
+        """(window ms, limit, orders the budget counted in the window now) per limit, counting
+        nothing: the WebSocket API's ``ORDERS`` entries of ``rateLimits`` (part 1 §8.4)."""
+        found = []
         for window_ms, limit, _, _ in self.limits:
-            began, count = self._windows.get((account_id, window_ms), (-1, 0))
-            counted.append((window_ms, limit, count if began == now_ms - now_ms % window_ms else 0))
-        return counted
+            key, start = (account_id, window_ms), now_ms - now_ms % window_ms
+            both = self.counted(key, start) + (0 if self.peer is None else self.peer.counted(key, start))
+            found.append((window_ms, limit, both))
+        return found
 
 
 class OpenWindows:
