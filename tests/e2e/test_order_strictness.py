@@ -146,6 +146,9 @@ async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is
     status, answer = await post(http, plant, venue, market, "batchOrders",
                                 {"symbol": symbol, "orderIdList": deep_enough}, method="DELETE")  # fmt: skip
     assert (status, answer) == (400, {"code": -1130, "msg": "Data sent for parameter 'orderIdList' is not valid."})
+    status, answer = await post(http, plant, venue, market, "batchOrders", {"symbol": symbol}, method="DELETE")
+    neither = "Param 'orderIdList' or 'origClientOrderIdList' must be sent, but both were empty/null!"
+    assert (status, answer) == (400, {"code": -1102, "msg": neither})  # the single cancel's text, of the lists
     limit = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "Q",
              "price": far_below(plant, market, symbol)}  # fmt: skip
     vast = json.dumps([limit]).replace('"Q"', "1e1000000000")

@@ -28,7 +28,7 @@ import msgspec
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.domain.order_params import refused
 
-__all__ = ["MAX_BATCH", "MAX_CANCELS", "each", "elements", "id_list"]
+__all__ = ["MAX_BATCH", "MAX_CANCELS", "NEITHER_LIST", "each", "elements", "id_list"]
 
 MAX_BATCH = 5
 MAX_CANCELS = 10
@@ -67,6 +67,10 @@ def elements(params: Mapping[str, str]) -> list[dict[str, str]]:
     if not 0 < len(found) <= MAX_BATCH:  # part 1 §6.3 gives -4082 one text, the place batch's
         raise refused(-4082, "Invalid number of batch place orders.")
     return [{str(name).lower(): _text(v) for name, v in item.items() if v is not None} for item in found]
+
+
+# a batch cancel with neither list: the single cancel's text (part 2 §6), of the lists (inference)
+NEITHER_LIST = "Param 'orderIdList' or 'origClientOrderIdList' must be sent, but both were empty/null!"
 
 
 def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:

@@ -337,7 +337,7 @@ class PrivateRest:
         ids = batches.id_list(params, "orderIdList")
         client_ids = batches.id_list(params, "origClientOrderIdList") if ids is None else None
         if ids is None and client_ids is None:
-            raise mandatory("orderIdList")
+            raise refused(-1102, batches.NEITHER_LIST)
         refs = [{"symbol": symbol, "orderid": str(i)} for i in ids or ()] + [
             {"symbol": symbol, "origclientorderid": c} for c in client_ids or ()
         ]
