@@ -461,3 +461,32 @@ async def test_every_reply_echoes_a_readable_id(
     assert unreadable["id"] is None and unreadable["error"]["code"] == -1130
     for ws in (alice, bob):
         await ws.ws.close()
+
+
+async def test_the_signatures_name_in_any_case_and_a_stray_one_on_a_session(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    """Overview decision 4: parameter names match whatever their case, so ``Signature`` is the
+    signature (left out of the payload it signs, as REST's is: it was signed over and never
+    verified, -1022); and a method that reads no signature (``userDataStream.ping``, part 4)
+    on a logged-on session ignores a stray one, as REST's listen-key calls do (decision 10),
+    where it took the request off the session (-1102 ``apiKey``)."""
+    for market in Market:
+        ws = await raw(http, plant, market)
+        for name in ("signature", "Signature", "SIGNATURE"):
+            signed = hmac_signed(plant, venue.alice_hmac, {})
+            signed[name] = signed.pop("signature")
+            reply = await ws.call("account.balance", signed)
+            assert reply["status"] == 200, (market, name, reply)
+        await ws.ws.close()
+    ws = await raw(http, plant)
+    assert (await ws.call("session.logon", ed_signed(plant, venue.alice_ed25519, {})))["status"] == 200
+    started = await ws.call("userDataStream.start")
+    assert started["status"] == 200, started
+    for extra in ({}, {"signature": "x"}):
+        pinged = await ws.call("userDataStream.ping", {"timestamp": plant.clock.now_ms()} | extra)
+        assert pinged["status"] == 200, (extra, pinged)
+    stray = await ws.call("order.status", {"symbol": "BTCUSDT", "orderId": 1, "timestamp": plant.clock.now_ms(),
+                                           "signature": "x"})  # fmt: skip
+    assert stray["error"]["code"] == -1102  # a signed method's signature is read: not the session's then
+    await ws.ws.close()

@@ -86,7 +86,8 @@ def signed_forms(params: WsParams) -> Iterator[bytes]:
     once, each made only when asked for: the raw form verifies a request as most clients
     sign it, and each encoded form costs ~8 µs of ``quote`` over an order's ten names and
     values, twice per order and its cancel when made whether needed or not."""
-    items = sorted([item for item in params.sent.items() if item[0] != "signature"])
+    # every param but the signature, its name in any case (overview decision 4, as REST's)
+    items = sorted([(n, v) for n, v in params.sent.items() if len(n) != 9 or n.lower() != "signature"])
     raw = "&".join([f"{n}={v}" for n, v in items])
     yield raw.encode()
     made = {raw}
@@ -113,9 +114,9 @@ def authorize_ws(
     by_name = params.by_name
     api_key = by_name.get("apikey")
     signature = by_name.get("signature")
-    on_session = (
-        not logon and session is not None and session.api_key is not None and not signature
-        and api_key in (None, session.api_key)
+    on_session = (  # a method that reads no signature (USER_STREAM's) ignores a stray one, as REST's
+        not logon and session is not None and session.api_key is not None
+        and not (signature and security.signed) and api_key in (None, session.api_key)
     )  # fmt: skip
     account: Account | None = None
     if on_session:  # the session's key revoked, disabled or restricted since: the session ends
