@@ -136,3 +136,24 @@ async def test_the_runs_report_marks_a_held_position_as_the_account_does(tmp_pat
     end = report["statistics"]["end_equity"] / 10**8
     assert float(told["marginBalance"]) - float(told["walletBalance"]) > 99  # +0.1 x ~1000: up
     assert abs(end - float(told["marginBalance"])) < 0.01, (end, told)  # not the wallet alone
+
+
+async def test_a_run_on_an_empty_range_is_refused_and_one_without_a_database_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``--start`` after every recorded event: nothing to run on, refused (it started the bot
+    on a clock at the start and ended it at once, killed, saying nothing). A ``--venue-db``
+    that does not exist (a typo): told at the start, and the run ends with the bot's status
+    (its report's read raised, exit 1)."""
+    files = still_market(tmp_path / "files", T0 + 20_000)
+    told = str(tmp_path / "told.jsonl")
+    env = {**os.environ, **account(tmp_path / "venue.db")}
+    after = run_config(files, tmp_path / "venue.db", 20.0, T0 + 3_600_000)
+    with pytest.raises(SystemExit, match=r"the replay holds no event in .* from 2024-01-01T01:00:00.000\+00:00"):
+        await run_bot(after, [sys.executable, str(BOT), "behind", told], find_library(), 1000, env)
+    assert not Path(told).exists()
+    missing = run_config(files, tmp_path / "typo.db", 20.0)
+    code = await run_bot(missing, [sys.executable, "-c", "pass"], find_library(), 1000, env, tmp_path / "reports")
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"no accounts database at {tmp_path / 'typo.db'}" in err and "no report: no database at" in err

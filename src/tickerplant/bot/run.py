@@ -89,6 +89,11 @@ async def run_bot(
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start: {exc}") from None
     start_ms = market.now_ms()
+    if source.empty:  # a --start after the recordings, an --end before them, a header alone
+        await server.close()
+        raise SystemExit(f"tickerplant run: the replay holds no event in {_range(config)}: nothing to run on")
+    if not Path(config.venue_db).exists():  # a typo's path: every signed request refused -2015
+        _tell(f"no accounts database at {config.venue_db}: nothing can trade (tickerplant accounts create)")
     if (ahead := ahead_of_start(config.venue_db, start_ms)) is not None:  # an earlier run's, on the same days
         await server.close()  # the accounts and the report would mix them
         raise SystemExit(f"tickerplant run: {ahead}")
@@ -126,6 +131,14 @@ async def run_bot(
     return code
 
 
+def _range(config: ServerConfig) -> str:
+    """The replay's range as given: its paths, and --start and --end where given."""
+    replay = config.replay
+    bounds = [f"from {_iso(replay.start_ms)}"] if replay.start_ms is not None else []
+    bounds += [f"to {_iso(replay.end_ms)}"] if replay.end_ms is not None else []
+    return " ".join([", ".join(str(p) for p in replay.paths), *bounds])
+
+
 def _iso(time_ms: int) -> str:
     return datetime.fromtimestamp(time_ms / 1000, UTC).isoformat(timespec="milliseconds")
 
@@ -136,7 +149,12 @@ def _reports(
     """The report of each account that traded between ``start_ms`` and ``end_ms`` (the run's
     market time), into ``out``: what the run did, for each of them (docs/report.md), its
     positions marked at ``marks`` (``RunMarks``) besides the fills."""
-    for account_id in traded_accounts(db, start_ms, end_ms):
+    try:
+        traded = traded_accounts(db, start_ms, end_ms)
+    except NoJournal as exc:  # no database: no account traded (told at the start)
+        _tell(f"no report: {exc}")
+        return
+    for account_id in traded:
         try:
             made = write_report(
                 db, account_id, out, start_ms=start_ms, end_ms=end_ms, instruments=listed, marks=marks

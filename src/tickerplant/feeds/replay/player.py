@@ -102,6 +102,7 @@ class ReplaySource:
         self._exact = exact
         self.exact_while: Callable[[], bool] | None = None  # exact only while it says so
         self._delivering_us: int | None = None  # the event time being delivered (exact)
+        self.empty = False  # the recordings hold no event in the range (prepare)
 
     async def prepare(self) -> Prepared:
         config = self._config
@@ -136,6 +137,9 @@ class ReplaySource:
         self.replayer = Replayer(files.events, plants, start_us, served, files.runs, files.books)
         # The day before --start, into the plants (off the loop: it is a day of rows).
         self._history = await asyncio.to_thread(self.replayer.warm, start_us)
+        # no event from the start to the end: every one before --start, or after --end, or none
+        next_us, end_ms = self.replayer.next_us, config.end_ms
+        self.empty = next_us is None or (end_ms is not None and next_us > end_ms * 1000 + 999)
         log.info(
             "replaying %d public files and %d recordings from %s",
             len(self.files.public), len(self.files.recordings), _utc(start_us),
