@@ -334,3 +334,39 @@ async def test_a_key_on_the_other_market_s_listener_is_an_unknown_key_there(
                 assert msgspec.json.decode(frame.payload) == {"result": [named], "id": 3}, (port, form)
         for ws in [*own.values(), *(ws for pair in other.values() for ws in pair)]:
             await ws.close()
+
+
+async def test_a_filtered_connection_gets_a_commands_events_in_their_order(
+    start_server: StartServer, accounts: Accounts
+) -> None:
+    """Part 4 §4.3: one command's events go out in the order they were made, to a connection
+    that takes two of their names (``events=``, or a SUBSCRIBE of ``<key>@<event>`` each) as
+    to one that takes the key: the fan-out joined each name's frames at its flush, and such a
+    connection got every ``ACCOUNT_UPDATE`` of a MARKET order's fills before its
+    ``ORDER_TRADE_UPDATE``s (one ``E``: nothing a client could put back in order by)."""
+    plant = await start_server(simulator=STILL, venue_db=str(accounts.path))
+    um = plant.listeners[Market.UM]
+    assert um.streams is not None
+    async with aiohttp.ClientSession() as session:
+        key = (await listen_key(session, um.port, "POST", accounts.alice_key))[1]["listenKey"]
+    whole = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}")
+    filtered = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE")
+    subscribed = await RawWebSocket.connect(um.port, "/private/stream")
+    subscribed.send_text(b'{"method":"SUBSCRIBE","params":["%s@ORDER_TRADE_UPDATE","%s@ACCOUNT_UPDATE"],"id":1}'
+                         % (key.encode(), key.encode()))  # fmt: skip
+    assert msgspec.json.decode((await subscribed.recv()).payload) == {"result": None, "id": 1}
+    await eventually(lambda: len(um.streams.connections) == 3)
+    now = plant.clock.now_ms()
+    made = [(order_update(now), "ORDER_TRADE_UPDATE")] + [
+        (account_update(str(1000 + n), now), "ACCOUNT_UPDATE") if n % 2 else (order_update(now + n), "ORDER_TRADE_UPDATE")
+        for n in range(1, 7)
+    ]  # a MARKET order's: its NEW, then a fill's ACCOUNT_UPDATE and ORDER_TRADE_UPDATE, three times
+    for payload, event in made:  # one loop turn: one flush
+        um.user_data.streams.push(accounts.alice, event, payload, now)
+    expected = [msgspec.json.decode(payload) for payload, _ in made]
+    for ws in (whole, filtered):
+        assert [msgspec.json.decode((await ws.recv()).payload) for _ in made] == expected
+    got = [msgspec.json.decode((await subscribed.recv()).payload) for _ in made]
+    assert [(g["stream"], g["data"]) for g in got] == [(f"{key}@{e}", d) for (_, e), d in zip(made, expected, strict=True)]
+    for ws in (whole, filtered, subscribed):
+        await ws.close()

@@ -70,13 +70,16 @@ class Subscriber(Protocol):
 class _Route:
     """One framing of one stream: the frames it got this iteration and who receives them."""
 
-    __slots__ = ("frames", "prefix", "sent", "subscribers")
+    __slots__ = ("frames", "in_order", "prefix", "sent", "subscribers")
 
-    def __init__(self, prefix: bytes | None, sent: list[int]) -> None:
+    def __init__(self, prefix: bytes | None, sent: list[int], in_order: bool = False) -> None:
         self.prefix = prefix  # the combined wrapper's head, or None for raw payloads
         self.sent = sent  # its stream's [frames, bytes] queued to connections, shared by its framings
         self.frames: list[bytes] = []
         self.subscribers: dict[Subscriber, int] = {}  # connection -> how many of its names map here
+        # a user data name: each frame onto its connections at once, in the order published
+        # (``FanOut.publish``), never joined per stream at the flush
+        self.in_order = in_order
 
 
 class FanOut:
@@ -119,7 +122,7 @@ class FanOut:
             if route.prefix == prefix:
                 break
         else:
-            route = _Route(prefix, self.sent.setdefault(key, [0, 0]))
+            route = _Route(prefix, self.sent.setdefault(key, [0, 0]), is_listen_key_item(key))
             routes.append(route)
         route.subscribers[subscriber] = route.subscribers.get(subscriber, 0) + 1
 
@@ -153,7 +156,12 @@ class FanOut:
         return stream in self._routes
 
     def publish(self, messages: Sequence[StreamMessage]) -> None:
-        """Queue each message on its routes; the flush follows in this iteration."""
+        """Queue each message on its routes; the flush follows in this iteration. A user
+        data name's frame goes onto its connections at once (``_Route.in_order``): one
+        command's events, of which a connection may hold two names
+        (``<key>@ORDER_TRADE_UPDATE``, ``<key>@ACCOUNT_UPDATE``), reach it in the order they
+        were made (part 4 §4.3), where the flush's joins per stream handed one name's
+        before the other's."""
         routes_of = self._routes
         dirty_routes = self._dirty_routes
         join, head_16 = b"".join, _TEXT_HEAD_16
@@ -163,16 +171,20 @@ class FanOut:
                 continue
             for route in routes:
                 frames = route.frames
-                if not frames:
-                    dirty_routes.append(route)
                 prefix = route.prefix
                 if prefix is None:
-                    frames.append(text_frame(payload))
+                    frame = text_frame(payload)
                 elif 125 < (size := len(prefix) + len(payload) + 1) < 65536:
-                    frames.append(join((head_16(_TEXT, 126, size), prefix, payload, b"}")))
+                    frame = join((head_16(_TEXT, 126, size), prefix, payload, b"}"))
                 else:
-                    frames.append(text_frame(prefix + payload + b"}"))
-        if dirty_routes and not self._flush_scheduled:
+                    frame = text_frame(prefix + payload + b"}")
+                if route.in_order:
+                    _hand(route, self._dirty, [frame])
+                    continue
+                if not frames:
+                    dirty_routes.append(route)
+                frames.append(frame)
+        if (dirty_routes or self._dirty) and not self._flush_scheduled:
             self._flush_scheduled = True
             self._schedule(self._flush)
 
@@ -202,6 +214,8 @@ class FanOut:
                 if route.frames:  # the flush passes over it, emptied
                     _hand(route, [])
                     now.update(dict.fromkeys(route.subscribers))
+                elif route.in_order:  # handed as published: what its connections hold, now
+                    now.update(dict.fromkeys(route.subscribers))
         for subscriber in now:
             subscriber.flush()  # it may be flushed again at the end: with nothing, nothing
 
@@ -217,10 +231,11 @@ class FanOut:
             subscriber.flush()
 
 
-def _hand(route: _Route, dirty: list[Subscriber]) -> None:
-    """``route``'s frames, joined once, onto each subscriber's pending bytes (those that had
-    none into ``dirty``); the route emptied."""
-    frames = route.frames
+def _hand(route: _Route, dirty: list[Subscriber], frames: list[bytes] | None = None) -> None:
+    """``route``'s frames (or ``frames``), joined once, onto each subscriber's pending bytes
+    (those that had none into ``dirty``); the route emptied."""
+    if frames is None:
+        frames = route.frames
     data = frames[0] if len(frames) == 1 else b"".join(frames)
     subscribers = route.subscribers
     sent, receivers = route.sent, len(subscribers)
