@@ -190,6 +190,9 @@ def test_a_one_way_reduce_only_order_expired_by_a_fill_is_not_filled_by_the_same
     assert plain is not None and plain.status is OrderStatus.FILLED
     assert reducing.order is not None and reducing.order.status is OrderStatus.EXPIRED
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 0  # never flipped short
+    # its event's expiry reason: knocked out, as reversed positions would be opened (part 4 §3.1)
+    expired = [p["o"] for _, e, p in events(engine) if e == "ORDER_TRADE_UPDATE" and p["o"]["X"] == "EXPIRED"]
+    assert [(o["i"], o["R"], o["er"]) for o in expired] == [(reducing.order.order_id, True, "4")]
 
 
 def test_a_modification_cannot_raise_a_closing_order_past_its_side(engine: Engine) -> None:

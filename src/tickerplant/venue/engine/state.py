@@ -441,9 +441,9 @@ class EngineState:
         self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
 
     def trim(self, seat: Seat[Ledger], side: PositionSide, now_ms: int, out: Made) -> None:
-        """Expire the position's open reduce-only orders it can no longer close (``reduce_only``)."""
+        """Expire the reduce-only orders it can no longer close: ``er`` "4" (part 4 §3.1)."""
         for order in expiring(seat.ledger, seat.symbol, side):
-            self.finish(seat, order, OrderStatus.EXPIRED, now_ms, out)
+            self.finish(seat, order, OrderStatus.EXPIRED, now_ms, out, "4")
 
 
 _order_id: Callable[[Order], int] = lambda order: order.order_id  # noqa: E731
