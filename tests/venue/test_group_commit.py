@@ -24,6 +24,7 @@ from timing import eventually
 from tickerplant.clock import SystemClock
 from tickerplant.gateway.fanout import FanOut
 from tickerplant.market.instruments import Market, catalogue
+from tickerplant.protocol.user_streams import is_listen_key_item
 from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import Batch
@@ -253,7 +254,7 @@ async def test_no_user_event_leaves_before_its_order_is_committed(
     port = plant.listeners[Market.UM].port
     reader = sqlite3.connect(path)
     written: list[tuple[str, bool]] = []
-    flush, flush_streams = FanOut._flush, FanOut.flush_streams
+    flush, flush_streams, publish = FanOut._flush, FanOut.flush_streams, FanOut.publish
 
     def look(frames: list[bytes]) -> None:  # the fan-out's writes, looked at as they go
         for frame in frames:
@@ -274,8 +275,13 @@ async def test_no_user_event_leaves_before_its_order_is_committed(
                 look(route.frames)
         flush_streams(self, streams)
 
+    def watched_published(self: FanOut, messages: Any) -> None:  # a user data name's: queued at once
+        look([payload for stream, payload in messages if is_listen_key_item(stream)])
+        publish(self, messages)
+
     monkeypatch.setattr(FanOut, "_flush", watched)
     monkeypatch.setattr(FanOut, "flush_streams", watched_now)
+    monkeypatch.setattr(FanOut, "publish", watched_published)
     async with aiohttp.ClientSession() as session:
         async with session.post(f"http://127.0.0.1:{port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": key}) as r:
             listen_key = (await r.json())["listenKey"]
