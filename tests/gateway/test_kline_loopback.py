@@ -128,3 +128,19 @@ async def test_continuous_klines_of_a_quarter_and_silent_names(start_server: Sta
     _, rows = await get(plant, f"/dapi/v1/klines?symbol={quarter.symbol}&interval=1m&{minute}", Market.CM)
     k = final["k"]
     assert rows == [[k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"], k["Q"], "0"]]
+
+
+async def test_a_coin_m_end_past_now_answers_the_latest_klines(start_server: StartServer) -> None:
+    """Spec §7.8: COIN-M answers the most recent `limit` klines before `endTime`; an end past
+    now counts back from now's kline, as an end at now does, not from minutes still to come
+    (2 rows of 3 for an end a minute ahead, none for ten minutes ahead), on every kline kind."""
+    clock = ManualClock(T0 + 30 * MINUTE + 30_000)
+    plant = await start_server(clock=clock, simulator={"actions_per_s": 50.0, "history_s": 900.0})
+    now = clock.now_ms()
+    for path in ("klines?symbol=BTCUSD_PERP", "markPriceKlines?symbol=BTCUSD_PERP",
+                 "continuousKlines?pair=BTCUSD&contractType=PERPETUAL"):  # fmt: skip
+        _, at_now = await get(plant, f"/dapi/v1/{path}&interval=1m&limit=3&endTime={now}", Market.CM)
+        assert len(at_now) >= 2, (path, at_now)  # (now's minute may have no kline yet)
+        for ahead in (60_000, 600_000, 3 * 86_400_000):
+            _, ending = await get(plant, f"/dapi/v1/{path}&interval=1m&limit=3&endTime={now + ahead}", Market.CM)
+            assert [r[0] for r in ending] == [r[0] for r in at_now], (path, ahead)

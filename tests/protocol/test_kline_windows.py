@@ -36,3 +36,12 @@ def test_coin_m_windows() -> None:
     q = kline_query({"interval": "1M", "startTime": str(T - 200 * DAY_MS), "endTime": str(T), "limit": "2"},
                     coin_m_now=T)  # fmt: skip
     assert q.start_ms == 1_790_812_800_000  # 2026-10-01: October and November
+
+
+def test_a_coin_m_end_past_now_counts_back_from_now() -> None:
+    """The most recent `limit` klines that exist (§7.8): an end ten minutes ahead starts the
+    window two minutes before now's minute, as an end at now does."""
+    at_now = kline_query({"interval": "1m", "endTime": str(T), "limit": "3"}, coin_m_now=T)
+    ahead = kline_query({"interval": "1m", "endTime": str(T + 10 * MINUTE_MS), "limit": "3"}, coin_m_now=T)
+    assert ahead.start_ms == at_now.start_ms == T - T % MINUTE_MS - 2 * MINUTE_MS
+    assert ahead.end_ms == T + 10 * MINUTE_MS

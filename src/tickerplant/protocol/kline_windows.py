@@ -69,7 +69,10 @@ def _coin_m_window(
     else:
         assert end is not None
         start = end - COIN_M_KLINE_SPAN_MS
-    return max(start, open_before(interval, open_time(interval, end), limit - 1)), end
+    # the most recent that exist: an end past now counts back from now's kline, not from slots
+    # still to come (a future end answered fewer, or none)
+    latest = min(end, now_ms)
+    return max(start, open_before(interval, open_time(interval, latest), limit - 1)), end
 
 
 def open_before(interval: str, open_ms: int, n: int) -> int:
