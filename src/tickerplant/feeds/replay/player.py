@@ -238,8 +238,8 @@ class ReplaySource:
 
     def market_ns(self, wall_ns: int) -> int:
         """The replay clock when the wall clock reads ``wall_ns``: ×speed while it plays,
-        still while it is paused or held, where the replay stands when it is unpaced. An
-        ``exact`` replay's time stands just before an event that is due but not delivered yet
+        still while it is paused or held, where the replay stands when it is unpaced. A
+        venue's replay (``exact``) stands just before an event that is due but not delivered yet
         (the loop turns between deliveries): an order read then meets the market as it stands,
         at a time before that event. Read at its pace, an order met a book the next depth
         update (100 ms of the market before) had already changed, and a fill was 1-4 ticks
@@ -248,7 +248,7 @@ class ReplaySource:
         if pace is not None and self._playing.is_set():
             replay_us = pace.replay_us(wall_ns)
             replayer = self.replayer
-            if replayer is not None and self._exact and (self.exact_while is None or self.exact_while()):
+            if replayer is not None and self._exact:  # a venue on it (delivered exactly or in batches)
                 next_us = replayer.next_us
                 if next_us is not None and next_us <= replay_us:
                     replay_us = max(next_us - 1, replayer.now_us)
