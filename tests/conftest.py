@@ -90,6 +90,7 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> M
 # browser): run first, so that the workers end together on short tests instead of one
 # waiting on the other's last long one.
 _LONGEST_FIRST = (
+    "tests/e2e/test_bot_speeds.py",  # 25 s of wall time (its ×1 run), little of a core
     "tests/admin/test_workers_dashboard.py", "tests/e2e/test_ccxt_backtest.py",
     "tests/scaleout/test_supervision.py", "tests/venue/test_funding_catch_up.py",
     "tests/venue/test_operator_beside_server.py", "tests/scaleout/test_venue_workers.py",
