@@ -1,10 +1,15 @@
 """The journal's checkpointer process (``venue/journal/checkpointer.py``):
 ``python -S -m tickerplant.journal_checkpointer PATH``, which ``venue_checkpoints.py``
-starts. Its one real-time wait comes from the clock (``clock.block_for``)."""
+starts. Its one real-time wait comes from the clock (``clock.block_for``).
+
+It ignores SIGINT: a Ctrl-C at a terminal reaches every process of the foreground group, this
+one with the server, and the server ends it as it ends (it closes the pipe: end of input), a
+checkpoint it asked for finished, not cut short by a ``KeyboardInterrupt`` and its traceback."""
 
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +20,7 @@ __all__ = ["main"]
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(Path(sys.argv[1]), sys.stdin, sys.stdout, functools.partial(block_for, WHOLE_WAIT_S))
 
 

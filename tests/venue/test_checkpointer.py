@@ -8,6 +8,7 @@ windows are saved a slice at a time."""
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import threading
@@ -242,6 +243,34 @@ def test_the_checkpointer_ends_with_its_input(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     # three frames, all in the database; no commit came to start the WAL over
     assert ran.stdout.decode().splitlines() == ["3 1 0", "3 1 0"]
+
+
+def test_a_ctrl_c_at_the_terminal_leaves_the_checkpointer_to_its_server(tmp_path: Path) -> None:
+    """A Ctrl-C reaches every process of the terminal's foreground group: the checkpointer
+    ignores it (no ``KeyboardInterrupt`` traceback printed under the server's own shutdown),
+    answers on, and ends as ever when its server closes the pipe."""
+    path = tmp_path / "venue.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE t (x)")
+    db.execute("INSERT INTO t VALUES (1)")
+    argv, env = checkpointer_command(path)
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(b"checkpoint\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == b"3 1 0\n"  # running its loop: its signals set
+        process.send_signal(signal.SIGINT)
+        process.stdin.write(b"checkpoint\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == b"3 1 0\n"
+        _, stderr = process.communicate(timeout=60)  # its input's end ends it
+    finally:
+        if process.poll() is None:
+            process.kill()
+        db.close()
+    assert process.returncode == 0 and stderr == b""
 
 
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's scheduling policies")
