@@ -20,7 +20,7 @@ from tickerplant.recording.format import (
     decode_item,
 )
 
-__all__ = ["is_recording", "read_recording", "recording_files", "size_on_disk"]
+__all__ = ["is_recording", "read_recording", "recording_files", "size_on_disk", "why_not_recording"]
 
 log = logging.getLogger("tickerplant.recording")
 
@@ -101,14 +101,29 @@ def size_on_disk(path: Path) -> int:
 
 
 def _header_of(path: Path) -> RecordingHeader | None:
+    header, _ = _read_header(path)
+    return header
+
+
+def _read_header(path: Path) -> tuple[RecordingHeader | None, str]:
+    """The recording's header, or None and why it has none."""
     if not path.name.endswith(SUFFIX) or not path.is_file():
-        return None
+        return None, f"not a file named …{SUFFIX}"
     try:
         with gzip.GzipFile(path, "rb") as file:
             first = file.readline()
-        return decode_header(first) if first.endswith(b"\n") else None
-    except (EOFError, OSError, ValueError, zlib.error):
-        return None
+        if not first.endswith(b"\n"):
+            return None, "no header line"
+        return decode_header(first), ""
+    except (EOFError, OSError, ValueError, zlib.error) as exc:
+        return None, str(exc) or type(exc).__name__
+
+
+def why_not_recording(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a recording (not gzip, cut before its header, a header
+    that is not one); None: it is one."""
+    header, why = _read_header(Path(path))
+    return None if header is not None else why
 
 
 def is_recording(path: Path) -> bool:

@@ -4,6 +4,9 @@ messages, byte for byte, in the same order, with the recorded timing."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import itertools
+import logging
 from decimal import Decimal
 from pathlib import Path
 
@@ -134,6 +137,30 @@ def rotated(folder: Path) -> tuple[list[bytes], list[Path]]:
         files = list(writer.files)
     assert len(files) > 3
     return payloads, files
+
+
+def test_a_recording_that_cannot_be_read_is_named_with_why(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``….jsonl.gz`` that is not gzip, or whose gzip ends before its header line, is named
+    with why: alone in a folder (nothing to replay), named itself, or skipped with a warning
+    beside a recording that plays."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "tickerplant-um-1.jsonl.gz").write_bytes(b"not gzip at all\n")
+    (bad / "tickerplant-um-2.jsonl.gz").write_bytes(gzip.compress(b'{"header": 1')[:12])
+    with pytest.raises(ValueError, match="not readable as tickerplant recordings") as refused:
+        open_replay([bad], now_ms=0)
+    assert "tickerplant-um-1.jsonl.gz (Not a gzipped file" in str(refused.value)
+    assert "tickerplant-um-2.jsonl.gz (" in str(refused.value)
+    with pytest.raises(ValueError, match=r"tickerplant-um-1.jsonl.gz: not readable as a tickerplant recording \(Not a gzipped"):
+        open_replay([bad / "tickerplant-um-1.jsonl.gz"], now_ms=0)
+    payloads, _ = rotated(bad)  # a recording beside them plays; each of them is named in a warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, "tickerplant.replay"):
+        replay = open_replay([bad], now_ms=0)
+    assert [event[2].payload for event in itertools.islice(replay.events, 3)] == payloads[:3]  # type: ignore[union-attr]
+    assert sum("skipped, not readable as a tickerplant recording" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_a_rotated_recording_plays_as_one_sequence(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ from tickerplant.market.messages import KLINE_ROW
 from tickerplant.market.units import DAY_MS
 from tickerplant.market.updates import FundingRate, IndexPrice, MarkPrice
 from tickerplant.recording.format import RecordingHeader
-from tickerplant.recording.reading import is_recording, read_recording, size_on_disk
+from tickerplant.recording.reading import read_recording, size_on_disk, why_not_recording
 
 __all__ = ["ReplayFiles", "find_files", "open_replay"]
 
@@ -88,16 +88,23 @@ def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
     """Public files and recordings among ``paths`` (folders are searched recursively)."""
     public: list[PublicFile] = []
     recordings: list[Path] = []
+    unreadable: list[str] = []  # recordings by name that could not be read: each, and why
     for path in paths:
         candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         for candidate in candidates:
             identified = identify(candidate)
+            why = None if identified is not None else why_not_recording(candidate)
             if identified is not None:
                 public.append(identified)
-            elif candidate.name.endswith(".jsonl.gz") and is_recording(candidate):
+            elif why is None:
                 recordings.append(candidate)
+            elif candidate.name.endswith(".jsonl.gz"):  # one by its name, not readable as one
+                if not path.is_dir():
+                    raise ValueError(f"{candidate}: not readable as a tickerplant recording ({why})")
+                log.warning("%s: skipped, not readable as a tickerplant recording (%s)", candidate, why)
+                unreadable.append(f"{candidate} ({why})")
             elif not path.is_dir():
                 raise ValueError(
                     f"{candidate}: neither a Binance public file (<SYMBOL>-bookTicker|aggTrades|trades|"
@@ -105,6 +112,9 @@ def find_files(paths: Iterable[Path]) -> tuple[list[PublicFile], list[Path]]:
                     "indexPriceKlines or premiumIndexKlines folder) nor a tickerplant recording (.jsonl.gz)"
                 )
     if not public and not recordings:
+        if unreadable:
+            named = "; ".join(unreadable)
+            raise ValueError(f"nothing to replay: not readable as tickerplant recordings: {named}")
         raise ValueError("nothing to replay: no Binance public files or tickerplant recordings found")
     return public, recordings
 
