@@ -30,6 +30,7 @@ from tickerplant.market.history.series import SimulatedPast
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.candles import Kline
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
+from tickerplant.protocol.later import Later
 from tickerplant.protocol.rest import RestAnswer, RestLater
 
 # how a cold answer is made in pieces, the same on either loop:
@@ -105,6 +106,36 @@ COLD_KLINES = [
     "/fapi/v1/markPriceKlines?symbol=BTCUSDT&interval=1h&limit=100",
     "/fapi/v1/premiumIndexKlines?symbol=ETHUSDT&interval=1h&limit=200&startTime={start}",
 ]
+
+
+async def test_a_piece_that_raises_is_answered_as_an_unknown_outcome_and_the_line_goes_on(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug met while an answer is made in pieces (here one put in on purpose) is answered as
+    one met by a route (``guarded_route``): 503 ``-1000``, logged with its traceback, and the
+    request pipelined behind it answered."""
+    plant = await start_server(rest_turn_ms=0.0)
+
+    steps = itertools.count()
+    step = Later.step
+
+    def broken(self: Later[object]) -> bool:  # the first piece (made by the route itself), then a bug
+        if next(steps):
+            raise RuntimeError("a bug")
+        return step(self)
+
+    monkeypatch.setattr(Later, "step", broken)
+    reader, writer = await asyncio.open_connection("127.0.0.1", plant.listeners[Market.UM].port)
+    writer.write(FUNDING + TIME)
+    answer = await read_answer(reader)
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert msgspec.json.decode(answer.split(b"\r\n\r\n", 1)[1]) == {
+        "code": -1000, "msg": "Unknown error, please check your request or try again later."
+    }  # fmt: skip
+    assert list(_body(await read_answer(reader))) == ["serverTime"]  # type: ignore[arg-type]
+    raised = [r for r in caplog.records if "answering GET /fapi/v1/fundingRate raised" in r.getMessage()]
+    assert len(raised) == 1 and raised[0].exc_info is not None
+    writer.close()
 
 
 @pytest.mark.parametrize("target", COLD_KLINES)

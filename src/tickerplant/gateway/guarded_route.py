@@ -9,11 +9,13 @@ listener: such a request is answered as Binance answers a request whose outcome 
 know, 503 ``-1000`` "Unknown error, please check your request or try again later." (part 1
 §6.2, 503 (1): sent on, outcome unknown; a client queries before it retries), and logged
 with its traceback once a minute (``LogBudget``), its method and path only (no query: a
-signed request's parameters are the account's)."""
+signed request's parameters are the account's). An answer made in pieces (``LaterRoute``)
+alike: a piece that raises ends it with that answer."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from picows import WSUpgradeRequest
 
@@ -31,14 +33,43 @@ def guarded(router: PeerRouter, clock: Clock, log: logging.Logger) -> PeerRouter
     """``router``, whose exceptions are answered 503 ``-1000`` and logged (the docstring)."""
     budget = LogBudget(per_interval=1, interval_ms=60_000)
 
+    def raised(request: WSUpgradeRequest) -> Routed:
+        if (held := budget.allow("route", clock.now_ms())) is not None:
+            path = request.path.partition(b"?")[0][:200].decode("ascii", errors="replace")
+            method = request.method.decode("ascii", errors="replace")
+            log.exception("answering %s %s raised; answered 503 -1000%s", method, path, held_note(held))
+        return json_response(503, UNKNOWN_OUTCOME)
+
     def route(request: WSUpgradeRequest, ip: str, body: bytes) -> Routed | LaterRoute | AwaitedRoute | None:
         try:
-            return router(request, ip, body)
+            made = router(request, ip, body)
         except Exception:
-            if (held := budget.allow("route", clock.now_ms())) is not None:
-                path = request.path.partition(b"?")[0][:200].decode("ascii", errors="replace")
-                method = request.method.decode("ascii", errors="replace")
-                log.exception("answering %s %s raised; answered 503 -1000%s", method, path, held_note(held))
-            return json_response(503, UNKNOWN_OUTCOME)
+            return raised(request)
+        return made if not isinstance(made, LaterRoute) else _pieces_guarded(made, request, raised)
 
     return route
+
+
+def _pieces_guarded(
+    later: LaterRoute, request: WSUpgradeRequest, raised: Callable[[WSUpgradeRequest], Routed]
+) -> LaterRoute:
+    """An answer made in pieces, turn by turn (``LaterRoute``): a piece or the answer that
+    raises ends it, answered as a route that raises is."""
+    failed: list[Routed] = []
+
+    def step() -> bool:
+        try:
+            return later.step()
+        except Exception:
+            failed.append(raised(request))
+            return True
+
+    def routed() -> Routed:
+        if failed:
+            return failed[0]
+        try:
+            return later.routed()
+        except Exception:
+            return raised(request)
+
+    return later.replaced(step, routed)

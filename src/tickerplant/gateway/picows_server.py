@@ -97,6 +97,13 @@ class LaterRoute:
         """One piece, asked for ``asker``; whether the answer is made."""
         return self._step() if self._asker is None else asked(self._asker, self._step)
 
+    def replaced(self, step: Callable[[], bool], routed: Callable[[], Routed]) -> LaterRoute:
+        """This answer with its step and its answer's making replaced (``guarded_route``), its
+        wait and its asker kept."""
+        made = LaterRoute(step, routed, self.waiting)
+        made._asker = self._asker
+        return made
+
     def run(self) -> Routed:
         """Every piece and the answer, now."""
         while not self.step():
