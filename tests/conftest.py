@@ -33,6 +33,7 @@ from tickerplant.app import Tickerplant
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig, LimitsConfig, ServerConfig, SimulatorConfig
 from tickerplant.feeds import Source
+from tickerplant.gateway.past_farm import FARM
 
 StartServer = Callable[..., Awaitable[Tickerplant]]
 
@@ -123,6 +124,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return rank.get(name, len(rank))
 
     items.sort(key=first)  # stable: the rest in their collected order
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The process' farm of past workers (``past_farm.FARM``, shared by every server a worker
+    started) stopped while the interpreter is whole: left to its exit, the pool's manager
+    thread met a module already torn down ("Exception ignored in: …weakref_cb…")."""
+    FARM.close()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

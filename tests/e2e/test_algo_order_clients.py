@@ -200,10 +200,10 @@ async def test_what_the_algo_service_refuses_when_it_is_placed(plant: Tickerplan
     bob = await python_binance(plant, closing, venue.bob_hmac)
     assert await bob.futures_get_open_orders(symbol="BTCUSDT", conditional=True) == []
     for ref in ({"algoId": again["algoId"]}, {"clientAlgoId": "sl-BTCUSDT"}):
-        for reach in (bob.futures_get_algo_order, bob.futures_cancel_algo_order):
-            with pytest.raises(BinanceAPIException) as caught:
-                await reach(symbol="BTCUSDT", **ref)
-            assert caught.value.code == -2013
+        for reach, code in ((bob.futures_get_algo_order, -2013), (bob.futures_cancel_algo_order, -2011)):
+            with pytest.raises(BinanceAPIException) as caught:  # a query's "does not exist", a cancel's
+                await reach(symbol="BTCUSDT", **ref)  # "unknown order" (part 2 §6.1), as for an order
+            assert caught.value.code == code
     his = await bob.futures_create_algo_order(**dict(stop, quantity="0.001"))
     assert his["clientAlgoId"] == "sl-BTCUSDT"
     mine = await client.futures_get_open_orders(symbol="BTCUSDT", conditional=True)

@@ -98,12 +98,26 @@ async def test_rest_refuses_what_binance_refuses(
         ("algoOrder", stop | {"price": "-1"}, illegal("price")),
         ("algoOrder", stop | {"priceMatch": "OPPONENT"},
          {"code": -5038, "msg": "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT"}),
+        # sent as zero: the filters' refusals, as an order's (not "not sent")
+        ("algoOrder", stop | {"quantity": "0"}, {"code": -4003, "msg": "Quantity less than or equal to zero."}),
+        ("order", limit | {"quantity": "0"}, {"code": -4003, "msg": "Quantity less than or equal to zero."}),
+        ("algoOrder", stop | {"type": "STOP", "price": "0", "timeInForce": "GTC"},
+         {"code": -4001, "msg": "Price less than 0."}),
+        ("order", limit | {"price": "0"}, {"code": -4001, "msg": "Price less than 0."}),
+        ("algoOrder", without(stop, "quantity"), not_sent("quantity")),
     ]  # fmt: skip
     for path, params, refusal in cases:
         assert await post(http, plant, venue, market, path, params) == (400, refusal), (path, params)
     neither = {"code": -1102, "msg": "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!"}
     for method in ("DELETE", "GET"):  # an algo order's cancel or query names one (part 2 §4.3)
         assert await post(http, plant, venue, market, "algoOrder", {"symbol": symbol}, method) == (400, neither)
+    unknown = {"symbol": symbol, "algoId": "123456"}  # a cancel's "unknown order", a query's "does not exist"
+    assert await post(http, plant, venue, market, "algoOrder", unknown, "DELETE") == (
+        400, {"code": -2011, "msg": "Unknown order sent."}
+    )  # fmt: skip
+    assert await post(http, plant, venue, market, "algoOrder", unknown, "GET") == (
+        400, {"code": -2013, "msg": "Order does not exist."}
+    )  # fmt: skip
     engine = plant.engines[market]
     assert engine.open_orders(venue.alice, None) == [] and engine.fills(venue.alice, symbol) == []
     # what clients send by default, well-formed, is ignored where the type does not use it

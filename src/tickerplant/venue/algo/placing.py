@@ -16,7 +16,8 @@ condition met already at the latest price ``workingType`` names (-2021: the trig
 trailing stop's activation price). A trailing stop sent without ``activatePrice`` is
 active at once, from that price (with no latest price yet, from the first the venue hears:
 ``algo_book._trailing_due``). A cancel finds the order by ``algoId``, else
-``clientAlgoId`` (-2013), open (-2011) and not yet triggered (-4117).
+``clientAlgoId``, open (-2011 for one not open or unknown, as an order's cancel: part 2
+§6.1) and not yet triggered (-4117).
 
 Every change is an ``ALGO_UPDATE`` (with the child's figures once triggered) and the
 order's journal row (``changed``).
@@ -90,9 +91,7 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
 
 def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, out: Made) -> AlgoOrder:
     order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id)
-    if order is None:
-        raise refused(-2013, "Order does not exist.")
-    if not order.is_open:
+    if order is None or not order.is_open:
         raise refused(-2011, "Unknown order sent.")
     if order.status != "NEW":
         raise refused(-4117, "stop order is triggering")

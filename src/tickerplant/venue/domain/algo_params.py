@@ -96,11 +96,13 @@ def parse_new_algo(
             raise refused(-4137, f"Quantity must be zero with closePosition equals true{full_stop}")
         if reduce_only:
             raise refused(-1106, "Parameter 'reduceOnly' sent when not required.")
-    elif qty <= 0:
+    elif qty <= 0:  # sent as zero: LOT_SIZE's refusal, as an order's (part 2 §8); else not sent
+        if params.get("quantity"):
+            raise refused(-4003, "Quantity less than or equal to zero.")
         raise mandatory("quantity")
     price = _units(params, "price", inst.price_decimals) if limit and match == "NONE" else 0
-    if limit and match == "NONE" and price <= 0:
-        raise mandatory("price")
+    if limit and match == "NONE" and price <= 0:  # sent as zero: PRICE_FILTER's, as a LIMIT order's
+        raise refused(-4001, "Price less than 0.") if params.get("price") else mandatory("price")
     trailing = kind == "TRAILING_STOP_MARKET"
     trigger = 0 if trailing else _units(params, "triggerPrice", inst.price_decimals) or _units(
         params, "stopPrice", inst.price_decimals
