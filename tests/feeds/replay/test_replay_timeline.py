@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from public_data import BOOK_HEADER, T0, write
 
 from tickerplant.clock import ManualClock, MarketClock
@@ -100,3 +101,28 @@ async def test_an_exact_replays_time_stands_before_an_event_due_and_not_delivere
     assert market.now_ms() == T0 + 3_000  # caught up: the pace again
     wall.advance(10)
     assert market.now_ms() == T0 + 3_200
+
+
+@pytest.mark.parametrize("stop", ["hold", "pause"])
+async def test_an_exact_replay_held_or_paused_stands_before_the_event_due(tmp_path: Path, stop: str) -> None:
+    """Held (``tickerplant run``'s governor, a bot lagging) or paused (the operator), the
+    market's time stands where it stood playing: before the event due and not delivered, not
+    at its pace past it; and it runs on from there."""
+    book = [f"{i + 1},42000.0,1.000,42000.1,1.000,{t},{t}" for i, t in enumerate(range(T0, T0 + 60_000, 1000))]
+    write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
+    wall = ManualClock(WALL)
+    source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=20.0, paused=True), wall, exact=True)
+    await source.prepare()
+    market, replayer = MarketClock(wall, source), source.replayer
+    assert replayer is not None
+    source.resume()
+    replayer.step((T0 + 1_500) * 1000, 1_000, {m: [] for m in Market}, [])  # T0 and T0 + 1 s delivered
+    wall.advance(150)  # the pace: T0 + 3 s; T0 + 2 s due, not delivered
+    assert market.now_ms() == T0 + 1_999
+    source.hold() if stop == "hold" else source.pause()
+    wall.advance(1_000)
+    assert market.now_ms() == T0 + 1_999  # not T0 + 3 s, past the event it has not had
+    source.release() if stop == "hold" else source.resume()
+    replayer.step((T0 + 2_000) * 1000, 1_000, {m: [] for m in Market}, [])
+    wall.advance(10)
+    assert market.now_ms() == T0 + 1_999 + 200  # on from where it stood, at ×20

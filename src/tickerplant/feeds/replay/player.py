@@ -228,7 +228,17 @@ class ReplaySource:
         """Where the replay clock stands as it stops: it goes on from there (the replay's
         events up to it are played once it goes on), never from behind it."""
         if self._playing.is_set() and self._pace is not None:
-            self._stood_us = self._pace.replay_us(self._clock.now_ns())
+            self._stood_us = self._before_due(self._pace.replay_us(self._clock.now_ns()))
+
+    def _before_due(self, replay_us: int) -> int:
+        """``replay_us``, or for a venue's replay (``exact``) just before an event due by then
+        and not delivered yet (``market_ns``)."""
+        replayer = self.replayer
+        if replayer is not None and self._exact:  # a venue on it (delivered exactly or in batches)
+            next_us = replayer.next_us
+            if next_us is not None and next_us <= replay_us:
+                return max(next_us - 1, replayer.now_us)
+        return replay_us
 
     # -- the market's time (a clock.Timeline: tickerplant run serves on it) ----------------
 
@@ -246,13 +256,8 @@ class ReplaySource:
         better than any the recording offered (one MARKET order in fifteen at ×10)."""
         pace = self._pace
         if pace is not None and self._playing.is_set():
-            replay_us = pace.replay_us(wall_ns)
-            replayer = self.replayer
-            if replayer is not None and self._exact:  # a venue on it (delivered exactly or in batches)
-                next_us = replayer.next_us
-                if next_us is not None and next_us <= replay_us:
-                    replay_us = max(next_us - 1, replayer.now_us)
-            return replay_us * 1000
+            return self._before_due(pace.replay_us(wall_ns)) * 1000
+        # paused or held: where it stood as it stopped (``_stand``: before an event due then)
         stood = self.replayer.now_us if self.replayer is not None else self._start_us
         return max(stood, self._stood_us or 0) * 1000
 
