@@ -26,7 +26,7 @@ from tickerplant.gateway.rest_repeat import RestCall
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.plant.view import MarketView
-from tickerplant.protocol.market_data import MarketData
+from tickerplant.protocol.market_data import MarketData, Method
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer, RestApi
 
@@ -333,3 +333,43 @@ async def test_what_a_connection_keeps_to_answer_again_is_small(
     writer.close()
     assert len(set(answers)) == 1
     assert repeats[0] == (2 if kept else 0)
+
+
+@pytest.mark.uvloop_only
+async def test_a_repeated_poll_whose_answer_raises_is_answered_as_an_unknown_outcome(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll repeated on its kept-alive connection is answered past the router
+    (``RestCall.again``): a bug met there (one put in on purpose, on the second answer) is
+    answered 503 ``-1000`` and logged, as one met by the router, and the connection goes on
+    (it was dropped unanswered)."""
+    plant = await start_server(simulator=STILL)
+    rest = plant.listeners[Market.UM].rest
+    calls = 0
+
+    def answer(params: object, now_ms: int) -> dict[str, object]:
+        nonlocal calls
+        calls += 1
+        if calls >= 2:
+            raise RuntimeError("a bug")
+        return {}
+
+    ping = b"GET /fapi/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
+    old = rest.routes["/fapi/v1/ping"]
+    rest.routes["/fapi/v1/ping"] = Method(old.weight, answer)
+    reader, writer = await asyncio.open_connection("127.0.0.1", plant.listeners[Market.UM].port)
+    try:
+        writer.write(ping)
+        assert (await read_answer(reader)).startswith(b"HTTP/1.1 200 ")
+        writer.write(ping)  # the same bytes again, alone: made again past the router
+        again = await read_answer(reader)
+        assert again.startswith(b"HTTP/1.1 503 ") and again.endswith(
+            b'{"code":-1000,"msg":"Unknown error, please check your request or try again later."}'
+        )
+        assert b"Connection: close" not in again
+        writer.write(b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n")  # the connection goes on
+        assert (await read_answer(reader)).startswith(b"HTTP/1.1 200 ")
+    finally:
+        writer.close()
+    raised = [r for r in caplog.records if "answering GET /fapi/v1/ping raised" in r.getMessage()]
+    assert len(raised) == 1 and raised[0].exc_info is not None

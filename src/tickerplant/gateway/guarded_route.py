@@ -10,7 +10,8 @@ know, 503 ``-1000`` "Unknown error, please check your request or try again later
 §6.2, 503 (1): sent on, outcome unknown; a client queries before it retries), and logged
 with its traceback once a minute (``LogBudget``), its method and path only (no query: a
 signed request's parameters are the account's). An answer made in pieces (``LaterRoute``)
-alike: a piece that raises ends it with that answer."""
+alike: a piece that raises ends it with that answer; and a poll's answer made again on its
+kept-alive connection, past the router (``rest_repeat``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ from picows import WSUpgradeRequest
 
 from tickerplant.clock import Clock
 from tickerplant.gateway.log_budget import LogBudget, held_note
-from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, PeerRouter, Routed
+from tickerplant.gateway.picows_server import (
+    AwaitedRoute,
+    LaterRoute,
+    PartsResponse,
+    PeerRouter,
+    Repeatable,
+    Routed,
+)
 from tickerplant.gateway.responses import json_response
 
 __all__ = ["UNKNOWN_OUTCOME", "guarded"]
@@ -45,9 +53,37 @@ def guarded(router: PeerRouter, clock: Clock, log: logging.Logger) -> PeerRouter
             made = router(request, ip, body)
         except Exception:
             return raised(request)
-        return made if not isinstance(made, LaterRoute) else _pieces_guarded(made, request, raised)
+        if isinstance(made, LaterRoute):
+            return _pieces_guarded(made, request, raised)
+        response = getattr(made, "response", None)  # an answer a kept-alive poll repeats (rest_repeat)
+        if type(response) is PartsResponse and response.again is not None:
+            response.again = _GuardedRepeat(response.again, request, raised)
+        return made
 
     return route
+
+
+class _GuardedRepeat:
+    """A poll's answer made again on its kept-alive connection (``rest_repeat.RestCall.again``,
+    past the router): one that raises is answered as the route's would be, an answer made at
+    once (a ``LaterRoute`` already made), and one made in pieces is guarded piece by piece."""
+
+    __slots__ = ("_again", "_raised", "_request")
+
+    def __init__(
+        self, again: Repeatable, request: WSUpgradeRequest, raised: Callable[[WSUpgradeRequest], Routed]
+    ) -> None:
+        self._again, self._request, self._raised = again, request, raised
+
+    def again(self, ip: str, started_ns: int) -> bytes | tuple[bytes, ...] | LaterRoute:
+        try:
+            made = self._again.again(ip, started_ns)
+        except Exception:
+            answer = self._raised(self._request)
+            return LaterRoute(lambda: True, lambda: answer)
+        if isinstance(made, LaterRoute):
+            return _pieces_guarded(made, self._request, self._raised)
+        return made
 
 
 def _pieces_guarded(
