@@ -6,15 +6,18 @@ reach it (docs/venue.md, "How orders fill")."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from conftest import StartServer
-from public_data import AGG_HEADER, BOOK_HEADER, write
+from public_data import AGG_HEADER, BOOK_HEADER, KLINE_HEADER, write
 from timing import eventually
 
 from tickerplant.clock import ManualClock
 from tickerplant.config import ReplayConfig
+from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.signing import hmac_hex
@@ -91,3 +94,88 @@ async def test_coin_m_trades_on_a_replay_of_public_files(start_server: StartServ
         assert [(p["symbol"], p["positionAmt"]) for p in positions if p["positionAmt"] != "0"] == [  # type: ignore[index,union-attr]
             ("BTCUSD_PERP", "60")
         ]
+
+
+async def test_symbols_the_catalogue_does_not_list_trade_at_their_files_prices(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """A replayed symbol the catalogue does not list is made from its name, priced at its
+    files' first price: its exchangeInfo maxPrice is sized by it (priced at one whole unit,
+    every TAOUSDT order above 50 USDT was -4016), and a COIN-M pair's brackets are BTC's
+    scaled by that price (AVAX's 5 BTC first cap is 18,000 AVAX at ~25 USD, not 90,000)."""
+    replayed = tmp_path / "files"
+    replayed.mkdir()
+    for symbol, bid, ask, qty in (("TAOUSDT", "412.51", "412.56", "3.5"), ("AVAXUSD_PERP", "25.121", "25.131", "40")):
+        books = [f"{n},{bid},{qty},{ask},{qty},{T0 + n},{T0 + n}" for n in (0, 60_000)]
+        write(replayed, f"{symbol}-bookTicker-2024-01-01", BOOK_HEADER, books, zipped=False)
+    db = tmp_path / "accounts.db"
+    store = AccountStore(db)
+    balances = [(Market.UM, "USDT", parse_amount("100000")), (Market.CM, "AVAX", parse_amount("1000"))]
+    account = store.create_account("carol", balances, T0)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0).api_key
+    store.close()
+    clock = ManualClock(T0)
+    plant = await start_server(clock=clock, venue_db=str(db), replay=ReplayConfig(paths=(str(replayed),), speed=1.0))
+    await eventually(lambda: plant.engines[Market.CM].data.quantity_at("AVAXUSD_PERP", False, 25_131) == 40)
+    async with aiohttp.ClientSession() as session:
+
+        async def call(market: Market, method: str, path: str, query: str = "") -> Any:
+            port = plant.listeners[market].port
+            query = f"{query}&timestamp={clock.now_ms()}".lstrip("&")
+            url = f"http://127.0.0.1:{port}{path}?{query}&signature={hmac_hex(SECRET, query.encode())}"
+            async with session.request(method, url, headers={"X-MBX-APIKEY": api_key}) as answer:
+                assert answer.status == 200, await answer.text()
+                return await answer.json()
+
+        async def price_filter(market: Market, path: str, symbol: str) -> dict[str, str]:
+            async with session.get(f"http://127.0.0.1:{plant.listeners[market].port}{path}") as answer:
+                info = await answer.json()
+            listed = next(s for s in info["symbols"] if s["symbol"] == symbol)
+            return next(f for f in listed["filters"] if f["filterType"] == "PRICE_FILTER")
+
+        tao = await price_filter(Market.UM, "/fapi/v1/exchangeInfo", "TAOUSDT")
+        # the catalogue's rule (maxPrice ~50 times the price) at its price; its tick the files' finest
+        assert (Decimal(tao["maxPrice"]), tao["tickSize"]) == (Decimal("412.51") * 50, "0.01")
+        placed = await call(Market.UM, "POST", "/fapi/v1/order",
+                            "symbol=TAOUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1.5&price=400.07")  # fmt: skip
+        assert placed["status"] == "NEW"
+        brackets = await call(Market.CM, "GET", "/dapi/v2/leverageBracket", "symbol=AVAXUSD_PERP")
+        first = brackets[0]["brackets"][0]
+        assert (first["initialLeverage"], first["qtyCap"]) == (125, 18_000)  # 5 BTC at 90,000 / 25.121: ×3,600
+        bought = await call(Market.CM, "POST", "/dapi/v1/order",
+                            "symbol=AVAXUSD_PERP&side=BUY&type=MARKET&quantity=20&newOrderRespType=RESULT")  # fmt: skip
+        assert (bought["status"], bought["executedQty"]) == ("FILLED", "20")  # 200 USD of AVAX at 20x
+
+
+async def test_a_relayed_coin_m_pair_the_catalogue_does_not_list_is_priced_at_its_upstreams_mark(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """exchangeInfo carries no price: the relay asks its upstream's premiumIndex for the marks
+    of the COIN-M pairs the catalogue does not list, and their brackets are BTC's scaled by
+    it (unpriced, AVAX had BTC's 5-coin first cap, and 2 contracts at 20x were -2027)."""
+    replayed = tmp_path / "files"
+    replayed.mkdir()
+    books = [f"{n},25.121,40,25.131,40,{T0 + n},{T0 + n}" for n in (0, 3_600_000)]
+    write(replayed, "AVAXUSD_PERP-bookTicker-2024-01-01", BOOK_HEADER, books, zipped=False)
+    marks = replayed / "markPriceKlines" / "AVAXUSD_PERP" / "1m"  # the upstream's premiumIndex: its marks
+    marks.mkdir(parents=True)
+    rows = [f"{T0 + m * 60_000},25.126,25.126,25.126,25.126,0,{T0 + m * 60_000 + 59_999},0,60,0,0,0" for m in range(60)]
+    write(marks, "AVAXUSD_PERP-1m-2024-01-01", KLINE_HEADER, rows, zipped=False)
+    upstream_clock = ManualClock(T0)
+    upstream = await start_server(clock=upstream_clock, replay=ReplayConfig(paths=(str(replayed),), speed=1.0))
+    upstream_clock.advance(61_000)  # the first minute's mark played
+    await eventually(lambda: upstream.engines[Market.CM].mark("AVAXUSD_PERP") is not None)
+    db = tmp_path / "accounts.db"
+    store = AccountStore(db)
+    account = store.create_account("carol", [(Market.CM, "AVAX", parse_amount("1000"))], T0)
+    api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0).api_key
+    store.close()
+    relay = await start_server(source=RelaySource({Market.CM: upstream.url(Market.CM)}), venue_db=str(db))
+    port = relay.listeners[Market.CM].port
+    async with aiohttp.ClientSession() as session:
+        query = f"symbol=AVAXUSD_PERP&timestamp={relay.clock.now_ms()}"
+        url = f"http://127.0.0.1:{port}/dapi/v2/leverageBracket?{query}&signature={hmac_hex(SECRET, query.encode())}"
+        async with session.get(url, headers={"X-MBX-APIKEY": api_key}) as answer:
+            assert answer.status == 200, await answer.text()
+            first = (await answer.json())[0]["brackets"][0]
+    assert (first["initialLeverage"], first["qtyCap"]) == (125, 18_000)  # BTC's 5 x 3,600

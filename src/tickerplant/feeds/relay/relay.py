@@ -65,8 +65,8 @@ from tickerplant.feeds.relay.streams import (
     stream_names,
 )
 from tickerplant.market.book.followed import FollowedBook
-from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.payloads.listing import Listing, read_exchange_info
+from tickerplant.market.instruments import Instrument, Market, listed_price
+from tickerplant.market.payloads.listing import Listing, priced, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.market_data import DEPTH_LIMITS
 from tickerplant.protocol.streams import Route, StreamKind, resolve
@@ -260,6 +260,8 @@ class RelaySource:
         chosen = choose(listed, self.symbols, skipped)
         if not any(chosen.values()):
             raise RelayError(f"nothing to relay: no TRADING symbols at {', '.join(self.upstreams.values())}")
+        if chosen.get(Market.CM):
+            chosen[Market.CM] = await self._priced(self.upstreams[Market.CM], chosen[Market.CM])
         self.instruments = {market: chosen.get(market, []) for market in Market}
         for market, insts in chosen.items():
             log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
@@ -290,6 +292,20 @@ class RelaySource:
             except msgspec.DecodeError as exc:  # an answer, but not exchangeInfo: asking again will not help
                 raise RelayError(f"{url} did not answer with an exchangeInfo body: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _priced(self, upstream: str, insts: list[Instrument]) -> list[Instrument]:
+        """COIN-M pairs priced at the upstream's marks when the catalogue lists some not: an
+        exchangeInfo carries no price, and a pair's brackets are BTC's scaled by its price
+        (``brackets.coin_scale``). Unanswered, those pairs keep BTC's ladder as it is, said."""
+        if all(listed_price(Market.CM, inst.base_asset) is not None for inst in insts):
+            return insts
+        url = f"{rest_base(upstream)}{rest_prefix(Market.CM)}/premiumIndex"
+        try:
+            return priced(insts, await self._fetch(url))
+        except (OSError, msgspec.DecodeError) as exc:
+            log.warning("cm: GET %s failed (%s): its pairs the catalogue does not list keep BTC's "
+                        "brackets in their own coin", url, exc)  # fmt: skip
+            return insts
 
     async def run(self, sink: Sink) -> None:
         async with asyncio.TaskGroup() as group:

@@ -141,7 +141,7 @@ def open_replay(
     derivative = [file for file in public if file.kind in DERIVATIVE_KINDS]
     for file in public:
         if file.kind not in DERIVATIVE_KINDS:
-            digits.add_public(file.symbol, file.market, *sample_decimals(file))
+            digits.add_public(file.symbol, file.market, *sample_decimals(file))  # its digits, its first price
         elif file.kind is not FileKind.INDEX_KLINES:
             # mark and funding files make their symbol served; their 8-decimal prices are
             # mark units (§4.6), not the book's, so they do not widen its price digits

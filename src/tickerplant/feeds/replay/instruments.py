@@ -10,6 +10,7 @@ it announces; a symbol the catalogue does not know is made from its name.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
@@ -19,7 +20,7 @@ import msgspec
 
 from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market
 from tickerplant.market.payloads.events import DECIMAL_ROLES, DepthUpdate, payload_decoder
-from tickerplant.market.units import decimals_of
+from tickerplant.market.units import decimals_of, to_units
 from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 __all__ = ["FinestDigits", "replay_instrument"]
@@ -32,12 +33,17 @@ class FinestDigits:
 
     def __init__(self) -> None:
         self.digits: dict[str, tuple[int, int]] = {}
+        self.prices: dict[str, str] = {}  # the first price seen per symbol, as written
         self.markets: dict[str, Market] = {}
         self._streamed: dict[str, Market] = {}  # symbols a recording subscribed
 
-    def add_public(self, symbol: str, market: Market, price_decimals: int, qty_decimals: int) -> None:
+    def add_public(
+        self, symbol: str, market: Market, price_decimals: int, qty_decimals: int, price: str = ""
+    ) -> None:
         """What ``sample_decimals`` found in one public file of ``symbol``."""
         self._widen(symbol, price_decimals, qty_decimals)
+        if price:
+            self.prices.setdefault(symbol, price)
         self.markets[symbol] = market
 
     def add_recording(self, market: Market, streams: Iterable[str], items: Iterator[Item]) -> None:
@@ -47,8 +53,10 @@ class FinestDigits:
             symbol, _, kind = stream.partition("@")
             if not symbol.startswith("!") and not _names_a_pair(market, symbol, kind):
                 self._streamed.setdefault(symbol.upper(), market)
-        for symbol, (pd, qd) in _recorded_decimals(items).items():
+        for symbol, (pd, qd, price) in _recorded_decimals(items).items():
             self._widen(symbol, pd, qd)
+            if price:
+                self.prices.setdefault(symbol, price)
             self.markets.setdefault(symbol, market)
 
     def instruments(self, known: Mapping[str, Instrument]) -> dict[Market, list[Instrument]]:
@@ -60,7 +68,8 @@ class FinestDigits:
             digits.setdefault(symbol, (0, 0))
         instruments: dict[Market, list[Instrument]] = {market: [] for market in Market}
         for symbol in sorted(markets):
-            inst = replay_instrument(symbol, markets[symbol], known, *digits[symbol])
+            price = self.prices.get(symbol, "")
+            inst = replay_instrument(symbol, markets[symbol], known, *digits[symbol], price)
             instruments[inst.market].append(inst)
         return instruments
 
@@ -98,15 +107,18 @@ def _level_decimals(*sides: list[tuple[str, str]]) -> tuple[int, int]:
     return prices, max((decimals_of(qty) for _, qty in levels), default=0)
 
 
-def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str, tuple[int, int]]:
+def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str, tuple[int, int, str]]:
     """The finest price and quantity digits of each symbol in a recording's first messages:
     the prices and quantities each payload writes at the instrument's tick and step
     (``DECIMAL_ROLES``), and the levels of depth events and recorded depth snapshots; a
-    payload of another type is passed over."""
-    finest: dict[str, tuple[int, int]] = {}
-    def widen(symbol: str, pd: int, qd: int) -> None:
-        old = finest.get(symbol, (0, 0))
-        finest[symbol] = (max(old[0], pd), max(old[1], qd))
+    payload of another type is passed over. Beside them, the first price above 0 each
+    symbol's payloads write (``""``: none)."""
+    finest: dict[str, tuple[int, int, str]] = {}
+
+    def widen(symbol: str, pd: int, qd: int, prices: Iterable[str] = ()) -> None:
+        old = finest.get(symbol, (0, 0, ""))
+        first = old[2] or next((p for p in prices if _above_zero(p)), "")
+        finest[symbol] = (max(old[0], pd), max(old[1], qd), first)
 
     for item in itertools.islice(items, sample):
         if type(item) is RecordedSnapshot:  # a depth line: its levels are served too
@@ -114,7 +126,7 @@ def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str,
                 levels = _levels.decode(item.data)
             except msgspec.DecodeError:
                 continue
-            widen(item.symbol, *_level_decimals(levels.bids, levels.asks))
+            widen(item.symbol, *_level_decimals(levels.bids, levels.asks), (p for p, _ in levels.bids))
             continue
         if type(item) is not Recorded:
             continue
@@ -124,24 +136,35 @@ def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str,
             continue
         for event in decoded if isinstance(decoded, list) else (decoded,):
             if type(event) is DepthUpdate:
-                widen(event.symbol, *_level_decimals(event.bids, event.asks))
+                widen(event.symbol, *_level_decimals(event.bids, event.asks), (p for p, _ in event.bids))
                 continue
             roles = DECIMAL_ROLES.get(type(event))
             if roles is None:
                 continue
             pd = max((decimals_of(getattr(event, name)) for name in roles.prices), default=0)
             qd = max((decimals_of(getattr(event, name)) for name in roles.quantities), default=0)
-            widen(event.symbol, pd, qd)
+            widen(event.symbol, pd, qd, (getattr(event, name) for name in roles.prices))
     return finest
 
 
+def _above_zero(text: str) -> bool:
+    """A price as a payload writes one, above 0."""
+    whole, _, frac = text.partition(".")
+    return whole.isdigit() and (not frac or frac.isdigit()) and bool(text.strip("0."))
+
+
 def replay_instrument(
-    symbol: str, market: Market, known: Mapping[str, Instrument], price_decimals: int, qty_decimals: int
-) -> Instrument:
+    symbol: str, market: Market, known: Mapping[str, Instrument], price_decimals: int, qty_decimals: int,
+    price: str = "",
+) -> Instrument:  # fmt: skip
     """The instrument a replayed symbol is served as: the catalogue's (or its perpetual's,
-    for a dated contract), widened to the digits the files use; else one made from the name."""
+    for a dated contract), widened to the digits the files use; else one made from the name:
+    its tick, step and least quantity the finest digit the files write, priced at ``price``,
+    the files' first (what its filters' maxPrice and a COIN-M pair's brackets are sized by:
+    ``brackets.coin_scale``), a whole unit when they have none."""
     pair, _, suffix = symbol.partition("_")
     base = known.get(symbol) or known.get(pair if market is Market.UM else f"{pair}_PERP")
+    made = base is None
     if base is None:
         quote = "USD" if market is Market.CM else next(
             (q for q in ("USDT", "USDC", "FDUSD", "BUSD") if pair.endswith(q)), "USDT"
@@ -164,10 +187,16 @@ def replay_instrument(
         contract_type = ContractType.CURRENT_QUARTER
         day = datetime.strptime(suffix, "%y%m%d").replace(hour=_DELIVERY_HOUR_UTC, tzinfo=UTC)
         delivery_ms = int(day.timestamp() * 1000)
+    initial, tick, step = base.initial_price * price_scale, base.tick * price_scale, base.step * qty_scale
+    if made:  # its tick and step the finest digit its files write (no listing says coarser)
+        tick = step = 1
+        if price:
+            with contextlib.suppress(ValueError):  # finer than the units (not sampled with them)
+                initial = max(1, to_units(price, pd))
     return dataclasses.replace(
         base,
         symbol=symbol, contract_type=contract_type, delivery_ms=delivery_ms,
-        price_decimals=pd, tick=base.tick * price_scale, initial_price=base.initial_price * price_scale,
-        qty_decimals=qd, step=base.step * qty_scale, min_qty=base.min_qty * qty_scale,
+        price_decimals=pd, tick=tick, initial_price=initial,
+        qty_decimals=qd, step=step, min_qty=step if made else base.min_qty * qty_scale,
         max_qty=base.max_qty * qty_scale,
     )  # fmt: skip

@@ -103,6 +103,7 @@ _LAYOUT: dict[FileKind, tuple[tuple[int, int], ...]] = {
     FileKind.TRADES: ((0, _INT), (4, _INT), (1, _PRICE), (2, _QTY), (5, _BOOL)),
 }
 _TIME_FIELD = {FileKind.BOOK_TICKER: 2, FileKind.AGG_TRADES: 3, FileKind.TRADES: 1}
+_PRICE_TEXT = re.compile(rb"[0-9]+(\.[0-9]+)?")  # a price as the files write one (0 is none)
 # the columns whose digits size an instrument's units (``sample_decimals``)
 _PRICE_COLUMNS = {kind: tuple(c for c, how in fields if how == _PRICE) for kind, fields in _LAYOUT.items()}
 _QTY_COLUMNS = {kind: tuple(c for c, how in fields if how == _QTY) for kind, fields in _LAYOUT.items()}
@@ -228,15 +229,19 @@ _aggregate = cast(Callable[[tuple[Any, ...]], AggTrade], functools.partial(tuple
 _trade = cast(Callable[[tuple[Any, ...]], Trade], functools.partial(tuple.__new__, Trade))
 
 
-def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, int]:
-    """The finest price and quantity the first rows use, to size an instrument's units."""
+def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, int, str]:
+    """The finest price and quantity the first rows use, to size an instrument's units, and
+    the first price (``""``: none), where its market stood (``replay_instrument``)."""
     price_cols, qty_cols = _PRICE_COLUMNS[file.kind], _QTY_COLUMNS[file.kind]
     price_d = qty_d = 0
+    first = ""
     try:
         for i, line in enumerate(lines(file.path)):
             if i >= rows_to_read:
                 break
             fields = line.split(b",")
+            if not first and price_cols and _PRICE_TEXT.fullmatch(text := fields[price_cols[0]]):
+                first = text.decode() if text.strip(b"0.") else ""
             for c in price_cols:
                 price_d = max(price_d, decimals_of(fields[c]))
             for c in qty_cols:
@@ -246,7 +251,7 @@ def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, in
         raise ValueError(f"{where}: too few columns for {file.kind.value}") from None
     except (OSError, zlib.error, zipfile.BadZipFile) as exc:
         raise ValueError(f"{file.path.name}: unreadable: {exc}") from None
-    return price_d, qty_d
+    return price_d, qty_d, first
 
 
 class RowBlock(NamedTuple):

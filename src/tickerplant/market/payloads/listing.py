@@ -6,7 +6,9 @@ The writing side is ``exchange_info.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Final, NamedTuple
 
 import msgspec
@@ -14,7 +16,7 @@ import msgspec
 from tickerplant.market.instruments import ContractType, Instrument, Market, Published
 from tickerplant.market.units import decimals_of, to_units
 
-__all__ = ["Listing", "instruments_from_exchange_info", "read_exchange_info"]
+__all__ = ["Listing", "instruments_from_exchange_info", "priced", "read_exchange_info"]
 
 # Lenient where the writing side is exact: only the keys an Instrument needs are read, key
 # order and unknown keys or filters (POSITION_RISK_CONTROL, MAX_NUM_ALGO_ORDERS) do not
@@ -80,6 +82,7 @@ _CONTRACT_TYPES: Final = {
 # What exchangeInfo does not carry: the simulator's parameters. A relayed instrument is
 # never simulated; its filters are the upstream's (``Published``), not made from a price.
 _NEUTRAL_PRICE = 0
+_PRICE_CEILING = Decimal(10) ** 12  # a mark above it is not one (and no vast number is expanded)
 _NEUTRAL_VOLATILITY = 0.0
 _NEUTRAL_ACTIVITY = 0.0
 _RATE = re.compile(r"[0-9]{1,3}(\.[0-9]{1,8})?")  # a triggerProtect the venue may read ("0.0500")
@@ -190,3 +193,36 @@ def read_exchange_info(market: Market, body: bytes) -> Listing:
 def instruments_from_exchange_info(market: Market, body: bytes) -> list[Instrument]:
     """The TRADING instruments of an exchangeInfo body (spec §7.3), Binance's or ours."""
     return read_exchange_info(market, body).instruments
+
+
+class _MarkIn(msgspec.Struct):
+    symbol: str
+    markPrice: str
+
+
+_MARKS = msgspec.json.Decoder(list[_MarkIn])
+
+
+def priced(instruments: list[Instrument], body: bytes) -> list[Instrument]:
+    """``instruments`` each priced at its mark in a premiumIndex body (all symbols: §4.6),
+    where a listing carries no price (``_NEUTRAL_PRICE``): what sizes a COIN-M pair's
+    brackets (``venue/domain/brackets.coin_scale``); one the body lacks, or gives no readable
+    price for, stays unpriced. ``msgspec.DecodeError`` for a body that is no premiumIndex."""
+    marks = {mark.symbol: mark.markPrice for mark in _MARKS.decode(body)}
+    out = []
+    for inst in instruments:
+        price = _units_down(marks.get(inst.symbol, ""), inst.price_decimals)
+        out.append(dataclasses.replace(inst, initial_price=price) if price > 0 else inst)
+    return out
+
+
+def _units_down(text: str, decimals: int) -> int:
+    """A mark (8 decimals, finer than the book's) in the instrument's units, rounded down; 0
+    for no readable price."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return 0
+    if not value.is_finite() or not 0 < value < _PRICE_CEILING:
+        return 0
+    return int(value.scaleb(decimals))

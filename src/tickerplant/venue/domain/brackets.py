@@ -82,8 +82,9 @@ def _coin(scale: int) -> tuple[Bracket, ...]:
 
 def coin_scale(inst: Instrument) -> int:
     """How many of ``inst``'s coin BTC's ladder's one BTC is (a COIN-M pair's): BTC's price
-    over the coin's, both as the catalogue lists them (a pair it does not list, a relay's or
-    a replay's: at its initial price), to two significant digits; 1 for BTC and for a coin
+    over the coin's, both as the catalogue lists them (a pair it does not list, a replay's or
+    a relay's: at its initial price, its files' first or its upstream's mark when listed), to
+    two significant digits; 1 for BTC, for a coin with no price and for a coin
     worth more. The listed prices, not the market's: the ladder does not move between
     starts, nor with the price (Binance's tables change by announcement)."""
     btc = listed_price(Market.CM, "BTC")
