@@ -580,14 +580,41 @@ def test_the_order_rate_windows_go_on_after_a_restart(database: tuple[Path, str]
     SqliteJournal(path).save_counts([engine], here)
     again = restarted(here)
     assert again.counts.current(ALICE, here) == [(10_000, 300, 7), (60_000, 1200, 8)]
-    placed = new_order(again, ALICE, order(quantity="0.001", price="59000"), here)
+    placed = new_order(again, ALICE, order(quantity="0.001", price="59000"), here + 1)
     assert placed.counts == [("X-MBX-ORDER-COUNT-10S", 8), ("X-MBX-ORDER-COUNT-1M", 9)]
-    assert restarted(NOW + 10_000).counts.current(ALICE, NOW + 10_000) == [(10_000, 300, 0), (60_000, 1200, 8)]
+    # killed after an order placed since the save: the save's count and the orders after it (9,
+    # as counted live: the larger of the save's 8 and the journal's 8 forgot it)
+    assert restarted(NOW + 10_000).counts.current(ALICE, NOW + 10_000) == [(10_000, 300, 0), (60_000, 1200, 9)]
     assert restarted(NOW + 40_000).counts.current(ALICE, NOW + 40_000) == [(10_000, 300, 0), (60_000, 1200, 0)]
     # only the windows still open are kept: one row per account and limit
     SqliteJournal(path).save_counts([again], NOW + 40_000)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM venue_order_counts").fetchone() == (0,)
+
+
+def test_a_kill_after_a_save_counts_the_save_and_every_order_answered_since(database: tuple[Path, str]) -> None:
+    """Batches count 5 each on the 10 s window (the journal holds their orders, one each);
+    saved, then single orders, then a kill: the restart counts what was saved and the orders
+    journaled since (the larger of the save and the journal's orders forgot the singles: 40
+    against 8 + 15, where the count had been 55)."""
+    path, _ = database
+    journal = SqliteJournal(path)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), journal)
+    assert NOW % 10_000 == 0
+    for i in range(8):  # eight batches of one order: 40 on the 10 s window, 8 on the minute's
+        engine.counts.charge(ALICE, NOW + i, batch=True)
+        new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW + i, in_batch=True)
+    SqliteJournal(path).save_counts([engine], NOW + 1_000)  # the second's save
+    for i in range(15):
+        placed = new_order(engine, ALICE, order(quantity="0.001", price="59000"), NOW + 1_500 + i)
+    assert placed.counts == [("X-MBX-ORDER-COUNT-10S", 55), ("X-MBX-ORDER-COUNT-1M", 23)]
+    journal.close()  # killed: no save since
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
+    loading = SqliteJournal(path)
+    loading.load(again)
+    loading.load_counts(again, NOW + 4_000)
+    loading.close()
+    assert again.counts.current(ALICE, NOW + 4_000) == [(10_000, 300, 55), (60_000, 1200, 23)]
 
 
 @pytest.mark.timeout(int(150 * SECONDS))  # 2,400 orders and four starts, on a loaded machine

@@ -5,7 +5,8 @@ limits"). Two sources, read at start:
 - ``venue_order_counts``: the windows still open, as ``OrderCounts.open_windows`` gives
   them, written once a second while orders come (what changed, a slice at a time) and at a
   clean stop, in transactions of their own between the group commits (never one more
-  write per order). Refusals are counted here only.
+  write per order), each with the time its count was read (``saved_ms``). Refusals are
+  counted here only.
 - the orders themselves: every acknowledged order was journaled before its answer went, with
   the time it was placed, so the orders of the open windows are counted again from the
   journal: ``venue_orders`` (less the two kinds no key placed: a liquidation's
@@ -24,7 +25,9 @@ from collections.abc import Collection, Iterable
 
 from tickerplant.venue.risk.order_counts import OpenWindows
 
-__all__ = ["Change", "Saved", "applied", "changes", "placed_since", "saved_windows", "write_changes"]
+__all__ = [
+    "Change", "Saved", "applied", "changes", "placed_since", "saved_times", "saved_windows", "write_changes",
+]  # fmt: skip
 
 
 def saved_windows(db: sqlite3.Connection, market: str) -> list[tuple[int, int, int, int]]:
@@ -33,6 +36,16 @@ def saved_windows(db: sqlite3.Connection, market: str) -> list[tuple[int, int, i
         "SELECT account_id, window_ms, start_ms, count FROM venue_order_counts WHERE market = ?", (market,)
     )
     return [(int(a), int(w), int(s), int(c)) for a, w, s, c in rows]
+
+
+def saved_times(db: sqlite3.Connection, market: str) -> dict[tuple[int, int], int]:
+    """When each of ``market``'s saved windows was read to be saved, by (account, window ms);
+    none for a row saved before the time was kept."""
+    rows = db.execute(
+        "SELECT account_id, window_ms, saved_ms FROM venue_order_counts WHERE market = ? AND saved_ms > 0",
+        (market,),
+    )
+    return {(int(a), int(w)): int(t) for a, w, t in rows}
 
 
 Saved = dict[tuple[int, int], tuple[int, int]]  # (account, window ms) -> (window start, count)
@@ -59,8 +72,9 @@ def changes(market: str, windows: Iterable[tuple[int, int, int, int]], saved: Sa
     return found
 
 
-def write_changes(db: sqlite3.Connection, written: Iterable[Change]) -> None:
-    """``written`` in the caller's transaction, in their order."""
+def write_changes(db: sqlite3.Connection, written: Iterable[Change], saved_ms: int = 0) -> None:
+    """``written`` in the caller's transaction, in their order; ``saved_ms``: when their
+    counts were read (``OrderCounts.resume`` adds the orders the journal holds from then on)."""
     for market, key, row in written:
         if key is None:
             db.execute("DELETE FROM venue_order_counts WHERE market = ?", (market,))
@@ -71,9 +85,9 @@ def write_changes(db: sqlite3.Connection, written: Iterable[Change]) -> None:
             )
         else:
             db.execute(
-                "INSERT OR REPLACE INTO venue_order_counts (market, account_id, window_ms, start_ms, count) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (market, *key, *row),
+                "INSERT OR REPLACE INTO venue_order_counts (market, account_id, window_ms, start_ms, count, "
+                "saved_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                (market, *key, *row, saved_ms),
             )
 
 

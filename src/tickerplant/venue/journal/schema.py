@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS venue_margin_moves (
 );
 CREATE TABLE IF NOT EXISTS venue_order_counts (
     market TEXT NOT NULL, account_id INTEGER NOT NULL, window_ms INTEGER NOT NULL,
-    start_ms INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (market, account_id, window_ms)
+    start_ms INTEGER NOT NULL, count INTEGER NOT NULL, saved_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (market, account_id, window_ms)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_listen_keys (
     market TEXT NOT NULL, account_id INTEGER NOT NULL, listen_key TEXT NOT NULL, until_ms INTEGER NOT NULL,
@@ -131,6 +132,8 @@ _ADDED = (
     ("venue_income", "market", "TEXT"),
     # what maker fills opened of a position (``Position.maker_amt``): 0, a taker's, before
     ("venue_positions", "maker_amt", "INTEGER NOT NULL DEFAULT 0"),
+    # when a window's count was read to be saved (``counts.py``): 0, unknown, before
+    ("venue_order_counts", "saved_ms", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 

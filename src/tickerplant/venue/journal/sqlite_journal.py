@@ -20,8 +20,7 @@ Tables (made here if missing, beside the operator's in the same file):
 - ``venue_algo_orders``: each algo order's latest state (``domain/algo_order.AlgoOrder`` as JSON),
   one row per (symbol, algo id);
 - ``venue_amendments``: each modification of an order (``orderAmendment``);
-- ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or
-  by a fill;
+- ``venue_margin_moves``: isolated margin moved, by its owner (``POST …/positionMargin``) or a fill;
 - ``venue_order_counts``: the order-rate windows still open (``counts.py``);
 - ``venue_income``: the flows that are not a fill's (``FUNDING_FEE``, ``INSURANCE_CLEAR``,
   ``TRANSFER``, ``AUTO_EXCHANGE``), each also a row of ``venue_wallet_changes``; a
@@ -72,9 +71,10 @@ from tickerplant.venue.journal.counts import (
     applied,
     changes,
     placed_since,
+    saved_times,
     saved_windows,
     write_changes,
-)
+)  # fmt: skip
 from tickerplant.venue.journal.listen_key_rows import write_listen_keys
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
@@ -100,7 +100,8 @@ class SqliteJournal:
         self.commits = 0
         self._staging = False  # a transaction of staged batches is open (stage)
         self._saved_counts: dict[str, Saved] = {}  # per market, the order-rate windows last saved
-        self._unsaved_counts: list[Change] = []  # a save's changes not written yet (save_counts)
+        self._unsaved_counts: list[Change] = []  # a save's changes not written yet, and when read
+        self._counts_read_ms = 0
 
     def _open(self) -> sqlite3.Connection | None:
         if self._db is None and self.path.exists():
@@ -274,8 +275,8 @@ class SqliteJournal:
             return
         counts = engine.counts
         since = min(now_ms - now_ms % window_ms for window_ms, *_ in counts.limits)
-        placed = placed_since(db, engine.instruments.keys(), since)
-        counts.resume(saved_windows(db, engine.market.value), placed, now_ms)
+        placed, market = placed_since(db, engine.instruments.keys(), since), engine.market.value
+        counts.resume(saved_windows(db, market), placed, now_ms, saved_times(db, market))
 
     def save_counts(self, engines: Sequence[Engine], now_ms: int, most: int | None = None) -> bool:
         """The engines' order-rate windows open at ``now_ms``, in a transaction of their own:
@@ -288,6 +289,7 @@ class SqliteJournal:
         if db is None or self._staging:
             return db is None
         if most is None or not self._unsaved_counts:  # a save begins: what changed since the last
+            self._counts_read_ms = now_ms  # the counts as they stand now, written in slices after
             self._unsaved_counts = [
                 change
                 for engine in engines
@@ -301,7 +303,7 @@ class SqliteJournal:
         written = self._unsaved_counts[:most]
         with db:
             db.execute("BEGIN IMMEDIATE")
-            write_changes(db, written)
+            write_changes(db, written, self._counts_read_ms)
         applied(self._saved_counts, written)  # committed: what the next save compares with
         del self._unsaved_counts[: len(written)]
         self.commits += 1

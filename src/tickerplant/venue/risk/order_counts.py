@@ -15,10 +15,11 @@ Bounded: one (window start, count) per limit and account that placed an order.
 
 A restart does not refill them (docs/venue.md, "Order rate limits"): the windows still open
 are saved beside the journal once a second and at a clean stop (``open_windows``), and at
-start ``resume`` takes, per window, the larger of what was saved and what the journal holds
-of the orders placed in it: every acknowledged order was journaled before its answer went,
-so a ``kill -9`` forgets none of those, only refusals counted since the last save (and what a
-batch counts beyond its orders: the journal holds orders, not batches).
+start ``resume`` takes, per window, what was saved and the orders the journal holds placed
+in it since (a window saved at no known time: the larger of the two): every acknowledged
+order was journaled before its answer went, so a ``kill -9`` forgets none of those, only
+refusals counted since the last save (and what a batch counted since beyond its orders: the
+journal holds orders, not batches).
 """
 
 from __future__ import annotations
@@ -92,25 +93,36 @@ class OrderCounts:
         return OpenWindows(self, now_ms)
 
     def resume(
-        self, saved: Iterable[tuple[int, int, int, int]], placed: Iterable[tuple[int, int]], now_ms: int
-    ) -> None:
-        """The windows open at ``now_ms`` after a restart: per account and limit, the larger
-        of the count ``saved`` (``open_windows``' rows, refusals included) and the orders
-        ``placed`` in the window ((account, time ms), from the journal). A window already
-        closed, or an order of another window, counts for nothing."""
+        self, saved: Iterable[tuple[int, int, int, int]], placed: Iterable[tuple[int, int]], now_ms: int,
+        saved_at: Mapping[Key, int] | None = None,
+    ) -> None:  # fmt: skip
+        """The windows open at ``now_ms`` after a restart: per account and limit, the count
+        ``saved`` (``open_windows``' rows, refusals and batches as counted) and the orders
+        ``placed`` in the window after it was read (``saved_at``: when, per window; an order of
+        that very millisecond is taken for one it counted), from the journal
+        ((account, time ms)); a window saved at no known time, the larger of the two (the
+        journal counting a batch's orders one each, the larger alone forgot every order
+        acknowledged since the save). A window already closed, or an order of another
+        window, counts for nothing."""
         starts = {window_ms: now_ms - now_ms % window_ms for window_ms, *_ in self.limits}
+        at = saved_at or {}
         counted: dict[tuple[int, int], int] = {}
         for account_id, window_ms, start, count in saved:
             if starts.get(window_ms) == start:
                 counted[(account_id, window_ms)] = count
-        journaled: dict[tuple[int, int], int] = {}
+        journaled: dict[tuple[int, int], int] = {}  # every order of the window
+        since: dict[tuple[int, int], int] = {}  # those since the window's count was read
         for account_id, time_ms in placed:
             for window_ms, start in starts.items():
                 if start <= time_ms <= now_ms:
                     key = (account_id, window_ms)
                     journaled[key] = journaled.get(key, 0) + 1
+                    if key in counted and time_ms > at.get(key, now_ms):
+                        since[key] = since.get(key, 0) + 1
         for key in counted.keys() | journaled.keys():
-            self._windows[key] = (starts[key[1]], max(counted.get(key, 0), journaled.get(key, 0)))
+            kept, orders = counted.get(key, 0), journaled.get(key, 0)
+            count = kept + since.get(key, 0) if key in at and key in counted else max(kept, orders)
+            self._windows[key] = (starts[key[1]], count)
             self._unsaved.add(key)
 
     def counted(self, key: Key, start: int) -> int:
