@@ -36,7 +36,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     if args.config is not None:
         try:
             toml = tomllib.loads(args.config.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:  # not UTF-8: not TOML
             raise SystemExit(f"{args.config}: {exc}") from None
     given = vars(args)
     flags = {item.path: given[item.path] for item in settings() if item.path in given}
@@ -68,6 +68,8 @@ def _fault_profile(config: ServerConfig) -> ServerConfig:
     except FileNotFoundError:
         built = ", ".join(sorted(BUILTIN))
         raise SystemExit(f"--faults {named}: neither a built-in profile ({built}) nor a file") from None
+    except UnicodeDecodeError as exc:  # before OSError's: a ValueError
+        raise SystemExit(f"--faults {named}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (OSError, ProfileError) as exc:
         raise SystemExit(f"--faults {named}: {exc}") from None
     return dataclasses.replace(config, faults=dataclasses.replace(config.faults, profile_text=text))
@@ -133,7 +135,7 @@ def _venue_db(args: argparse.Namespace) -> str:
     if args.config is not None:
         try:
             toml = tomllib.loads(args.config.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:  # not UTF-8: not TOML
             raise SystemExit(f"{args.config}: {exc}") from None
     try:
         return load(toml, {}).venue_db

@@ -27,6 +27,9 @@ def test_faults_names_a_built_in_profile_or_reads_a_file(tmp_path: Path) -> None
         build_config(_parser().parse_args(["serve", "--faults", str(tmp_path / "none.toml")]))
     with pytest.raises(SystemExit, match=r"--faults binance-bad-dya: neither a built-in profile"):  # a typo
         build_config(_parser().parse_args(["serve", "--faults", "binance-bad-dya"]))
+    written.write_bytes(b'[[fault]]\nkind = "timeout"\nrate = 0.1\nname = "\xff"\n')  # a file not UTF-8: said so
+    with pytest.raises(SystemExit, match=r"day.toml: not UTF-8 text \(invalid start byte at byte 46\)"):
+        build_config(_parser().parse_args(["serve", "--faults", str(written)]))
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import ccxt
 import msgspec
 import pytest
@@ -32,6 +33,7 @@ from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import KeyType
+from tickerplant.venue.auth.signing import hmac_hex
 from tickerplant.venue.domain.money import parse_amount
 
 # each fault on a symbol of its own, so one server shows them all
@@ -269,3 +271,31 @@ async def test_a_slow_acknowledgement_and_a_maintenance_window(
     assert [(f["kind"], f["where"], f["account"]) for f in listed] == [
         ("maintenance", "GET /fapi/v3/balance", venue.bob), ("slow-ack", "POST /fapi/v1/order", venue.alice)
     ]  # fmt: skip
+
+
+async def test_service_unavailable_is_not_counted_and_tells_the_weight(
+    start_server: StartServer, venue: Venue
+) -> None:
+    """A maintenance window's "Service Unavailable." is not counted (part 1 §6.2's 503 (2),
+    §7.2) and carries the IP's weight as every answer does (§7.3): a client retrying
+    ``openOrders`` (weight 40) through it spent its IP's weight to 429 and 418 unseen."""
+    text = f'[[fault]]\nkind = "maintenance"\nat = "+0s"\naccounts = [{venue.alice}]\n'
+    plant = await start_server(
+        simulator=STILL, venue_db=str(venue.path), faults={"profile_text": text}, request_weight_per_min=100
+    )
+    port = plant.listeners[Market.UM].port
+    key = venue.alice_hmac
+    async with aiohttp.ClientSession() as session:
+
+        async def open_orders() -> tuple[int, str, str | None]:
+            query = f"timestamp={SystemClock().now_ms()}"
+            query += f"&signature={hmac_hex(key.secret, query.encode())}"
+            url = f"http://127.0.0.1:{port}/fapi/v1/openOrders?{query}"
+            async with session.get(url, headers={"X-MBX-APIKEY": key.api_key}) as answer:
+                return answer.status, await answer.text(), answer.headers.get("X-MBX-USED-WEIGHT-1M")
+
+        answers = [await open_orders() for _ in range(4)]  # 160 of weight, were it counted
+        assert {(status, body) for status, body, _ in answers} == {(503, "Service Unavailable.")}
+        assert [used for _, _, used in answers] == ["0"] * 4
+        async with session.get(f"http://127.0.0.1:{port}/fapi/v1/time") as answer:
+            assert (answer.status, answer.headers["X-MBX-USED-WEIGHT-1M"]) == (200, "1")

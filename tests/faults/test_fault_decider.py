@@ -100,3 +100,13 @@ def test_a_depth_break_only_on_the_diff_depth_streams_and_timed_faults_at_their_
     (rollover,) = made.timed(Family.MARKET)
     assert (rollover.kind, rollover.at_ms) == (FaultKind.ROLLOVER, START + 90_000)
     assert made.timed(Family.USER_STREAM) == []
+
+
+def test_symbols_narrow_no_user_data_fault() -> None:
+    """A key's events are every symbol's (docs/faults.md): a user data fault given
+    ``symbols`` hits its accounts' events all the same (it hit none: the events are decided
+    with no symbol)."""
+    made = decider('[[fault]]\nkind = "event-drop"\nrate = 1\naccounts = [2]\nsymbols = ["BTCUSDT"]')
+    dropped = made.decide(Family.USER_STREAM, "ORDER_TRADE_UPDATE", "", 2, START)
+    assert dropped is not None and dropped.apply is Apply.DROP
+    assert made.decide(Family.USER_STREAM, "ORDER_TRADE_UPDATE", "", 3, START) is None  # its accounts alone

@@ -59,6 +59,9 @@ def test_a_fault_read_with_its_window_filters_and_defaults() -> None:
         ('[[fault]]\nkind = "timeout"\nrate = 1\ndelay_ms = inf', "delay_ms is a finite number, not inf"),
         ('[[fault]]\nkind = "market-stall"\nat = "+1s"\nfor_s = inf', "for_s is a finite number, not inf"),
         ("faults = 1", "unknown keys"),
+        ("fault = [1, 2]", "fault 1: write each as a [[fault]] table, not 1"),
+        ('[[fault]]\nkind = "timeout"\nat = "+' + "9" * 400 + '"', "is past any time a replay or a clock reaches"),
+        ('[[fault]]\nkind = "depth-break"\nrate = 1\naccounts = [1]', "accounts narrow no market stream fault"),
         ("[[fault", "not TOML"),
     ],
 )

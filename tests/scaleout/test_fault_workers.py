@@ -123,6 +123,11 @@ class Client:
         self.secret = secret
 
     async def call(self, method: str, path: str, **params: Any) -> tuple[int, str]:
+        status, text, _ = await self.weighed(method, path, **params)
+        return status, text
+
+    async def weighed(self, method: str, path: str, **params: Any) -> tuple[int, str, str | None]:
+        """``call``'s, and the IP's weight the answer tells."""
         query = urlencode({**params, "timestamp": SystemClock().now_ms()})
         query += "&signature=" + hmac_hex(self.secret, query.encode())
         connector = aiohttp.TCPConnector(force_close=True)
@@ -131,7 +136,7 @@ class Client:
             aiohttp.ClientSession(connector=connector) as session,
             session.request(method, f"{self.base}{path}?{query}", headers=headers) as response,
         ):
-            return response.status, await response.text()
+            return response.status, await response.text(), response.headers.get("X-MBX-USED-WEIGHT-1M")
 
     async def open_symbols(self) -> list[str]:
         status, text = await self.call("GET", "/fapi/v1/openOrders")
@@ -231,9 +236,12 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
         assert await alice.open_symbols() == ["BTCUSDT", "LINKUSDT", "SOLUSDT", "XRPUSDT"]
 
         # a maintenance window on bob's account: every private endpoint 503, the market's data 200
+        weights = []  # not counted (part 1 §7.2), told (§7.3)
         for method, path in (("GET", "/fapi/v2/account"), ("GET", "/fapi/v1/openOrders"), ("POST", "/fapi/v1/order")):
-            status, text = await bob.call(method, path, **(btc if method == "POST" else {}))
+            status, text, used = await bob.weighed(method, path, **(btc if method == "POST" else {}))
             assert (status, text) == (503, "Service Unavailable."), (path, text)
+            weights.append(used)
+        assert weights[0] is not None and weights == [weights[0]] * 3, weights  # openOrders' 40 given back
         async with aiohttp.ClientSession() as session, session.get(f"{base}/fapi/v1/depth?symbol=BTCUSDT") as depth:
             assert depth.status == 200
 

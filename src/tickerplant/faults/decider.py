@@ -171,9 +171,9 @@ class FaultDecider:
             return False
         if fault.kind is FaultKind.DEPTH_BREAK and not is_diff_depth(where):
             return False
-        if fault.symbols and (
+        if fault.symbols and fault.kind.family is not Family.USER_STREAM and (  # symbols narrow no stream of
             fault.symbols.isdisjoint(among) if among is not None else symbol.upper() not in fault.symbols
-        ):
+        ):  # a key's (docs/faults.md: its events are every symbol's)
             return False
         return not fault.accounts or account in fault.accounts
 

@@ -107,6 +107,7 @@ _DELAY_MS = {
 _PLACED = {FaultKind.UNKNOWN_ERROR: 0.5, FaultKind.REQUEST_TIMEOUT: 0.0}
 _KEYS = {"kind", "rate", "at", "for_s", "endpoints", "symbols", "accounts", "placed", "delay_ms"}
 _AFTER = re.compile(r"^\+(\d+(?:\.\d+)?)([smh]?)$")
+_AT_MOST_MS = 100 * 366 * 86_400_000  # a century after the start: past any run
 _UNIT_MS = {"": 1000, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
@@ -152,6 +153,9 @@ def parse_profile(text: str) -> Profile:
     tables = document.get("fault", [])
     if not isinstance(tables, list):
         raise ProfileError("fault: write each as a [[fault]] table")
+    for i, table in enumerate(tables, 1):
+        if not isinstance(table, dict):
+            raise ProfileError(f"fault {i}: write each as a [[fault]] table, not {table!r}")
     faults = tuple(_fault(i, table) for i, table in enumerate(tables, 1))
     return Profile(str(document.get("name", "")), faults)
 
@@ -182,6 +186,8 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
     placed = _number(where, "placed", table.get("placed", _PLACED.get(kind, 0.0)), 0.0, 1.0)
     delay_ms = int(_number(where, "delay_ms", table.get("delay_ms", _DELAY_MS.get(kind, 0)), 0.0, None))
     accounts = _names(where, "accounts", table.get("accounts", []), int)
+    if accounts and kind.family is Family.MARKET:  # it never matched: no account asks for them
+        raise ProfileError(f"{where}: accounts narrow no market stream fault (every client's streams)")
     return Fault(
         kind, rate, at_ms, after_start, duration_ms,
         _names(where, "endpoints", table.get("endpoints", []), str),
@@ -216,7 +222,10 @@ def _at(where: str, value: Any) -> tuple[int | None, bool]:
     if isinstance(value, str):
         after = _AFTER.match(value.strip())
         if after:
-            return round(float(after.group(1)) * _UNIT_MS[after.group(2)]), True
+            ms = float(after.group(1)) * _UNIT_MS[after.group(2)]
+            if not math.isfinite(ms) or ms > _AT_MOST_MS:
+                raise ProfileError(f"{where}: at {value!r} is past any time a replay or a clock reaches")
+            return round(ms), True
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:

@@ -23,17 +23,21 @@ from collections.abc import Callable
 
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig
+from tickerplant.faults.answers import SERVICE_UNAVAILABLE
 from tickerplant.faults.decider import Apply, Decision, FaultDecider, throttle_exempt
 from tickerplant.faults.profile import Family, FaultKind, parse_profile
 from tickerplant.gateway.fault_batch import batch_orders, throttled_batch
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.gateway.responses import json_response, rest_response
 from tickerplant.market.instruments import Market
+from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer
 from tickerplant.venue.auth.checks import Authorized, PrivateRequest
 from tickerplant.venue.wire.rest import PrivateRest
 
-__all__ = ["FaultGate", "fault_gate", "fault_response", "log_fault"]
+__all__ = ["FaultGate", "fault_gate", "fault_response", "log_fault", "not_counted"]
+
+_UNAVAILABLE = (SERVICE_UNAVAILABLE.body,)  # a maintenance window's, and service-unavailable's
 
 log = logging.getLogger("tickerplant.faults")
 
@@ -48,11 +52,23 @@ def fault_gate(config: FaultsConfig, seed: int, clock: Clock, market: Market) ->
 
 def fault_response(answer: RestAnswer) -> Routed:
     """``answer`` as written: a bare-text fault (``answers.SERVICE_UNAVAILABLE``,
-    ``REQUEST_TIMEOUT``) as text, as a front end answers it, never labelled JSON; the
-    venue's own answers as always."""
+    ``REQUEST_TIMEOUT``) as text, as a front end answers it, never labelled JSON, with the
+    IP's weight as every answer has it (part 1 §7.3); the venue's own answers as always."""
     if answer.status in (408, 503) and not answer.body.startswith(b"{"):
-        return json_response(answer.status, answer.body, {"Content-Type": "text/plain"})
+        used = str(answer.used_weight)
+        fields = {"Content-Type": "text/plain", "X-MBX-USED-WEIGHT": used, "X-MBX-USED-WEIGHT-1M": used}
+        return json_response(answer.status, answer.body, fields)
     return rest_response(answer)
+
+
+def not_counted(answer: RestAnswer, weight: RequestWeight, ip: str, charged: int, now_ms: int) -> RestAnswer:
+    """``answer``, its request's ``charged`` weight given back when it is "Service
+    Unavailable.", which Binance does not count (part 1 §6.2's 503 (2), §7.2): a client
+    retrying through a maintenance window spent its IP's weight, then was refused 429 and
+    banned 418 on every endpoint."""
+    if answer.status != 503 or answer.parts != _UNAVAILABLE:
+        return answer
+    return answer._replace(used_weight=weight.refund(ip, charged, now_ms))
 
 
 def log_fault(market: Market, kind: str, where: str, symbol: str, account: int | None) -> None:
@@ -80,7 +96,9 @@ class FaultGate:
         admitted = private.admit(route, request, now_ms)
         if isinstance(admitted, RestAnswer):
             return admitted, 0
-        return self.apply(private, route, *admitted, now_ms, drain)
+        answer, hold_ms = self.apply(private, route, *admitted, now_ms, drain)
+        charged = private.routes[route].weight_of(request)
+        return not_counted(answer, private.weight, request.ip, charged, now_ms), hold_ms
 
     def apply(
         self, private: PrivateRest, route: tuple[str, str], authorized: Authorized, used: int, now_ms: int,

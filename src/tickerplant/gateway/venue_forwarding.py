@@ -28,7 +28,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, TypeVar
 
 from tickerplant.clock import Clock
-from tickerplant.gateway.fault_gate import fault_response
+from tickerplant.gateway.fault_gate import fault_response, not_counted
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Market
@@ -106,6 +106,8 @@ class ForwardedVenue:
                     reply(self._counted(route, RestAnswer(got.status, (error_body(got),), used), started_ns))
                     return
                 answer = RestAnswer(got.status, (got.body,), used, None, got.head)
+                charged = self.rest.routes[route].weight_of(request)  # given back if not counted
+                answer = not_counted(answer, self.rest.weight, request.ip, charged, self._clock.now_ms())
                 self._held(reply, self._counted(route, answer, started_ns), got.hold_ms)
 
             if not self.requests.ask(self.market, command, done, request.ip):

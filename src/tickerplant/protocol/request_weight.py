@@ -140,6 +140,16 @@ class RequestWeight:
         self.counters.weight_refused += 1
         return WeightVerdict(429, state.used, window_start + self.window_ms - now_ms, 0)
 
+    def refund(self, ip: str, weight: int, now_ms: int) -> int:
+        """``weight`` charged in this window given back (an answer Binance does not count:
+        "Service Unavailable.", part 1 §6.2 and §7.2); the IP's weight after."""
+        key = ip if ":" not in ip else _v6_key(ip)
+        state = self._ips.get(key) or self._limited.get(key)
+        if state is None or state.window_start_ms != self._window(now_ms):
+            return 0
+        state.used = max(0, state.used - weight)
+        return state.used
+
     def _window(self, now_ms: int) -> int:
         return now_ms - now_ms % self.window_ms
 

@@ -5,12 +5,11 @@ Each endpoint has its security type (part 1 §2) and its weight (part 1 §7.5, p
 A request goes through part 1 §10 in order: the route (the listener's, before this), the
 IP's weight charged against the budget REST market data and the WebSocket API share (a
 request refused later still costs it, §7.2), then ``checks.authorize``, then the endpoint.
-Every answer is JSON, a refusal ``{"code":…,"msg":…}`` with its HTTP status.
-
-Routes are keyed by method and path, as Binance's are (``POST`` and ``DELETE
-/fapi/v1/listenKey`` are two endpoints, part 4); another method on a route's path is the
-market's 404 ``-5000`` naming that method. A POST, PUT or DELETE is signed over its query
-then its body (part 1 §4.1); a GET's parameters are its query's only (§3.1).
+Every answer is JSON, a refusal ``{"code":…,"msg":…}`` with its HTTP status. Routes are
+keyed by method and path, as Binance's are (``POST`` and ``DELETE /fapi/v1/listenKey`` are two
+endpoints, part 4); another method on a route's path is the market's 404 ``-5000`` naming it.
+A POST, PUT or DELETE is signed over its query then its body (part 1 §4.1); a GET's
+parameters are its query's only (§3.1).
 
 Served: the balances (``/fapi/v3/balance``, ``/fapi/v2/balance``, ``/dapi/v1/balance``);
 with an engine (``engine.py``), the order endpoints of part 2 §3, §6 (place, test, query,
@@ -18,9 +17,9 @@ cancel, open orders, cancel all, all orders, user trades) and the account ones o
 §4.2–§4.6 (account, positionRisk, leverage, marginType, positionSide/dual), under
 ``/fapi`` or ``/dapi``. An order placement's answer carries the account's order counts
 (``X-MBX-ORDER-COUNT-10S``, ``-1M``, part 1 §7.4). Weights: part 2 and part 3 §2.
-The listen keys' ``POST``, ``PUT`` and ``DELETE /fapi/v1/listenKey`` and
-``/dapi/v1/listenKey`` (part 4 §1.1: USER_STREAM, weight 1; a stray ``listenKey``,
-``timestamp`` or ``signature`` is ignored, decision 10), with a listen-key table.
+The listen keys' ``POST``, ``PUT``, ``DELETE /fapi/v1/listenKey`` and ``/dapi/v1/listenKey`` (part 4
+§1.1: USER_STREAM, weight 1; a stray ``listenKey``, ``timestamp`` or ``signature`` is ignored,
+decision 10), with a listen-key table.
 """
 
 from __future__ import annotations
@@ -91,6 +90,10 @@ class PrivateEndpoint(NamedTuple):
     weight: int  # REQUEST_WEIGHT (part 1 §7.5); 40 without a symbol where marked
     answer: Callable[[Authorized, int], Any]  # (the authorized request, now) -> a JSON value
     weight_unscoped: int = 0  # the weight without ``symbol`` (openOrders: 40), 0: the same
+
+    def weight_of(self, request: PrivateRequest) -> int:  # with a symbol, or not (checks._plain)
+        unscoped = self.weight_unscoped and (request.query + request.body).find(b"symbol=") < 0
+        return self.weight_unscoped if unscoped else self.weight
 
 
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
@@ -192,10 +195,7 @@ class PrivateRest:
     def _admit(
         self, endpoint: PrivateEndpoint, request: PrivateRequest, now_ms: int
     ) -> tuple[Authorized, int] | RestAnswer:
-        weight = endpoint.weight
-        if endpoint.weight_unscoped and (request.query + request.body).find(b"symbol=") < 0:  # checks._plain
-            weight = endpoint.weight_unscoped
-        verdict = self.weight.charge(request.ip, weight, now_ms)
+        verdict = self.weight.charge(request.ip, endpoint.weight_of(request), now_ms)
         if verdict.status != 200:
             limited = rate_limit_error(verdict, request.ip, self.weight.limit)
             retry_s = -(-verdict.retry_after_ms // 1000)
