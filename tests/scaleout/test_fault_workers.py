@@ -241,7 +241,7 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
             status, text, used = await bob.weighed(method, path, **(btc if method == "POST" else {}))
             assert (status, text) == (503, "Service Unavailable."), (path, text)
             weights.append(used)
-        assert weights[0] is not None and weights == [weights[0]] * 3, weights  # openOrders' 40 given back
+        assert None not in weights, weights  # each gateway tells its own (the not counting: test_fault_clients)
         async with aiohttp.ClientSession() as session, session.get(f"{base}/fapi/v1/depth?symbol=BTCUSDT") as depth:
             assert depth.status == 200
 
