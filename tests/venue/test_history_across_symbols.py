@@ -53,8 +53,19 @@ async def test_all_orders_and_user_trades_by_pair_and_without_a_symbol(tmp_path:
         assert trades and {t["orderId"] for t in trades} == {placed["orderId"]}
         for endpoint, query in (("allOrders", f"pair=BTCUSD&orderId={placed['orderId']}"),
                                 ("userTrades", "pair=BTCUSD&fromId=1"),
-                                ("userTrades", f"pair=BTCUSD&orderId={placed['orderId']}")):  # fmt: skip
+                                ("userTrades", f"pair=BTCUSD&orderId={placed['orderId']}"),
+                                ("userTrades", "symbol=BTCUSD_PERP&pair=BTCUSD"),  # symbol xor pair (§11)
+                                ("allOrders", "symbol=BTCUSD_PERP&pair=ETHUSD")):  # fmt: skip
             status, refused = await signed(session, "GET", f"{dapi}/{endpoint}", key, query)
             assert (status, refused["code"]) == (400, -1128), (endpoint, query)
         status, unknown = await signed(session, "GET", f"{dapi}/allOrders", key, "pair=NOPEUSD")
         assert (status, unknown["code"]) == (400, -1121)
+        for _ in range(55):  # 56 fills: COIN-M's userTrades gives 50 at most without a limit (§11)
+            status, more = await signed(session, "POST", f"{dapi}/order", key,
+                                        "symbol=BTCUSD_PERP&side=BUY&type=MARKET&quantity=1")  # fmt: skip
+            assert status == 200, more
+        for query in ("pair=BTCUSD", "symbol=BTCUSD_PERP"):
+            status, trades = await signed(session, "GET", f"{dapi}/userTrades", key, query)
+            assert (status, len(trades)) == (200, 50), query
+            status, trades = await signed(session, "GET", f"{dapi}/userTrades", key, query + "&limit=1000")
+            assert (status, len(trades)) == (200, 56), query

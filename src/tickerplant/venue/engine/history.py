@@ -136,12 +136,14 @@ def _limit(params: Mapping[str, str], default: int, most: int) -> int:
 def _symbols(
     engine: EngineState, params: Mapping[str, str], *, with_ids: tuple[str, ...], every_um: bool = False
 ) -> list[str]:
-    """The ``symbol`` asked, or on COIN-M every symbol of the ``pair`` asked (part 2 §6's
-    COIN-M table: ``symbol`` or ``pair``, and ``pair`` with none of ``with_ids``: -1128);
+    """The ``symbol`` asked, or on COIN-M every symbol of the ``pair`` asked (part 2 §11's
+    COIN-M table: ``symbol`` xor ``pair``, and ``pair`` with none of ``with_ids``: -1128);
     ``every_um``: on USDⓈ-M without a ``symbol``, every symbol (``allOrders``, part 2 §6.5:
     ``symbol`` optional since 2026-08-25), under the ``pair`` rule's -1128."""
     symbol, pair = params.get("symbol"), params.get("pair")
     um = engine.market is Market.UM
+    if symbol and pair and not um:  # ``symbol`` xor ``pair`` (part 2 §11; the code: the page's others')
+        raise refused(-1128, "Combination of optional parameters invalid.")
     if symbol or (um and not every_um) or (not um and not pair):  # one symbol, named or missing
         return [engine.symbol(parse_symbol(params)).symbol]
     if any(params.get(name.lower()) for name in with_ids):
@@ -181,7 +183,8 @@ def trades(engine: EngineState, account_id: int, params: Mapping[str, str], now_
         raise refused(-1128, "Combination of optional parameters invalid.")
     if from_id is None and (order_id is None or start is not None or end is not None):
         start, end = window(engine.market, start, end, now_ms, WINDOW_MS)
-    span = Span(from_id, start, end, now_ms - TRADES_MS, _limit(params, 500, 1000))
+    most = (500, 1000) if engine.market is Market.UM else (50, 1000)  # part 2 §11: COIN-M's default 50
+    span = Span(from_id, start, end, now_ms - TRADES_MS, _limit(params, *most))
     found = [f for s in symbols for f in _source(engine).fills(account_id, s, span, order_id)]
     if len(symbols) > 1:  # the pair's most recent, by time
         found = sorted(found, key=lambda f: (f.time_ms, f.symbol, f.trade_id, f.order_id))[-span.limit :]
