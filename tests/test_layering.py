@@ -126,11 +126,12 @@ PURE = [
     *(SRC / "report" / f"{name}.py" for name in ("rows", "equity", "statistics", "figures")),
     *sorted((SRC / "faults").glob("*.py")),
     SRC / "bot" / "governor.py",  # tickerplant run's lag rules
-    # the venue's cores: all of it but the files it keeps (the operator's store, the journal)
+    # the venue's cores: all of it but the files it keeps (the operator's store and the server's
+    # view of it, the journal)
     *(
         path
         for path in sorted((SRC / "venue").rglob("*.py"))
-        if path.parent.name != "journal" and path.name != "store.py"
+        if path.parent.name != "journal" and path.name not in ("store.py", "keyring.py")
     ),
 ]
 # file formats: they read and write files, but no socket and no clock

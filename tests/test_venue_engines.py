@@ -19,7 +19,8 @@ from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.accounts import KeyType
-from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.auth.keyring import Keyring
+from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import BalanceUpdate, Batch
 from tickerplant.venue.engine.good_till import GoodTill

@@ -107,8 +107,10 @@ def _verify(db: str) -> None:
 
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
     try:
-        journaled = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'venue_fills'").fetchone()
-        if journaled is None:  # no server has opened it yet: nothing journaled, nothing to add up
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "accounts" not in tables:  # another program's database
+            raise SystemExit(f"tickerplant accounts: {db} is not a tickerplant database")
+        if "venue_fills" not in tables:  # no server has opened it yet: nothing journaled, nothing to add up
             print("checked    nothing journaled yet (no server has opened it): adds up")
             return
         symbols = [row[0] for row in connection.execute("SELECT DISTINCT symbol FROM venue_fills")]

@@ -35,7 +35,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.protocol.endpoints import BINANCE_STREAMS
 from tickerplant.protocol.past import past_answers
 from tickerplant.report.journal_rows import ahead_of_start
-from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.listen_key_rows import held_listen_keys

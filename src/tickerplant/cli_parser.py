@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,9 @@ def parser() -> argparse.ArgumentParser:
     record.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the recording")
     record.add_argument("--market", choices=("um", "cm"), help="default: asked of the URL")
     record.add_argument(
-        "--rotate-mb", type=float, default=256.0, metavar="MB", help="uncompressed size (default 256)"
+        "--rotate-mb", type=_positive, default=256.0, metavar="MB", help="uncompressed size (default 256)"
     )
-    record.add_argument("--rotate-s", type=float, default=3600.0, metavar="S", help="default 3600")
+    record.add_argument("--rotate-s", type=_positive, default=3600.0, metavar="S", help="default 3600")
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
     _add_log_options(record, "INFO")
 
@@ -264,6 +265,17 @@ def _log_level(text: str) -> str:
     if text.upper() not in logs.LEVELS:
         raise argparse.ArgumentTypeError(f"a level is one of {', '.join(logs.LEVELS)}, not {text!r}")
     return text.upper()
+
+
+def _positive(text: str) -> float:
+    """A finite number above 0 (a file's size or age before the next)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number above 0")
+    return value
 
 
 def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:

@@ -285,6 +285,7 @@ async def gateway(
 
 
 async def record_streams(args: argparse.Namespace) -> None:
+    from tickerplant.client.endpoints import market_of
     from tickerplant.recording.recorder import record
 
     stop = asyncio.Event()
@@ -294,11 +295,19 @@ async def record_streams(args: argparse.Namespace) -> None:
             loop.add_signal_handler(sig, stop.set)
     if args.seconds is not None:
         loop.call_later(args.seconds, stop.set)
+    if args.out.exists() and not args.out.is_dir():
+        raise SystemExit(f"tickerplant record: --out {args.out} is a file, not a folder")
+    market = Market(args.market) if args.market else None
+    if market is None:  # asked of the URL (its REST twin): one nothing answers at is said so
+        try:
+            market = await market_of(args.url)
+        except OSError as exc:
+            raise SystemExit(f"tickerplant record: nothing recorded: {exc}") from None
     files = await record(
         args.url,
         args.streams,
         args.out,
-        market=Market(args.market) if args.market else None,
+        market=market,
         rotate_bytes=int(args.rotate_mb * 1024 * 1024),
         rotate_s=args.rotate_s,
         stop=stop,

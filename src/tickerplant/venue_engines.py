@@ -32,7 +32,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
-from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.book.published import PublishedMarket
 from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, missed_fundings
 from tickerplant.venue.clearing.transfers import unseen_transfers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -82,6 +83,11 @@ def test_refusals_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     for useless in ("trading", ""):  # refused everywhere: no request could use it
         with pytest.raises(SystemExit, match="a key reads"):
             run(capsys, db, "create", "--permissions", useless)
+    # a name that would forge a row of `list`'s tab-separated lines, or a very long one
+    for name in ("mallory\t0\tfake\tenabled\t9 keys\n3\tbob", "x" * 65):
+        with pytest.raises(SystemExit, match="an account's name is at most 64 printable characters"):
+            run(capsys, db, "create", "--name", name)
+    assert "x" * 64 in run(capsys, db, "create", "--name", "x" * 64)
 
 
 async def test_a_key_made_while_serving_works_at_once(
@@ -122,6 +128,26 @@ def test_a_path_that_is_no_database_is_one_line_and_left_as_it_was(
         with pytest.raises(SystemExit, match="tickerplant report: "):
             main(["report", "--db", str(path), "--account", "1", "--out", str(tmp_path / "r")])
     assert stat.S_IMODE(text.stat().st_mode) == 0o644 and stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_another_programs_database_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SQLite file of another program's (a mistyped ``--db``): refused in one line by every
+    command, its tables, journal mode and file mode untouched (``list`` made tickerplant's
+    tables in it, switched it to WAL and made it the owner's alone, and exited 0)."""
+    crm = tmp_path / "crm.db"
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO customers (name) VALUES ('ada')")
+    db.close()
+    crm.chmod(0o644)
+    before = crm.read_bytes()
+    for action in (["list"], ["show", "1"], ["deposit", "1", "USDT=1"], ["verify"], ["create"]):
+        with pytest.raises(SystemExit, match=r"tickerplant accounts: .*crm.db is not a tickerplant database"):
+            run(capsys, crm, *action)
+    assert crm.read_bytes() == before and stat.S_IMODE(crm.stat().st_mode) == 0o644
+    assert not crm.with_name("crm.db-wal").exists()
 
 
 def test_verify_a_database_no_server_has_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -159,3 +159,23 @@ def test_a_recording_of_nothing_is_a_failure(tmp_path: Path) -> None:
     argv = ["record", "--url", f"ws://127.0.0.1:{port}", "--market", "um", "--seconds", "0", "--out", str(tmp_path)]
     with pytest.raises(SystemExit, match=r"tickerplant record: nothing recorded: no connection to ws://127\.0\.0\.1"):
         main([*argv, "btcusdt@bookTicker"])
+
+
+def test_a_recorders_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An URL nothing answers at with no ``--market`` (the market is asked of it), a size or
+    an age to rotate at that is not above 0, an ``--out`` that is a file: each refused in a
+    line, exit status 1 or argparse's 2 (each was a traceback)."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    argv = ["record", "--url", f"ws://127.0.0.1:{port}", "--seconds", "0", "btcusdt@bookTicker"]
+    with pytest.raises(SystemExit, match=r"tickerplant record: nothing recorded: cannot reach"):
+        main([*argv, "--out", str(tmp_path)])
+    for flag, value in (("--rotate-mb", "0"), ("--rotate-s", "-5"), ("--rotate-s", "nan")):
+        with pytest.raises(SystemExit) as refused:
+            main([*argv, "--out", str(tmp_path), flag, value])
+        assert refused.value.code == 2 and f"argument {flag}: {value} is not a number above 0" in capsys.readouterr().err
+    file = tmp_path / "a-file"
+    file.write_text("")
+    with pytest.raises(SystemExit, match=r"tickerplant record: --out .*a-file is a file, not a folder"):
+        main([*argv, "--market", "um", "--out", str(file)])

@@ -68,6 +68,8 @@ def test_the_report_of_an_account(journal: Path, tmp_path: Path, capsys: pytest.
 def test_its_range_in_iso_8601_or_milliseconds(journal: Path, tmp_path: Path) -> None:
     figures = report(journal, tmp_path / "to", "--from", "1970-01-01T00:00:02", "--to", "2999")
     assert (figures["start_ms"], figures["end_ms"], figures["statistics"]["trades"]) == (2000, 2999, 1)  # type: ignore[index]
+    # to the last day a date holds: its quarterlies' next deliveries are in no year (it raised)
+    assert report(journal, tmp_path / "last", "--to", "9999-12-31")["end_ms"] == 253_402_214_400_000
     with pytest.raises(SystemExit, match="'yesterday': neither milliseconds since the epoch nor an ISO 8601"):
         main(["report", "--db", str(journal), "--account", "1", "--out", str(tmp_path), "--from", "yesterday"])
 

@@ -22,7 +22,8 @@ from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.messages import StreamMessage, SymbolStreams
 from tickerplant.market.units import fixed
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
+from tickerplant.venue.auth.keyring import Keyring
+from tickerplant.venue.auth.store import AccountStore, StoreError
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.algo_order import TYPES
 from tickerplant.venue.domain.commands import CancelAll, SetFeeBurn

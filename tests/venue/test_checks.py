@@ -22,8 +22,9 @@ from tickerplant.venue.auth.checks import (
     query_pairs,
     read_request,
 )
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.auth.signing import hmac_hex, signed_string
-from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.auth.store import AccountStore
 
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"  # part 1 §4.2
 NOW = 1_591_702_613_943

@@ -1,5 +1,5 @@
 """The server looks at the operator's tables once per loop turn, not once per request
-(``store.Keyring.once_per_turn``), and reads them only when a commit not its journal's came
+(``keyring.Keyring.once_per_turn``), and reads them only when a commit not its journal's came
 (``Keyring.beside_writer``): requests sent together, over a real socket, are checked
 against one look; the journal's own commits send none to the operator's tables; and a key the
 operator revokes is refused from the next request sent after the revoke was committed."""

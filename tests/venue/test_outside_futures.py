@@ -14,8 +14,9 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.auth.accounts import KeyType
 from tickerplant.venue.auth.checks import PrivateRequest
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.auth.signing import hmac_hex
-from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.wire.outside_futures import coin_rows, outside_rest, venue_assets
 from tickerplant.venue.wire.rest import PrivateRest
 

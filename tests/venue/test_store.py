@@ -11,7 +11,8 @@ import pytest
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import KeyType
-from tickerplant.venue.auth.store import AccountStore, Keyring, StoreError
+from tickerplant.venue.auth.keyring import Keyring
+from tickerplant.venue.auth.store import AccountStore, StoreError
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal

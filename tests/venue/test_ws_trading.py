@@ -23,8 +23,9 @@ from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.ws_api import WsSession
 from tickerplant.venue.auth.accounts import ApiKey, KeyType
 from tickerplant.venue.auth.checks import Security
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.auth.signing import hmac_hex, verify
-from tickerplant.venue.auth.store import AccountStore, Keyring
+from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.auth.ws_checks import authorize_ws, read_params, signed_forms
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.money import parse_amount

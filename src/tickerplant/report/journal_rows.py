@@ -61,15 +61,20 @@ def _order_columns(db: sqlite3.Connection) -> str:
     return columns if "cum_base_fine" in have else columns.replace("cum_base_fine", "'0'")
 
 
+# the last time the catalogue lists its quarterlies at: a range may end as late as 9999-12-31,
+# whose next quarters deliver in a year no date holds
+_LAST_LISTING_MS = 253_383_811_200_000  # 9999-06-01 00:00 UTC
+
+
 def _contracts(
     symbols: dict[str, int], instruments: Iterable[Instrument] | None, end_ms: int
 ) -> dict[str, Contract]:
     """A contract for each of ``symbols`` (symbol: its first fill's time)."""
     known = {i.symbol: i for i in instruments} if instruments is not None else {}
     if instruments is None:
-        for at in sorted({end_ms, *symbols.values()}):
+        for at in sorted({min(end_ms, _LAST_LISTING_MS), *symbols.values()}):
             for market in Market:
-                for inst in catalogue(market, at):
+                for inst in catalogue(market, min(at, _LAST_LISTING_MS)):
                     known.setdefault(inst.symbol, inst)
     missing = sorted(set(symbols) - set(known))
     if missing:

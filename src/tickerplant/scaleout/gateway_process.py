@@ -69,7 +69,7 @@ from tickerplant.protocol.past import past_answers
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
-from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.auth.keyring import Keyring
 
 __all__ = ["STATE_RETRY_MAX_MS", "STATE_RETRY_MS", "GatewayProcess"]
 

@@ -42,7 +42,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.scaleout.plant_faults import PlantFaults
-from tickerplant.venue.auth.store import Keyring
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.listen_key_rows import held_listen_keys

@@ -94,7 +94,7 @@ class PrivateRequest(NamedTuple):
 
 
 class Keys(Protocol):
-    """Where keys and accounts are looked up (``store.Keyring``, or a test's table)."""
+    """Where keys and accounts are looked up (``keyring.Keyring``, or a test's table)."""
 
     def key(self, api_key: str) -> ApiKey | None: ...
 

@@ -1,31 +1,31 @@
 """The accounts database: accounts, their balances and their API keys in SQLite.
 
 One file (``ServerConfig.venue_db``, ``tickerplant.db`` in the working directory unless
-set), in WAL mode so the server reads while ``tickerplant accounts`` writes. The file is
-private to its owner (mode 0600: it holds HMAC secrets, which a server must keep in the
-clear to verify signatures, spec part 1 §4.2): created so, tightened so when found looser,
-and SQLite gives its ``-wal`` and ``-shm`` files the database's mode.
+set), in WAL mode so the server reads while ``tickerplant accounts`` writes; private to its
+owner (mode 0600: it holds HMAC secrets, which a server must keep in the clear to verify
+signatures, spec part 1 §4.2): created so, tightened so when found looser (SQLite gives its
+``-wal`` and ``-shm`` files its mode). A file of another program's (tables, none of them
+``accounts``) is refused untouched; one up to date is only read until a command writes.
 
 Schema (``_SCHEMA``; ``PRAGMA user_version`` 1):
 
 - ``accounts``: ``account_id``, ``name``, ``alias`` (accountAlias), ``disabled``, ``created_ms``;
-- ``balances``: one row per account, wallet (``um``/``cm``) and asset; ``amount`` in units
-  of 1e-8, never negative; ``update_ms``;
-- ``api_keys``: ``api_key`` (the X-MBX-APIKEY), ``account_id``, ``key_type``, ``material``
-  (the HMAC secret, or the Ed25519/RSA public key in PEM), ``reading``, ``trading``,
-  ``networks`` (comma-separated; empty for any address), ``disabled``, ``created_ms``;
-- ``operator_changes``: one row, ``n``, raised by triggers on every change to the three
-  tables above: the server's ``Keyring`` reloads when it moves, not when the venue's
-  journal (``sqlite_journal.py``, the same file) commits an order.
+- ``balances``: one row per account, wallet (``um``/``cm``) and asset; ``amount`` in 1e-8, never
+  negative; ``update_ms``;
+- ``api_keys``: ``api_key`` (the X-MBX-APIKEY), ``account_id``, ``key_type``, ``material`` (the
+  HMAC secret, or the Ed25519/RSA public key in PEM), ``reading``, ``trading``, ``networks``
+  (comma-separated; empty for any address), ``disabled``, ``created_ms``;
+- ``operator_changes``: one row, ``n``, raised by triggers on every change to the three tables
+  above: the server's ``Keyring`` reloads when it moves, not when the venue's journal
+  (``sqlite_journal.py``, the same file) commits an order.
 
-Deleting an account deletes its balances and keys (foreign keys, ``ON DELETE CASCADE``).
-Nothing grows but by the operator's hand: accounts, keys and deposits are commands.
+Deleting an account deletes its balances and keys (``ON DELETE CASCADE``). Nothing grows but
+by the operator's hand: accounts, keys and deposits are commands.
 
-``AccountStore`` is the operator's read-write handle; ``Keyring`` the server's read-only
-view, held in memory and reloaded when another connection has committed
-(``PRAGMA data_version``, looked at once per loop turn while serving), so keys made while
-the server runs work at once. No secret is ever written to a log: records keep their
-material out of their ``repr``.
+``AccountStore`` is the operator's read-write handle; ``keyring.Keyring`` the server's read-only view,
+in memory, reloaded when another connection has committed (``PRAGMA data_version``, looked at
+once per loop turn while serving), so keys made while the server runs work at once. No secret
+is ever written to a log: records keep their material out of their ``repr``.
 """
 
 from __future__ import annotations
@@ -39,9 +39,17 @@ from pathlib import Path
 from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Account, ApiKey, Balance, KeyType, new_alias, new_api_key
 from tickerplant.venue.auth.holdings import holdings, traded_in
+from tickerplant.venue.auth.rows import (
+    ACCOUNT_COLUMNS,
+    BALANCE_COLUMNS,
+    KEY_COLUMNS,
+    account_row,
+    balance_row,
+    key_row,
+)  # fmt: skip
 from tickerplant.venue.domain.money import format_amount
 
-__all__ = ["ID_MAX", "SCHEMA_VERSION", "SETTLE_S", "AccountStore", "Keyring", "StoreError"]
+__all__ = ["ID_MAX", "SCHEMA_VERSION", "SETTLE_S", "AccountStore", "StoreError"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -80,11 +88,6 @@ INSERT OR IGNORE INTO operator_changes (id, n) VALUES (1, 0);
     for table in ("accounts", "balances", "api_keys")
     for verb in ("INSERT", "UPDATE", "DELETE")
 )
-_KEY_COLUMNS = "api_key, account_id, key_type, material, reading, trading, networks, disabled, created_ms"
-_ACCOUNT_COLUMNS = "account_id, name, alias, disabled, created_ms"
-_BALANCE_COLUMNS = "account_id, wallet, asset, amount, update_ms"
-
-
 # The most a wallet holds, in 1e-8 units: ten billion of its asset. SQLite keeps a signed
 # 64-bit integer (9.2e18, ID_MAX: no id past it); this leaves the engine's sums room under it.
 MOST_UNITS, ID_MAX = 10**10 * 10**8, 2**63 - 1
@@ -102,31 +105,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _operator_changes(db: sqlite3.Connection) -> int | None:
-    """``operator_changes.n``; None in a file made before the table (read everything)."""
+def _tables(path: Path) -> set[str]:
+    """The tables of the database at ``path``, read without changing it."""
+    probe = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = db.execute("SELECT n FROM operator_changes WHERE id = 1").fetchone()
-    except sqlite3.OperationalError:
-        return None
-    return None if row is None else int(row[0])
-
-
-def _key(row: tuple[object, ...]) -> ApiKey:
-    api_key, account_id, key_type, material, reading, trading, networks, disabled, created_ms = row
-    return ApiKey(
-        str(api_key), int(str(account_id)), KeyType(key_type), str(material), bool(reading), bool(trading),
-        tuple(filter(None, str(networks).split(","))), bool(disabled), int(str(created_ms)),
-    )  # fmt: skip
-
-
-def _account(row: tuple[object, ...]) -> Account:
-    account_id, name, alias, disabled, created_ms = row
-    return Account(int(str(account_id)), str(name), str(alias), bool(disabled), int(str(created_ms)))
-
-
-def _balance(row: tuple[object, ...]) -> Balance:
-    account_id, wallet, asset, amount, update_ms = row
-    return Balance(int(str(account_id)), Market(wallet), str(asset), int(str(amount)), int(str(update_ms)))
+        return {str(row[0]) for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        probe.close()
 
 
 class AccountStore:
@@ -141,12 +126,16 @@ class AccountStore:
                 raise StoreError(f"{self.path} is a directory, not a database file")
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            elif (tables := _tables(self.path)) and "accounts" not in tables:  # another program's: untouched
+                held = ", ".join(sorted(tables)[:5])
+                raise StoreError(f"{self.path} is not a tickerplant database: it holds other tables ({held})")
             self._db = _connect(self.path)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from None
         try:
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # else read alone
+                self._db.executescript(_SCHEMA)
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:  # "file is not a database", "attempt to write a readonly database"
             self._db.close()
             raise StoreError(f"cannot open the database {self.path}: {exc}") from None
@@ -174,39 +163,39 @@ class AccountStore:
         self.account(account_id)
         key = ApiKey(new_api_key(), account_id, key_type, material, reading, trading, networks, False, now_ms)
         self._db.execute(
-            f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (key.api_key, account_id, key_type.value, material, reading, trading, ",".join(networks), False,
              now_ms),
         )
         return key
 
     def accounts(self) -> list[Account]:
-        rows = self._db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY account_id")
-        return [_account(row) for row in rows]
+        rows = self._db.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY account_id")
+        return [account_row(row) for row in rows]
 
     def account(self, account_id: int) -> Account:
         if not 0 < account_id <= ID_MAX:  # (past SQLite's INTEGER, a query would overflow)
             raise StoreError(f"no account {account_id}")
         row = self._db.execute(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)
+            f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?", (account_id,)
         ).fetchone()
         if row is None:
             raise StoreError(f"no account {account_id}")
-        return _account(row)
+        return account_row(row)
 
     def balances(self, account_id: int) -> list[Balance]:
         rows = self._db.execute(
-            f"SELECT {_BALANCE_COLUMNS} FROM balances WHERE account_id = ? ORDER BY wallet, asset",
+            f"SELECT {BALANCE_COLUMNS} FROM balances WHERE account_id = ? ORDER BY wallet, asset",
             (account_id,),
         )
-        return [_balance(row) for row in rows]
+        return [balance_row(row) for row in rows]
 
     def keys(self, account_id: int) -> list[ApiKey]:
         rows = self._db.execute(
-            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_ms, api_key",
+            f"SELECT {KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_ms, api_key",
             (account_id,),
         )
-        return [_key(row) for row in rows]
+        return [key_row(row) for row in rows]
 
     def deposit(self, account_id: int, wallet: Market, asset: str, units: int, now_ms: int) -> Balance:
         """Add ``units`` (negative: withdraw) to a wallet's asset; StoreError below zero."""
@@ -303,143 +292,3 @@ class AccountStore:
 
 _DELETE_TRIES = 5  # reads of an account's holdings the server's commits may outdate, the last locked
 SETTLE_S = 1.0  # ``delete``'s settle: far longer than a turn from authorization to commit
-_MOVED_KEPT = 4096  # balance moves kept until the engines take them (they do within a second)
-
-
-class Keyring:
-    """The server's view of the database: keys, accounts and balances in memory, read
-    again whenever another connection has committed since (``PRAGMA data_version``). A
-    database not yet made knows no key: every key is -2015 until the operator creates an
-    account, and the server never creates the file itself.
-
-    Only ``key`` (the first look of every signed request) and ``refresh`` (each delivery of
-    the market's messages) look for changes: ``account`` and ``balances``, asked many times
-    within one command, answer from the view as it stood then, so a command sees one
-    snapshot of the operator's tables.
-
-    Without a loop each look queries (one ``PRAGMA`` when nothing changed). Served
-    (``once_per_turn``), the first look of a loop turn queries and the others of the turn
-    answer from it: the operator's change committed before a turn began is seen by every
-    request the turn answers, so a key revoked is refused from the next request sent after
-    the revoke, not a request later; a change committed while a turn runs is seen from the
-    next."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._db: sqlite3.Connection | None = None
-        self._version = -1
-        self._changes: int | None = None  # operator_changes.n at the last load
-        self.loads = 0  # times the tables were read
-        self._keys: dict[str, ApiKey] = {}
-        self._accounts: dict[int, Account] = {}
-        self._balances: dict[int, list[Balance]] = {}
-        # balances the operator moved since the last look: (wallet, account, asset, change)
-        self._moved: list[tuple[Market, int, str, int]] = []
-        self._schedule: Callable[[Callable[[], None]], object] | None = None  # once_per_turn's
-        self._looked = False  # looked in this loop turn (once_per_turn)
-        self._writer: Callable[[], int | None] | None = None  # beside_writer's
-        self._writer_seen: int | None = None  # its version at the last look that read ours
-
-    def once_per_turn(self, schedule: Callable[[Callable[[], None]], object]) -> None:
-        """Look for changes at most once per loop turn from now on: ``schedule`` is the
-        loop's ``call_soon``, which forgets the look at the next turn's start."""
-        self._schedule = schedule
-
-    def beside_writer(self, version: Callable[[], int | None]) -> None:
-        """Look at this connection only when ``version`` moved: ``PRAGMA data_version`` on the
-        connection this process commits its journal with (``SqliteJournal.data_version``;
-        None while it is not open), which moves at another connection's commit, an
-        operator's, and never at its own. This connection's moves at the journal's commits
-        too, and the first statement after one re-reads the pages: its ``PRAGMA`` and the
-        look at ``operator_changes`` cost ~17 µs, once a turn after each commit, where the
-        journal's ``PRAGMA`` costs ~3 (an order a turn at a steady rate: each turn)."""
-        self._writer = version
-
-    def key(self, api_key: str) -> ApiKey | None:
-        if not self._looked:
-            self._look()
-        return self._keys.get(api_key)
-
-    def account(self, account_id: int) -> Account | None:
-        return self._accounts.get(account_id)
-
-    def balances(self, account_id: int) -> list[Balance]:
-        return self._balances.get(account_id, [])
-
-    def every_balance(self) -> list[Balance]:
-        """Every account's balances, as the view stands."""
-        return [balance for balances in self._balances.values() for balance in balances]
-
-    def refresh(self) -> None:
-        """Read again what another connection changed (as any lookup does)."""
-        if not self._looked:
-            self._look()
-
-    def moved(self, wallet: Market) -> list[tuple[int, str, int]]:
-        """The balances of ``wallet`` the operator changed since this was last asked, as
-        (account, asset, change in 1e-8), each once (``venue/clearing/transfers.py``)."""
-        if not self._moved:  # asked at every delivery of the market's messages: most find none
-            return []
-        mine = [(a, asset, change) for w, a, asset, change in self._moved if w is wallet]
-        self._moved = [m for m in self._moved if m[0] is not wallet]
-        return mine
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _look(self) -> None:
-        self._refresh()
-        if self._schedule is not None:
-            self._looked = True
-            self._schedule(self._next_turn)
-
-    def _next_turn(self) -> None:
-        self._looked = False
-
-    def _refresh(self) -> None:
-        seen = self._writer() if self._writer is not None else None
-        if seen is not None and seen == self._writer_seen:
-            return  # no commit but the journal's since the last look that read ours
-        db = self._db
-        if db is None:
-            if not self.path.exists():
-                return
-            db = self._db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None)
-            db.execute("PRAGMA busy_timeout = 5000")
-        version = int(db.execute("PRAGMA data_version").fetchone()[0])
-        if version == self._version:
-            self._writer_seen = seen
-            return
-        changes = _operator_changes(db)
-        if changes is not None and changes == self._changes:
-            self._version = version  # another writer's commit (the journal's): nothing of ours moved
-            self._writer_seen = seen
-            return
-        try:
-            with db:
-                db.execute("BEGIN")  # one snapshot of the three tables
-                changes = _operator_changes(db)
-                keys = [_key(row) for row in db.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys")]
-                accounts = [_account(row) for row in db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts")]
-                rows = db.execute(f"SELECT {_BALANCE_COLUMNS} FROM balances ORDER BY 1, 2, 3")
-                balances = [_balance(row) for row in rows]
-        except sqlite3.OperationalError:  # no tables yet: the file is being made
-            return
-        self._version = version
-        self._changes = changes
-        self._writer_seen = seen
-        self.loads += 1
-        self._keys = {key.api_key: key for key in keys}
-        self._accounts = {account.account_id: account for account in accounts}
-        before = {(b.wallet, b.account_id, b.asset): b.amount for bs in self._balances.values() for b in bs}
-        self._balances = {}
-        for balance in balances:
-            self._balances.setdefault(balance.account_id, []).append(balance)
-        if self.loads > 1:  # what moved since the last load (the first is where it stood)
-            after = {(b.wallet, b.account_id, b.asset): b.amount for b in balances}
-            for key in sorted(before.keys() | after.keys(), key=lambda k: (k[0].value, k[1], k[2])):
-                change = after.get(key, 0) - before.get(key, 0)
-                if change and len(self._moved) < _MOVED_KEPT:
-                    self._moved.append((*key, change))

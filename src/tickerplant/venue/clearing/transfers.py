@@ -1,6 +1,6 @@
 """Transfers into and out of a futures wallet as the account's owner sees them: the
 operator's deposits and withdrawals (``tickerplant accounts deposit|withdraw``, the admin
-API), whichever process made them (``store.Keyring`` notices each balance that moved).
+API), whichever process made them (``keyring.Keyring`` notices each balance that moved).
 
 On Binance a transfer from spot into futures is ``ACCOUNT_UPDATE`` with ``"m":"DEPOSIT"``,
 ``bc`` the amount, ``"P":[]`` and ``E = T + 1``, one out is ``"m":"WITHDRAW"`` with a

@@ -85,7 +85,7 @@ Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public
 
 
 class Deposits(Protocol):
-    """The operator's balances (``store.Keyring``)."""
+    """The operator's balances (``keyring.Keyring``)."""
 
     def balances(self, account_id: int) -> list[Balance]: ...
 

@@ -30,7 +30,8 @@ from tickerplant.venue.payloads import order_payloads
 from tickerplant.venue.wire.account_payloads import position_risk
 
 __all__ = [
-    "NewKey", "account_row", "balance_row", "create_account", "deposit", "key_row", "new_key", "trading_view",
+    "NAME_MOST", "NewKey", "account_row", "balance_row", "create_account", "deposit", "key_row", "new_key",
+    "trading_view",
 ]
 
 RECENT_FILLS = 20  # fills the operator's view shows per market
@@ -78,11 +79,18 @@ def _checked(public_key: str | None, permissions: str, ips: str) -> tuple[set[st
     return wanted, networks
 
 
+NAME_MOST = 64  # an account name's characters
+
+
 def create_account(
     store: AccountStore, name: str, balances: str, *, public_key: str | None,
     permissions: str = "reading,trading", ips: str = "", now_ms: int,
 ) -> tuple[Account, NewKey]:  # fmt: skip
-    """An account with ``balances`` (``USDT=10000,BTC=1``) and its first key."""
+    """An account with ``balances`` (``USDT=10000,BTC=1``) and its first key; ``name`` at most
+    ``NAME_MOST`` characters, none a control character (a tab or a newline forged a row of
+    ``tickerplant accounts list``'s tab-separated lines)."""
+    if len(name) > NAME_MOST or any(not character.isprintable() for character in name):
+        raise ValueError(f"an account's name is at most {NAME_MOST} printable characters, no tab nor newline")
     parsed = parse_balances(balances, coin_margined(now_ms))
     _checked(public_key, permissions, ips)  # a bad key refuses the account too, before it is made
     account = store.create_account(name, parsed, now_ms)

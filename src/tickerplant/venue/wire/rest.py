@@ -63,7 +63,7 @@ _new = tuple.__new__  # a NamedTuple made once a request, without a Python frame
 
 
 class Accounts(Keys, Protocol):
-    """What the private endpoints read (``store.Keyring``)."""
+    """What the private endpoints read (``keyring.Keyring``)."""
 
     def balances(self, account_id: int) -> list[Balance]: ...
 
