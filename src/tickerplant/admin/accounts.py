@@ -38,7 +38,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from tickerplant.admin.reports import ReportsApi
+from tickerplant.admin.reports import ReportsApi, account_in_path
 from tickerplant.clock import Clock, block_for
 from tickerplant.venue.auth.store import SETTLE_S, AccountStore, StoreError
 from tickerplant.venue.wire import administration as admin
@@ -147,7 +147,7 @@ class AccountsApi:
             if response.status != 200 or not isinstance(response.body, bytes):
                 return response
             answer = msgspec.json.decode(response.body)
-            answer["trading"] = await asked(_account_id(request))
+            answer["trading"] = await asked(account_in_path(request))
             return _json(answer)
 
         return handle
@@ -166,7 +166,7 @@ class AccountsApi:
         return {"account": admin.account_row(store, account), **_new_key(made)}
 
     def _show(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
-        account = store.account(_account_id(request))
+        account = store.account(account_in_path(request))
         return {
             **admin.account_row(store, account),
             "balances": [admin.balance_row(b) for b in store.balances(account.account_id)],
@@ -175,7 +175,7 @@ class AccountsApi:
         }
 
     def _deposit(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
-        account_id = _account_id(request)
+        account_id = account_in_path(request)
         store.account(account_id)
         amounts = msgspec.json.decode(body, type=_Amounts).amounts
         sign = 1 if request.match_info["action"] == "deposit" else -1
@@ -183,7 +183,7 @@ class AccountsApi:
 
     def _disable(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
         _nothing(body)
-        account_id = _account_id(request)
+        account_id = account_in_path(request)
         store.set_disabled(account_id, request.match_info["action"] == "disable")
         return admin.account_row(store, store.account(account_id))
 
@@ -191,11 +191,11 @@ class AccountsApi:
         _nothing(body)
         # beside the serving engines (this process's, or the plant's): what they authorized
         # settles first (``AccountStore.delete``), in the handler's thread, not on the loop
-        store.delete(_account_id(request), functools.partial(block_for, SETTLE_S))
+        store.delete(account_in_path(request), functools.partial(block_for, SETTLE_S))
         return {}
 
     def _add_key(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:
-        account_id = _account_id(request)
+        account_id = account_in_path(request)
         store.account(account_id)
         asked = msgspec.json.decode(body or b"{}", type=_NewKey)
         made = admin.new_key(
@@ -212,9 +212,6 @@ class AccountsApi:
             raise _Missing(str(exc)) from None
         return {}
 
-
-def _account_id(request: web.Request) -> int:
-    return int(request.match_info["account"])
 
 
 def _new_key(made: admin.NewKey) -> dict[str, Any]:

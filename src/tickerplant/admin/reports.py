@@ -23,8 +23,9 @@ from aiohttp import web
 
 from tickerplant.report.render import report_html, report_json
 from tickerplant.report.write import NoJournal, build_figures, parse_range
+from tickerplant.venue.auth.store import ID_MAX
 
-__all__ = ["ReportsApi"]
+__all__ = ["ReportsApi", "account_in_path"]
 
 
 def _refusal(msg: str, status: int) -> web.Response:
@@ -55,7 +56,7 @@ class ReportsApi:
             start, end = parse_range(query.get("from"), query.get("to"))
         except ValueError as exc:
             return _refusal(str(exc), 400)
-        account_id = int(request.match_info["account"])
+        account_id = account_in_path(request)
         asset = query.get("asset") or None
 
         def made() -> bytes:
@@ -68,3 +69,10 @@ class ReportsApi:
             return _refusal(str(exc), 404)
         kind = "application/json" if as_json else "text/html"
         return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
+def account_in_path(request: web.Request) -> int:
+    """The path's account id (``{account:[0-9]+}``); past any id (more digits than one holds):
+    one no account has, its digits never converted (Python refuses a 4,300-digit number)."""
+    digits = request.match_info["account"].lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(ID_MAX)) else ID_MAX + 1
