@@ -36,6 +36,8 @@ def accounts(args: argparse.Namespace, db: str) -> None:
         raise SystemExit(f"tickerplant accounts: {exc}") from None
     try:
         _accounts(args, store, SystemClock().now_ms())
+    except BrokenPipeError:  # a reader gone (``list | head``): ``cli.main`` ends it quietly
+        raise
     except (StoreError, ValueError, OSError) as exc:
         raise SystemExit(f"tickerplant accounts: {exc}") from None
     finally:
