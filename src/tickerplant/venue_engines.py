@@ -51,6 +51,7 @@ from tickerplant.venue.engine import resting
 from tickerplant.venue.journal.group_commit import GroupCommit, Stamped
 from tickerplant.venue.journal.reads import JournalHistory
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.journal.unlisted import unlisted_holdings
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.userstream.activity import VenueActivity
 
@@ -210,10 +211,24 @@ def venue_engines(
     if len(made) == 2:  # one order budget an account for both markets (``risk/order_counts.py``)
         um, cm = made[Market.UM].counts, made[Market.CM].counts
         um.peer, cm.peer = cm, um
+        _say_unlisted(journal, [symbol for engine in made.values() for symbol in engine.instruments])
     settle_unseen_transfers(list(made.values()), accounts, journal, now_ms)
     if past is not None:
         settle_missed_fundings(list(made.values()), instruments, past)
     return made
+
+
+def _say_unlisted(journal: SqliteJournal, listed: list[str]) -> None:
+    """The journal's positions and open orders on symbols neither market lists now (a
+    quarterly past its delivery: ``venue/journal/unlisted.py``), named: not restored."""
+    db = journal.reader()
+    held = unlisted_holdings(db, set(listed)) if db is not None else {}
+    for symbol, (positions, orders) in held.items():
+        log.warning(
+            "the journal holds %d open position(s) and %d open order(s) on %s, which is no longer "
+            "listed (a quarterly past its delivery, which the venue does not settle): not restored",
+            positions, orders, symbol,
+        )  # fmt: skip
 
 
 def restored(engine: Engine, journal: SqliteJournal, now_ms: int) -> None:
