@@ -228,16 +228,21 @@ def test_the_order_rate_windows_are_saved_a_slice_at_a_time(
     db.close()
 
 
-def test_the_checkpointer_ends_with_its_input(tmp_path: Path) -> None:
-    """What ``Checkpointer`` starts: one answer a line, and the end of its input (the pipe's
-    end closed, as a server killed with ``kill -9`` leaves it) ends it: it never outlives
-    the server."""
+def _three_frames(tmp_path: Path) -> tuple[sqlite3.Connection, tuple[list[str], dict[str, str]]]:
+    """A WAL database of three frames, its connection open, and the checkpointer's command."""
     path = tmp_path / "venue.db"
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("CREATE TABLE t (x)")
     db.execute("INSERT INTO t VALUES (1)")
-    argv, env = checkpointer_command(path)
+    return db, checkpointer_command(path)
+
+
+def test_the_checkpointer_ends_with_its_input(tmp_path: Path) -> None:
+    """What ``Checkpointer`` starts: one answer a line, and the end of its input (the pipe's
+    end closed, as a server killed with ``kill -9`` leaves it) ends it: it never outlives
+    the server."""
+    db, (argv, env) = _three_frames(tmp_path)
     ran = subprocess.run(argv, input=b"checkpoint\ncheckpoint\n", env=env, capture_output=True, timeout=60)
     db.close()
     assert ran.returncode == 0, ran.stderr
@@ -249,12 +254,7 @@ def test_a_ctrl_c_at_the_terminal_leaves_the_checkpointer_to_its_server(tmp_path
     """A Ctrl-C reaches every process of the terminal's foreground group: the checkpointer
     ignores it (no ``KeyboardInterrupt`` traceback printed under the server's own shutdown),
     answers on, and ends as ever when its server closes the pipe."""
-    path = tmp_path / "venue.db"
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("CREATE TABLE t (x)")
-    db.execute("INSERT INTO t VALUES (1)")
-    argv, env = checkpointer_command(path)
+    db, (argv, env) = _three_frames(tmp_path)
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert process.stdin is not None and process.stdout is not None
     try:

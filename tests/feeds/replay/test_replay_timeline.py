@@ -12,6 +12,7 @@ from public_data import BOOK_HEADER, T0, write
 from tickerplant.clock import ManualClock, MarketClock
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds.replay.player import ReplaySource
+from tickerplant.feeds.replay.replayer import Replayer
 from tickerplant.market.instruments import Market
 
 WALL = 1_800_000_000_000  # the wall clock, years after the market
@@ -80,19 +81,25 @@ async def test_the_market_never_goes_back_across_a_pause(tmp_path: Path) -> None
     assert market.now_ms() == before + 20
 
 
-async def test_an_exact_replays_time_stands_before_an_event_due_and_not_delivered(tmp_path: Path) -> None:
-    """``tickerplant run``'s replay (``exact``): while an event is due at the pace but not
-    delivered yet (the loop turns between deliveries), the market's time stands just before
-    it, so an order read then is stamped before it and meets the book it has. At its pace
-    it met a book the next depth update had changed (a fill better than any recorded)."""
+async def _a_row_a_second(tmp_path: Path) -> tuple[ManualClock, ReplaySource, MarketClock, Replayer]:
+    """A venue's replay (``exact``) at ×20 of a bookTicker row a second from T0, begun: the wall
+    clock, the source, the market's clock and the replayer."""
     book = [f"{i + 1},42000.0,1.000,42000.1,1.000,{t},{t}" for i, t in enumerate(range(T0, T0 + 60_000, 1000))]
     write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
     wall = ManualClock(WALL)
     source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=20.0, paused=True), wall, exact=True)
     await source.prepare()
-    market, replayer = MarketClock(wall, source), source.replayer
-    assert replayer is not None
+    assert source.replayer is not None
     source.resume()
+    return wall, source, MarketClock(wall, source), source.replayer
+
+
+async def test_an_exact_replays_time_stands_before_an_event_due_and_not_delivered(tmp_path: Path) -> None:
+    """``tickerplant run``'s replay (``exact``): while an event is due at the pace but not
+    delivered yet (the loop turns between deliveries), the market's time stands just before
+    it, so an order read then is stamped before it and meets the book it has. At its pace
+    it met a book the next depth update had changed (a fill better than any recorded)."""
+    wall, _, market, replayer = await _a_row_a_second(tmp_path)
     wall.advance(150)  # the pace: T0 + 3 s; the events at T0, T0 + 1 s, T0 + 2 s, T0 + 3 s due
     assert market.now_ms() == T0  # the first is at the start: the market stands there
     replayer.step((T0 + 1_500) * 1000, 1_000, {m: [] for m in Market}, [])  # T0 and T0 + 1 s delivered
@@ -108,14 +115,7 @@ async def test_an_exact_replay_held_or_paused_stands_before_the_event_due(tmp_pa
     """Held (``tickerplant run``'s governor, a bot lagging) or paused (the operator), the
     market's time stands where it stood playing: before the event due and not delivered, not
     at its pace past it; and it runs on from there."""
-    book = [f"{i + 1},42000.0,1.000,42000.1,1.000,{t},{t}" for i, t in enumerate(range(T0, T0 + 60_000, 1000))]
-    write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
-    wall = ManualClock(WALL)
-    source = ReplaySource(ReplayConfig(paths=(str(tmp_path),), speed=20.0, paused=True), wall, exact=True)
-    await source.prepare()
-    market, replayer = MarketClock(wall, source), source.replayer
-    assert replayer is not None
-    source.resume()
+    wall, source, market, replayer = await _a_row_a_second(tmp_path)
     replayer.step((T0 + 1_500) * 1000, 1_000, {m: [] for m in Market}, [])  # T0 and T0 + 1 s delivered
     wall.advance(150)  # the pace: T0 + 3 s; T0 + 2 s due, not delivered
     assert market.now_ms() == T0 + 1_999

@@ -8,16 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tickerplant.market.instruments import Market
+from tickerplant.venue.auth import rows as stored
 from tickerplant.venue.auth.accounts import Account, ApiKey, Balance
-from tickerplant.venue.auth.rows import (
-    ACCOUNT_COLUMNS,
-    BALANCE_COLUMNS,
-    KEY_COLUMNS,
-    account_row,
-    balance_row,
-    key_row,
-    operator_changes,
-)  # fmt: skip
 
 __all__ = ["Keyring"]
 
@@ -130,7 +122,7 @@ class Keyring:
         if version == self._version:
             self._writer_seen = seen
             return
-        changes = operator_changes(db)
+        changes = stored.operator_changes(db)
         if changes is not None and changes == self._changes:
             self._version = version  # another writer's commit (the journal's): nothing of ours moved
             self._writer_seen = seen
@@ -138,11 +130,13 @@ class Keyring:
         try:
             with db:
                 db.execute("BEGIN")  # one snapshot of the three tables
-                changes = operator_changes(db)
-                keys = [key_row(row) for row in db.execute(f"SELECT {KEY_COLUMNS} FROM api_keys")]
-                accounts = [account_row(row) for row in db.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts")]
-                rows = db.execute(f"SELECT {BALANCE_COLUMNS} FROM balances ORDER BY 1, 2, 3")
-                balances = [balance_row(row) for row in rows]
+                changes = stored.operator_changes(db)
+                rows = db.execute(f"SELECT {stored.KEY_COLUMNS} FROM api_keys")
+                keys = [stored.key_row(row) for row in rows]
+                rows = db.execute(f"SELECT {stored.ACCOUNT_COLUMNS} FROM accounts")
+                accounts = [stored.account_row(row) for row in rows]
+                rows = db.execute(f"SELECT {stored.BALANCE_COLUMNS} FROM balances ORDER BY 1, 2, 3")
+                balances = [stored.balance_row(row) for row in rows]
         except sqlite3.OperationalError:  # no tables yet: the file is being made
             return
         self._version = version
