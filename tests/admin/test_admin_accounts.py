@@ -70,6 +70,11 @@ async def test_accounts_and_keys_over_the_admin_listener(
             for path in (f"/api/accounts/{account_id}/deposit", "/api/replay/speed"):
                 async with session.post(base + path, data=nested, headers={"Content-Type": "application/json"}) as got:
                     assert got.status == 400, path  # refused, not a 500 and a traceback
+            # routing's refusals are the listener's JSON too, a 405 with its methods (it was aiohttp's text)
+            assert await call(session, base, "GET", "/api/accounts/abc") == (404, {"code": -1, "msg": "Not Found"})
+            async with session.get(f"{base}/api/accounts/{account_id}/deposit") as answer:
+                assert (answer.status, await answer.json()) == (405, {"code": -1, "msg": "Method Not Allowed"})
+                assert answer.headers["Allow"] == "POST"
             for huge in ("/api/accounts/99999999999999999999999", "/api/accounts/" + "9" * 5000):
                 # past SQLite's integers, or past the digits Python converts: none such, not a 500 nor a 400
                 assert (await call(session, base, "GET", huge))[0] == 404

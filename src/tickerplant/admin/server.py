@@ -205,7 +205,15 @@ class AdminServer:
                 answer = _json({"code": -1, "msg": refused.msg}, status=refused.status)
                 answer.headers["WWW-Authenticate"] = 'Bearer realm="tickerplant admin"'
                 return answer
-        return await handler(request)
+        try:
+            return await handler(request)
+        except web.HTTPException as raised:  # routing's (404, 405) and the body's bound (413): JSON
+            if raised.status < 400:  # as every other refusal of the listener, not aiohttp's text
+                raise
+            answer = _json({"code": -1, "msg": raised.reason}, status=raised.status)
+            if "Allow" in raised.headers:  # a 405's methods
+                answer.headers["Allow"] = raised.headers["Allow"]
+            return answer
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html")
