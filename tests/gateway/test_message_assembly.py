@@ -9,7 +9,9 @@ from tickerplant.gateway.message_assembly import (
     CLOSE_BAD_CONTINUATION,
     CLOSE_INVALID_UTF8,
     CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_TOO_MANY_FRAGMENTS,
     CLOSE_UNFINISHED_MESSAGE,
+    MAX_FRAGMENTS,
     MAX_MESSAGE_BYTES,
     MessageAssembly,
 )
@@ -54,3 +56,17 @@ def test_the_reassembled_message_is_bounded() -> None:
     assert messages.receive(TEXT, False, b" " * (MAX_MESSAGE_BYTES - 1)) is None
     assert messages.receive(CONTINUATION, False, b" ") is None  # exactly the bound
     assert messages.receive(CONTINUATION, True, b" ") == CLOSE_MESSAGE_TOO_BIG
+
+
+def test_the_reassembled_message_s_frames_are_bounded() -> None:
+    """Bytes alone did not bound it: empty continuation frames never reached the 1 MiB."""
+    messages = MessageAssembly()
+    assert messages.receive(TEXT, False, b"{") is None
+    for _ in range(MAX_FRAGMENTS - 1):
+        assert messages.receive(CONTINUATION, False, b"") is None
+    assert messages.receive(CONTINUATION, False, b"") == CLOSE_TOO_MANY_FRAGMENTS
+    again = MessageAssembly()  # the last frame that fits ends it: a message
+    assert again.receive(TEXT, False, b"{") is None
+    for _ in range(MAX_FRAGMENTS - 2):
+        assert again.receive(CONTINUATION, False, b"") is None
+    assert again.receive(CONTINUATION, True, b"}") == b"{}"

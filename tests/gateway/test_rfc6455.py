@@ -17,7 +17,7 @@ from timing import SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock
-from tickerplant.gateway.message_assembly import MAX_MESSAGE_BYTES
+from tickerplant.gateway.message_assembly import MAX_FRAGMENTS, MAX_MESSAGE_BYTES
 from tickerplant.market.instruments import Market
 
 SUBSCRIBE = b'{"method":"SUBSCRIBE","params":["btcusdt@aggTrade","ethusdt@aggTrade"],"id":7}'
@@ -59,6 +59,19 @@ async def test_a_reassembled_message_past_its_bound_closes_1009(start_server: St
     ws.send(TEXT, b" " * half, flags=0)
     ws.send(CONTINUATION, b" " * half, flags=FIN)
     assert await closed_with(ws) == (1009, f"Message over {MAX_MESSAGE_BYTES} bytes")
+
+
+@pytest.mark.parametrize("size", [0, 2])
+async def test_a_message_in_too_many_frames_closes_1009(start_server: StartServer, size: int) -> None:
+    """The WebSocket API's frames are not counted as a stream's are (10 a second): a message of
+    empty (or 2-byte) continuation frames never ended nor passed its 1 MiB, held each frame and
+    the loop (memory ~5 MB a second, another client's REST answers seconds late); closed 1009 at
+    its 1,025th frame."""
+    ws = await stream(await scripted(start_server), "/ws-fapi/v1")
+    ws.send(TEXT, b'{"id":', flags=0)
+    for _ in range(MAX_FRAGMENTS):
+        ws.send(CONTINUATION, b" " * size, flags=0)
+    assert await closed_with(ws) == (1009, f"Message in over {MAX_FRAGMENTS} frames")
 
 
 @pytest.mark.parametrize("path", ["/ws", "/ws-fapi/v1"])

@@ -13,8 +13,10 @@ reason out) holds one connection's rules:
   once the message is whole;
 - a message, whole or reassembled, is at most ``MAX_MESSAGE_BYTES`` (1 MiB, the largest
   frame the listeners take: a fragmented message cannot be larger than an unfragmented
-  one could be); past it the connection fails with 1009 (§7.4.1). The fragments kept
-  meanwhile are bounded by it.
+  one could be), in at most ``MAX_FRAGMENTS`` frames; past either the connection fails with
+  1009 (§7.4.1). The fragments kept meanwhile are bounded by both: by bytes alone, a message
+  of empty continuation frames never ended and grew by each (~5 MB a second from one client,
+  the loop held by its frames), and one of 2-byte frames held ~30 MB under its 1 MiB.
 
 RSV bits set on any frame (no extension is ever negotiated, §5.2) fail the connection with
 1002 too; the connection checks them, on every frame, before it gets here.
@@ -31,18 +33,22 @@ __all__ = [
     "CLOSE_INVALID_UTF8",
     "CLOSE_MESSAGE_TOO_BIG",
     "CLOSE_RESERVED_BITS",
+    "CLOSE_TOO_MANY_FRAGMENTS",
     "CLOSE_UNFINISHED_MESSAGE",
+    "MAX_FRAGMENTS",
     "MAX_MESSAGE_BYTES",
     "MessageAssembly",
 ]
 
 MAX_MESSAGE_BYTES = 1024 * 1024  # Binance's clients refuse frames over 1 MiB
+MAX_FRAGMENTS = 1024  # frames a message may come in (a client sends one, or a few)
 
 CLOSE_RESERVED_BITS = CloseReason(1002, "Reserved bits set: no extension was negotiated")
 CLOSE_BAD_CONTINUATION = CloseReason(1002, "Continuation frame without a message to continue")
 CLOSE_UNFINISHED_MESSAGE = CloseReason(1002, "New message before the fragmented one ended")
 CLOSE_INVALID_UTF8 = CloseReason(1007, "Text message is not valid UTF-8")
 CLOSE_MESSAGE_TOO_BIG = CloseReason(1009, f"Message over {MAX_MESSAGE_BYTES} bytes")
+CLOSE_TOO_MANY_FRAGMENTS = CloseReason(1009, f"Message in over {MAX_FRAGMENTS} frames")
 
 
 class MessageAssembly:
@@ -65,6 +71,8 @@ class MessageAssembly:
             self._size += len(payload)
             if self._size > MAX_MESSAGE_BYTES:
                 return CLOSE_MESSAGE_TOO_BIG
+            if len(fragments) >= MAX_FRAGMENTS:
+                return CLOSE_TOO_MANY_FRAGMENTS
             fragments.append(payload)
             if not fin:
                 return None
