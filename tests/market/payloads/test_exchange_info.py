@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 import pytest
 
-from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market, catalogue
-from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub
+from tickerplant.market.instruments import (
+    PERPETUAL_DELIVERY_MS,
+    ContractType,
+    Instrument,
+    Market,
+    catalogue,
+    listed_price,
+)
+from tickerplant.market.payloads.exchange_info import exchange_info, exchange_info_spot_stub, order_filters
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 SERVER_TIME = 1_791_382_992_723
@@ -243,3 +251,19 @@ def test_spot_stub() -> None:
     assert exchange_info_spot_stub(1_499_827_319_559) == (
         b'{"timezone":"UTC","serverTime":1499827319559,"rateLimits":[],"exchangeFilters":[],"symbols":[]}'
     )
+
+
+def test_max_price_does_not_move_with_the_price_an_instrument_starts_at() -> None:
+    """The simulator starts each instrument at the price its past reached (``initial_price``):
+    a plant restarted later listed another ``maxPrice`` than the gateways it had fed before
+    (``--workers``), and its venue checked orders against it. ``maxPrice`` is a multiple of
+    the catalogue's listed price: the same whatever the start."""
+    for market in Market:
+        for inst in catalogue(market, NOW_MS):
+            moved = dataclasses.replace(inst, initial_price=inst.initial_price * 3 // 2)
+            assert order_filters(moved).max_price == order_filters(inst).max_price, inst.symbol
+            first = _filters(msgspec.json.decode(exchange_info(market, [inst], SERVER_TIME))["symbols"][0])
+            again = _filters(msgspec.json.decode(exchange_info(market, [moved], SERVER_TIME))["symbols"][0])
+            assert first["PRICE_FILTER"]["maxPrice"] == again["PRICE_FILTER"]["maxPrice"], inst.symbol
+    btc = next(i for i in catalogue(Market.UM, NOW_MS) if i.symbol == "BTCUSDT")
+    assert order_filters(btc).max_price == 50 * int(listed_price(Market.UM, "BTC") * 10**btc.price_decimals)  # type: ignore[operator]

@@ -19,7 +19,7 @@ from typing import Final, NamedTuple, TypeVar
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.instruments import Instrument, Market, listed_price
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.market.units import fixed
 
@@ -303,13 +303,24 @@ class _Filters(NamedTuple):
     trigger_protect: str
 
 
+def _reference_price(inst: Instrument) -> int:
+    """The price ``maxPrice`` is a multiple of, in the instrument's units: the catalogue's
+    listed price of its base (static: the simulator starts each instrument at the price its
+    past reached, which moved a restarted plant's maxPrice away from its gateways'), else its
+    own (a replayed symbol made from its name: its files' first)."""
+    listed = listed_price(inst.market, inst.base_asset)
+    if listed is None:
+        return inst.initial_price
+    return int(listed * 10**inst.price_decimals) // inst.tick * inst.tick or inst.tick
+
+
 def _published(inst: Instrument) -> _Filters:
     """What ``inst``'s filters say beyond its own fields: what its upstream published (a
     relayed symbol, ``Published``), each value it did not the catalogue's rule (the constants
     above: this is their one home)."""
     percent = _PERCENT_PRICE
     rules = _Filters(
-        inst.tick, inst.initial_price * _MAX_PRICE_FACTOR, _market_max_qty(inst), _MAX_NUM_ORDERS,
+        inst.tick, _reference_price(inst) * _MAX_PRICE_FACTOR, _market_max_qty(inst), _MAX_NUM_ORDERS,
         _MIN_NOTIONAL.get(inst.base_asset, "5"), percent.multiplierUp, percent.multiplierDown,
         percent.multiplierDecimal, _MARKET_TAKE_BOUND, _TRIGGER_PROTECT,
     )  # fmt: skip
