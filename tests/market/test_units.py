@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tickerplant.market.units import (
     DAY_MS,
     FinerDigits,
+    above_zero,
     bytes_to_units,
     decimals_of,
     fixed,
@@ -125,3 +126,10 @@ def test_mark_or_mid() -> None:
     assert mark_or_mid(Fraction(7), book.__getitem__, 2) == 7  # the mark wins
     assert mark_or_mid(None, book.__getitem__, 2) == 60_000
     assert mark_or_mid(None, {True: [], False: [(1, 1)]}.__getitem__, 2) is None  # a side empty
+
+
+def test_above_zero_reads_a_plain_decimal_text_or_bytes() -> None:
+    """The first price a replayed symbol's files or recording hold: digits and a point only."""
+    assert [above_zero(t) for t in ("412.50", b"0.0001", "7", "0", "0.000", "-1", "1e3", "", ".", "1.")] == [
+        True, True, True, False, False, False, False, False, False, False,
+    ]  # fmt: skip

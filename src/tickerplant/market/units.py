@@ -30,6 +30,7 @@ __all__ = [
     "WEEK_MS",
     "YEAR_MS",
     "FinerDigits",
+    "above_zero",
     "bytes_to_units",
     "decimals_of",
     "fixed",
@@ -221,6 +222,15 @@ def decimals_of(text: str | bytes) -> int:
     if isinstance(text, bytes):
         return len(text.partition(b".")[2].rstrip(b"0"))
     return len(text.partition(".")[2].rstrip("0"))
+
+
+def above_zero(text: str | bytes) -> bool:
+    """A plain decimal as a payload or a file writes a price ("412.50", no sign nor exponent),
+    above 0: the first price a replayed symbol's files hold (``feeds/replay``)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    whole, point, frac = text.partition(".")
+    return whole.isdigit() and (not point or frac.isdigit()) and bool(text.strip("0."))
 
 
 def places_written(text: str) -> int:

@@ -20,7 +20,7 @@ import msgspec
 
 from tickerplant.market.instruments import PERPETUAL_DELIVERY_MS, ContractType, Instrument, Market
 from tickerplant.market.payloads.events import DECIMAL_ROLES, DepthUpdate, payload_decoder
-from tickerplant.market.units import decimals_of, to_units
+from tickerplant.market.units import above_zero, decimals_of, to_units
 from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 __all__ = ["FinestDigits", "replay_instrument"]
@@ -117,7 +117,7 @@ def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str,
 
     def widen(symbol: str, pd: int, qd: int, prices: Iterable[str] = ()) -> None:
         old = finest.get(symbol, (0, 0, ""))
-        first = old[2] or next((p for p in prices if _above_zero(p)), "")
+        first = old[2] or next((p for p in prices if above_zero(p)), "")
         finest[symbol] = (max(old[0], pd), max(old[1], qd), first)
 
     for item in itertools.islice(items, sample):
@@ -145,12 +145,6 @@ def _recorded_decimals(items: Iterator[Item], sample: int = 20_000) -> dict[str,
             qd = max((decimals_of(getattr(event, name)) for name in roles.quantities), default=0)
             widen(event.symbol, pd, qd, (getattr(event, name) for name in roles.prices))
     return finest
-
-
-def _above_zero(text: str) -> bool:
-    """A price as a payload writes one, above 0."""
-    whole, _, frac = text.partition(".")
-    return whole.isdigit() and (not frac or frac.isdigit()) and bool(text.strip("0."))
 
 
 def replay_instrument(

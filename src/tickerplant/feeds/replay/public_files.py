@@ -44,7 +44,14 @@ from typing import IO, Any, NamedTuple, cast
 
 from tickerplant.feeds.replay.file_columns import ints, is_true, makers
 from tickerplant.market.instruments import Market
-from tickerplant.market.units import FinerDigits, Remembered, bytes_units, decimals_of, fixed_texts
+from tickerplant.market.units import (
+    FinerDigits,
+    Remembered,
+    above_zero,
+    bytes_units,
+    decimals_of,
+    fixed_texts,
+)
 from tickerplant.market.updates import AggTrade, TopOfBook, Trade
 
 log = logging.getLogger("tickerplant.replay")
@@ -103,7 +110,6 @@ _LAYOUT: dict[FileKind, tuple[tuple[int, int], ...]] = {
     FileKind.TRADES: ((0, _INT), (4, _INT), (1, _PRICE), (2, _QTY), (5, _BOOL)),
 }
 _TIME_FIELD = {FileKind.BOOK_TICKER: 2, FileKind.AGG_TRADES: 3, FileKind.TRADES: 1}
-_PRICE_TEXT = re.compile(rb"[0-9]+(\.[0-9]+)?")  # a price as the files write one (0 is none)
 # the columns whose digits size an instrument's units (``sample_decimals``)
 _PRICE_COLUMNS = {kind: tuple(c for c, how in fields if how == _PRICE) for kind, fields in _LAYOUT.items()}
 _QTY_COLUMNS = {kind: tuple(c for c, how in fields if how == _QTY) for kind, fields in _LAYOUT.items()}
@@ -240,8 +246,8 @@ def sample_decimals(file: PublicFile, rows_to_read: int = 5000) -> tuple[int, in
             if i >= rows_to_read:
                 break
             fields = line.split(b",")
-            if not first and price_cols and _PRICE_TEXT.fullmatch(text := fields[price_cols[0]]):
-                first = text.decode() if text.strip(b"0.") else ""
+            if not first and price_cols and above_zero(text := fields[price_cols[0]]):
+                first = text.decode()
             for c in price_cols:
                 price_d = max(price_d, decimals_of(fields[c]))
             for c in qty_cols:
