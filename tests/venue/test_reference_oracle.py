@@ -102,8 +102,9 @@ class FixedBook:
     def withdraw(self, symbol: str, order_id: int, now_ms: int) -> None:
         self.books[symbol].withdraw(order_id)
 
-    def matched(self) -> list[tuple[str, int, int, int]]:
-        return [(s, f.key, f.trade_id, f.qty) for s, book in self.books.items() for f in book.drain()]
+    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int]]:
+        books = self.books.items() if symbol is None else [(symbol, self.books[symbol])]
+        return [(s, f.key, f.trade_id, f.qty) for s, book in books for f in book.drain()]
 
 
 class Deposits:

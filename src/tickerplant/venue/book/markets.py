@@ -65,8 +65,9 @@ class VenueMarket(Protocol):
         venue prints none."""
         ...
 
-    def matched(self) -> list[Match]:
-        """Resting orders' fills the market made since the last call."""
+    def matched(self, symbol: str | None = None) -> list[Match]:
+        """Resting orders' fills the market made since the last call; ``symbol``'s alone
+        when given (the others' wait for their next call)."""
         ...
 
 
@@ -99,8 +100,8 @@ class SimulatedMarket:
     def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
         return self.book.print_trade(symbol, side.is_buy, qty, price, now_ms)
 
-    def matched(self) -> list[Match]:
-        return self.book.matched()
+    def matched(self, symbol: str | None = None) -> list[Match]:
+        return self.book.matched(symbol)
 
 
 def _less(
@@ -167,5 +168,5 @@ class ObservedMarket:
     def print_trade(self, symbol: str, side: Side, qty: int, price: int, now_ms: int) -> int | None:
         return None
 
-    def matched(self) -> list[Match]:
+    def matched(self, symbol: str | None = None) -> list[Match]:
         return []

@@ -48,6 +48,7 @@ from tickerplant.venue.domain.order_params import (
 )
 from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeInForce
 from tickerplant.venue.engine.placement import HALTED, settle_taken, take_for
+from tickerplant.venue.engine.resting import settle_pending
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
@@ -73,6 +74,7 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     match = command.price_match
     if match == "NONE":  # a price sent: its filters before the order is looked for (part 1 §10)
         check_limit(f, price, qty)
+    settle_pending(engine, command.symbol, now_ms, out)  # filled meanwhile: -2013, its fill kept
     # what it touches of the account, found once: its kept orders, its sums, its ledger
     seat = engine.seat(command.account_id, command.symbol)
     order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id

@@ -45,7 +45,7 @@ from tickerplant.venue.domain.orders import (
     Side,
     TimeInForce,
 )
-from tickerplant.venue.engine.resting import settle_matched
+from tickerplant.venue.engine.resting import settle_matched, settle_pending
 from tickerplant.venue.engine.self_trade import prevent
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
@@ -83,6 +83,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     check_filters(f, new)
     if state.data.halted(symbol):  # no book in sync to meet (the module's docstring, 0.)
         raise HALTED()
+    settle_pending(state, symbol, now_ms, out)  # the account's orders and position as the book has them
     seat = state.seat(command.account_id, symbol)  # what it touches of the account: one lookup
     ledger = seat.ledger
     mark = state.mark(symbol)
@@ -209,6 +210,7 @@ def accept(
 
 
 def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
+    settle_pending(state, command.symbol, now_ms, out)  # filled meanwhile: -2011, its fill kept
     seat = state.seat(command.account_id, command.symbol)  # its orders and what they count in
     order_id = command.order_id  # by id: the kept order (``find``'s first rule), else by client id
     order = seat.orders.get(order_id) if order_id is not None else state.find(
@@ -221,6 +223,7 @@ def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order
 
 
 def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -> None:
+    settle_pending(state, command.symbol, now_ms, out)
     seat = state.seat(command.account_id, command.symbol)
     for order in list(seat.ledger.open_orders.get(command.symbol, {}).values()):
         state.finish(seat, order, _CANCELED, now_ms, out)

@@ -30,7 +30,7 @@ from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
 
-__all__ = ["idle", "receive", "settle_matched"]
+__all__ = ["idle", "receive", "settle_matched", "settle_pending"]
 
 _agg = msgspec.json.Decoder(AggTrade[str])
 _book = msgspec.json.Decoder(BookMessage)
@@ -62,6 +62,19 @@ def settle_matched(
 
     # the book reports each match once: one order's failure settles the others all the same
     each_account(matched, settle)
+
+
+def settle_pending(engine: EngineState, symbol: str, now_ms: int, out: Made) -> None:
+    """The one book's matches of ``symbol``'s resting orders not settled yet, first, before
+    a command reads or changes them. Its market may step between two deliveries: a loaded
+    machine's simulator catches up a batch at a time, answering between batches and
+    publishing their messages after the last (``pump.py``), so a command can come while the
+    book has filled an order the engine still holds open. Cancelled or amended then, the
+    order left the book with nothing of it there, its fill then met no resting order and was
+    lost; moved (withdrawn and rested again) it rested its filled quantity once more."""
+    market = engine.venue_market
+    if market.meets_itself and (matched := market.matched(symbol)):
+        settle_matched(engine, out, now_ms, matched)
 
 
 def idle(engine: EngineState) -> bool:
