@@ -1,7 +1,8 @@
 """A resting order the simulated flow filled in the one book while its fill waited for the
 next delivery (``resting.settle_pending``): a loaded machine's simulator catches up a batch
-at a time and answers requests between batches, publishing after the last, so a cancel or a
-modification can come in between. The command sees the order as the book has it: filled.
+at a time and answers requests between batches, publishing after the last, so a cancel, a
+modification or a GTD order's date can come in between. The command sees the order as the
+book has it: filled.
 
 Before, the order was cancelled (its fill then met no resting order and was lost: the
 public trade printed, the account never had it), or moved and rested again with its filled
@@ -17,7 +18,7 @@ from test_reference_oracle import NOW, Deposits, FixedBook, Kept, instruments, p
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, NewOrder, Place
+from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, ExpireGoodTill, NewOrder, Place
 from tickerplant.venue.domain.events import OrderUpdate
 from tickerplant.venue.domain.orders import OrderStatus, OrderType, Side, TimeInForce, seeded_client_ids
 
@@ -101,3 +102,18 @@ def test_a_modification_of_an_order_partly_filled_meanwhile_moves_what_is_left(c
     else:  # two rest at the new price, not five
         assert (order.status, order.executed_qty, position.amt) == (OrderStatus.PARTIALLY_FILLED, 3, 3)
         assert book.books["BTCUSDT"].orders[order_id].qty == 2
+
+
+def test_a_gtd_order_filled_before_its_date_came_is_filled_not_expired() -> None:
+    # the delivery that ends it at its date comes after the book filled it (good_till.py)
+    engine, book = _venue()
+    inst = engine.instruments["BTCUSDT"]
+    price = max(engine.data.levels("BTCUSDT", True))[0]
+    date = NOW + 3_600_000
+    new = NewOrder(inst, Side.BUY, OrderType.LIMIT, TimeInForce.GTD, price, 2, False, None, True, date, "NONE", "NONE")
+    placed = engine.apply(Place(ALICE, new), NOW).order
+    assert placed is not None
+    _flow_sells(book, price, book.books["BTCUSDT"].quantity(True, price))
+    events = engine.apply(ExpireGoodTill(), date + 1).events
+    assert _updates(events, placed.order_id) == [("TRADE", "FILLED")]
+    assert engine.seat(ALICE, "BTCUSDT").ledger.position("BTCUSDT").amt == 2

@@ -234,6 +234,7 @@ def expire_good_till(state: EngineState, command: ExpireGoodTill, now_ms: int, o
     ``EXPIRED`` (``er`` ``"0"``), every GTC order a year old that nothing filled ``CANCELED``."""
 
     def end(order: Order) -> None:
+        settle_pending(state, order.symbol, now_ms, out)  # a fill the book made first is the order's
         if state.resting_order(order.symbol, order.order_id) is not order:
             return
         if order.time_in_force is _GTD:
