@@ -47,7 +47,7 @@ from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.userstream.activity import VenueActivity
 from tickerplant.venue.userstream.listen_keys import ListenKeys
-from tickerplant.venue.userstream.user_events import written
+from tickerplant.venue.userstream.user_events import UserEvent, written
 from tickerplant.venue.userstream.user_streams import UserStreams
 
 __all__ = ["CLOSE_LISTEN_KEY_EXPIRED", "UserData"]
@@ -118,12 +118,13 @@ class UserData:
     def drain(self, engine: Engine, accounts: Keys, now_ms: int) -> int:
         """Hand what the engine reported since the last drain (after a command, after a batch
         of the market's trades) to its accounts' keys, as part 4's events
-        (``venue/userstream/user_events.py``); how many were written. An account whose events cannot be
-        written loses its events of this drain, and its error is raised once every other
-        account's are handed on."""
-        events = engine.outbox.take()
-        if not events:
+        (``venue/userstream/user_events.py``), each command's in part 4 §4.3's order; how
+        many were written. An account whose events cannot be written loses those events, and
+        its error is raised once every other account's are handed on."""
+        made = engine.outbox.take_made()  # command by command: §4.3's order is each one's
+        if not made:
             return 0
+        events = [event for one in made for event in one]
         self.activity.saw(events)
         # written for the accounts a live key would deliver them to only: Binance pushes only to
         # a key in use, and the payloads are most of a command's cost (part 4 §2)
@@ -141,8 +142,7 @@ class UserData:
         if ended:  # as a revoked key's session is ended (part 1 §8.6): listenKeyExpired, then closed
             self.streams.expire_early(ended, now_ms)
             self._journal_closed(ended)
-        events = [e for e in events if live[e.account_id]]
-        if not events:
+        if not any(live.values()):
             return 0
 
         def alias_of(account_id: int) -> str:
@@ -150,7 +150,10 @@ class UserData:
             return account.alias if account is not None else ""
 
         failed: list[Exception] = []
-        payloads = written(engine, events, alias_of, failed)
+        payloads: list[UserEvent] = []
+        for one in made:
+            if kept := [e for e in one if live[e.account_id]]:
+                payloads += written(engine, kept, alias_of, failed)
         push = self.streams.push
         streams: set[str] = set()
         for account_id, event, payload in payloads:

@@ -407,19 +407,39 @@ class Batch:
 
 
 class Outbox:
-    """The events not yet taken by the user data stream, at most ``EVENTS_KEPT``."""
+    """The events not yet taken by the user data stream, at most ``EVENTS_KEPT``, kept by
+    the command that made them: part 4 §4.3's order (``TRADE_LITE`` first) is each
+    command's, and one drain of the stream takes several commands' (``take_made``)."""
 
     def __init__(self) -> None:
-        self._events: deque[Event] = deque(maxlen=EVENTS_KEPT)
+        self._made: deque[tuple[Event, ...]] = deque()  # a command's events each, oldest first
+        self._count = 0  # events in ``_made``
 
     def extend(self, events: tuple[Event, ...]) -> None:
         """A command's events, in order (``Engine.apply``); the oldest dropped past the bound."""
-        self._events.extend(events)
+        if not events:
+            return
+        self._made.append(events)
+        self._count += len(events)
+        while self._count > EVENTS_KEPT:  # the oldest events first, a command's head if need be
+            excess, oldest = self._count - EVENTS_KEPT, self._made[0]
+            if len(oldest) <= excess:
+                self._made.popleft()
+                self._count -= len(oldest)
+            else:
+                self._made[0] = oldest[excess:]
+                self._count -= excess
+
+    def take_made(self) -> list[tuple[Event, ...]]:
+        """Every event not yet taken, command by command."""
+        taken = list(self._made)
+        self._made.clear()
+        self._count = 0
+        return taken
 
     def take(self) -> list[Event]:
-        taken = list(self._events)
-        self._events.clear()
-        return taken
+        """Every event not yet taken, in order."""
+        return [event for made in self.take_made() for event in made]
 
 
 _EVENT_TYPES = frozenset((OrderUpdate, AccountUpdate, AlgoUpdate, ConfigUpdate, BalanceUpdate, MarginCall))

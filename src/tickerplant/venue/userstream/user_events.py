@@ -65,11 +65,11 @@ def written(
     alias_of: Callable[[int], str],
     failed: list[Exception] | None = None,
 ) -> list[UserEvent]:
-    """The payloads of ``events`` (the engine's outbox, in its order), each account's in §4.3's
-    order. ``alias_of``: an account's alias (COIN-M's ``i``). ``failed``: where an account
-    whose payloads cannot be written (a venue bug met by its state) puts its error, its
-    events of the drain left out and the other accounts' written all the same; without it,
-    the error is raised."""
+    """The payloads of ``events`` (one command's, or one delivery's, as the engine's outbox
+    keeps them: ``Outbox.take_made``), each account's in §4.3's order. ``alias_of``: an
+    account's alias (COIN-M's ``i``). ``failed``: where an account whose payloads cannot be
+    written (a venue bug met by its state) puts its error, its events of these left out and
+    the other accounts' written all the same; without it, the error is raised."""
     by_account: dict[int, list[Event]] = {}
     for event in events:
         by_account.setdefault(event.account_id, []).append(event)
