@@ -108,16 +108,21 @@ async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_i
     # A venue taker trades between two of a catch-up's batches: its trades take the next
     # ids, above those of the batches held, unpublished. They join what is held and reach
     # the bus after it: a market's trade ids are delivered in order, and no batch is ended
-    # (its depth diff published) before the bookTickers and trades it held.
+    # (its depth diff published) before the bookTickers and trades it held. The taker trades
+    # at the clock's time then, later than the catch-up's start: the batches after it are
+    # stamped no earlier (their trades, with later ids, were stamped before it: T went back).
     clock = ManualClock(T0)
     plant = await start_server(clock=clock, simulator={"actions_per_s": 100_000.0, "history_s": 0.0})
     source = plant.source
     assert isinstance(source, SimulatedMarket) and source.simulator is not None
     simulator = source.simulator
     first_ids: list[int] = []  # BTCUSDT's aggregates' first trade ids, as the bus delivers them
+    trades: list[tuple[int, int]] = []  # and their times: (first trade id, T)
 
     def delivered(messages: Sequence[StreamMessage]) -> None:
-        first_ids.extend(json.loads(payload)["f"] for stream, payload in messages if stream == "btcusdt@aggTrade")
+        aggregates = [json.loads(payload) for stream, payload in messages if stream == "btcusdt@aggTrade"]
+        first_ids.extend(a["f"] for a in aggregates)
+        trades.extend((a["f"], a["T"]) for a in aggregates)
 
     plant.bus.subscribe(Market.UM, delivered)
     actions = simulator.action_count
@@ -126,6 +131,7 @@ async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_i
         while simulator.action_count < actions + 10_000:
             await asyncio.sleep(0)
         assert simulator.action_count < actions + 90_000, "caught up before the taker came"
+        clock.advance(50)  # the wall clock's time went on while the pump caught up
         book = simulator.books["BTCUSDT"]
         taken, updates = simulator.outside.take("BTCUSDT", True, 1, book.ask_prices[1], clock.now_ms())
         assert taken
@@ -134,6 +140,9 @@ async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_i
             await asyncio.sleep(0)
     assert taken[0].trade_id in first_ids
     assert first_ids == sorted(first_ids)
+    times = [time_ms for _, time_ms in trades]
+    assert times == sorted(times) and len(times) > 100
+    assert next(t for t in trades if t[0] > taken[0].trade_id)[1] >= T0 + 1050  # after the taker's
 
 
 # 2026-11-28 03:40 UTC, a Saturday night: the live market runs at a fraction of its mean

@@ -212,6 +212,9 @@ class SimulatedMarket:
                 self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, held)
                 due -= batch
                 await asyncio.sleep(0)
+                # a venue taker meanwhile traded at the clock's time then: the next batches'
+                # trades, whose ids come after its, are stamped no earlier (T never goes back)
+                now_ms = max(now_ms, clock.now_ms())
             if held is not None:  # a taker traded while catching up: after what is held
                 self.flush_outside(held)
                 self._held = None
