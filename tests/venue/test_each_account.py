@@ -49,7 +49,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
 
     engine = SimpleNamespace(
         venue_market=SimpleNamespace(
-            matched=lambda: [("BTCUSDT", n, 10 + n, 1) for n in (1, 2, 3)], meets_itself=True
+            matched=lambda: [("BTCUSDT", n, 10 + n, 1, 0) for n in (1, 2, 3)], meets_itself=True
         ),
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
         seat=lambda account, symbol: None, settle=settle, finish=lambda *a: None,

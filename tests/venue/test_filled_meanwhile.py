@@ -43,10 +43,13 @@ def _resting_bid(engine: Engine, qty: int) -> tuple[int, int]:
     return placed.order_id, price
 
 
+FLOW_MS = NOW + 1  # the flow's trades; the commands after, at NOW + 2 on
+
+
 def _flow_sells(book: FixedBook, price: int, qty: int) -> None:
-    """The simulated flow's sell reaching down to ``price`` in the book itself, the engine
-    not told (its match waits in the book for the next delivery)."""
-    book.books["BTCUSDT"].take(True, qty, price, 900_000)
+    """The simulated flow's sell reaching down to ``price`` in the book itself at ``FLOW_MS``,
+    the engine not told (its match waits in the book for the next delivery)."""
+    book.books["BTCUSDT"].take(True, qty, price, 900_000, FLOW_MS)
 
 
 def _updates(events: tuple[object, ...], order_id: int) -> list[tuple[str, str]]:
@@ -61,13 +64,15 @@ def test_a_cancel_of_an_order_filled_meanwhile_keeps_its_fill(command: str) -> N
     _flow_sells(book, price, level)  # the whole level: the order too
     if command == "cancel":
         with pytest.raises(RequestRefused) as refusal:
-            engine.apply(Cancel(ALICE, "BTCUSDT", order_id, None), NOW + 1)
+            engine.apply(Cancel(ALICE, "BTCUSDT", order_id, None), NOW + 2)
         assert refusal.value.code == -2011  # filled: nothing to cancel
         events = tuple(engine.outbox.take())
     else:
-        events = engine.apply(CancelAll(ALICE, "BTCUSDT"), NOW + 1).events
+        events = engine.apply(CancelAll(ALICE, "BTCUSDT"), NOW + 2).events
     assert _updates(events, order_id)[-1] == ("TRADE", "FILLED")
     assert ("CANCELED", "CANCELED") not in _updates(events, order_id)
+    (fill,) = [e for e in events if isinstance(e, OrderUpdate) and e.fill is not None]
+    assert fill.time_ms == fill.fill.time_ms == FLOW_MS  # the public trade's T, not the cancel's time
     position = engine.seat(ALICE, "BTCUSDT").ledger.position("BTCUSDT")
     assert position.amt == 2  # the account has what the book traded
 
@@ -78,7 +83,7 @@ def test_a_modification_of_an_order_filled_meanwhile_is_refused_and_keeps_its_fi
     _flow_sells(book, price, book.books["BTCUSDT"].quantity(True, price))
     inst = engine.instruments["BTCUSDT"]
     with pytest.raises(RequestRefused) as refusal:
-        engine.apply(Amend(ALICE, "BTCUSDT", order_id, None, Side.BUY, 2, price + inst.tick), NOW + 1)
+        engine.apply(Amend(ALICE, "BTCUSDT", order_id, None, Side.BUY, 2, price + inst.tick), NOW + 2)
     assert refusal.value.code == -2013
     assert _updates(tuple(engine.outbox.take()), order_id)[-1] == ("TRADE", "FILLED")
 
@@ -92,7 +97,7 @@ def test_a_modification_of_an_order_partly_filled_meanwhile_moves_what_is_left(c
     inst = engine.instruments["BTCUSDT"]
     # up a tick (resting), or up to the best ask (crossing: it takes what is left there)
     to = min(engine.data.levels("BTCUSDT", False))[0] if crossing else price + inst.tick
-    outcome = engine.apply(Amend(ALICE, "BTCUSDT", order_id, None, Side.BUY, 5, to), NOW + 1)
+    outcome = engine.apply(Amend(ALICE, "BTCUSDT", order_id, None, Side.BUY, 5, to), NOW + 2)
     order = outcome.order
     assert order is not None
     assert _updates(outcome.events, order_id)[0] == ("TRADE", "PARTIALLY_FILLED")  # the fill first

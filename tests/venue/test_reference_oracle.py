@@ -88,7 +88,7 @@ class FixedBook:
 
     def take(self, symbol: str, buy: bool, qty: int, limit: int, now_ms: int) -> list[tuple[int, int, int]]:
         first = self.next_trade_id[symbol]
-        fills = self.books[symbol].take(not buy, qty, limit, first)
+        fills = self.books[symbol].take(not buy, qty, limit, first, now_ms)
         self.next_trade_id[symbol] += len(fills)
         return [(price, filled, first + i) for i, (price, filled) in enumerate(fills)]
 
@@ -102,9 +102,9 @@ class FixedBook:
     def withdraw(self, symbol: str, order_id: int, now_ms: int) -> None:
         self.books[symbol].withdraw(order_id)
 
-    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int]]:
+    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int, int]]:
         books = self.books.items() if symbol is None else [(symbol, self.books[symbol])]
-        return [(s, f.key, f.trade_id, f.qty) for s, book in books for f in book.drain()]
+        return [(s, f.key, f.trade_id, f.qty, f.time_ms) for s, book in books for f in book.drain()]
 
 
 class Deposits:

@@ -45,11 +45,11 @@ def test_a_fill_takes_the_queue_from_the_front_one_trade_per_maker_order() -> No
     assert book.drain() == [] and book.ahead(7) == 40
     fills = book.take(BID, 60, 0, first_trade_id=501)  # 40 more in front, then 20 of ours
     assert fills == [Level(1000, 40), Level(1000, 20)]
-    assert book.drain() == [MakerFill(7, 502, 1000, 20)]
+    assert book.drain() == [MakerFill(7, 502, 1000, 20, 0)]
     assert book.ahead(7) == 0 and book.ahead(8) == 10  # the 10 left of 7 before it
     fills = book.take(BID, 100, 0, first_trade_id=503)  # through the level: both filled
     assert fills == [Level(1000, 10), Level(1000, 5), Level(999, 50), ]  # fmt: skip
-    assert book.drain() == [MakerFill(7, 503, 1000, 10), MakerFill(8, 504, 1000, 5)]
+    assert book.drain() == [MakerFill(7, 503, 1000, 10, 0), MakerFill(8, 504, 1000, 5, 0)]
     assert book.held == ({}, {}) and book.queues == {} and 1000 not in book.bids
 
 

@@ -41,12 +41,14 @@ __all__ = ["HeldOrder", "MakerFill", "SimulatedBook"]
 
 
 class MakerFill(NamedTuple):
-    """A venue order's fill by a public trade: the order's key (its order id), the trade's."""
+    """A venue order's fill by a public trade: the order's key (its order id), the trade's
+    id, price, quantity and time (its ``T``: the fill's, whenever the engine settles it)."""
 
     key: int
     trade_id: int
     price: int
     qty: int
+    time_ms: int
 
 
 class HeldOrder:
@@ -133,11 +135,13 @@ class SimulatedBook(OrderBook):
 
     # -- trades -----------------------------------------------------------------------------
 
-    def take(self, from_bids: bool, qty: int, limit: int, first_trade_id: int = 0) -> list[Level]:
+    def take(
+        self, from_bids: bool, qty: int, limit: int, first_trade_id: int = 0, time_ms: int = 0
+    ) -> list[Level]:
         """``OrderBook.take``, each level's fill split where the venue's orders are in it:
         the quantity in front of one, its own fill, and so on (each a public trade of its
         own, as Binance prints one per maker order). The ``i``-th fill returned is public
-        trade ``first_trade_id + i``; the venue's fills are in ``matched``."""
+        trade ``first_trade_id + i``, at ``time_ms``; the venue's fills are in ``matched``."""
         fills = OrderBook.take(self, from_bids, qty, limit)
         held = self.held[from_bids]  # a taker from the bids meets the venue's resting bids
         if not held or not any(price in held for price, _ in fills):
@@ -149,7 +153,7 @@ class SimulatedBook(OrderBook):
                 continue
             for part, key in self._match(from_bids, price, filled):
                 if key is not None:
-                    self.matched.append(MakerFill(key, first_trade_id + len(split), price, part))
+                    self.matched.append(MakerFill(key, first_trade_id + len(split), price, part, time_ms))
                 split.append(Level(price, part))
         return split
 

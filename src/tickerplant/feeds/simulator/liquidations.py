@@ -44,7 +44,7 @@ def liquidate(
         limit = min(position.bankruptcy, prices[reach - 1])
     else:
         limit = max(position.bankruptcy, prices[-reach])
-    fills = book.take(not is_buy, position.qty, limit, state.next_trade_id)
+    fills = book.take(not is_buy, position.qty, limit, state.next_trade_id, now_ms)
     if not fills:
         return None
     taken = changed[not is_buy]

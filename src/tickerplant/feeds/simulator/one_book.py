@@ -83,7 +83,7 @@ class OneBook:
         if updates:
             self._source.outside(updates, now_ms)
 
-    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int]]:
+    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int, int]]:
         # its market's alone: another market's fills are its engine's (no order of theirs is here)
         matched = self._simulator.outside.matched(self._symbols if symbol is None else (symbol,))
-        return [(symbol, f.key, f.trade_id, f.qty) for symbol, f in matched]
+        return [(symbol, f.key, f.trade_id, f.qty, f.time_ms) for symbol, f in matched]

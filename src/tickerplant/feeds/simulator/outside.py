@@ -101,7 +101,7 @@ def take(
         return []
     # never a side bare, as the simulator's own takers (its farthest level stays)
     limit = min(limit, prices[-2]) if is_buy else max(limit, prices[1])
-    fills = book.take(not is_buy, qty, limit, state.next_trade_id)
+    fills = book.take(not is_buy, qty, limit, state.next_trade_id, now_ms)
     taken = changed[not is_buy]
     trades: list[Trade] = []
     for price, filled in fills:

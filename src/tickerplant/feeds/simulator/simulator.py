@@ -423,7 +423,7 @@ class Simulator:
             limit = min(opposite[reach - 1], ask + through) if rests else opposite[reach - 1]
         else:
             limit = max(opposite[-reach], bid - through) if rests else opposite[-reach]
-        fills = book.take(not is_buy, qty, limit, state.next_trade_id)
+        fills = book.take(not is_buy, qty, limit, state.next_trade_id, now_ms)
         taken = self._changed[not is_buy]
         filled = 0
         for price, fill in fills:

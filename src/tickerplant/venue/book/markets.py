@@ -27,7 +27,7 @@ from tickerplant.venue.domain.orders import Order, Side
 __all__ = ["ObservedMarket", "SimulatedMarket", "TakerFill", "VenueMarket"]
 
 TakerFill = tuple[int, int, int | None]  # price, quantity, the public trade's id (None: the venue's own)
-Match = tuple[str, int, int, int]  # symbol, resting order id, public trade id, quantity
+Match = tuple[str, int, int, int, int]  # symbol, resting order id, public trade id, quantity, its time
 
 
 class VenueMarket(Protocol):

@@ -59,8 +59,9 @@ class OneBook(Protocol):
         """A resting order leaves the book (whatever of it still rests)."""
         ...
 
-    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int]]:
-        """Resting orders' fills since the last call: (symbol, order id, trade id, quantity);
+    def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int, int]]:
+        """Resting orders' fills since the last call: (symbol, order id, trade id, quantity,
+        the trade's time);
         ``symbol``'s alone when given (the others' wait for their next call)."""
         ...
 

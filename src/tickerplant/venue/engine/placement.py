@@ -70,7 +70,7 @@ _CANCELED, _EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
 _EXPIRED_IN_MATCH = OrderStatus.EXPIRED_IN_MATCH
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
-Taken = tuple[list[Fill_], list[tuple[str, int, int, int]]]  # a taker's fills, the makers' matches
+Taken = tuple[list[Fill_], list[tuple[str, int, int, int, int]]]  # a taker's fills, the makers' matches
 
 
 def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[Order | None, Order | None]:

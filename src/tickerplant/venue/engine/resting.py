@@ -37,26 +37,28 @@ _book = msgspec.json.Decoder(BookMessage)
 
 
 def settle_matched(
-    engine: EngineState, out: Made, now_ms: int, matched: list[tuple[str, int, int, int]] | None = None
+    engine: EngineState, out: Made, now_ms: int, matched: list[tuple[str, int, int, int, int]] | None = None
 ) -> None:
     """The market's matches since the last call (the one book's; an observed market makes
     none), or those of ``matched`` taken from it, settled as maker fills of their public
-    trades (same id; the time is the trade's, this moment's)."""
+    trades: the same id and time ``T`` (docs/venue.md, "How orders fill"), though settled at
+    ``now_ms``, a delivery or a command after it (``settle_pending``)."""
     if matched is None:
         matched = engine.venue_market.matched()
     if not matched:
         return
 
-    def settle(match: tuple[str, int, int, int]) -> None:
-        symbol, order_id, trade_id, qty = match
+    def settle(match: tuple[str, int, int, int, int]) -> None:
+        symbol, order_id, trade_id, qty, time_ms = match
         order = engine.resting_order(symbol, order_id)
         if order is None:  # cannot be: a held order is resting until withdrawn
             return
         seat = engine.seat(order.account_id, symbol)
         order.queue_ahead = 0  # it filled: nothing is in front of it any more
-        engine.settle(seat, order, order.price, qty, True, now_ms, out, trade_id=trade_id)
+        at_ms = min(time_ms, now_ms)  # never after it is settled
+        engine.settle(seat, order, order.price, qty, True, at_ms, out, trade_id=trade_id)
         if not order.status.is_open:
-            engine.finish(seat, order, order.status, now_ms, out)
+            engine.finish(seat, order, order.status, at_ms, out)
         else:
             out.put(OrderRow(order.copy()))
 
