@@ -84,6 +84,10 @@ class OneBook:
             self._source.outside(updates, now_ms)
 
     def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int, int]]:
+        if symbol is not None:  # before each command on it (``resting.settle_pending``): mostly none
+            book = self._simulator.books.get(symbol)
+            if book is None or not book.matched:
+                return []
         # its market's alone: another market's fills are its engine's (no order of theirs is here)
         matched = self._simulator.outside.matched(self._symbols if symbol is None else (symbol,))
         return [(symbol, f.key, f.trade_id, f.qty, f.time_ms) for symbol, f in matched]
