@@ -54,10 +54,11 @@ async def test_a_ccxt_strategy_trades_the_same_at_x1_and_x20(tmp_path: Path) -> 
     assert (code_1, code_20) == (0, 0)
     for done in (slow, fast):  # each order placed at its market time, by the bot's clock
         placed = done["placed"]
-        # a millisecond before AT when the market's row at AT was due and not yet delivered: the
-        # venue's time stands before it, the order meeting the book as it stands (docs/replay.md)
+        # a millisecond before AT (the sell's time, a book row's too) when the market's row then
+        # was due and not yet delivered: the venue's time stands before it, the order meeting
+        # the book as it stands (docs/replay.md)
         assert AT - 1 <= placed["buy"]["updateTime"] < AT + STEP  # before the trades through them
-        assert AT + STEP * 6 // 5 <= placed["sell"]["updateTime"] < AT + 5 * STEP // 2
+        assert AT + STEP * 6 // 5 - 1 <= placed["sell"]["updateTime"] < AT + 5 * STEP // 2
     assert [f["time"] for f in fast["fills"]] == [AT + STEP, AT + 5 * STEP // 2]  # the trades'
     unstamped = [{k: v for k, v in o.items() if k not in ("time", "clientOrderId")} for o in fast["orders"]]
     assert unstamped == [{k: v for k, v in o.items() if k not in ("time", "clientOrderId")} for o in slow["orders"]]
