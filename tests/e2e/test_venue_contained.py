@@ -98,18 +98,24 @@ async def test_an_account_whose_events_cannot_be_written_costs_no_other_its_even
     real_order_update = tickerplant.venue.userstream.user_events._order_update
     drains: list[set[int]] = []  # the accounts each drain wrote for: both in one, or the test proves nothing
     real_written = tickerplant.gateway.user_data.written
+    real_drain = tickerplant.gateway.user_data.UserData.drain
+
+    def drain(self: Any, engine: Any, accounts: Any, now_ms: int) -> int:
+        drains.append(set())
+        return real_drain(self, engine, accounts, now_ms)
 
     def order_update(engine: Any, event: Any, alias: str) -> bytes:
         if event.account_id == venue.alice:
             raise RuntimeError("alice's payload")
         return bytes(real_order_update(engine, event, alias))
 
-    def written(engine: Any, events: Any, alias_of: Any, failed: Any = None) -> Any:
-        drains.append({e.account_id for e in events})
+    def written(engine: Any, events: Any, alias_of: Any, failed: Any = None) -> Any:  # a command's
+        drains[-1].update(e.account_id for e in events)
         return real_written(engine, events, alias_of, failed)
 
     monkeypatch.setattr(tickerplant.venue.userstream.user_events, "_order_update", order_update)
     monkeypatch.setattr(tickerplant.gateway.user_data, "written", written)
+    monkeypatch.setattr(tickerplant.gateway.user_data.UserData, "drain", drain)
     plant: Tickerplant = await start_server(simulator=STILL, venue_db=str(venue.path))
     alice_stream, bob_stream = await user_stream(plant, venue.alice_hmac), await user_stream(plant, venue.bob_hmac)
     port = plant.listeners[Market.UM].port
