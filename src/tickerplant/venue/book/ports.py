@@ -61,8 +61,7 @@ class OneBook(Protocol):
 
     def matched(self, symbol: str | None = None) -> list[tuple[str, int, int, int, int]]:
         """Resting orders' fills since the last call: (symbol, order id, trade id, quantity,
-        the trade's time);
-        ``symbol``'s alone when given (the others' wait for their next call)."""
+        the trade's time); ``symbol``'s alone when given (the others' wait for their next call)."""
         ...
 
 
