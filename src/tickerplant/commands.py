@@ -108,6 +108,7 @@ async def serve(config: ServerConfig) -> None:
     from tickerplant.app import Tickerplant
     from tickerplant.feeds.relay.relay import RelayError
     from tickerplant.port_lock import PortHeld, PortLocks
+    from tickerplant.venue.journal.writer_lock import DatabaseHeld
 
     locks = PortLocks()  # held for as long as this process serves (port_lock.py)
     try:
@@ -119,6 +120,9 @@ async def serve(config: ServerConfig) -> None:
         locks.claim(config.cm_port, "COIN-M")
         await plant.start()
     except (OSError, ValueError, zipfile.BadZipFile, RelayError, PortHeld) as exc:
+        await plant.close()
+        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+    except DatabaseHeld as exc:  # another server journals it (its message names the database)
         await plant.close()
         raise SystemExit(f"tickerplant: cannot start: {exc}") from None
     except sqlite3.Error as exc:  # the venue database: not one, or not writable

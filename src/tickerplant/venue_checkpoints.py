@@ -30,6 +30,7 @@ from tickerplant.clock import Clock
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.journal.writer_lock import DatabaseHeld
 
 __all__ = [
     "CHECKPOINT_EVERY_S", "COUNTS_GAP_S", "COUNTS_SLICE", "WAL_LONG_FRAMES", "Checkpointer",
@@ -169,6 +170,8 @@ def save_order_counts(
     journal)."""
     try:
         return journal.save_counts(engines, clock.now_ms(), most)
+    except DatabaseHeld:  # another server journals it: this one never held it, nothing of its to save
+        return True
     except sqlite3.Error as error:
         log.warning("the order-rate windows were not saved: %s", error)
         return True
