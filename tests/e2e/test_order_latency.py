@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 from conftest import StartServer
-from test_observed_queue import BOOK, SECRET, T0_MS, diff, replayed, signed, write_recording
+from test_observed_queue import BOOK, SECRET, T0_MS, alice, diff, replayed, signed, write_recording
 from timing import eventually
 
+from tickerplant.clock import ManualClock, Timer
+from tickerplant.config import ReplayConfig
 from tickerplant.market.instruments import Market
 from tickerplant.recording.format import Recorded, RecordedSnapshot
 from tickerplant.venue.auth.signing import hmac_hex
@@ -49,8 +53,8 @@ async def test_an_order_meets_the_market_at_its_arrival_and_is_answered_after_it
     thinning(tmp_path / "recorded")
     plant, clock, api_key = await replayed(start_server, tmp_path, latency="constant:50,30")
     engine, listener = plant.engines[Market.UM], plant.listeners[Market.UM]
-    path = listener._latency
-    assert path is not None
+    assert listener._latency is not None
+    path = listener._latency.path
     await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, ASK_1) == 1000)
 
     async def at(when_ms: int) -> None:  # the replay's items up to then played, one by one
@@ -99,3 +103,65 @@ async def test_an_order_meets_the_market_at_its_arrival_and_is_answered_after_it
         assert [(t["price"], t["qty"], t["time"]) for t in await asyncio.wait_for(trades, 5)] == [
             ("60002", "0.500", T0_MS + 60), ("60003", "0.500", T0_MS + 150),
         ]  # fmt: skip
+
+
+class RoundingClock(ManualClock):
+    """A manual clock read to the nanosecond, whose timers round as the wall clock's do
+    (``SystemClock.call_at``: the delay from now rounded up to a whole millisecond when the
+    timer is set), so two timers for one millisecond set a fraction of one apart fire in
+    either order."""
+
+    def __init__(self, start_ms: int) -> None:
+        super().__init__(start_ms)
+        self.fraction_ns = 0  # within the millisecond ``now_ms`` reads
+
+    def now_ns(self) -> int:
+        return super().now_ns() + self.fraction_ns
+
+    def call_at(self, when_ms: float, callback: Callable[[], object]) -> Timer:
+        now = self.now_ns() / 1_000_000
+        return super().call_at(now + max(0, math.ceil(when_ms - now)), callback)
+
+    def set(self, now_ms: int, fraction_ns: int = 0) -> None:
+        super().set(now_ms)
+        self.fraction_ns = fraction_ns
+
+
+async def test_a_cancel_sent_after_its_order_is_performed_after_it_when_both_arrive_in_one_millisecond(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    # the order sent at +10.9 ms with a 50 ms entry leg, its cancel at +11.1 with 49: both
+    # arrive at +60, and the wall clock's timers would run the cancel first (-2011, the order
+    # left open); one session's requests are performed and answered in the order sent
+    thinning(tmp_path / "recorded")
+    legs = tmp_path / "legs.csv"
+    legs.write_text(f"time_ms,entry_ms,response_ms\n{T0_MS + 10},50,0\n{T0_MS + 11},49,0\n")
+    db, api_key = alice(tmp_path)
+    clock = RoundingClock(T0_MS)
+    replay = ReplayConfig(paths=(str(tmp_path / "recorded"),), speed=1.0)
+    plant = await start_server(clock=clock, venue_db=str(db), replay=replay, latency=f"file:{legs}")
+    engine, listener = plant.engines[Market.UM], plant.listeners[Market.UM]
+    assert listener._latency is not None
+    lane = listener._latency.arrivals
+    await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, ASK_1) == 1000)
+
+    def frame(method: str, params: dict[str, object]) -> str:
+        params = {**params, "apiKey": api_key, "symbol": "BTCUSDT", "timestamp": clock.now_ms()}
+        payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+        return json.dumps({"id": method, "method": method, "params": {**params, "signature": hmac_hex(SECRET, payload.encode())}})
+
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"ws://127.0.0.1:{listener.port}/ws-fapi/v1") as ws:
+        clock.set(T0_MS + 10, 900_000)
+        order = {"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010", "price": "59000.00",
+                 "newClientOrderId": "first"}  # fmt: skip
+        await ws.send_str(frame("order.place", order))
+        await eventually(lambda: len(lane) == 1)
+        clock.set(T0_MS + 11, 100_000)
+        await ws.send_str(frame("order.cancel", {"origClientOrderId": "first"}))
+        await eventually(lambda: len(lane) == 2)
+        for ms in (61, 62, 63):  # performed at +60.9 (committed), answered when the clock next moves
+            clock.set(T0_MS + ms)
+            await turns()
+        answers = [json.loads((await asyncio.wait_for(ws.receive(), 5)).data) for _ in range(2)]
+    assert [(a["id"], a["status"]) for a in answers] == [("order.place", 200), ("order.cancel", 200)], answers
+    assert answers[1]["result"]["status"] == "CANCELED" and not engine.resting("BTCUSDT")

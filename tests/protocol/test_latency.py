@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tickerplant.clock import ManualClock
 from tickerplant.gateway.order_latency import order_path
 from tickerplant.protocol.latency import (
     ConstantLatency,
@@ -41,9 +42,9 @@ def test_a_lognormal_draw_repeats_with_its_seed_and_stays_under_its_bound() -> N
 def test_a_files_rows_are_interpolated_and_held_past_its_ends(tmp_path: Path) -> None:
     measured = tmp_path / "latency.csv"
     measured.write_text("time_ms,entry_ms,response_ms\n1000,10,20\n2000,30,20\n3000,30,60\n")
-    path = order_path(f"file:{measured}", "1/um")  # the gateway reads the file
-    assert path is not None and isinstance(path.model, IntervalLatency)
-    model = path.model
+    path = order_path(f"file:{measured}", "1/um", ManualClock())  # the gateway reads the file
+    assert path is not None and isinstance(path.path.model, IntervalLatency)
+    model = path.path.model
     assert [model.legs(t) for t in (0, 1000, 1500, 1999, 2000, 2500, 9000)] == [
         (10, 20), (10, 20), (20, 20), (29, 20), (30, 20), (30, 40), (30, 60),
     ]  # fmt: skip
@@ -74,7 +75,7 @@ def test_a_bad_spec_says_what_a_spec_is(spec: str, says: str) -> None:
 def test_a_missing_file_is_named() -> None:
     assert latency_model("file:/nonexistent/latency.csv") is None  # the spec alone: checked, not read
     with pytest.raises(ValueError, match=r"latency file /nonexistent/latency\.csv: No such file"):
-        order_path("file:/nonexistent/latency.csv", "1/um")
+        order_path("file:/nonexistent/latency.csv", "1/um", ManualClock())
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_a_bad_file_says_which_row(tmp_path: Path, rows: str, says: str) -> None
     measured = tmp_path / "latency.csv"
     measured.write_text(rows)
     with pytest.raises(ValueError, match=says):
-        order_path(f"file:{measured}", "1/um")
+        order_path(f"file:{measured}", "1/um", ManualClock())
 
 
 class Drawn:

@@ -148,11 +148,11 @@ class Listener:
         self.drain: Callable[[int], object] | None = None  # the engine's events, once served
         self.signed_lag: LagProbe | None = None  # told every signed request (tickerplant run)
         self._durable: GroupCommit | None = None
-        self._latency = order_path(config.latency, f"{config.simulator.seed}/{market.value}")
+        self._latency = order_path(config.latency, f"{config.simulator.seed}/{market.value}", self._clock)
         if accounts is not None:
             self.private = PrivateRest(market, accounts, self.weight, coins, None, self.user_data)
             # userDataStream.*, account.balance, session.*; behind the order latency, when there is one
-            self.ws_api.private = latent_ws(WsTrading(self.private), self._latency, self._clock)
+            self.ws_api.private = latent_ws(WsTrading(self.private), self._latency)
             assets = venue_assets([*instruments.values(), *(other_instruments or {}).values()])
             self.outside = outside_rest(market, accounts, self.weight, assets)
         self._private_routes: RoutesByBytes = private_routes(self.outside, self.private)  # found by bytes
@@ -243,7 +243,7 @@ class Listener:
             trading: PrivateMethods = made.trading
             trading = trading if self.faults is None else FaultedWs(made.trading, self.faults)
             trading = trading if durable is None else DurableWs(trading, durable)
-            self.ws_api.private = latent_ws(trading, self._latency, self._clock)
+            self.ws_api.private = latent_ws(trading, self._latency)
             self._private_routes = private_routes(self.outside, self.private)
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
@@ -254,7 +254,7 @@ class Listener:
         activity = self.user_data.activity
         self.private = rest = admitting_rest(self.market, self.private.accounts, self.weight, table, activity)
         self.forwarded = ForwardedVenue(self.market, requests, rest, self._clock, self.traffic)
-        self.ws_api.private = latent_ws(self.forwarded, self._latency, self._clock)
+        self.ws_api.private = latent_ws(self.forwarded, self._latency)
         self._private_routes = private_routes(self.outside, self.private)
 
     def log_budgets(self) -> list[LogBudget]:
@@ -347,7 +347,7 @@ class Listener:
             self.signed_lag.signed(query, form, now_ms)
         if self._latency is not None:  # performed at its arrival, answered after its response leg
             perform = functools.partial(self._perform, private, route, signed)
-            return latent_route(self._latency, self._clock, now_ms, perform)
+            return latent_route(self._latency, now_ms, perform)
         return self._perform(private, route, signed, now_ms)
 
     def _perform(
