@@ -299,3 +299,18 @@ async def test_service_unavailable_is_not_counted_and_tells_the_weight(
         assert [used for _, _, used in answers] == ["0"] * 4
         async with session.get(f"http://127.0.0.1:{port}/fapi/v1/time") as answer:
             assert (answer.status, answer.headers["X-MBX-USED-WEIGHT-1M"]) == (200, "1")
+
+        # the WebSocket API's methods alike (its weight is REST's): account.status, weight 5
+        async with session.ws_connect(f"ws://127.0.0.1:{port}/ws-fapi/v1") as ws:
+            counts = []
+            for n in range(4):
+                params: dict[str, object] = {"apiKey": key.api_key, "timestamp": SystemClock().now_ms()}
+                payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+                params["signature"] = hmac_hex(key.secret, payload.encode())
+                await ws.send_bytes(msgspec.json.encode({"id": n, "method": "account.status", "params": params}))
+                reply = msgspec.json.decode((await asyncio.wait_for(ws.receive(), 10)).data)
+                assert (reply["status"], reply["error"]) == (503, {"code": -1001, "msg": "Service Unavailable."})
+                counts += [r["count"] for r in reply["rateLimits"] if r["rateLimitType"] == "REQUEST_WEIGHT"]
+        async with session.get(f"http://127.0.0.1:{port}/fapi/v1/time") as answer:
+            used = int(answer.headers["X-MBX-USED-WEIGHT-1M"])
+        assert len(counts) == 4 and len(set(counts)) == 1 and used == counts[0] + 1, (counts, used)

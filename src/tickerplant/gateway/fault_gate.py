@@ -21,6 +21,8 @@ import functools
 import logging
 from collections.abc import Callable
 
+import msgspec
+
 from tickerplant.clock import Clock
 from tickerplant.config import FaultsConfig
 from tickerplant.faults.answers import SERVICE_UNAVAILABLE
@@ -32,12 +34,14 @@ from tickerplant.gateway.responses import json_response, rest_response
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.protocol.rest import RestAnswer
+from tickerplant.protocol.ws_api import WsApiReply
 from tickerplant.venue.auth.checks import Authorized, PrivateRequest
 from tickerplant.venue.wire.rest import PrivateRest
 
-__all__ = ["FaultGate", "fault_gate", "fault_response", "log_fault", "not_counted"]
+__all__ = ["FaultGate", "fault_gate", "fault_response", "log_fault", "not_counted", "ws_not_counted"]
 
 _UNAVAILABLE = (SERVICE_UNAVAILABLE.body,)  # a maintenance window's, and service-unavailable's
+_UNAVAILABLE_MSG = b'"msg":"Service Unavailable."'  # the same in a WebSocket API error reply
 
 log = logging.getLogger("tickerplant.faults")
 
@@ -69,6 +73,23 @@ def not_counted(answer: RestAnswer, weight: RequestWeight, ip: str, charged: int
     if answer.status != 503 or answer.parts != _UNAVAILABLE:
         return answer
     return answer._replace(used_weight=weight.refund(ip, charged, now_ms))
+
+
+def ws_not_counted(
+    reply: WsApiReply, weight: RequestWeight, ip: str, charged: int, now_ms: int
+) -> WsApiReply:
+    """``not_counted`` of a WebSocket API reply (part 1 §8.4: its methods' weight is REST's,
+    and so is what is not counted): a "Service Unavailable." refusal's ``charged`` weight given
+    back, and its ``rateLimits`` saying the IP's weight after. Only a fault's refusal (a
+    maintenance window, ``service-unavailable``) says it, so only that reply is read again."""
+    if reply.status != 503 or len(reply.parts) != 1 or _UNAVAILABLE_MSG not in reply.parts[0]:
+        return reply
+    used = weight.refund(ip, charged, now_ms)
+    body = msgspec.json.decode(reply.parts[0])
+    for limit in body.get("rateLimits", ()):
+        if limit.get("rateLimitType") == "REQUEST_WEIGHT":
+            limit["count"] = used
+    return reply._replace(parts=(msgspec.json.encode(body),))
 
 
 def log_fault(market: Market, kind: str, where: str, symbol: str, account: int | None) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Set
 
 from tickerplant.faults.decider import Apply, Decision
 from tickerplant.faults.profile import Family, FaultKind
-from tickerplant.gateway.fault_gate import FaultGate
+from tickerplant.gateway.fault_gate import FaultGate, ws_not_counted
 from tickerplant.protocol.errors import CLOSE_CUT, RequestRefused
 from tickerplant.protocol.ws_api import AwaitedReply, WsApiReply, WsSession
 from tickerplant.venue.wire.ws_trading import WsAdmitted, WsTrading
@@ -47,6 +47,8 @@ class FaultedWs:
         if isinstance(admitted, WsApiReply):
             return admitted
         reply, hold_ms = self.faulted(admitted, now_ms)
+        charged = trading.methods[admitted.method].weight  # given back if not counted
+        reply = ws_not_counted(reply, trading.rest.weight, ip, charged, now_ms)
         if not hold_ms:
             return reply
         clock, at_ms = self.faults.clock, now_ms + hold_ms

@@ -28,7 +28,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, TypeVar
 
 from tickerplant.clock import Clock
-from tickerplant.gateway.fault_gate import fault_response, not_counted
+from tickerplant.gateway.fault_gate import fault_response, not_counted, ws_not_counted
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.gateway.traffic import Traffic
 from tickerplant.market.instruments import Market
@@ -156,7 +156,10 @@ class ForwardedVenue:
                 elif got.cut:  # a fault profile's session drop: cut, unanswered (ws_api.py)
                     reply(WsApiReply((), CLOSE_CUT, admitted.method, got.status))
                 else:
-                    self._held(reply, WsApiReply((got.body,), None, admitted.method, got.status), got.hold_ms)
+                    made = WsApiReply((got.body,), None, admitted.method, got.status)
+                    charged = self.ws.methods[admitted.method].weight  # given back if not counted
+                    made = ws_not_counted(made, self.rest.weight, ip, charged, self._clock.now_ms())
+                    self._held(reply, made, got.hold_ms)
 
             if not self.requests.ask(self.market, command, done, ip):
                 asyncio.get_running_loop().call_soon(lambda: reply(self._refused(admitted, OVERLOADED())))
