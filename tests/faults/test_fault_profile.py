@@ -58,6 +58,8 @@ def test_a_fault_read_with_its_window_filters_and_defaults() -> None:
         ('[[fault]]\nkind = "throttled"\nrate = 1\ndelay_ms = 9', "delay_ms is for event-delay, reply-delay, slow-ack, timeout alone"),
         ('[[fault]]\nkind = "timeout"\nrate = 1\ndelay_ms = inf', "delay_ms is a finite number, not inf"),
         ('[[fault]]\nkind = "market-stall"\nat = "+1s"\nfor_s = inf', "for_s is a finite number, not inf"),
+        ('[[fault]]\nkind = "internal-error"\nfor_s = 1e306', "for_s 1e+306 is outside 0..3162240000"),
+        ('[[fault]]\nkind = "timeout"\nrate = 1\ndelay_ms = 1e308', "delay_ms 1e+308 is outside 0..3162240000000"),
         ("faults = 1", "unknown keys"),
         ("fault = [1, 2]", "fault 1: write each as a [[fault]] table, not 1"),
         ('[[fault]]\nkind = "timeout"\nat = "+' + "9" * 400 + '"', "is past any time a replay or a clock reaches"),

@@ -39,6 +39,13 @@ def test_a_lognormal_draw_repeats_with_its_seed_and_stays_under_its_bound() -> N
     assert 18 <= median <= 22  # MEDIAN × e^(σz): z's median is 0
 
 
+def test_a_lognormal_of_a_large_sigma_draws_within_its_bound() -> None:
+    model = latency_model("lognormal:100,1000", 3)  # e^(σz) past a float for |z| > 0.71
+    assert model is not None
+    legs = [leg for n in range(2000) for leg in model.legs(n)]
+    assert set(legs) >= {0, 1000} and min(legs) >= 0 and max(legs) == 1000  # MAX: 10 × MEDIAN
+
+
 def test_a_files_rows_are_interpolated_and_held_past_its_ends(tmp_path: Path) -> None:
     measured = tmp_path / "latency.csv"
     measured.write_text("time_ms,entry_ms,response_ms\n1000,10,20\n2000,30,20\n3000,30,60\n")

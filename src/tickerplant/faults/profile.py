@@ -107,7 +107,7 @@ _DELAY_MS = {
 _PLACED = {FaultKind.UNKNOWN_ERROR: 0.5, FaultKind.REQUEST_TIMEOUT: 0.0}
 _KEYS = {"kind", "rate", "at", "for_s", "endpoints", "symbols", "accounts", "placed", "delay_ms"}
 _AFTER = re.compile(r"^\+(\d+(?:\.\d+)?)([smh]?)$")
-_AT_MOST_MS = 100 * 366 * 86_400_000  # a century after the start: past any run
+_AT_MOST_MS = 100 * 366 * 86_400_000  # a century after the start: past any run (at, for_s, delay_ms)
 _UNIT_MS = {"": 1000, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
@@ -173,7 +173,7 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
     at_ms, after_start = _at(where, table.get("at"))
     duration_ms = None
     if "for_s" in table:
-        duration_ms = round(_number(where, "for_s", table["for_s"], 0.0, None) * 1000)
+        duration_ms = round(_number(where, "for_s", table["for_s"], 0.0, _AT_MOST_MS / 1000) * 1000)
     windowed = at_ms is not None or duration_ms is not None
     if "rate" not in table and not windowed:
         raise ProfileError(f"{where}: give a rate, a window (at, for_s), or both")
@@ -184,7 +184,8 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
             raise ProfileError(f"{where}: {key} is for {', '.join(sorted(k.value for k in kinds))} alone")
     rate = _number(where, "rate", table.get("rate", 1.0), 0.0, 1.0)
     placed = _number(where, "placed", table.get("placed", _PLACED.get(kind, 0.0)), 0.0, 1.0)
-    delay_ms = int(_number(where, "delay_ms", table.get("delay_ms", _DELAY_MS.get(kind, 0)), 0.0, None))
+    delay = table.get("delay_ms", _DELAY_MS.get(kind, 0))
+    delay_ms = int(_number(where, "delay_ms", delay, 0.0, _AT_MOST_MS))
     accounts = _names(where, "accounts", table.get("accounts", []), int)
     if accounts and kind.family is Family.MARKET:  # it never matched: no account asks for them
         raise ProfileError(f"{where}: accounts narrow no market stream fault (every client's streams)")

@@ -61,18 +61,25 @@ class LogNormalLatency:
     """Each leg ``median × e^(sigma·z)`` (``z`` standard normal), at most ``most``: seeded, so
     the same requests in the same order draw the same latencies."""
 
-    __slots__ = ("_rng", "median_ms", "most_ms", "name", "sigma")
+    __slots__ = ("_most_exponent", "_rng", "median_ms", "most_ms", "name", "sigma")
 
     def __init__(self, name: str, median_ms: float, sigma: float, most_ms: float, seed: int | str) -> None:
         self.name, self.median_ms, self.sigma, self.most_ms = name, median_ms, sigma, most_ms
         self._rng = random.Random(f"latency/{seed}")
+        # the exponent at which a draw reaches ``most``: compared before ``e^x`` is taken, which
+        # overflows a float past x = 709 (a large sigma's tail), where the draw is ``most`` anyway
+        self._most_exponent = math.log(most_ms / median_ms) if median_ms > 0 else math.inf
 
     def legs(self, now_ms: int) -> tuple[int, int]:
         return self._draw(), self._draw()
 
     def _draw(self) -> int:
-        drawn = self.median_ms * math.exp(self.sigma * self._rng.gauss(0.0, 1.0))
-        return round(min(drawn, self.most_ms))
+        exponent = self.sigma * self._rng.gauss(0.0, 1.0)
+        if not self.median_ms:
+            return 0
+        if exponent >= self._most_exponent:
+            return round(self.most_ms)
+        return round(min(self.median_ms * math.exp(exponent), self.most_ms))
 
 
 class IntervalLatency:
