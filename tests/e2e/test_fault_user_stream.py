@@ -99,3 +99,5 @@ async def test_user_data_stream_faults(start_server: StartServer, venue: Venue, 
     assert faults is not None
     counts = {kind.value: n for kind, n in faults.decider.record.counts.items()}
     assert counts == {"event-drop": 1, "event-delay": 1, "listen-key-expired": 1, "stream-drop": 1}
+    coin_m = plant.listeners[Market.CM].faults  # neither holds a COIN-M listen key: nothing hit there
+    assert coin_m is not None and not coin_m.decider.record.counts, coin_m.decider.record.counts

@@ -267,13 +267,14 @@ class UserData:
                 self.cut(key)
 
     def _timed(self, timed: Timed) -> None:
-        """A timed fault at its time: the keys of its accounts (all, when it names none)
-        expired early, or their connections cut. A gateway under ``--workers`` leaves them
+        """A timed fault at its time: the keys of its accounts that hold one here (all, when
+        it names none) expired early, or their connections cut, each counted as hit. A gateway under ``--workers`` leaves them
         to the plant, whose keys they are (``faults`` None)."""
         if self.faults is None:
             return
         now_ms = self._clock.now_ms()
-        accounts = sorted(timed.accounts) if timed.accounts else self.keys.accounts(now_ms)
+        keyed = self.keys.accounts(now_ms)  # a named account without a key here: nothing to hit
+        accounts = sorted(timed.accounts.intersection(keyed)) if timed.accounts else keyed
         for account_id in accounts:
             self.faults.fired(timed.kind, "user data stream", account_id, now_ms)
         if timed.kind is FaultKind.LISTEN_KEY_EXPIRED:
