@@ -57,3 +57,19 @@ def test_a_callback_may_give_the_lane_more_and_a_time_never_goes_back() -> None:
         lane.at(1_006, lambda: None)
     clock.set(1_010)
     assert ran == ["first", "due now too", "later"] and len(lane) == 0
+
+
+def test_a_callback_that_raises_stops_none_after_it() -> None:
+    clock, ran = ManualClock(1_000), []
+    lane = Lane(clock)
+
+    def fails() -> None:
+        raise RuntimeError("a bug")
+
+    lane.at(1_001, fails)
+    lane.at(1_001, lambda: ran.append("next"))
+    with pytest.raises(RuntimeError):
+        clock.set(1_001)
+    assert ran == [] and len(lane) == 1
+    clock.set(1_002)
+    assert ran == ["next"] and len(lane) == 0

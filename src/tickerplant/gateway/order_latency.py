@@ -57,10 +57,12 @@ class Lane:
     def _run(self) -> None:
         self._timer = None
         due = self._due
-        while due and due[0][0] <= self._clock.now_ms():
-            due.popleft()[1]()  # a callback may add to the lane: it runs here if due now
-        if due and self._timer is None:
-            self._timer = self._clock.call_at(due[0][0], self._run)
+        try:
+            while due and due[0][0] <= self._clock.now_ms():
+                due.popleft()[1]()  # a callback may add to the lane: it runs here if due now
+        finally:  # one that raised (the loop's handler logs it) stops none after it
+            if due and self._timer is None:
+                self._timer = self._clock.call_at(due[0][0], self._run)
 
 
 class Replies(Generic[Answer]):
