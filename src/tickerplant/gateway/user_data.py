@@ -268,8 +268,9 @@ class UserData:
 
     def _timed(self, timed: Timed) -> None:
         """A timed fault at its time: the keys of its accounts that hold one here (all, when
-        it names none) expired early, or their connections cut, each counted as hit. A gateway under ``--workers`` leaves them
-        to the plant, whose keys they are (``faults`` None)."""
+        it names none) expired early, or their connections cut, each counted as hit. A
+        gateway under ``--workers`` leaves them to the plant, whose keys they are (``faults``
+        None)."""
         if self.faults is None:
             return
         now_ms = self._clock.now_ms()
