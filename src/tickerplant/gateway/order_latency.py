@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Set
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.gateway.picows_server import AwaitedRoute, Routed
@@ -123,20 +123,7 @@ def latent_route(
 ) -> AwaitedRoute:
     """The answer ``perform`` makes at the request's arrival (given the time then), written
     after its response leg; the request sent at ``now_ms``."""
-    clock, replies = path.clock, Replies[Routed]()
-
-    def arrive() -> None:
-        made = perform(clock.now_ms())
-        if isinstance(made, AwaitedRoute):  # held for the journal's commit
-            made.then(send)
-        else:
-            send(made)
-
-    def send(routed: Routed) -> None:
-        path.answer(response_ms, lambda: replies.reply(routed))
-
-    response_ms = path.send(now_ms, arrive)
-    return AwaitedRoute(replies.then)
+    return AwaitedRoute(_through(path, now_ms, perform, AwaitedRoute))
 
 
 class LatentWs:
@@ -154,21 +141,35 @@ class LatentWs:
     def answer(
         self, frame: bytes, session: WsSession | None, ip: str, now_ms: int, rate_limits_default: bool
     ) -> WsApiReply | AwaitedReply:
-        path, methods, replies = self.path, self.methods, Replies[WsApiReply]()
-        clock = path.clock
+        answer = self.methods.answer
 
-        def arrive() -> None:
-            made = methods.answer(frame, session, ip, clock.now_ms(), rate_limits_default)
-            if isinstance(made, AwaitedReply):
-                made.then(send)
-            else:
-                send(made)
+        def perform(at_ms: int) -> WsApiReply | AwaitedReply:
+            return answer(frame, session, ip, at_ms, rate_limits_default)
 
-        def send(made: WsApiReply) -> None:
-            path.answer(response_ms, lambda: replies.reply(made))
+        return AwaitedReply(_through(self.path, now_ms, perform, AwaitedReply))
 
-        response_ms = path.send(now_ms, arrive)
-        return AwaitedReply(replies.then)
+
+def _through(
+    path: LatentPath, now_ms: int, perform: Callable[[int], object],
+    awaited: type[AwaitedRoute | AwaitedReply],
+) -> Callable[[Callable[[Any], None]], None]:  # fmt: skip
+    """A request sent at ``now_ms`` on ``path``: ``perform`` at its arrival (given the time
+    then), its answer (or, when ``awaited``, the answer it awaits: the journal's commit) to
+    the callback the returned ``then`` is given, after its response leg."""
+    clock, replies = path.clock, Replies[Any]()
+
+    def arrive() -> None:
+        made = perform(clock.now_ms())
+        if isinstance(made, awaited):
+            made.then(send)
+        else:
+            send(made)
+
+    def send(answer: object) -> None:
+        path.answer(response_ms, lambda: replies.reply(answer))
+
+    response_ms = path.send(now_ms, arrive)
+    return replies.then
 
 
 def latent_ws(methods: PrivateMethods, path: LatentPath | None) -> PrivateMethods:
