@@ -20,6 +20,7 @@ from tickerplant.bus import Bus
 from tickerplant.clock import Clock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Source
+from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.log_budget import LogBudget, held_note
@@ -33,6 +34,7 @@ from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.venue.auth.keyring import Keyring
+from tickerplant.venue.book.markets import ObservedMarket
 from tickerplant.venue.book.published import PublishedMarket
 from tickerplant.venue.clearing.funding_catch_up import CATCH_UP_MOST, missed_fundings
 from tickerplant.venue.clearing.transfers import unseen_transfers
@@ -199,6 +201,8 @@ def venue_engines(
                 market, listed, published, accounts, stamped, client_ids=ids, modes=modes, ids_seed=seed,
                 queue_model=queue_model(config.queue_model),  # where its resting orders stand (--queue-model)
             )
+            if isinstance(engine.venue_market, ObservedMarket) and isinstance(source, RelaySource):
+                engine.venue_market.times_are_ours = False  # a relay's: its upstream's clock
             restored(engine, journal, now_ms)
         engine.history = JournalHistory(journal, market, sorted({inst.margin_asset for inst in listed}))
         # the same seed after a restart must not make the last run's ids again (two orders of

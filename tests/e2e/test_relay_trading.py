@@ -60,15 +60,23 @@ def market(folder: Path, t0_ms: int) -> None:
     write_recording(folder, items)
 
 
-@pytest.mark.parametrize("kinds", [None, ("depth@100ms", "bookTicker")], ids=["every-kind", "no-aggTrade-kind"])
+YEAR_MS = 365 * 86_400_000
+
+
+@pytest.mark.parametrize(
+    ("kinds", "behind_ms"),
+    [(None, 0), (("depth@100ms", "bookTicker"), 0), (None, YEAR_MS)],
+    ids=["every-kind", "no-aggTrade-kind", "an-upstream-replaying-last-year"],
+)
 async def test_ccxt_trades_on_a_relayed_market_that_its_orders_do_not_move(
-    start_server: StartServer, tmp_path: Path, closing: list[Any], kinds: tuple[str, ...] | None
+    start_server: StartServer, tmp_path: Path, closing: list[Any], kinds: tuple[str, ...] | None, behind_ms: int
 ) -> None:
     # kinds: also a relay told to carry no aggTrade stream, which its venue still hears (a
     # resting order fills from the public trades; feeds/relay/streams.TRADES_STREAM)
-    # the upstream's market now (a relay's times are its upstream's, which a live feed's are):
-    # its trades come after the orders the test places, on the relay's clock, the system's
-    t0_ms = int(time.time() * 1000)
+    # the upstream's market now, as a live feed's (a relay's times are its upstream's), or a
+    # year behind (a tickerplant replaying the past): its trades come after the orders the
+    # test places, stamped on the upstream's clock; the relay's own is the system's
+    t0_ms = int(time.time() * 1000) - behind_ms
     market(tmp_path / "recorded", t0_ms)
     upstream_clock = ManualClock(t0_ms)
     upstream = await start_server(

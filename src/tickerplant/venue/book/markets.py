@@ -36,6 +36,14 @@ class VenueMarket(Protocol):
     @property
     def meets_itself(self) -> bool: ...  # the venue's orders trade with one another in it
 
+    @property
+    def times_are_ours(self) -> bool:
+        """Whether the market's times are read on the venue's clock (the simulator's, a
+        replay's): a trade stamped before an order is from before it. A relay's are its
+        upstream's clock (another machine's; a replaying tickerplant's, years behind): there
+        a trade reached the venue before the order, or after it."""
+        ...
+
     def take(self, symbol: str, side: Side, qty: int, limit: int, now_ms: int) -> list[TakerFill]:
         """A taker's fills, no level beyond ``limit``."""
         ...
@@ -75,6 +83,7 @@ class SimulatedMarket:
     """The simulator's one book (the module's docstring)."""
 
     meets_itself = True
+    times_are_ours = True
 
     def __init__(self, book: OneBook) -> None:
         self.book = book
@@ -124,6 +133,7 @@ class ObservedMarket:
         self.data = data
         self.makers = makers
         self.queues = queues
+        self.times_are_ours = True  # a relay's are not (``VenueMarket.times_are_ours``)
         # symbol -> (its book's id when taken from, what the venue's takers took of each
         # (bid side, price) since): gone when the book next changes, so one displayed
         # quantity fills no two orders; at most the levels taken from one book of a symbol

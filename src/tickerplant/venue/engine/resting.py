@@ -120,6 +120,9 @@ def _maker_fills(engine: EngineState, messages: Iterable[StreamMessage], now_ms:
 
 def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, out: Made) -> None:
     inst, queues = engine.instruments[symbol], engine.queues
+    # when a trade came: its own time where the market's times are the venue's, else (a
+    # relay's upstream's clock, another machine's) when it reached the venue
+    came_ms = trade.trade_time if engine.venue_market.times_are_ours else now_ms
     price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
     find = functools.partial(engine.resting_order, symbol)
     reached = engine.makers.met(symbol, trade.buyer_is_maker, price, engine.resting(symbol), find)
@@ -127,7 +130,7 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
     for order in reached:  # oldest first
         if not order.status.is_open:  # expired by an earlier fill of this trade (reduce_only.trim)
             continue
-        if trade.trade_time < order.time_ms:  # a trade from before it (a warm start's past)
+        if came_ms < order.time_ms:  # a trade from before it (a warm start's past)
             continue
         ahead = order.queue_ahead
         position = queues.position(order)
