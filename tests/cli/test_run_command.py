@@ -25,6 +25,7 @@ def test_the_bots_command_follows_the_double_dash_with_its_own_flags() -> None:
         (["run", "--replay", "x", "--speed", "20"], "the bot's command after --"),
         (["run", "--replay", "x", "--max-lag", "0", "--", "python", "bot.py"], "--max-lag is a positive"),
         (["run", "--replay", "x", "--workers", "2", "--", "python", "bot.py"], "--workers is serve's alone"),
+        (["run", "--replay", "x", "--speed", "20", "--paused", "--", "python", "bot.py"], "--paused is serve's alone"),
         (["run", "--replay", "x", "--faketime-lib", "/no/such.so", "--", "true"], "no libfaketime library at"),
     ],
 )

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,7 @@ URL_VARIABLES = {Market.UM: "TICKERPLANT_UM_URL", Market.CM: "TICKERPLANT_CM_URL
 SPEED_VARIABLE, WAITS_VARIABLE = "TICKERPLANT_SPEED", "TICKERPLANT_WAITS"
 _LOOK_S = 0.02  # how often (wall seconds) the governor is asked whether to hold the market
 _GRACE_S = 10.0  # a bot told to stop (SIGTERM) at the replay's end has this long to exit
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
 
 
 def _tell(text: str) -> None:
@@ -76,6 +78,8 @@ async def run_bot(
         raise SystemExit(f"tickerplant run: --max-lag is a positive number of ms, not {max_lag_ms}")
     if config.workers != 1:  # one process: the bot's clock follows its one market clock
         raise SystemExit("tickerplant run: --workers is serve's alone: a run is one process")
+    if config.replay.paused:  # held until the bot starts, then played: the bot's clock runs from its start
+        raise SystemExit("tickerplant run: --paused is serve's alone: a run's market starts with its bot")
     wall = SystemClock()
     # paused until the bot's process starts: the market's clock starts with the bot's
     paused = dataclasses.replace(config.replay, paused=True)
@@ -117,8 +121,12 @@ async def run_bot(
     except OSError as exc:
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start {command[0]}: {exc}") from None
-    stopped = await _watch(server, source, bot, governor, wall)
-    code = await _ended(bot)
+    stop = _Stop(asyncio.get_running_loop())  # from now to the bot's end (and its group's)
+    try:
+        stopped = await _watch(server, source, bot, governor, wall, stop)
+        code = await _ended(bot, stop)
+    finally:
+        stop.close()
     _tell(_summary(governor.summary(), speed))
     end_ms, prices = market.now_ms(), marks.points()  # at once: the market plays on until it closes
     await server.close()
@@ -165,23 +173,39 @@ def _reports(
         _tell(f"account {account_id}'s report: {made.html} ({made.json.name})")
 
 
+class _Stop:
+    """SIGINT and SIGTERM while the bot runs: the first stops the run (the bot told to stop,
+    ``_GRACE_S`` given), a second stops it now (the bot's process group killed). Handled from
+    the bot's start to its group's end, so that no second one finds Python's default (a
+    ``KeyboardInterrupt`` while a thread still waited on the bot: the run hung)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.asked, self.again = asyncio.Event(), asyncio.Event()
+        for sig in _STOPPING:
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._signalled)
+
+    def _signalled(self) -> None:
+        (self.again if self.asked.is_set() else self.asked).set()
+
+    def close(self) -> None:
+        for sig in _STOPPING:
+            self._loop.remove_signal_handler(sig)
+
+
 async def _watch(
     server: Tickerplant, source: ReplaySource, bot: subprocess.Popen[bytes], governor: LagGovernor,
-    wall: SystemClock,
+    wall: SystemClock, stop: _Stop,
 ) -> str | None:  # fmt: skip
     """Until the bot exits, the replay ends or a signal comes: the market held as the
     governor says; why the run stops, if the governor stops it."""
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    exited = asyncio.ensure_future(asyncio.to_thread(bot.wait))
     ended = asyncio.ensure_future(server.done.wait())
-    signalled = asyncio.ensure_future(stop.wait())
-    watching = {exited, ended, signalled}
+    signalled = asyncio.ensure_future(stop.asked.wait())
+    watching = {ended, signalled}
     try:
-        while True:
+        while bot.poll() is None:  # looked at as often as the governor is asked: no thread waits on it
             done, _ = await asyncio.wait(watching, timeout=_LOOK_S, return_when=asyncio.FIRST_COMPLETED)
             if done:
                 if ended in done and server.failed:
@@ -195,27 +219,52 @@ async def _watch(
                 hold_ns = int(verdict.hold_ms / governor.speed * 1_000_000)
                 source.hold()
                 loop.call_later(hold_ns / 1e9, source.release, wall.now_ns() + hold_ns)
+        return None
     finally:
         for waiting in watching:
             waiting.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         source.release()
 
 
-async def _ended(bot: subprocess.Popen[bytes]) -> int:
+async def _ended(bot: subprocess.Popen[bytes], stop: _Stop) -> int:
     """The bot's exit status, once it has exited: told to (SIGTERM to its process group),
-    then made to (SIGKILL) if it has not after ``_GRACE_S``; killed by a signal, 128 + it."""
+    then made to (SIGKILL) if it has not after ``_GRACE_S`` or at a second signal; killed by
+    a signal, 128 + it. Then what is left of its process group (what it started and left
+    running) likewise: nothing the bot started outlives the run."""
     if bot.poll() is None:
         _signal(bot, signal.SIGTERM)
-        try:
-            await asyncio.to_thread(bot.wait, _GRACE_S)
-        except subprocess.TimeoutExpired:
+        if not await _within(lambda: bot.poll() is not None, stop, _GRACE_S):
             _signal(bot, signal.SIGKILL)
-            await asyncio.to_thread(bot.wait)
+            await _within(lambda: bot.poll() is not None, None, math.inf)
     code = bot.returncode
     assert code is not None
+    if _group_left(bot.pid):
+        _signal(bot, signal.SIGTERM)
+        if not await _within(lambda: not _group_left(bot.pid), stop, _GRACE_S):
+            _signal(bot, signal.SIGKILL)
     return 128 - code if code < 0 else code
+
+
+async def _within(done: Callable[[], bool], stop: _Stop | None, seconds: float) -> bool:
+    """Whether ``done()`` holds within ``seconds`` (looked at every ``_LOOK_S``), unless a
+    second signal comes first."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not done():
+        if (stop is not None and stop.again.is_set()) or asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(_LOOK_S)
+    return True
+
+
+def _group_left(group: int) -> bool:
+    """Whether a process of the bot's process group (its id the bot's pid) is left."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # one that changed its user: it is there
+        return True
+    return True
 
 
 def _signal(bot: subprocess.Popen[bytes], sig: signal.Signals) -> None:
