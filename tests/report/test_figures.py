@@ -86,6 +86,21 @@ def test_the_equity_curve_marks_positions_between_fills() -> None:
     ]  # fmt: skip
 
 
+def test_a_mark_between_two_ticks_marks_a_held_position_exactly() -> None:
+    """A run's mark as its venue read it (8 decimals on a recording): the position's unrealized
+    PnL at it to the unit, as the account's own, not at the tick it rounds to: 0.010 bought at
+    60,000 (fee 0.30), marked at 61,000.00456789: +10.0000456789, 1e-8 rounded down."""
+    run = a_run()
+    held = RunRows(
+        account_id=1, asset="USDT", start_ms=2000, end_ms=3000, fills=run.fills[:1], incomes=run.incomes[:1],
+        orders=run.orders[:1], prices=[PricePoint(3000, BTC, Fraction(6_100_000_456_789, 1_000_000))],
+        contracts=CONTRACTS,
+    )  # fmt: skip
+    made = figures(held)
+    assert made.statistics.end_equity == 10_000 * USDT - 30_000_000 + 1_000_004_567
+    assert made.prices[BTC][-1] == (3000, 6_100_000)  # drawn at its tick
+
+
 def test_the_flows_add_up_to_the_net_pnl() -> None:
     flows = figures(a_run()).flows
     assert msgspec.to_builtins(flows) == {

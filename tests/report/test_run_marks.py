@@ -32,10 +32,13 @@ def test_the_first_mark_of_each_minute_and_the_last_are_kept_in_price_units() ->
     prices["BTCUSDT"] = Fraction(43_000)
     marks.heard([trade], 61_000)
     marks.heard([mark], 90_000)
+    prices["BTCUSDT"] = Fraction(4_300_000_000_001, 10**8)  # a recording's 8 decimals: kept exact
+    marks.heard([mark], 95_000)
     assert marks.points() == [
         PricePoint(3_000, "BTCUSDT", 4_200_005), PricePoint(61_000, "BTCUSDT", 4_300_000),
-        PricePoint(90_000, "BTCUSDT", 4_300_000),
+        PricePoint(95_000, "BTCUSDT", Fraction(4_300_000_000_001, 10**6)),
     ]  # fmt: skip
+    assert type(marks.points()[0].price) is int  # a mark at a tick: its price units
 
 
 def test_a_long_run_is_sampled_more_coarsely_rather_than_kept_whole() -> None:

@@ -33,6 +33,7 @@ and one at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import msgspec
 
@@ -90,7 +91,7 @@ class Walk:
     end_unrealized: int = 0
     transfers: int = 0  # Σ TRANSFER in the range
     trips: list[RoundTrip] = field(default_factory=list)
-    marks: dict[str, int] = field(default_factory=dict)  # each symbol's last price at the end
+    marks: dict[str, int | Fraction] = field(default_factory=dict)  # each symbol's last price at the end
 
 
 class _Book:
@@ -100,7 +101,7 @@ class _Book:
         self.rows = rows
         self.wallet = 0
         self.positions: dict[tuple[str, PositionSide], Position] = {}
-        self.marks: dict[str, int] = {}
+        self.marks: dict[str, int | Fraction] = {}  # price units (``PricePoint.price``)
         self.trips: dict[tuple[str, PositionSide], _Trip] = {}
 
     def unrealized(self) -> int:
@@ -109,7 +110,7 @@ class _Book:
             if position.amt:
                 contract = self.rows.contracts[symbol]
                 mark = self.marks.get(symbol)
-                price = contract.price(mark) if mark is not None else position.entry
+                price = position.entry if mark is None else Fraction(mark) / contract.price_one
                 total += contract.unrealized_e8(position, price)
         return total
 

@@ -202,7 +202,8 @@ def _prices(
     """Each symbol's marks in the range (the account's fills and the price points), the
     last one before the range first, one a millisecond (the last)."""
     wanted = set(symbols)
-    points = [(p.time_ms, p.symbol, p.price) for p in rows.prices if p.symbol in wanted]
+    # drawn at a tick: a run's mark may fall between two
+    points = [(p.time_ms, p.symbol, round(p.price)) for p in rows.prices if p.symbol in wanted]
     points += [(f.time_ms, f.symbol, f.price) for f in rows.fills if f.symbol in wanted]
     points.sort(key=lambda p: p[0])
     out: dict[str, list[tuple[int, int]]] = {symbol: [] for symbol in symbols}

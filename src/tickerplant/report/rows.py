@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import NamedTuple
 
 from tickerplant.venue.domain.contract import Contract
@@ -24,11 +25,13 @@ LIQUIDATION_PREFIX = "autoclose-"  # the client order id of the venue's liquidat
 
 class PricePoint(NamedTuple):
     """A price of ``symbol`` at ``time_ms`` (price units) that marks positions from then on:
-    a fill's price (the journal's, any account's) or a kline's close."""
+    a fill's price (the journal's, any account's), a kline's close, or a run's mark as its
+    venue read it (``run_marks.py``: exact, a ``Fraction`` of price units where the mark falls
+    between two ticks, as a replay's 8-decimal marks do)."""
 
     time_ms: int
     symbol: str
-    price: int
+    price: int | Fraction
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,8 @@ class RunMarks:
             mark = engine.mark(symbol)
             if mark is None:
                 continue
-            point = PricePoint(now_ms, symbol, round(mark * scale))
+            exact = mark * scale  # the venue's own mark: the account's uPnL is worked out at it
+            point = PricePoint(now_ms, symbol, exact.numerator if exact.denominator == 1 else exact)
             self._last[symbol] = point
             interval = now_ms // self._every_ms
             if self._interval.get(symbol) != interval:
