@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from test_venue_clients import Venue, plant, venue  # noqa: F401
 from test_ws_api_trading import below_bid, hmac_signed, raw
+from yarl import URL
 
 from tickerplant.app import Tickerplant
 from tickerplant.market.instruments import Market
@@ -60,8 +61,8 @@ async def post(
     body += f"&signature={hmac_hex(venue.alice_hmac.secret, body.encode())}"
     headers = {"X-MBX-APIKEY": venue.alice_hmac.api_key, "Content-Type": "application/x-www-form-urlencoded"}
     url = f"http://127.0.0.1:{plant.listeners[market].port}/{prefix}/v1/{path}"
-    if method != "POST":  # in the query, as clients send a GET's and a DELETE's
-        url, body = f"{url}?{body}", ""
+    if method != "POST":  # in the query, as clients send a GET's and a DELETE's (as signed: not requoted)
+        url, body = URL(f"{url}?{body}", encoded=True), ""
     async with http.request(method, url, data=body, headers=headers) as response:
         return response.status, await response.json()
 
@@ -227,3 +228,30 @@ async def test_the_ws_api_refuses_what_binance_refuses(
     placed = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, stop | {"workingType": "MARK_PRICE"}))
     assert placed["status"] == 200, placed
     await ws.ws.close()
+
+
+async def test_a_batchs_client_ids_are_kept_as_sent_and_its_cancel_takes_quoted_order_ids(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    """A bare ``True`` (python-binance's booleans) is JSON's ``true``, never a word inside a
+    client id (part 5 §3: echoed byte for byte; ``bot-True-1`` was kept as ``bot-true-1``, then
+    neither found nor cancelled by the id sent); and ``orderIdList`` takes its ids as numbers
+    or quoted strings (part 5 §3), JavaScript clients' 64-bit ids."""
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010",
+             "price": far_below(plant, Market.UM, "BTCUSDT"), "reduceOnly": "R"}  # fmt: skip
+    ids = ["bot-True-1", "a:False/b"]
+    batch = json.dumps([{**limit, "newClientOrderId": ids[0]}, {**limit, "newClientOrderId": ids[1]}])
+    batch = batch.replace('"R"', "False")  # as python-binance writes it
+    status, placed = await post(http, plant, venue, Market.UM, "batchOrders", {"batchOrders": batch})
+    assert status == 200 and [(p["clientOrderId"], p["status"], p["reduceOnly"]) for p in placed] == [
+        (ids[0], "NEW", False), (ids[1], "NEW", False),
+    ], placed  # fmt: skip
+    status, found = await post(http, plant, venue, Market.UM, "order", {"symbol": "BTCUSDT", "origClientOrderId": ids[0]},
+                               method="GET")  # fmt: skip
+    assert (status, found["orderId"]) == (200, placed[0]["orderId"]), found
+    quoted = json.dumps([str(placed[0]["orderId"]), placed[1]["orderId"]], separators=(",", ":"))  # a string, a number
+    status, cancelled = await post(http, plant, venue, Market.UM, "batchOrders",
+                                   {"symbol": "BTCUSDT", "orderIdList": quoted}, method="DELETE")  # fmt: skip
+    assert status == 200 and [(c["clientOrderId"], c["status"]) for c in cancelled] == [
+        (ids[0], "CANCELED"), (ids[1], "CANCELED"),
+    ], cancelled  # fmt: skip

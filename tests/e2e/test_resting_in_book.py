@@ -151,6 +151,9 @@ async def test_self_trade_prevention_when_an_accounts_orders_meet(
     if mode == "NONE":
         assert (buy["status"], sell["status"]) == ("FILLED", "FILLED")
         assert [t["id"] for t in makers] == [t["id"] for t in trades if not t["maker"] and Decimal(t["price"]) == Decimal(price)][1:]
+        # the self-trade's two fills, one trade: its two COMMISSION rows, each its own tranId (§4.11)
+        rows = await alice.futures_income_history(symbol="ETHUSDT", incomeType="COMMISSION")
+        assert len(rows) == len(trades) and len({r["tranId"] for r in rows}) == len(rows), rows
     elif mode == "EXPIRE_MAKER":
         assert (buy["status"], sell["status"]) == ("FILLED", "EXPIRED_IN_MATCH") and not makers
         assert Decimal(buy["executedQty"]) == Decimal(fixed(level + 100, inst.qty_decimals))

@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 from tickerplant.venue.domain.events import MarginMove
 from tickerplant.venue.domain.orders import Amendment, Fill, Order
 
-__all__ = ["Flow", "History", "Span"]
+__all__ = ["Flow", "History", "Span", "fill_tran_id"]
 
 
 class Span(NamedTuple):
@@ -34,10 +34,18 @@ class Span(NamedTuple):
     limit: int
 
 
+def fill_tran_id(trade_id: int, maker: bool) -> int:
+    """A fill's flows' ``tran_id``: its trade's id, its maker's apart from its taker's (one
+    account's self-trade is two fills of one trade, and ``tranId`` is unique per income type
+    and account, part 3 §4.11)."""
+    return trade_id * 2 + maker
+
+
 class Flow(NamedTuple):
     """One row of ``income``: a fill's ``REALIZED_PNL`` or ``COMMISSION`` (``trade_id`` its
-    trade's) or a flow of its own (``FUNDING_FEE``, ``INSURANCE_CLEAR``, ``TRANSFER``,
-    ``AUTO_EXCHANGE``: ``trade_id`` None, ``tran_id`` its own)."""
+    trade's, ``tran_id`` ``fill_tran_id``'s) or a flow of its own (``FUNDING_FEE``,
+    ``INSURANCE_CLEAR``, ``TRANSFER``, ``AUTO_EXCHANGE``: ``trade_id`` None, ``tran_id`` its
+    own)."""
 
     time_ms: int
     symbol: str

@@ -50,7 +50,7 @@ from tickerplant.venue.domain.order_params import (
     refused,
 )
 from tickerplant.venue.domain.orders import Amendment, Fill, Order, OrderStatus
-from tickerplant.venue.domain.recorded import Flow, History, Span
+from tickerplant.venue.domain.recorded import Flow, History, Span, fill_tran_id
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = [
@@ -327,7 +327,8 @@ class KeptHistory:
                 ):
                     if (kind and name != kind) or (name == "REALIZED_PNL" and not amount):
                         continue
-                    flow = Flow(f.time_ms, f.symbol, name, f.commission_asset, amount, f.trade_id, f.trade_id)
+                    tran_id = fill_tran_id(f.trade_id, f.maker)
+                    flow = Flow(f.time_ms, f.symbol, name, f.commission_asset, amount, tran_id, f.trade_id)
                     rows.append(((f.time_ms, 0, f.trade_id, f.symbol, f.order_id, sub), flow))
         wanted = set(symbols)
         for i in self._engine.ledger(account_id).income:

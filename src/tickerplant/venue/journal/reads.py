@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from tickerplant.market.instruments import Market
 from tickerplant.venue.domain.events import MarginMove
 from tickerplant.venue.domain.orders import Amendment, Fill, Order, PositionSide
-from tickerplant.venue.domain.recorded import Flow, Span
+from tickerplant.venue.domain.recorded import Flow, Span, fill_tran_id
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -183,17 +183,18 @@ class JournalHistory:
             index = "venue_fills_by_time" if len(symbols) == 1 else "venue_fills_by_account_time"
             pnl_only = " AND realized_pnl != 0" if kind == "REALIZED_PNL" else ""
             fills = db.execute(
-                f"SELECT time_ms, trade_id, symbol, order_id, realized_pnl, commission, commission_asset "
-                f"FROM venue_fills INDEXED BY {index} WHERE account_id = ? AND time_ms >= ?{end_sql} "
+                f"SELECT time_ms, trade_id, symbol, order_id, realized_pnl, commission, commission_asset, "
+                f"maker FROM venue_fills INDEXED BY {index} WHERE account_id = ? AND time_ms >= ?{end_sql} "
                 f"AND symbol IN ({marks}){pnl_only} ORDER BY time_ms, trade_id, symbol, order_id LIMIT ?",
                 (account_id, start_ms, *end_args, *symbols, limit),
             ).fetchall()
             rows: list[tuple[_Key, Flow]] = []
-            for time_ms, trade_id, symbol, order_id, pnl, commission, asset in fills:
+            for time_ms, trade_id, symbol, order_id, pnl, commission, asset, maker in fills:
                 for sub, (name, amount) in enumerate((("REALIZED_PNL", pnl), ("COMMISSION", -commission))):
                     if (kind and name != kind) or (name == "REALIZED_PNL" and not amount):
                         continue
-                    flow = Flow(time_ms, symbol, name, asset, amount, trade_id, trade_id)
+                    tran_id = fill_tran_id(trade_id, bool(maker))
+                    flow = Flow(time_ms, symbol, name, asset, amount, tran_id, trade_id)
                     rows.append(((time_ms, 0, trade_id, symbol, order_id, sub), flow))
             merged.append(rows)
         if kind not in ("REALIZED_PNL", "COMMISSION"):

@@ -110,8 +110,9 @@ def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     linear, index = engine.market is Market.UM, {s: i for i, s in enumerate(engine.instruments)}
     rows = []
     for flow in chosen:
-        # a fill's rows: its trade's id, unique per type and account with the symbol's place (§4.11)
-        tran_id = flow.tran_id if flow.trade_id is None else flow.trade_id * 1000 + index[flow.symbol]
+        # a fill's rows: its trade's (``fill_tran_id``), unique per type and account with the
+        # symbol's place (§4.11)
+        tran_id = flow.tran_id if flow.trade_id is None else flow.tran_id * 1000 + index[flow.symbol]
         rows.append({
             "symbol": flow.symbol, "incomeType": flow.kind, "income": fixed(flow.amount, 8),
             "asset": flow.asset, "info": flow.kind, "time": flow.time_ms,

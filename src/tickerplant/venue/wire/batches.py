@@ -32,9 +32,12 @@ __all__ = ["MAX_BATCH", "MAX_CANCELS", "NEITHER_LIST", "each", "elements", "id_l
 
 MAX_BATCH = 5
 MAX_CANCELS = 10
-_PYTHON_BOOL = re.compile(r'(?<![\w"])(True|False)(?![\w"])')
+# python-binance writes a batch's booleans as Python's (``True``): bare, outside any string
+# (a JSON string is matched whole and kept, so a client id "bot-True-1" is not touched)
+_PYTHON_BOOL = re.compile(r'"(?:[^"\\]|\\.)*"|(?<!\w)(True|False)(?!\w)')
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")  # an order id quoted: a LONG's digits
 _WIDEST = 40  # digits a number written with an exponent may expand to: past it, kept as sent
 
 
@@ -52,6 +55,12 @@ def _decimal(text: str) -> str:
 _read_batch = msgspec.json.Decoder(float_hook=_decimal).decode
 
 
+def _json_bool(found: re.Match[str]) -> str:
+    """A bare Python boolean as JSON's; a string as it was."""
+    word = found.group(1)
+    return found.group(0) if word is None else word.lower()
+
+
 def elements(params: Mapping[str, str]) -> list[dict[str, str]]:
     """The orders of ``batchOrders``, each as a request's parameters (names in lower case,
     values as text)."""
@@ -59,7 +68,7 @@ def elements(params: Mapping[str, str]) -> list[dict[str, str]]:
     if not text:
         raise mandatory("batchOrders")
     try:
-        found = _read_batch(_PYTHON_BOOL.sub(lambda m: m.group(1).lower(), text))
+        found = _read_batch(_PYTHON_BOOL.sub(_json_bool, text))
     except (msgspec.DecodeError, RecursionError):  # nested past msgspec's depth: not valid either
         found = None
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
@@ -82,6 +91,8 @@ def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
         found = msgspec.json.decode(text)
     except (msgspec.DecodeError, RecursionError):
         found = None
+    if isinstance(found, list) and name == "orderIdList":  # numbers, or quoted (part 5 §3: JS's 64-bit ids)
+        found = [int(i) if type(i) is str and _DIGITS.fullmatch(i) else i for i in found]
     wanted = int if name == "orderIdList" else str
     if not isinstance(found, list) or not all(type(i) is wanted for i in found):
         raise refused(-1130, f"Data sent for parameter '{name}' is not valid.")
