@@ -97,7 +97,9 @@ async def test_a_polite_connection_lives_24_hours_and_is_then_closed_with_1001(
     await ws.close()
 
 
-async def test_more_than_10_messages_in_a_second_close_with_1008(start_server: StartServer) -> None:
+async def test_more_than_10_messages_in_a_second_close_with_1008(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
     plant, clock = await manual_server(start_server)
     ws = await connect(plant, "/ws")
 
@@ -112,6 +114,9 @@ async def test_more_than_10_messages_in_a_second_close_with_1008(start_server: S
     ws.send_text('{"method":"LIST_SUBSCRIPTIONS","id":20}')  # the eleventh of that second
     assert close_code(await ws.recv_until(CLOSE)) == CLOSE_TOO_MANY_REQUESTS
     await ws.close()
+    # the log says it too: a library may swallow the close (Binance's SDK goes silent)
+    said = [r.getMessage() for r in caplog.records if "Too many requests" in r.getMessage()]
+    assert len(said) == 1 and "more than 10 messages in a second" in said[0], said
 
 
 async def test_a_close_waits_for_the_clients_close_frame_and_what_it_sent_meanwhile_costs_no_reply(

@@ -26,6 +26,8 @@ def test_a_budget_per_kind_per_interval_counts_what_it_holds() -> None:
     assert budget.allow("a", 1000) == 3  # the next interval's first record says how many were held
     assert budget.allow("a", 1001) == 0
     assert budget.suppressed == {"a": 3}
+    assert budget.allow("a", 1002) is None  # spent again
+    assert budget.allow("a", 500) == 1  # a clock set back (another server's, a test's): a new interval
     assert held_note(3) == " (3 more like it were not logged)" and held_note(0) == ""
     with pytest.raises(ValueError):
         LogBudget(0)

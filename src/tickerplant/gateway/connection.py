@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 from typing import cast
 
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
@@ -29,16 +30,21 @@ from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport
 from tickerplant.clock import Clock, Timer
 from tickerplant.config import FaultsConfig, LimitsConfig
 from tickerplant.gateway.fanout import control_frame
+from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.gateway.message_assembly import CLOSE_RESERVED_BITS, MessageAssembly
 from tickerplant.gateway.send_budget import SendBudget
 from tickerplant.gateway.traffic import Traffic
-from tickerplant.protocol.errors import CLOSE_SHED, CloseReason
+from tickerplant.protocol.errors import CLOSE_SHED, CLOSE_TOO_MANY_REQUESTS, CloseReason
 from tickerplant.protocol.limits import ConnectionLimits, ConnectionRules, LimitCounters
 
 __all__ = ["KeptAliveConnection", "connection_rules"]
 
 PING, PONG = 0x9, 0xA
 _ids = itertools.count(1)  # connection ids, for the log's structured fields
+log = logging.getLogger("tickerplant")
+# a client that sends too fast is told so by its close alone (1008), which a library may
+# swallow (Binance's SDK gathering 11 subscriptions goes silent): the log says it, bounded
+_RATE_LOG = LogBudget()
 
 
 def connection_rules(limits: LimitsConfig) -> ConnectionRules:
@@ -248,8 +254,16 @@ class KeptAliveConnection(WSListener):
             return
         self.closing = True
         self.counters.closed(reason)
+        now_ms = self.clock.now_ms()
         if self.traffic is not None:
-            self.traffic.closed(self.clock.now_ms(), self.surface, reason, self.peer)
+            self.traffic.closed(now_ms, self.surface, reason, self.peer)
+        held = _RATE_LOG.allow("too many requests", now_ms) if reason is CLOSE_TOO_MANY_REQUESTS else None
+        if held is not None:
+            log.warning(
+                "%s: a %s connection sent more than %d messages in a second: closed 1008 Too many "
+                "requests (Binance's limit, spec §2.5; --max-incoming-rate)%s",
+                self.peer, self.surface, self.limits_config.max_incoming_rate, held_note(held),
+            )  # fmt: skip
         self.transport.send_close(WSCloseCode(reason.code), reason.reason.encode())
         self.abort_later()  # the socket closed at the client's close frame (see the module's text)
 

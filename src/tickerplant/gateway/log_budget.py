@@ -32,7 +32,7 @@ class LogBudget:
         """None if this record is held back; else how many of its kind were held since the
         last one let through (0 most of the time), for the record to say."""
         start = self._window_ms.get(kind)
-        if start is None or now_ms - start >= self.interval_ms:
+        if start is None or not 0 <= now_ms - start < self.interval_ms:  # a clock set back: a new one too
             self._window_ms[kind] = now_ms
             self._spent[kind] = 0
         if self._spent[kind] >= self.per_interval:
