@@ -48,7 +48,7 @@ async def test_the_sdk_and_a_raw_client_read_the_asset_index_each_second_at_the_
             handle.on("message", arrays.put_nowait)
             combined = f"ws://127.0.0.1:{port}/market/stream?streams=btcusd@assetIndex/btcusdt@markPrice@1s"
             async with http.ws_connect(combined) as raw, \
-                    http.ws_connect(f"ws://127.0.0.1:{plant.listeners[Market.CM].port}/market/ws") as coin:  # fmt: skip
+                    http.ws_connect(f"ws://127.0.0.1:{plant.listeners[Market.CM].port}/ws") as coin:  # fmt: skip
                 await coin.send_json({"method": "SUBSCRIBE", "params": ["!assetIndex@arr"], "id": 1})
                 assert await coin.receive_json(timeout=10) == {"result": None, "id": 1}
                 own: list[dict[str, Any]] = []

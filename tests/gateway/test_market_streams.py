@@ -246,6 +246,13 @@ async def test_trailing_slash_and_unknown_paths_are_refused(start_server: StartS
         ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, path)
         assert ws.status == status, path
         await ws.close()
+    # COIN-M (dstream) has no routed paths, in the default (lenient) mode too (§2.2): a client
+    # that works here on one works nowhere on Binance (``/private`` carries a listen key's
+    # user data there too: trading part 4, Unresolved 13)
+    for path in ("/public/ws/btcusd_perp@depth", "/market/stream"):
+        ws = await RawWebSocket.connect(plant.listeners[Market.CM].port, path)
+        assert ws.status == 404, path
+        await ws.close()
 
 
 async def test_stream_over_the_cap_gets_code_4_and_1008(start_server: StartServer) -> None:

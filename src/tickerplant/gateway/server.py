@@ -300,8 +300,8 @@ class Listener:
             return self._ws_api(query, ip, now_ms)
         if self.rest.handles(path):
             return self._rest(request, path, query, method, ip, now_ms)
-        routed = self.market is Market.UM or not self._config.strict_routing
-        url = parse_stream_url(target, routed=routed)
+        # routed paths (/public, /market, /private) are USDⓈ-M's alone: COIN-M has none (§2.2)
+        url = parse_stream_url(target, routed=self.market is Market.UM)
         if isinstance(url, UrlRefused):
             return json_response(url.status, msgspec.json.encode({"code": -1, "msg": url.reason}))
         if url is not None:
