@@ -82,6 +82,10 @@ def test_batch_lists_as_clients_send_them() -> None:
     sent = '[{"symbol": "BTCUSDT", "quantity": 0.001, "price": 60000, "reduceOnly": False, "side": "BUY"}]'
     (item,) = batches.elements({"batchorders": sent})
     assert item == {"symbol": "BTCUSDT", "quantity": "0.001", "price": "60000", "reduceonly": "false", "side": "BUY"}
+    kept = '[{"newClientOrderId": "a-True-b", "x": "say \\"False\\"", "reduceOnly": True}]'  # words in strings
+    assert batches.elements({"batchorders": kept}) == [
+        {"newclientorderid": "a-True-b", "x": 'say "False"', "reduceonly": "true"}
+    ]
     assert batches.elements({"batchorders": '[{"price": 1e-05}]'}) == [{"price": "0.00001"}]
     # null is as if not sent (the order parser reads every parameter sent: "None" is no decimal)
     assert batches.elements({"batchorders": '[{"price": "1", "stopPrice": null}]'}) == [
@@ -91,8 +95,11 @@ def test_batch_lists_as_clients_send_them() -> None:
             batches.elements({"batchorders": bad})
     assert batches.id_list({"orderidlist": "[1,2]"}, "orderIdList") == [1, 2]
     assert batches.id_list({}, "orderIdList") is None
-    with pytest.raises(RequestRefused):
-        batches.id_list({"orderidlist": '["1"]'}, "orderIdList")
+    # numbers or quoted strings (part 5 §3 row 7: JavaScript clients' 64-bit ids)
+    assert batches.id_list({"orderidlist": '["1", 2]'}, "orderIdList") == [1, 2]
+    for bad in ('["1.5"]', '["x"]', '[true]', '["-1"]', '["' + "9" * 20 + '"]'):
+        with pytest.raises(RequestRefused):
+            batches.id_list({"orderidlist": bad}, "orderIdList")
     with pytest.raises(RequestRefused) as caught:  # more than 10 (part 2 §7)
         batches.id_list({"orderidlist": str(list(range(11)))}, "orderIdList")
     assert (caught.value.code, caught.value.msg) == (-4032, "Exceed maximum cancel order size.")
