@@ -15,8 +15,10 @@ import signal
 import sqlite3
 import ssl
 import zipfile
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from urllib.parse import urlsplit
 
 from tickerplant import logs
 from tickerplant.config import ServerConfig
@@ -31,6 +33,7 @@ __all__ = [
 ]  # fmt: skip
 
 DEFAULT_NATS = "nats://127.0.0.1:4222"  # NATS's own default
+T = TypeVar("T")
 log = logging.getLogger("tickerplant")
 
 
@@ -177,6 +180,37 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+async def _unless_stopped(connecting: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``connecting``'s result, or None when ``stop`` comes first: a bus that is not there yet
+    is waited for (docs/operations.md, "Scale-out"), and Ctrl-C or SIGTERM still ends the wait."""
+    task = asyncio.ensure_future(connecting)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):  # gone with it: nothing to say
+        await task
+    return None
+
+
+def _nats_url(config: ServerConfig, role: str) -> str:
+    """The bus's URL (NATS's default when none is given); a URL with no host refused: NATS's
+    client would try to resolve it for ever."""
+    url = config.nats_url or DEFAULT_NATS
+    try:
+        parsed = urlsplit(url)
+        hostname, _ = parsed.hostname, parsed.port  # a port that is no number raises
+    except ValueError:
+        hostname = None
+    if parsed.scheme not in ("nats", "tls", "ws", "wss") or not hostname:
+        raise SystemExit(f"tickerplant {role}: --nats is a URL such as nats://host:4222, not {url!r}")
+    return url
+
+
 async def _stop_on_end(lifeline: BinaryIO | None, stop: asyncio.Event) -> None:
     """``stop`` set as by SIGTERM once ``lifeline`` (the supervisor's pipe, serve --workers'
     children only) ends: the supervisor is gone (``scaleout/lifeline.py``)."""
@@ -218,12 +252,15 @@ async def plant(
 
     stop = stop_on_signals()
     await _stop_on_end(lifeline, stop)
-    url = config.nats_url or DEFAULT_NATS
+    url = _nats_url(config, "plant")
     auth = _nats_auth(config, url, nats_token, "plant")
     try:
-        plant = PlantProcess(config, await NatsBus.connect(url, name="tickerplant plant", auth=auth))
+        bus = await _unless_stopped(NatsBus.connect(url, name="tickerplant plant", auth=auth), stop)
     except (OSError, nats.errors.Error) as exc:
         raise SystemExit(f"tickerplant plant: cannot reach NATS at {url}: {exc!r}") from None
+    if bus is None:  # stopped while NATS was not there
+        return
+    plant = PlantProcess(config, bus)
     try:
         await plant.start()
     except (OSError, ValueError, zipfile.BadZipFile, RelayError, sqlite3.Error) as exc:
@@ -257,10 +294,12 @@ async def gateway(
 
     stop = stop_on_signals()
     await _stop_on_end(lifeline, stop)
-    url = config.nats_url or DEFAULT_NATS
+    url = _nats_url(config, "gateway")
     auth = _nats_auth(config, url, nats_token, "gateway")
     try:
-        bus = await NatsBus.connect(url, name="tickerplant gateway", auth=auth)
+        bus = await _unless_stopped(NatsBus.connect(url, name="tickerplant gateway", auth=auth), stop)
+        if bus is None:  # stopped while NATS was not there
+            return
         gateway = GatewayProcess(config, bus, reuse_port=reuse_port)
     except (OSError, nats.errors.Error) as exc:
         raise SystemExit(f"tickerplant gateway: cannot reach NATS at {url}: {exc!r}") from None

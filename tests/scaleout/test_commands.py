@@ -3,9 +3,14 @@ the NATS credentials (the token from a file or the environment, never a flag).""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
 from pathlib import Path
 
 import pytest
+from ports import free_port
+from timing import SECONDS
 
 from tickerplant.cli import NATS_TOKEN_VARIABLE, _parser, build_config, nats_token
 from tickerplant.market.payloads.events import PayloadFormat
@@ -72,3 +77,35 @@ def test_the_split_processes_take_nats_credentials_and_tls_files() -> None:
         )  # fmt: skip
     with pytest.raises(SystemExit, match="--nats-tls-key"):
         build_config(_parser().parse_args(["gateway", "--nats-tls-cert", "c.pem"]))
+
+
+@pytest.mark.parametrize("role", ["plant", "gateway"])
+async def test_a_split_process_waiting_for_its_bus_stops_at_ctrl_c_and_a_url_without_a_host_is_refused(
+    role: str,
+) -> None:
+    """One whose NATS is not there yet waits for it (docs/operations.md, "Scale-out"), and
+    Ctrl-C still ends the wait (it was ignored: only SIGKILL stopped it); a URL with no host
+    is refused at once (NATS's client resolved "notaurl" for ever)."""
+    ports = ["--um-port", str(free_port()), "--cm-port", str(free_port())] if role == "gateway" else []
+    waiting = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", role, "--nats", f"nats://127.0.0.1:{free_port()}", "--admin-port", "0",
+        *ports, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert waiting.stderr is not None
+    try:
+        async with asyncio.timeout(60 * SECONDS):  # its first try refused: it is waiting
+            while b"NATS" not in await waiting.stderr.readline():
+                pass
+        waiting.send_signal(signal.SIGINT)
+        async with asyncio.timeout(10 * SECONDS):
+            assert await waiting.wait() == 0
+    finally:
+        if waiting.returncode is None:
+            waiting.kill()
+    refused = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", role, "--nats", "notaurl", *ports,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60 * SECONDS):
+        _, err = await refused.communicate()
+    assert refused.returncode == 1 and "--nats is a URL such as nats://host:4222" in err.decode(), err
