@@ -44,6 +44,13 @@ _MIN_BOOK_LEVELS = PARTIAL_DEPTH_LEVELS[-1]
 # -- how a flag's text (or a TOML string) becomes a value --------------------------------------
 
 
+# Past these a number is a mistake: a rate no machine simulates (the warm start draws a day of
+# it: minutes at 10⁷, a float's overflow at 10³⁰⁰; 'max' is as fast as the process can), and
+# gateway processes that would hold a port each by the ten thousand.
+MOST_ACTIONS_PER_S = 100_000.0
+MOST_WORKERS = 256
+
+
 def positive_or_max(text: str) -> float | None:
     """A rate or a speed: a positive number, or 'max' (None: as fast as it goes)."""
     if text == "max":
@@ -238,6 +245,11 @@ class SimulatorConfig:
     )  # fmt: skip
 
     def __post_init__(self) -> None:
+        if self.actions_per_s is not None and self.actions_per_s > MOST_ACTIONS_PER_S:
+            raise ValueError(
+                f"--sim-rate is at most {MOST_ACTIONS_PER_S:,.0f} actions a second ('max': as fast as the "
+                f"process can), not {self.actions_per_s:g}"
+            )  # fmt: skip
         if not (math.isfinite(self.history_s) and self.history_s >= 0):
             raise ValueError(f"history_s must be a number of seconds, not {self.history_s!r}")
         if type(self.book_levels) is not int or self.book_levels < _MIN_BOOK_LEVELS:
@@ -442,8 +454,8 @@ class ServerConfig:
             raise ValueError("TLS takes both a certificate (--tls-cert) and its key (--tls-key)")
         if bool(self.nats_tls_cert) != bool(self.nats_tls_key):
             raise ValueError("a NATS client certificate takes its key: --nats-tls-cert and --nats-tls-key")
-        if type(self.workers) is not int or self.workers < 1:
-            raise ValueError(f"workers must be a whole number from 1, not {self.workers!r}")
+        if type(self.workers) is not int or not 1 <= self.workers <= MOST_WORKERS:
+            raise ValueError(f"workers must be a whole number from 1 to {MOST_WORKERS}, not {self.workers!r}")
         if not self.restart_delay_s > 0:  # NaN too
             raise ValueError(f"restart_delay_s must be above 0 seconds, not {self.restart_delay_s!r}")
 

@@ -143,6 +143,10 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(ValueError, match=r"\[simulator\] book_levels takes a whole number, not"):
             load({"simulator": {"book_levels": levels}})
     assert load({"simulator": {"book_levels": 20}}).simulator.book_levels == 20
+    for rate in (1e300, 1e7):  # a float's overflow in the warm start's draws; minutes of it
+        with pytest.raises(ValueError, match=r"--sim-rate is at most 100,000 actions a second \('max'"):
+            load({"simulator": {"actions_per_s": rate}})
+    assert load({"simulator": {"actions_per_s": 100_000.0}}).simulator.actions_per_s == 100_000.0
     # each setting of its kind (a string for a number started a server whose every handshake failed)
     with pytest.raises(ValueError, match=r"\[limits\] max_streams takes a whole number, not 'many'"):
         load({"limits": {"max_streams": "many"}})

@@ -43,10 +43,11 @@ def test_neither_takes_the_others_settings(argv: list[str]) -> None:
         _parser().parse_args(argv)
 
 
-def test_workers_are_at_least_one() -> None:
+def test_workers_are_at_least_one_and_at_most_256() -> None:
     assert build_config(_parser().parse_args(["serve", "--workers", "3"])).workers == 3
-    with pytest.raises(SystemExit, match="workers must be a whole number from 1"):
-        build_config(_parser().parse_args(["serve", "--workers", "0"]))
+    for workers in ("0", "100000"):  # the latter held a port each by the ten thousand first
+        with pytest.raises(SystemExit, match="workers must be a whole number from 1 to 256"):
+            build_config(_parser().parse_args(["serve", "--workers", workers]))
 
 
 def test_the_nats_token_comes_from_its_file_else_the_environment_never_a_flag(
