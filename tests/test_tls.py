@@ -10,6 +10,7 @@ import datetime
 import json
 import ssl
 import stat
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,6 +20,7 @@ from cryptography import x509
 from timing import SECONDS
 
 from tickerplant import tls
+from tickerplant.cli import main
 from tickerplant.config import ServerConfig
 from tickerplant.market.instruments import Market
 
@@ -42,6 +44,14 @@ def test_init_writes_a_ca_and_a_certificate_for_localhost_and_binance_s_hosts(is
     assert cert.not_valid_before_utc <= NOW < cert.not_valid_after_utc
     assert stat.S_IMODE(issued.key.stat().st_mode) == 0o600  # the key is its owner's alone
     assert "PRIVATE KEY" not in issued.ca.read_text() + issued.cert.read_text()
+
+
+def test_init_on_a_file_says_so_in_one_line(tmp_path: Path) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    with pytest.raises(SystemExit) as refused:  # it was FileExistsError's traceback
+        main(["tls", "init", str(taken)])
+    assert str(refused.value.code) == f"tickerplant tls init: {taken}: File exists"
 
 
 def test_a_certificate_without_its_key_is_refused(issued: tls.Issued) -> None:

@@ -366,7 +366,10 @@ def tls_init(directory: Path, names: tuple[str, ...]) -> None:
     and how to use and trust them."""
     from tickerplant import tls
 
-    issued = tls.init(directory, datetime.datetime.now(datetime.UTC), extra_names=names)
+    try:
+        issued = tls.init(directory, datetime.datetime.now(datetime.UTC), extra_names=names)
+    except OSError as exc:  # a file where the folder goes, one not writable
+        raise SystemExit(f"tickerplant tls init: {directory}: {exc.strerror or exc}") from None
     print(
         f"wrote {issued.ca} (the CA to trust), {issued.cert} and {issued.key} (mode 0600), for "
         f"localhost, 127.0.0.1, ::1, {', '.join((*tls.BINANCE_HOSTS, *tls.CCXT_NAMES, *names))}\n"

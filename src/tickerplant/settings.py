@@ -103,7 +103,9 @@ def _checked(item: SettingField, value: Any) -> Any:
     fits = any(
         value is None if kind is _NONE else type(value) is bool if kind is bool
         else type(value) is int if kind is int else type(value) in (int, float) if kind is float
-        else isinstance(value, str) if kind is str else True  # enums, tuples: their parsers' own checks
+        else isinstance(value, str) if kind is str
+        else _texts(value) if typing.get_origin(kind) is tuple  # a TOML list ("paths = 'x'" read x's letters)
+        else True  # enums: their parsers' own checks
         for kind in kinds
     )  # fmt: skip
     if not fits:
@@ -117,10 +119,18 @@ def _checked(item: SettingField, value: Any) -> Any:
     return value
 
 
+def _texts(value: Any) -> bool:
+    """Whether ``value`` is a list of texts (a TOML list, as a tuple)."""
+    return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+
+
 def _kind_text(kind: Any) -> str:
     names = {int: "a whole number", float: "a number", str: "text", bool: "true or false", _NONE: "none"}
     kinds = typing.get_args(kind) if type(kind) is types.UnionType else (kind,)
-    return " or ".join(names.get(k, getattr(k, "__name__", str(k))) for k in kinds)
+    return " or ".join(
+        "a list of texts" if typing.get_origin(k) is tuple else names.get(k, getattr(k, "__name__", str(k)))
+        for k in kinds
+    )
 
 
 def load(toml: Mapping[str, Any], flags: Mapping[str, Any] | None = None) -> ServerConfig:

@@ -152,6 +152,9 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
         load({"limits": {"max_streams": "many"}})
     with pytest.raises(ValueError, match="um_port takes a whole number, not 'abc'"):
         load({"um_port": "abc"})
+    with pytest.raises(ValueError, match=r"\[replay\] paths takes a list of texts, not 'notalist'"):
+        load({"replay": {"paths": "notalist"}})  # its letters were read as paths, one by one
+    assert load({"relay": {"symbols": "BTCUSDT,ETHUSDT"}}).relay.symbols == ("BTCUSDT", "ETHUSDT")  # parsed
     assert load({"limits": {"ping_interval_s": 3}}).limits.ping_interval_s == 3  # an int where a float goes
     assert load({"rest_turn_ms": 0}).rest_turn_ms == 0  # its help's "0: one answer a turn"
     # and within its bounds, from a file or a flag
