@@ -201,7 +201,10 @@ def _run(args: argparse.Namespace) -> None:
 
         with contextlib.suppress(KeyboardInterrupt):
             seen = watch(args.url, args.streams, as_json=args.json, count=args.count, seconds=args.seconds)
-            uvloop.run(seen)
+            try:
+                uvloop.run(seen)
+            except ValueError as exc:  # a URL that is no stream host's
+                raise SystemExit(f"tickerplant watch: {exc}") from None
     elif args.command == "book":
         from tickerplant.client.ladder import show_book
 

@@ -136,6 +136,15 @@ async def test_watch_into_a_reader_that_goes_is_a_quiet_exit(start_server: Start
     assert process.returncode == 0 and b"Traceback" not in err, err.decode()
 
 
+async def test_watch_seconds_bound_a_host_that_is_not_there_and_a_url_that_is_none_is_refused() -> None:
+    """``--seconds`` bounds the run, reaching the host too (it retried for ever); ``notaurl``
+    is refused at once, as ``record`` and ``book`` refuse it."""
+    async with asyncio.timeout(10 * SECONDS):
+        assert await watch(f"ws://127.0.0.1:{free_port()}", ["btcusdt@bookTicker"], seconds=0.2) == 0
+    with pytest.raises(ValueError, match="--url is a stream host, ws:// or wss://, not 'notaurl'"):
+        await watch("notaurl", ["btcusdt@bookTicker"], seconds=0.2)
+
+
 async def test_watch_table_shows_latest_values_and_rates(
     start_server: StartServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

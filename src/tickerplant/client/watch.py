@@ -11,6 +11,7 @@ import sys
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import msgspec
 from rich.console import Console
@@ -156,9 +157,28 @@ async def watch(
     seconds: float | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Watch ``names`` on ``url`` until interrupted, ``count`` items or ``seconds`` pass."""
+    """Watch ``names`` on ``url`` until interrupted, ``count`` items or ``seconds`` pass
+    (reaching the host counts in them: one that is not there is tried again until then);
+    ``ValueError`` for a URL that is no stream host's."""
+    split = urlsplit(url)
+    if split.scheme not in ("ws", "wss") or not split.hostname:
+        raise ValueError(f"--url is a stream host, ws:// or wss://, not {url!r}")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds if seconds is not None else None
+    seen = [0]
+    try:
+        async with asyncio.timeout_at(deadline):
+            await _watch(url, names, as_json, count, deadline, out, seen)
+    except TimeoutError:
+        pass
+    return seen[0]
+
+
+async def _watch(
+    url: str, names: Sequence[str], as_json: bool, count: int | None, deadline: float | None, out: TextIO,
+    counted: list[int],
+) -> None:  # fmt: skip
+    loop = asyncio.get_running_loop()
     board = WatchBoard(names)
     seen = 0
     encode = msgspec.json.encode
@@ -178,6 +198,7 @@ async def watch(
                 except (TimeoutError, StopAsyncIteration):
                     break
                 seen += 1
+                counted[0] = seen  # what the caller returns, however the watch ends
                 if as_json:
                     if isinstance(item, UnknownEvent):
                         out.write(item.raw.decode(errors="replace") + "\n")
@@ -198,4 +219,3 @@ async def watch(
         finally:
             if live is not None:
                 live.stop()
-    return seen
