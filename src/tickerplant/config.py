@@ -17,21 +17,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from tickerplant.clock import check_speed
-from tickerplant.market.book.queue import queue_model
+from tickerplant.config_values import (
+    latency_spec,
+    names,
+    payload_format,
+    positive_or_max,
+    queue_model_name,
+    time_ms,
+    time_or_listing,
+)
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.payloads.events import PayloadFormat
-from tickerplant.protocol.latency import latency_model
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION, ConnectionRules
 from tickerplant.protocol.request_weight import REQUEST_WEIGHT_PER_MINUTE
 
 __all__ = [
-    "FaultsConfig", "LimitsConfig", "RelayConfig", "ReplayConfig", "ServerConfig", "Setting",
-    "SimulatorConfig", "latency_spec", "names", "payload_format", "positive_or_max", "queue_model_name",
-    "time_ms", "time_or_listing",
+    "MOST_ACTIONS_PER_S", "MOST_WORKERS", "FaultsConfig", "LimitsConfig", "RelayConfig", "ReplayConfig",
+    "ServerConfig", "Setting", "SimulatorConfig",
 ]
 
 _T = TypeVar("_T")
@@ -39,81 +44,11 @@ _BINANCE = ConnectionRules()  # Binance's documented connection rules: the limit
 # A simulated book shallower than the largest partial depth (@depth20, spec §4.8) could not
 # fill it (the simulator's own bound, feeds/book_shape.MIN_LEVELS).
 _MIN_BOOK_LEVELS = PARTIAL_DEPTH_LEVELS[-1]
-
-
-# -- how a flag's text (or a TOML string) becomes a value --------------------------------------
-
-
 # Past these a number is a mistake: a rate no machine simulates (the warm start draws a day of
 # it: minutes at 10⁷, a float's overflow at 10³⁰⁰; 'max' is as fast as the process can), and
 # gateway processes that would hold a port each by the ten thousand.
 MOST_ACTIONS_PER_S = 100_000.0
 MOST_WORKERS = 256
-
-
-def positive_or_max(text: str) -> float | None:
-    """A rate or a speed: a positive number, or 'max' (None: as fast as it goes)."""
-    if text == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError("a positive number, or 'max'")
-    return value
-
-
-def time_ms(value: str | date) -> int:
-    """Unix milliseconds, or an ISO-8601 date/time (UTC unless it says otherwise); TOML's
-    own dates and date-times too."""
-    if isinstance(value, str):
-        if value.isdigit():
-            return int(value)
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{value!r}: not Unix ms nor an ISO date/time") from None
-    if not isinstance(value, datetime):  # a date alone: its midnight
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1000)
-
-
-def time_or_listing(value: str | int | date) -> int | None:
-    """``listing`` (None: from each symbol's listing date), Unix ms, or a time as ``time_ms``
-    reads it."""
-    if value == "listing":
-        return None
-    if isinstance(value, int):
-        return value
-    return time_ms(value)
-
-
-def queue_model_name(text: str) -> str:
-    """One of ``market/book/queue.QUEUE_MODELS``' names (ValueError naming them)."""
-    return queue_model(text).name
-
-
-def latency_spec(text: str) -> str:
-    """A latency model's spec (``protocol/latency.latency_model``), checked: ValueError saying
-    what a spec is, or what is wrong with the file it names."""
-    latency_model(text)
-    return text.strip()
-
-
-def payload_format(text: str | int) -> PayloadFormat:
-    """``classic`` or ``2026`` (a TOML file may write the year as a number)."""
-    try:
-        return PayloadFormat(str(text))
-    except ValueError:
-        raise ValueError(f"{text!r}: classic or 2026") from None
-
-
-def names(text: str) -> tuple[str, ...]:
-    """A comma-separated list."""
-    return tuple(name for name in text.split(",") if name)
 
 
 # -- what a field is to a user -------------------------------------------------------------------

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tickerplant.cli import _parser, build_config
-from tickerplant.config import (
-    ServerConfig,
+from tickerplant.config import ServerConfig
+from tickerplant.config_values import (
     latency_spec,
     names,
     payload_format,
