@@ -82,6 +82,7 @@ def _from_toml(item: SettingField, value: Any) -> Any:
 # A value past them would start a server that fails later (a port taken modulo 65,536, a
 # SUBSCRIBE limit of -3 answered, a ping every -1 s).
 _PORT = (0, False, 65_535)
+_CENTURY_MS = 100 * 366 * 86_400_000
 _BOUNDS: dict[str, tuple[float, bool, float | None]] = {
     "um_port": _PORT, "cm_port": _PORT, "admin_port": _PORT, "request_weight_per_min": (1, False, None),
     "rest_turn_ms": (0, False, None), "limits.ping_interval_s": (0, True, None),
@@ -91,6 +92,7 @@ _BOUNDS: dict[str, tuple[float, bool, float | None]] = {
     "limits.subscription_bytes_total": (0, False, None),
     "limits.close_timeout_s": (0, True, None), "simulator.batch_actions": (1, False, None),
     "simulator.tick_interval_s": (0, True, None),
+    "clock_offset_ms": (-_CENTURY_MS, False, _CENTURY_MS),  # past it a timer's delay overflows (Errno 75)
 }  # fmt: skip
 _NONE = type(None)
 
@@ -114,7 +116,8 @@ def _checked(item: SettingField, value: Any) -> Any:
     if bounds is not None and value is not None:
         least, above, most = bounds
         if not (value > least if above else value >= least) or (most is not None and value > most):
-            told = f"above {least:g}" if above else f"from {least:g}" + (f" to {most:g}" if most else "")
+            upto = f" to {_shown(most)}" if most else ""
+            told = f"above {_shown(least)}" if above else f"from {_shown(least)}{upto}"
             raise ValueError(f"{item.toml_key} takes a number {told}, not {value!r}")
     return value
 
@@ -122,6 +125,11 @@ def _checked(item: SettingField, value: Any) -> Any:
 def _texts(value: Any) -> bool:
     """Whether ``value`` is a list of texts (a TOML list, as a tuple)."""
     return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+
+
+def _shown(bound: float) -> str:
+    """A bound as the error says it: a large whole number with its thousands apart."""
+    return f"{bound:,}" if isinstance(bound, int) and abs(bound) >= 10**6 else f"{bound:g}"
 
 
 def _kind_text(kind: Any) -> str:

@@ -152,6 +152,8 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
         load({"limits": {"max_streams": "many"}})
     with pytest.raises(ValueError, match="um_port takes a whole number, not 'abc'"):
         load({"um_port": "abc"})
+    with pytest.raises(ValueError, match="clock_offset_ms takes a number from -3,162,240,000,000 to 3,162,240,000,000"):
+        load({"clock_offset_ms": 10**20})  # a timer's delay overflowed (Errno 75)
     with pytest.raises(ValueError, match=r"\[replay\] paths takes a list of texts, not 'notalist'"):
         load({"replay": {"paths": "notalist"}})  # its letters were read as paths, one by one
     assert load({"relay": {"symbols": "BTCUSDT,ETHUSDT"}}).relay.symbols == ("BTCUSDT", "ETHUSDT")  # parsed
