@@ -13,15 +13,6 @@ import pytest
 
 from tickerplant.cli import _parser, build_config
 from tickerplant.config import ServerConfig
-from tickerplant.config_values import (
-    latency_spec,
-    names,
-    payload_format,
-    positive_or_max,
-    queue_model_name,
-    time_ms,
-    time_or_listing,
-)
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.settings import SettingField, load, settings, toml_reference
 
@@ -47,20 +38,20 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
         return True, [], True
     if kind == bool | None:
         return False, ["--no-progress"], False
-    if setting.parse is time_ms:
+    if setting.parse is values.time_ms:
         value = 1_704_067_200_000 if item.name == "start_ms" else 1_704_070_800_000
         return "2024-01-01" if item.name == "start_ms" else str(value), [str(value)], value
-    if setting.parse is time_or_listing:
+    if setting.parse is values.time_or_listing:
         return "2024-01-01", ["2024-01-01"], 1_704_067_200_000
-    if setting.parse is positive_or_max:
+    if setting.parse is values.positive_or_max:
         return "max", ["max"], None
-    if setting.parse is payload_format:
+    if setting.parse is values.payload_format:
         return "2026", ["2026"], PayloadFormat.Y2026
-    if setting.parse is latency_spec:
+    if setting.parse is values.latency_spec:
         return "constant:5,7", ["constant:5,7"], "constant:5,7"
-    if setting.parse is queue_model_name:
+    if setting.parse is values.queue_model_name:
         return "power-prob-2", ["power-prob-2"], "power-prob-2"
-    if setting.parse is names:
+    if setting.parse is values.names:
         return ["BTCUSDT", "ETHUSDT"], ["BTCUSDT,ETHUSDT"], ("BTCUSDT", "ETHUSDT")
     if setting.nargs is not None:
         return ["a", "b"], ["a", "b"], ("a", "b")
