@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tickerplant import config_values as values
 from tickerplant.cli import _parser, build_config
 from tickerplant.config import ServerConfig
 from tickerplant.market.payloads.events import PayloadFormat
