@@ -137,9 +137,17 @@ class EmbeddedNats:
         except BaseException:
             await self.stop()
             raise
+        # Its configuration is read (it is ready): gone at once, so that a supervisor killed
+        # with -9 leaves no folder behind (a restart writes it again)
+        self._remove_folder()
         # Keep reading its log, so that a full pipe never stalls it.
         self._log = asyncio.get_running_loop().create_task(self._drain(process.stderr))
         return self.url
+
+    def _remove_folder(self) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
     @staticmethod
     async def _drain(stream: asyncio.StreamReader) -> None:
@@ -161,6 +169,4 @@ class EmbeddedNats:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._log
             self._log = None
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
+        self._remove_folder()
