@@ -19,7 +19,7 @@ from tickerplant.clock import Clock, MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
-from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
+from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource, control, set_speed
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.market_streams import names_budget
 from tickerplant.gateway.open_files import raise_open_files_limit
@@ -347,23 +347,12 @@ class Tickerplant:
 
     def replay_control(self, action: str) -> dict[str, Any] | None:
         """``pause`` or ``resume`` a replay; its status after, or None when not replaying."""
-        if not isinstance(self.source, ReplaySource):
-            return None
-        if action == "pause":
-            self.source.pause()
-        elif action == "resume":
-            self.source.resume()
-        else:
-            raise ValueError(f"unknown replay control {action!r}")
-        return self.source.status()
+        return control(self.source, action)
 
     def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
         """Play a replay at ``speed`` (None: as fast as it goes); its status after, or
         None when not replaying. A speed outside ``clock.SPEEDS`` raises ValueError."""
-        if not isinstance(self.source, ReplaySource):
-            return None
-        self.source.set_speed(speed)
-        return self.source.status()
+        return set_speed(self.source, speed)
 
     async def close(self) -> None:
         if self._finishing is not None:

@@ -96,6 +96,11 @@ async def test_pause_holds_the_replay_clock_resume_and_speed_move_it(
     clock.advance(100)  # the player wakes, and plays the rest flat out
     await eventually(lambda: server.status()["replay"]["state"] == "finished")
     assert server.status()["replay"]["progress"] == 1.0
+    # a finished replay has nothing left to pause, play or speed up: refused, and unchanged
+    for action, body in (("pause", None), ("resume", None), ("speed", {"speed": 2})):
+        assert await post(server, action, body) == (409, {"code": -1, "msg": "not replaying"})
+    assert server.status()["replay"]["state"] == "finished"
+    assert server.status()["replay"]["speed"] == "max"
 
 
 async def test_speed_is_refused_without_a_replay(start_server: StartServer) -> None:

@@ -24,7 +24,7 @@ from tickerplant.admin.status import fault_rows
 from tickerplant.clock import Clock
 from tickerplant.faults.record import FaultRecord
 from tickerplant.feeds.relay.relay import RelaySource
-from tickerplant.feeds.replay.player import ReplaySource
+from tickerplant.feeds.replay.player import ReplaySource, control, set_speed
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout.plant_process import PlantProcess
@@ -100,20 +100,7 @@ class PlantAdmin:
         }
 
     def replay_control(self, action: str) -> dict[str, Any] | None:
-        source = self.plant.source
-        if not isinstance(source, ReplaySource):
-            return None
-        if action == "pause":
-            source.pause()
-        elif action == "resume":
-            source.resume()
-        else:
-            raise ValueError(f"unknown replay control {action!r}")
-        return source.status()
+        return control(self.plant.source, action)
 
     def replay_speed(self, speed: float | None) -> dict[str, Any] | None:
-        source = self.plant.source
-        if not isinstance(source, ReplaySource):
-            return None
-        source.set_speed(speed)
-        return source.status()
+        return set_speed(self.plant.source, speed)
