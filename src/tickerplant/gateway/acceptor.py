@@ -55,7 +55,7 @@ from collections.abc import Callable
 from ssl import SSLContext
 
 from tickerplant.clock import Clock, Timer
-from tickerplant.gateway.http_head import Refusal
+from tickerplant.gateway.http_head import HEAD_TIMEOUT_MS, Refusal
 from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.protocol.limits import LimitCounters
 
@@ -114,12 +114,17 @@ class Acceptor:
         counters: LimitCounters,
         backlog: int,
         ssl: SSLContext | None = None,
+        handshake_ms: int = HEAD_TIMEOUT_MS,
     ) -> None:
         """``ssl``: every connection speaks TLS (``tls.server_context``); a client refused
         for want of descriptors is then closed without the 503, which it could not read
-        before a handshake the reserve has no time for."""
+        before a handshake the reserve has no time for. Its handshake is done within
+        ``handshake_ms``, or the connection closed."""
         self.sockets = sockets
         self._ssl = ssl
+        # a TLS handshake is done within a plain connection's time for its head, not asyncio's
+        # 60 s: a client that starts one and sends nothing holds its descriptor no longer
+        self._handshake_s = None if ssl is None else handshake_ms / 1000
         self._backlog = backlog
         self._native: list[asyncio.AbstractServer] = []  # the loop's servers, while they accept
         self._guarding = False  # this acceptor accepts (descriptors are short)
@@ -161,8 +166,9 @@ class Acceptor:
         try:
             for sock in self.sockets:
                 server = await self._loop.create_server(
-                    self._factory, sock=sock.dup(), backlog=self._backlog, ssl=self._ssl
-                )
+                    self._factory, sock=sock.dup(), backlog=self._backlog, ssl=self._ssl,
+                    ssl_handshake_timeout=self._handshake_s,
+                )  # fmt: skip
                 servers.append(server)
         except OSError:
             for made in servers:
@@ -222,7 +228,10 @@ class Acceptor:
             if not self._guarding and client.fileno() >= _guard_at()[0]:
                 self._guard()  # at once: a turn's accepts could take the rest before it is told
             client.setblocking(False)
-            task = loop.create_task(loop.connect_accepted_socket(self._factory, client, ssl=self._ssl))
+            accepted = loop.connect_accepted_socket(
+                self._factory, client, ssl=self._ssl, ssl_handshake_timeout=self._handshake_s
+            )
+            task = loop.create_task(accepted)
             task.add_done_callback(_retrieved)
             if self._guarding and not self._handing_back and client.fileno() < _guard_at()[1]:
                 self._handing_back = True  # descriptors are plentiful again
