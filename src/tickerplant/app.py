@@ -19,7 +19,8 @@ from tickerplant.clock import Clock, MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import Backlog, Source
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
-from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource, control, set_speed
+from tickerplant.feeds.replay.controls import control, set_speed
+from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.market_streams import names_budget
 from tickerplant.gateway.open_files import raise_open_files_limit

@@ -16,7 +16,7 @@ import pytest
 from tickerplant import tls
 from tickerplant.clock import SystemClock
 from tickerplant.gateway.acceptor import ACCEPTS_PER_TURN, Acceptor, bind
-from tickerplant.gateway.http_head import HEAD_TIMEOUT_MS
+from tickerplant.gateway.front_door import HEAD_TIMEOUT_MS
 from tickerplant.protocol.limits import LimitCounters
 
 pytestmark = pytest.mark.loopback  # on asyncio and on uvloop

@@ -55,7 +55,8 @@ from collections.abc import Callable
 from ssl import SSLContext
 
 from tickerplant.clock import Clock, Timer
-from tickerplant.gateway.http_head import HEAD_TIMEOUT_MS, Refusal
+from tickerplant.gateway.front_door import HEAD_TIMEOUT_MS
+from tickerplant.gateway.http_head import Refusal
 from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.protocol.limits import LimitCounters
 

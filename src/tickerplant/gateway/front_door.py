@@ -55,14 +55,7 @@ from typing import cast
 from picows import WSUpgradeRequest
 
 from tickerplant.clock import Clock, Timer
-from tickerplant.gateway.http_head import (
-    HEAD_TIMEOUT_MS,
-    Refusal,
-    RequestHeads,
-    expects_continue,
-    http_date,
-    keeps_alive,
-)
+from tickerplant.gateway.http_head import Refusal, RequestHeads, expects_continue, http_date, keeps_alive
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import (
     AwaitedRoute,
@@ -84,6 +77,7 @@ from tickerplant.protocol.limits import LimitCounters
 __all__ = ["HEAD_TIMEOUT_MS", "KEEP_ALIVE_IDLE_MS", "FrontDoor"]
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the body is welcome (RFC 9110 §15.2.1)
+HEAD_TIMEOUT_MS = 5_000  # picows' handshake timeout: a request head (a TLS handshake) is complete by then
 # How long a kept-alive connection may wait for its next request. Binance does not say;
 # its servers keep a connection idle for about a minute, as nginx's 75 s default does.
 KEEP_ALIVE_IDLE_MS = 60_000

@@ -62,7 +62,6 @@ __all__ = [
     "line_refusal", "lines_body_length", "lines_refusal",
 ]  # fmt: skip
 
-HEAD_TIMEOUT_MS = 5_000  # picows' handshake timeout: a request head (a TLS handshake) is complete by then
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
 MAX_HEADER_FIELDS = 128  # picows' bound on the header fields of a request
 MAX_BODY_BYTES = 64 * 1024  # a request body's bound (the module's docstring)

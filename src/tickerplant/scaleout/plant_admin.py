@@ -24,7 +24,8 @@ from tickerplant.admin.status import fault_rows
 from tickerplant.clock import Clock
 from tickerplant.faults.record import FaultRecord
 from tickerplant.feeds.relay.relay import RelaySource
-from tickerplant.feeds.replay.player import ReplaySource, control, set_speed
+from tickerplant.feeds.replay.controls import control, set_speed
+from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.market.instruments import Market
 from tickerplant.scaleout.plant_process import PlantProcess

@@ -46,7 +46,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.plant import Plant
 
-__all__ = ["CONTROL_PATHS", "ReplaySource", "control", "set_speed"]
+__all__ = ["CONTROL_PATHS", "ReplaySource"]
 
 log = logging.getLogger("tickerplant.replay")
 
@@ -371,29 +371,6 @@ def _publish(sink: Sink, outs: dict[Market, list[StreamMessage]], broken: list[S
             bus.publish(market, out)
     for loss in broken:
         sink.interrupt(loss.market, loss.streams, "The recording lost these streams here")
-
-
-def control(source: object, action: str) -> dict[str, Any] | None:
-    """The admin's ``pause`` or ``resume`` of ``source``: its status after, or None when it is
-    no replay or one that has finished (nothing left to pause or play: 409)."""
-    if not isinstance(source, ReplaySource) or source.state == "finished":
-        return None
-    if action == "pause":
-        source.pause()
-    elif action == "resume":
-        source.resume()
-    else:
-        raise ValueError(f"unknown replay control {action!r}")
-    return source.status()
-
-
-def set_speed(source: object, speed: float | None) -> dict[str, Any] | None:
-    """The admin's speed for ``source`` (None: as fast as it goes): its status after, or None
-    as ``control``'s. A speed outside ``clock.SPEEDS`` raises ValueError."""
-    if not isinstance(source, ReplaySource) or source.state == "finished":
-        return None
-    source.set_speed(speed)
-    return source.status()
 
 
 def _progress(
