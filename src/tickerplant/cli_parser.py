@@ -243,7 +243,11 @@ def _add_key_options(command: argparse.ArgumentParser) -> None:
 # source's settings and the payload format it encodes in; a gateway by its listeners'.
 _NATS_SETTINGS = {"nats_url", "nats_token_file", "nats_creds", "nats_tls_ca", "nats_tls_cert", "nats_tls_key"}
 _ADMIN_SETTINGS = {"admin_host", "admin_port", "admin_token", "admin_token_file"}
-_PLANT_SETTINGS = {"payload_format", "clock_offset_ms", "queue_model", *_ADMIN_SETTINGS, *_NATS_SETTINGS}
+# (the venue's REST and WebSocket API answers are made where its engines are: the plant's)
+_PLANT_SETTINGS = {
+    "payload_format", "clock_offset_ms", "queue_model", "legacy_fill_fields",
+    *_ADMIN_SETTINGS, *_NATS_SETTINGS,
+}  # fmt: skip
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
 _NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)

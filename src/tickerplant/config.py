@@ -261,6 +261,10 @@ class ServerConfig:
         False, "unrouted USDⓈ-M paths serve only /public streams, as Binance does now (§2.2)",
         flag="--strict-routing",
     )  # fmt: skip
+    legacy_fill_fields: bool = setting(
+        False, "order placement, modify and cancel answers carry avgPrice and cumQuote (COIN-M "
+        "cumBase), as Binance's did before 2026-06-30 (decision 1)", flag="--legacy-fill-fields",
+    )  # fmt: skip
     lenient_case: bool = setting(
         False, "uppercase symbols in stream names deliver (Binance: silent, §3.4)", flag="--lenient-case"
     )

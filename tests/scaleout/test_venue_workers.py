@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]  # the server proce
 SECRET = "S" * 64
 QUICK = """
 venue_db = "{db}"
+legacy_fill_fields = true
 
 [simulator]
 history_s = 60
@@ -112,6 +113,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
             price = f"{Decimal(book['bidPrice']) - 1000:.1f}"
             placed = [await _place(base, api_key, price, n) for n in range(12)]
             assert len({order["orderId"] for order in placed}) == 12
+            # the plant answers them (the venue is its), in the shape its configuration asks for
+            assert [k for k in placed[0] if k in ("price", "avgPrice", "cumQty", "cumQuote")] == [
+                "price", "avgPrice", "cumQty", "cumQuote",
+            ]  # fmt: skip
             async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/metrics") as response:
                 metrics = await response.text()  # the plant's counts, merged with the gateways'
             counted = re.findall(r'tickerplant_venue_orders_total\{([^}]*)\} (\S+)', metrics)

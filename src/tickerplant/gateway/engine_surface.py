@@ -32,12 +32,13 @@ class EngineSurface(NamedTuple):
 
 def engine_surface(
     market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str], engine: Engine,
-    user_data: UserData, clock: Clock, durable: GroupCommit | None,
+    user_data: UserData, clock: Clock, durable: GroupCommit | None, fill_fields: bool = False,
 ) -> EngineSurface:  # fmt: skip
+    """``fill_fields``: ``ServerConfig.legacy_fill_fields`` (``PrivateRest``'s)."""
     drain: Callable[[int], object] = functools.partial(user_data.drain, engine, accounts)
     if durable is not None:
         drain = durable.later(drain)
     countdowns = CountdownTimer(clock, engine, drain)
     activity = user_data.activity  # refusals counted, by code
-    rest = PrivateRest(market, accounts, weight, coins, engine, user_data, countdowns, activity)
+    rest = PrivateRest(market, accounts, weight, coins, engine, user_data, countdowns, activity, fill_fields)
     return EngineSurface(rest, WsTrading(rest, drain), drain)

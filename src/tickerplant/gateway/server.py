@@ -236,7 +236,7 @@ class Listener:
             private, self._venue_clock = self.private, venue or self._clock
             made = engine_surface(
                 self.market, private.accounts, self.weight, private.coins, engine, self.user_data,
-                self._venue_clock, durable,
+                self._venue_clock, durable, self._config.legacy_fill_fields,
             )  # fmt: skip
             made.rest.venue_now = None if self._venue_clock is self._clock else self._venue_clock.now_ms
             self.private, self.drain, self._durable = made.rest, made.drain, durable

@@ -108,7 +108,8 @@ class PlantVenue:
             # the listen keys journaled with the engine's commands, those live taken back
             user_data.keep(engine.journal, held_listen_keys(self.journal, market.value), accounts)
             coins = [inst.margin_asset for inst in instruments[market]]
-            surface = engine_surface(market, accounts, weight, coins, engine, user_data, clock, group)
+            legacy = self.config.legacy_fill_fields
+            surface = engine_surface(market, accounts, weight, coins, engine, user_data, clock, group, legacy)
             rests[market], trading[market], drains[market] = surface
             self.routes[market] = route_table(surface.rest)
             gate = fault_gate(self.config.faults, self.config.simulator.seed, clock, market)

@@ -2,8 +2,8 @@
 captured wire order, built as ordered dicts (msgspec keeps their order).
 
 - placement, modify and cancel (``placed``): the 2025 capture's keys without ``avgPrice``
-  and ``cumQuote`` (COIN-M ``cumBase``), removed since 2026-06-30 (decision 1); COIN-M has
-  ``pair`` after ``symbol`` and no ``goodTillDate``;
+  and ``cumQuote`` (COIN-M ``cumBase``), removed since 2026-06-30 (decision 1: back with
+  ``--legacy-fill-fields``); COIN-M has ``pair`` after ``symbol`` and no ``goodTillDate``;
 - reads (``read``): no ``cumQty``; ``avgPrice``, ``cumQuote`` and ``time`` present; since
   2026-08 both markets carry ``pair`` and both ``cumQuote`` and ``cumBase`` (the unused one
   ``"0"``), placed as part 2 §6.2 recommends;
@@ -25,7 +25,7 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.domain.orders import BASE_FINE, Fill, Order, OrderType, Side
 
-__all__ = ["avg_price", "decimal_text", "placed", "read", "trade"]
+__all__ = ["avg_price", "decimal_text", "modified", "placed", "read", "trade"]
 
 # Written for every order placed or cancelled, so read at the least cost CPython 3.11 has: an
 # enum's value as its ``_value_`` (what ``Enum.value`` returns, through a Python-level
@@ -91,17 +91,38 @@ def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
     }
 
 
-def placed(order: Order, inst: Instrument) -> dict[str, Any]:
+def placed(order: Order, inst: Instrument, fill_fields: bool = False) -> dict[str, Any]:
+    """``fill_fields``: ``avgPrice`` after ``price`` and ``cumQuote`` (COIN-M ``cumBase``) after
+    ``cumQty``, as before 2026-06-30 (decision 1's setting; the 2025 capture's places)."""
     qd = inst.qty_decimals
     body = _head(order, inst)
+    if fill_fields:
+        body["avgPrice"] = avg_price(order, inst)
     body["origQty"] = fixed(order.orig_qty, qd)
     executed = order.executed_qty  # none yet, most often: its text kept
     body["executedQty"] = body["cumQty"] = fixed(executed, qd) if executed else _zero(qd)
+    if fill_fields and inst.market is _UM:
+        body["cumQuote"] = fixed(order.cum_quote, inst.price_decimals + qd)
+    elif fill_fields:
+        body["cumBase"] = fixed(order.cum_base, 8)
     body |= _tail(order, inst)
     if inst.market is _UM:
         body["goodTillDate"] = order.good_till_ms
     body["updateTime"] = order.update_ms
     return body
+
+
+def modified(
+    order: Order, inst: Instrument, modify_id: str | None, fill_fields: bool = False
+) -> dict[str, Any]:
+    """The placement shape; a ``modifyId`` sent is echoed after ``clientOrderId``, a LONG
+    (part 2 §5)."""
+    body = placed(order, inst, fill_fields)
+    if not modify_id:
+        return body
+    at = list(body).index("clientOrderId") + 1
+    items = list(body.items())
+    return dict([*items[:at], ("modifyId", int(modify_id)), *items[at:]])
 
 
 def read(order: Order, inst: Instrument) -> dict[str, Any]:

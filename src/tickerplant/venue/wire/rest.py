@@ -106,16 +106,19 @@ class PrivateRest:
         self, market: Market, accounts: Accounts, weight: RequestWeight, coins: Sequence[str],
         engine: Engine | None = None, listen_keys: ListenKeyTable | None = None,
         countdowns: CountdownTable | None = None, activity: VenueActivity | None = None,
+        fill_fields: bool = False,
     ) -> None:  # fmt: skip
         """``coins``: the assets COIN-M contracts are margined in, in the catalogue's order;
         ``engine``: the market's order engine, None for the balance endpoints alone;
         ``listen_keys``: the market's, for the listen-key endpoints (None: not served);
         ``countdowns``: the market's ``countdownCancelAll`` timers; ``activity``: where
-        refused trading requests are counted, by code."""
+        refused trading requests are counted, by code; ``fill_fields``: placement, modify and
+        cancel answers carry ``avgPrice`` and ``cumQuote``/``cumBase`` (decision 1)."""
         self.market, self.weight, self.accounts = market, weight, accounts
         self.coins = tuple(coins)
         self.engine = engine
         self._listen_keys, self._countdowns, self._activity = listen_keys, countdowns, activity
+        self._fill_fields = fill_fields
         self.venue_now: Callable[[], int] | None = None  # a replay's venue: its time, not the request's
         um = market is Market.UM
         p = "/fapi" if um else "/dapi"
@@ -271,8 +274,10 @@ class PrivateRest:
         placed = new_order(engine, authorized.account.account_id, authorized.params, now_ms)
         assert placed.order is not None and placed.ack is not None
         shown = placed.order if authorized.params.get("neworderresptype") == "RESULT" else placed.ack
-        body = order_payloads.placed(shown, engine.instruments[shown.symbol])
-        return _new(Headed, (body, placed.counts))
+        return _new(Headed, (self._ack(shown), placed.counts))
+
+    def _ack(self, order: Order) -> dict[str, Any]:
+        return order_payloads.placed(order, self._engine.instruments[order.symbol], self._fill_fields)
 
     def _test(self, authorized: Authorized, now_ms: int) -> Any:
         new_order(self._engine, authorized.account.account_id, authorized.params, now_ms, test=True)
@@ -290,7 +295,7 @@ class PrivateRest:
 
     def _cancel(self, authorized: Authorized, now_ms: int) -> Any:
         order = cancel_order(self._engine, authorized.account.account_id, authorized.params, now_ms)
-        return order_payloads.placed(order, self._engine.instruments[order.symbol])
+        return self._ack(order)
 
     def _modify(self, authorized: Authorized, now_ms: int) -> Any:
         params = authorized.params
@@ -298,14 +303,8 @@ class PrivateRest:
         return Headed(self._modified(order, authorized.params), counts)
 
     def _modified(self, order: Order, params: Mapping[str, str]) -> dict[str, Any]:
-        """The placement shape; a ``modifyId`` sent is echoed after ``clientOrderId`` (§5)."""
-        body = order_payloads.placed(order, self._engine.instruments[order.symbol])
-        modify_id = params.get("modifyid")
-        if not modify_id:
-            return body
-        at = list(body).index("clientOrderId") + 1
-        items = list(body.items())
-        return dict([*items[:at], ("modifyId", int(modify_id)), *items[at:]])  # a LONG (``modify``)
+        inst, modify_id = self._engine.instruments[order.symbol], params.get("modifyid")
+        return order_payloads.modified(order, inst, modify_id, self._fill_fields)
 
     def _place_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, account_id = self._engine, authorized.account.account_id
@@ -316,7 +315,7 @@ class PrivateRest:
             placed = new_order(engine, account_id, item, now_ms, in_batch=True)
             assert placed.order is not None and placed.ack is not None
             shown = placed.order if item.get("neworderresptype") == "RESULT" else placed.ack
-            return order_payloads.placed(shown, engine.instruments[shown.symbol])
+            return self._ack(shown)
 
         return Headed(batches.each(items, place), counts)
 
@@ -344,7 +343,7 @@ class PrivateRest:
 
         def cancel(ref: dict[str, str]) -> Any:
             order = cancel_order(engine, authorized.account.account_id, ref, now_ms)
-            return order_payloads.placed(order, engine.instruments[order.symbol])
+            return self._ack(order)
 
         return batches.each(refs, cancel)
 
