@@ -250,7 +250,8 @@ _PLANT_SETTINGS = {
 }  # fmt: skip
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
-_NOT_GATEWAY = {"workers", "payload_format"}  # a gateway serves the plant's format (bus/listing.py)
+# a gateway serves the plant's format (bus/listing.py) and forwards its venue's answers
+_NOT_GATEWAY = {"workers", "payload_format", "legacy_fill_fields"}
 # A split process' admin listener is off unless asked for: several on one host would meet on
 # one default port, and serve --workers gives its children private ports itself.
 SPLIT_DEFAULTS = {"admin_port": 0}
