@@ -26,12 +26,9 @@ UM_ACK = [
     "workingType", "priceProtect", "origType", "priceMatch", "selfTradePreventionMode", "goodTillDate",
     "updateTime",
 ]  # fmt: skip
-CM_ACK = [
-    "orderId", "symbol", "pair", "status", "clientOrderId", "price", "avgPrice", "origQty", "executedQty",
-    "cumQty", "cumBase", "timeInForce", "type", "reduceOnly", "closePosition", "side", "positionSide",
-    "stopPrice", "workingType", "priceProtect", "origType", "priceMatch", "selfTradePreventionMode",
-    "updateTime",
-]  # fmt: skip
+# COIN-M's: ``pair`` after ``symbol``, ``cumBase`` for ``cumQuote``, no ``goodTillDate``
+CM_ACK = [k for key in UM_ACK if key != "goodTillDate" for k in {"symbol": ("symbol", "pair")}.get(key, (key,))]
+CM_ACK[CM_ACK.index("cumQuote")] = "cumBase"
 
 
 @pytest.fixture
@@ -69,21 +66,15 @@ async def test_placement_modify_and_cancel_answers_carry_the_fill_figures_on_res
     cancelled = await client.futures_cancel_order(symbol="BTCUSDT", orderId=placed["orderId"])
     assert list(cancelled) == UM_ACK and cancelled["status"] == "CANCELED"
 
-    bought = await client.futures_create_order(
-        symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.010", newOrderRespType="RESULT"
-    )
-    assert list(bought) == UM_ACK and bought["status"] == "FILLED"
-    read = await client.futures_get_order(symbol="BTCUSDT", orderId=bought["orderId"])
-    assert float(bought["avgPrice"]) > 0 and float(bought["cumQuote"]) > 0
-    _fills(bought, read, "cumQuote")
-
-    coin = await client.futures_coin_create_order(
-        symbol="BTCUSD_PERP", side="BUY", type="MARKET", quantity="1", newOrderRespType="RESULT"
-    )
-    assert list(coin) == CM_ACK and coin["status"] == "FILLED"
-    read = await client.futures_coin_get_order(symbol="BTCUSD_PERP", orderId=coin["orderId"])
-    assert float(coin["avgPrice"]) > 0 and float(coin["cumBase"]) > 0
-    _fills(coin, read, "cumBase")
+    for create, get, symbol, qty, keys, quote in (
+        (client.futures_create_order, client.futures_get_order, "BTCUSDT", "0.010", UM_ACK, "cumQuote"),
+        (client.futures_coin_create_order, client.futures_coin_get_order, "BTCUSD_PERP", "1", CM_ACK, "cumBase"),
+    ):  # a market order's answer after its fills (RESULT), each market's quote
+        bought = await create(symbol=symbol, side="BUY", type="MARKET", quantity=qty, newOrderRespType="RESULT")
+        assert list(bought) == keys and bought["status"] == "FILLED"
+        read = await get(symbol=symbol, orderId=bought["orderId"])
+        assert float(bought["avgPrice"]) > 0 and float(bought[quote]) > 0
+        _fills(bought, read, quote)
 
 
 async def test_the_websocket_api_answers_as_rest_does(plant: Tickerplant, venue: Venue) -> None:
