@@ -103,6 +103,7 @@ class Exchange:
         self.subscriptions = 0
         self.refusing = False
         self.refused = 0
+        self.unavailable: list[int] = []  # the statuses the next snapshots fail with, in turn
         self.server: Server | None = None
 
     @property
@@ -113,6 +114,8 @@ class Exchange:
 
     def answer_rest(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.startswith("/fapi/v1/depth?symbol=BTCUSDT&limit=1000"):
+            if self.unavailable:  # the server's failure, not the request's (trading part 1 §6.2)
+                return connection.respond(self.unavailable.pop(0), '{"code":-1008,"msg":"Service Unavailable."}')
             self.snapshots_served += 1
             return connection.respond(200, self.chain.snapshot(self.snapshot_at).decode())
         if request.path.startswith("/fapi/v1/depth"):
@@ -249,6 +252,20 @@ async def test_a_snapshot_too_old_is_fetched_again_after_the_backoff_on_the_cloc
         items = await synced
         assert updates(items)[0].snapshot_id == chain.ids[6]
         chain.assert_book(books["BTCUSDT"])
+
+
+async def test_a_snapshot_the_server_failed_is_fetched_again(exchange: Exchange) -> None:
+    """A 5xx is the server's failure: retried with backoff, never raised to the consumer
+    (only a refusal a retry cannot cure is, below)."""
+    exchange.unavailable = [503, 500, 502, 504]
+    async with OrderBooks(exchange.url, market=Market.UM, delays=quick) as books:
+        exchange.snapshot_at = 6
+        await books.watch("BTCUSDT")
+        await exchange.send(6)
+        items = await collect_until(books, lambda got: bool(updates(got)), 10 * SECONDS)
+        assert exchange.unavailable == [] and exchange.snapshots_served == 1
+        assert updates(items)[0].snapshot_id == exchange.chain.ids[6]
+        exchange.chain.assert_book(books["BTCUSDT"])
 
 
 async def test_an_unknown_symbol_is_raised_to_the_consumer(exchange: Exchange) -> None:

@@ -49,9 +49,14 @@ log = logging.getLogger("tickerplant.client")
 
 _SPEEDS_MS = {100: "@100ms", 250: "", 500: "@500ms"}  # diff-depth speeds (§4.9)
 _SNAPSHOT_LIMITS = (5, 10, 20, 50, 100, 500, 1000)  # the only limits REST takes (§7.4)
-# Refusals a retry cannot cure (an unknown symbol: 400 -1121); 418 and 429 are rate
-# limits, which a later try can pass.
-_RETRYABLE_STATUS = {418, 429}
+# Refusals a retry cannot cure (an unknown symbol: 400 -1121) are raised; 418 and 429 are
+# rate limits, which a later try can pass, and a 5xx the server's failure, not the request's
+# (503 "Service Unavailable.": try again, trading part 1 §6.2): all retried with backoff.
+_RATE_LIMITED = {418, 429}
+
+
+def _retryable(status: int) -> bool:
+    return status in _RATE_LIMITED or status >= 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +279,7 @@ class OrderBooks:
                 cause = exc.__cause__
                 if isinstance(cause, urllib.error.HTTPError):
                     cause.close()  # the error holds the response, and with it the socket
-                    if cause.code not in _RETRYABLE_STATUS:
+                    if not _retryable(cause.code):
                         await self._inputs.put(exc)  # refused: raised to the consumer
                         return
                 log.warning("%s: %s; retrying", symbol, exc)
