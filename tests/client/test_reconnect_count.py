@@ -94,3 +94,39 @@ async def test_a_loss_is_one_reconnect_however_many_opens_it_takes() -> None:
             await collect_until(streams, resumed, 10 * SECONDS)
             assert len(opened) == 4
             assert streams.reconnects == 1
+
+
+async def test_a_server_that_drops_each_connection_at_once_gets_growing_waits() -> None:
+    """Each connection is taken, subscribed and closed 1013 ("Try again later") at once: the
+    reconnect delays go on growing across the opens (one sequence, drawn in turn), never
+    started afresh by a connection that did not hold (spec §2.5: an IP closed repeatedly may
+    be banned)."""
+    opened: list[Any] = []
+    sequences: list[list[float]] = []  # each fresh start of the delays, and what it gave
+
+    def delays() -> Any:
+        drawn: list[float] = []
+        sequences.append(drawn)
+
+        def draws() -> Any:
+            for n in range(1000):
+                drawn.append(0.001 * (n + 1))
+                yield 0.001 * (n + 1)
+
+        return draws()
+
+    async def script(ws: Any) -> None:
+        opened.append(ws)
+        request = json.loads(await ws.recv())
+        await ws.send(json.dumps({"result": None, "id": request["id"]}))
+        await ws.close(1013, "Try again later")
+
+    async with websockets.serve(script, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with MarketStreams(f"ws://127.0.0.1:{port}", delays=delays) as streams:
+            await streams.subscribe(STREAM)
+            async with asyncio.timeout(10 * SECONDS):
+                while len(opened) < 5:
+                    await asyncio.sleep(0.01)
+    assert len(sequences) == 1  # one sequence for the connection's whole life
+    assert sequences[0][:4] == [0.001, 0.002, 0.003, 0.004]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from tickerplant.client.schedule import ConnectionSchedule
+from tickerplant.client.schedule import HELD_MS, ConnectionSchedule
 
 T0_MS = 1_767_225_600_000
 HOUR_MS = 3_600_000
@@ -37,6 +37,21 @@ def test_reconnect_delays_grow_until_a_connection_holds() -> None:
     assert schedule.open_failed(T0_MS) == T0_MS + 100
     assert schedule.open_failed(T0_MS + 100) == T0_MS + 300
     schedule.opened(T0_MS + 300)
-    assert schedule.lost(T0_MS + 5000) == T0_MS + 5100, "a fresh start after it held"
+    lost_at = T0_MS + 300 + HELD_MS
+    assert schedule.lost(lost_at) == lost_at + 100, "a fresh start after it held"
     assert schedule.rollover_due_ms == math.inf, "nothing to roll over while down"
-    assert schedule.open_failed(T0_MS + 5100) == T0_MS + 5300
+    assert schedule.open_failed(lost_at + 100) == lost_at + 300
+
+
+def test_a_connection_dropped_soon_after_it_opened_does_not_start_the_delays_afresh() -> None:
+    """A server that takes each connection and drops it (a 1013, a proxy) is met with
+    growing waits, not a reconnect every 0.1 s (spec §2.5)."""
+    schedule = ConnectionSchedule(HOUR_MS, delays)
+    at = T0_MS
+    waits = []
+    for _ in range(4):
+        schedule.opened(at)
+        dropped = at + HELD_MS - 1  # it served, but not for long
+        at = schedule.lost(dropped)
+        waits.append(at - dropped)
+    assert waits == [100, 200, 400, 800]
