@@ -19,6 +19,7 @@ from driven_clock import driven
 from timing import SECONDS, eventually
 
 from tickerplant.client.backlog import Lagged
+from tickerplant.client.connections import SubscribeRefused
 from tickerplant.client.events import BookTicker, DepthUpdate, MiniTicker, Trade
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import MarketStreams
@@ -135,6 +136,30 @@ async def test_more_streams_than_a_connection_may_carry(start_server: StartServe
 
         await collect_until(streams, every_symbol, 10 * SECONDS)
         assert streams.reconnects == 0
+
+
+async def test_a_refused_subscribe_raises_and_the_connections_other_streams_come_back(
+    start_server: StartServer,
+) -> None:
+    """Past the server's cap (a client that allows more per connection than the server: code 4,
+    then 1008, spec §2.5) and a name no server takes: ``subscribe`` raises, the refused names
+    leave the plan, and the streams the connection carried before come back after the drop:
+    never asked again, the refused names cannot keep it down."""
+    plant = await start_server(limits={"max_streams": 2})
+    async with MarketStreams(plant.url(Market.UM), delays=lambda: iter([0.05] * 1000)) as streams:
+        await streams.subscribe("btcusdt@trade", "btcusdt@bookTicker")
+        with pytest.raises(SubscribeRefused) as refused:
+            await streams.subscribe("ethusdt@bookTicker")  # the third: over the server's 2
+        assert refused.value.names == ["ethusdt@bookTicker"]
+        with pytest.raises(TypeError):
+            await streams.subscribe(123)  # type: ignore[arg-type]  (a mistake no server takes)
+
+        def back(items: list[Any]) -> bool:  # over the connection opened after the 1008
+            return streams.reconnects >= 1 and len(books(items, "BTCUSDT")) >= 5
+
+        items = await collect_until(streams, back, 10 * SECONDS)
+        assert streams.connections == 1
+        assert not books(items, "ETHUSDT")
 
 
 async def test_control_messages_are_paced_on_the_clock(start_server: StartServer) -> None:

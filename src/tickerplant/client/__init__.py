@@ -40,6 +40,7 @@ from tickerplant.client.orderbook import (
     LocalBook,
     ResyncReason,
 )
+from tickerplant.client.connections import SubscribeRefused
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import (
     BINANCE_COINM_STREAMS,
@@ -90,6 +91,7 @@ __all__ = [
     "ResyncReason",
     "StreamItem",
     "StreamsLost",
+    "SubscribeRefused",
     "Ticker",
     "Trade",
     "UnknownEvent",

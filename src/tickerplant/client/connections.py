@@ -36,7 +36,7 @@ from tickerplant.client.schedule import ConnectionSchedule
 from tickerplant.clock import Clock
 from tickerplant.protocol.streams import Route, route_of
 
-__all__ = ["StreamConnections"]
+__all__ = ["StreamConnections", "SubscribeRefused"]
 
 log = logging.getLogger("tickerplant.client")
 
@@ -44,6 +44,17 @@ _CONNECT_ERRORS = (OSError, WSError, TimeoutError, ConnectionError)
 # How long closing a connection waits for it to be gone; picows disconnects at once, so
 # this only bounds a transport that never reports it.
 _CLOSE_WAIT_MS = 2000.0
+
+
+class SubscribeRefused(ConnectionError):
+    """The server answered a ``subscribe()``'s SUBSCRIBE with an error (spec §3.3: a name it
+    cannot take, or code 4, more than its cap, after which it closes 1008): ``names`` were
+    taken out of the plan, so no reconnect asks for them again and the connection's other
+    streams come back."""
+
+    def __init__(self, message: str, names: list[str]) -> None:
+        super().__init__(message)
+        self.names = names
 
 
 class StreamConnections:
@@ -100,12 +111,26 @@ class StreamConnections:
                 key = (group, index)
                 connection = self.live.get(key)
                 if connection is not None:
-                    waits.append(self._send(connection, "SUBSCRIBE", added))
+                    waits.append(self._subscribe_on(group, connection, added))
                 elif key not in self._keepers:
                     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                     self._keepers[key] = asyncio.create_task(self._keep(group, index, ready))
                     waits.append(ready)
         await asyncio.gather(*waits)
+
+    async def _subscribe_on(self, group: str, connection: StreamListener, names: list[str]) -> None:
+        try:
+            await self._send(connection, "SUBSCRIBE", names)
+        except SubscribeRefused as refusal:
+            self._unplan(group, refusal.names)
+            raise
+
+    def _unplan(self, group: str, names: list[str]) -> None:
+        """``names`` the server refused, out of the plan (and their backlog): never asked for
+        again, at a reconnect or a rollover."""
+        self.plans[group].remove(names)
+        self.backlog.forget(names)
+        self.waker.wake()
 
     async def unsubscribe(self, names: tuple[str, ...]) -> None:
         waits = []
@@ -190,6 +215,15 @@ class StreamConnections:
                     serving = await self._open(group, index, again=lost)
                 except _CONNECT_ERRORS as exc:
                     log.warning("stream connection %s/%d failed: %s", group or "/", index, exc)
+                    # refused (spec §3.3's codes: the same request is refused again): those
+                    # names leave the plan, the rest are asked again; at the first open
+                    # subscribe() raises it, at a reopen the log says which are given up
+                    if isinstance(exc, SubscribeRefused):
+                        self._unplan(group, exc.names)
+                        if not ready.done():
+                            ready.set_exception(exc)
+                        else:
+                            log.error("streams given up, the server refuses them: %s", exc.names)
                     # opened and counted, then its subscribe failed: the loss is counted once
                     lost = lost and self.reconnects == counted
                     await clock.sleep_until(schedule.open_failed(clock.now_ms()))
@@ -292,7 +326,8 @@ class StreamConnections:
                 if self.backlog.paused and not transport.is_disconnected and not connection.replies:
                     transport.underlying_transport.pause_reading()
             if not reply.ok:
-                raise ConnectionError(f"{method} refused: {reply.error_code} {reply.error_msg}")
+                said = f"{method} refused: {reply.error_code} {reply.error_msg}"
+                raise SubscribeRefused(said, chunk) if method == "SUBSCRIBE" else ConnectionError(said)
 
     async def _wait(self, future: asyncio.Future[Any], until_ms: float) -> None:
         """Until ``future`` is done or the clock reads ``until_ms``, whichever comes first."""

@@ -152,6 +152,8 @@ class _Streams(Generic[T]):
         connection carrying them has acknowledged."""
         if self._connections.closed:
             raise RuntimeError(f"subscribe on a closed {type(self).__name__}")
+        if not all(isinstance(name, str) and name for name in names):  # no server takes one
+            raise TypeError(f"stream names are non-empty strings, not {names!r}")
         await self._connections.subscribe(names)
 
     async def unsubscribe(self, *names: str) -> None:
