@@ -11,6 +11,7 @@
 """
 
 from tickerplant.client.books import OrderBooks
+from tickerplant.client.connections import SubscribeRefused
 from tickerplant.client.events import (
     AggTrade,
     BookTicker,
@@ -40,7 +41,6 @@ from tickerplant.client.orderbook import (
     LocalBook,
     ResyncReason,
 )
-from tickerplant.client.connections import SubscribeRefused
 from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import (
     BINANCE_COINM_STREAMS,
