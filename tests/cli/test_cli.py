@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import websockets
@@ -116,6 +117,30 @@ async def test_watch_json_prints_line_delimited_messages(start_server: StartServ
     assert process.returncode == 0 and len(lines) == 5
     assert {line["e"] for line in lines} <= {"bookTicker", "trade"}
     assert all(line["s"] in ("BTCUSDT", "ETHUSDT") for line in lines)
+
+
+async def test_watch_tells_a_malformed_frame_and_goes_on() -> None:
+    """A frame no stream sends (not JSON; a combined frame without its data) is a
+    ``{"tickerplant":"malformed",…}`` line, and the messages after it follow: the watch
+    went on, it did not exit 1."""
+    good = {"stream": "btcusdt@trade", "data": {"e": "trade", "E": 2, "T": 2, "s": "BTCUSDT", "t": 7,
+                                                "p": "1.0", "q": "1", "X": "MARKET", "m": True}}  # fmt: skip
+
+    async def script(ws: Any) -> None:
+        request = json.loads(await ws.recv())
+        await ws.send(json.dumps({"result": None, "id": request["id"]}))
+        for frame in ("not json", '{"stream":"btcusdt@trade"}', json.dumps(good)):
+            await ws.send(frame)
+        await ws.wait_closed()
+
+    async with websockets.serve(script, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        out = io.StringIO()
+        async with asyncio.timeout(10 * SECONDS):
+            seen = await watch(f"ws://127.0.0.1:{port}", ["btcusdt@trade"], as_json=True, count=1, out=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line.get("tickerplant") for line in lines] == ["malformed", "malformed", None]
+    assert seen == 1 and lines[-1]["t"] == 7
 
 
 async def test_watch_into_a_reader_that_goes_is_a_quiet_exit(start_server: StartServer) -> None:

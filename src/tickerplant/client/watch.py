@@ -7,6 +7,7 @@ terminal (rich), or line-delimited JSON for piping.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections import deque
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ from tickerplant.client.sequencing import Gap
 from tickerplant.client.streams import Lagged, MarketStreams, StreamItem
 
 __all__ = ["WatchBoard", "describe", "watch"]
+
+log = logging.getLogger("tickerplant.client")
 
 _RATE_WINDOW_S = 5.0
 
@@ -197,6 +200,14 @@ async def _watch(
                     item = await asyncio.wait_for(streams.__anext__(), timeout)
                 except (TimeoutError, StopAsyncIteration):
                     break
+                except msgspec.DecodeError as malformed:  # a frame no stream sends: told, and on
+                    if as_json:
+                        told = {"tickerplant": "malformed", "error": str(malformed)}
+                        out.write(encode(told).decode() + "\n")
+                        out.flush()
+                    else:
+                        log.warning("a frame that is no stream's message, skipped: %s", malformed)
+                    continue
                 seen += 1
                 counted[0] = seen  # what the caller returns, however the watch ends
                 if as_json:
