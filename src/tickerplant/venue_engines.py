@@ -219,6 +219,8 @@ def venue_engines(
     settle_unseen_transfers(list(made.values()), accounts, journal, now_ms)
     if past is not None:
         settle_missed_fundings(list(made.values()), instruments, past)
+    for engine in made.values():  # what the keyring sees move from now: told before any command
+        engine.operator_moves = accounts.moved
     return made
 
 

@@ -171,3 +171,25 @@ async def test_the_operators_deposit_and_withdrawal_reach_the_user_data_stream(
     balance = {b["asset"]: b for b in await client.futures_account_balance()}
     assert Decimal(balance["USDT"]["balance"]) == Decimal("10200")
     await user.close()
+
+
+async def test_a_deposit_is_told_before_the_order_right_after_it_that_counts_it(
+    plant: Tickerplant, venue: Venue, closing: list[Any]
+) -> None:
+    """The order's signed request has the keyring read the deposit, so the order's
+    ``ACCOUNT_UPDATE`` counts it: the ``DEPOSIT`` comes first, and each event's ``wb`` is the
+    last one's plus its own change (a client that follows the wallet by the events' changes)."""
+    client = await python_binance(plant, closing, venue.alice_hmac)
+    user = await raw_user_stream(plant, client)
+    venue.store.deposit(venue.alice, Market.UM, "USDT", 500 * 10**8, plant.clock.now_ms())
+    await client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.002")
+    updates: list[dict[str, Any]] = []
+    while len(updates) < 2:
+        event = msgspec.json.decode((await user.recv_until(TEXT)).payload)
+        if event["e"] == "ACCOUNT_UPDATE":
+            updates.append(event["a"])
+    assert [u["m"] for u in updates] == ["DEPOSIT", "ORDER"]
+    deposit, order = (u["B"][0] for u in updates)
+    assert (deposit["wb"], deposit["bc"]) == ("10500.00000000", "500")
+    assert Decimal(order["wb"]) < Decimal("10500") and Decimal(order["wb"]) > Decimal("10499")  # the fee
+    await user.close()

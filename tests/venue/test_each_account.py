@@ -54,6 +54,7 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
         seat=lambda account, symbol: None, settle=settle, finish=lambda *a: None,
         journal=SimpleNamespace(commit=committed.append), outbox=SimpleNamespace(extend=lambda events: None),
+        operator_moves=None,  # no keyring beside it
     )  # fmt: skip
     with pytest.raises(RuntimeError, match="order 1's account"):  # what was settled is journaled all the same
         Engine.apply(engine, Trades(()), 1_000)  # type: ignore[arg-type]

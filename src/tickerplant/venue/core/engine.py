@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tickerplant.market.instruments import Market
 from tickerplant.venue.algo.placing import cancel_algo, cancel_all_algos, place_algo
 from tickerplant.venue.algo.triggers import triggers
 from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
@@ -85,6 +86,10 @@ _STEPS: dict[type, Step] = {
 
 
 class Engine(EngineState):
+    # the operator's transfers the keyring saw and no command has told yet (``Keyring.moved``),
+    # when the engine serves beside one (``venue_engines``): a command settles them first
+    operator_moves: Callable[[Market], list[tuple[int, str, int]]] | None = None
+
     def apply(self, command: Command, now_ms: int) -> Outcome:
         """The one door of a change to the engine (``domain/commands.py``): the command's
         checks, then what it does, into one ordered list (``Made``: its events and the
@@ -94,6 +99,11 @@ class Engine(EngineState):
         out = Made()
         ack: Order | None = None
         try:
+            # a deposit the wallet already counts (the keyring read it at the request's key) is
+            # told before the command whose events count it: DEPOSIT, then the order's
+            moves = self.operator_moves
+            if moves is not None and (moved := moves(self.market)):
+                settle_transfers(self, moved, now_ms, out)
             if isinstance(command, Place):
                 made: Order | AlgoOrder | None
                 made, ack = placement.place(self, command, now_ms, out)
