@@ -12,7 +12,7 @@ from typing import Any
 
 import websockets
 from collecting import collect_until
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.client.events import BookTicker
 from tickerplant.client.sequencing import Gap
@@ -126,8 +126,6 @@ async def test_a_server_that_drops_each_connection_at_once_gets_growing_waits() 
         port = server.sockets[0].getsockname()[1]
         async with MarketStreams(f"ws://127.0.0.1:{port}", delays=delays) as streams:
             await streams.subscribe(STREAM)
-            async with asyncio.timeout(10 * SECONDS):
-                while len(opened) < 5:
-                    await asyncio.sleep(0.01)
+            await eventually(lambda: len(opened) >= 5, 10 * SECONDS)
     assert len(sequences) == 1  # one sequence for the connection's whole life
     assert sequences[0][:4] == [0.001, 0.002, 0.003, 0.004]
