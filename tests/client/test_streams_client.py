@@ -160,6 +160,12 @@ async def test_a_refused_subscribe_raises_and_the_connections_other_streams_come
         items = await collect_until(streams, back, 10 * SECONDS)
         assert streams.connections == 1
         assert not books(items, "ETHUSDT")
+    async with MarketStreams(plant.url(Market.UM), delays=lambda: iter([0.05] * 1000)) as streams:
+        with pytest.raises(SubscribeRefused):  # a first connection's whole SUBSCRIBE: none left
+            await streams.subscribe("btcusdt@trade", "btcusdt@bookTicker", "ethusdt@trade")
+        # no connection kept open for nothing: its keeper ended (it reopened an empty one)
+        await eventually(lambda: not streams._connections._keepers)
+        assert streams.connections == 0
 
 
 async def test_control_messages_are_paced_on_the_clock(start_server: StartServer) -> None:

@@ -224,6 +224,9 @@ class StreamConnections:
                             ready.set_exception(exc)
                         else:
                             log.error("streams given up, the server refuses them: %s", exc.names)
+                        if not self.plans[group].streams_of(index):  # nothing left to carry
+                            del self._keepers[key]  # (a later subscribe starts another)
+                            return
                     # opened and counted, then its subscribe failed: the loss is counted once
                     lost = lost and self.reconnects == counted
                     await clock.sleep_until(schedule.open_failed(clock.now_ms()))
