@@ -4,8 +4,8 @@ Binance's servers parse with Rust's serde_json, so the market streams' code-3 re
 ``Invalid JSON: <what> at line L column C`` (spec §2.7, §3.3), the position computed from
 the frame received. ``parse_json`` never raises anything but ``NotJson``: msgspec's own
 errors, a nesting too deep for the decoder (``RecursionError``) and a string holding
-invalid UTF-8 (``UnicodeDecodeError``) all become one, so no frame a client can send
-escapes as an unhandled exception.
+invalid UTF-8 (``UnicodeDecodeError``, or from msgspec 0.23 its own "Invalid UTF-8" error)
+all become one, so no frame a client can send escapes as an unhandled exception.
 
 serde_json's wording is kept where we know it: ``expected value``, ``trailing
 characters``, ``EOF while parsing a value``, ``recursion limit exceeded`` (serde_json
@@ -58,7 +58,8 @@ def parse_json(frame: bytes | str) -> Any:
     try:
         return _decode(frame)
     except msgspec.DecodeError as exc:
-        raise NotJson(frame, str(exc)) from None
+        why = str(exc)  # (msgspec from 0.23 says "Invalid UTF-8 …" where it raised UnicodeDecodeError)
+        raise NotJson(frame, _NOT_UTF8 if why.startswith("Invalid UTF-8") else why) from None
     except RecursionError:
         raise NotJson(frame, _TOO_DEEP) from None
     except UnicodeDecodeError:
