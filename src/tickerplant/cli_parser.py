@@ -245,13 +245,13 @@ _NATS_SETTINGS = {"nats_url", "nats_token_file", "nats_creds", "nats_tls_ca", "n
 _ADMIN_SETTINGS = {"admin_host", "admin_port", "admin_token", "admin_token_file"}
 # (the venue's REST and WebSocket API answers are made where its engines are: the plant's)
 _PLANT_SETTINGS = {
-    "payload_format", "clock_offset_ms", "queue_model", "legacy_fill_fields",
+    "payload_format", "clock_offset_ms", "queue_model", "legacy_fill_fields", "legacy_conditional_orders",
     *_ADMIN_SETTINGS, *_NATS_SETTINGS,
 }  # fmt: skip
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
 # a gateway serves the plant's format (bus/listing.py) and forwards its venue's answers
-_NOT_GATEWAY = {"workers", "payload_format", "legacy_fill_fields"}
+_NOT_GATEWAY = {"workers", "payload_format", "legacy_fill_fields", "legacy_conditional_orders"}
 # A split process' admin listener is off unless asked for: several on one host would meet on
 # one default port, and serve --workers gives its children private ports itself.
 SPLIT_DEFAULTS = {"admin_port": 0}

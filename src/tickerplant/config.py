@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from tickerplant.clock import check_speed
 from tickerplant.config_values import (
     latency_spec,
+    markets,
     names,
     payload_format,
     positive_or_max,
@@ -264,6 +265,12 @@ class ServerConfig:
     legacy_fill_fields: bool = setting(
         False, "order placement, modify and cancel answers carry avgPrice and cumQuote (COIN-M "
         "cumBase), as Binance's did before 2026-06-30 (decision 1)", flag="--legacy-fill-fields",
+    )  # fmt: skip
+    legacy_conditional_orders: tuple[str, ...] = setting(
+        (), "these markets (um, cm) take the five conditional order types on /v1/order as Binance did "
+        "before 2025-12-09 (COIN-M: before its cutover), one order from placement to fill; else -4120 "
+        "(decision 1)", flag="--legacy-conditional-orders", metavar="um,cm", parse=markets,
+        default_text="none",
     )  # fmt: skip
     lenient_case: bool = setting(
         False, "uppercase symbols in stream names deliver (Binance: silent, §3.4)", flag="--lenient-case"

@@ -76,6 +76,15 @@ def payload_format(text: str | int) -> PayloadFormat:
         raise ValueError(f"{text!r}: classic or 2026") from None
 
 
+def markets(text: str) -> tuple[str, ...]:
+    """A comma-separated list of markets: ``um`` (USDⓈ-M), ``cm`` (COIN-M)."""
+    chosen = names(text)
+    wrong = [name for name in chosen if name not in ("um", "cm")]
+    if wrong:
+        raise ValueError(f"{wrong[0]!r}: um, cm or um,cm")
+    return tuple(dict.fromkeys(chosen))
+
+
 def names(text: str) -> tuple[str, ...]:
     """A comma-separated list."""
     return tuple(name for name in text.split(",") if name)

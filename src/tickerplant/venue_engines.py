@@ -221,6 +221,7 @@ def venue_engines(
         settle_missed_fundings(list(made.values()), instruments, past)
     for engine in made.values():  # what the keyring sees move from now: told before any command
         engine.operator_moves = accounts.moved
+        engine.legacy_conditional = engine.market.value in config.legacy_conditional_orders
     return made
 
 

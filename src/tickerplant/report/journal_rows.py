@@ -53,11 +53,12 @@ def _open(path: Path) -> sqlite3.Connection:
 
 
 def _order_columns(db: sqlite3.Connection) -> str:
-    """``ORDER_COLUMNS``, the arrival mid and the fine Σ base read as 0 from a journal no
-    server of this version has opened yet (the server adds the columns; this connection only
-    reads)."""
+    """``ORDER_COLUMNS``, the arrival mid and the fine Σ base read as 0 and the legacy trigger
+    as none from a journal no server of this version has opened yet (the server adds the
+    columns; this connection only reads)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(venue_orders)")}
     columns = ORDER_COLUMNS if "arrival_mid_x2" in have else ORDER_COLUMNS.replace("arrival_mid_x2", "0")
+    columns = columns if "legacy_trigger" in have else columns.replace("legacy_trigger", "''")
     return columns if "cum_base_fine" in have else columns.replace("cum_base_fine", "'0'")
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from tickerplant.market.units import fixed
+from tickerplant.venue.algo.legacy import told
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
 from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
@@ -76,11 +77,19 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
             raise refused(*_IMMEDIATE)
     elif now is not None and met(new.type, new.side, new.trigger_price, now):
         raise refused(*_IMMEDIATE)
+    if command.legacy:  # an order's id, from its symbol's sequence (``algo/legacy.py``)
+        algo_id = state.next_order_id[symbol]
+        state.next_order_id[symbol] += 1
+        ledger = state.ledger(account_id)
+        if client_id and client_id in ledger.by_client_id:  # unique among the open orders too
+            raise refused(-4116, "clientOrderId is duplicated")
+    else:
+        algo_id = book.next_id
     order = AlgoOrder(
-        account_id, symbol, book.next_id, new.client_algo_id or state.client_ids(), new.side, new.type,
+        account_id, symbol, algo_id, new.client_algo_id or state.client_ids(), new.side, new.type,
         new.time_in_force, new.qty, new.price, new.trigger_price, new.working_type, new.close_position,
         new.reduce_only, new.price_protect, activate, new.callback_rate, new.stp_mode, new.price_match,
-        new.good_till_ms, now_ms, now_ms, position_side=held,
+        new.good_till_ms, now_ms, now_ms, position_side=held, legacy=command.legacy,
     )  # fmt: skip
     if trailing and not activate and now is not None:
         order.extreme = now  # activated at once, from the latest price
@@ -90,7 +99,7 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
 
 
 def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, out: Made) -> AlgoOrder:
-    order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id)
+    order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id, legacy=False)
     if order is None or not order.is_open:
         raise refused(-2011, "Unknown order sent.")
     if order.status != "NEW":
@@ -101,7 +110,7 @@ def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, out: Made)
 
 
 def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, out: Made) -> None:
-    for order in state.algos.open_orders(command.account_id, command.symbol):
+    for order in state.algos.open_orders(command.account_id, command.symbol, legacy=False):
         if order.status == "NEW":
             state.algos.close(order, "CANCELED", now_ms)
             changed(state, order, now_ms, out)
@@ -111,7 +120,11 @@ def changed(
     state: EngineState, order: AlgoOrder, now_ms: int, out: Made, child: Order | None = None
 ) -> None:
     """``order``'s event (with the child's figures once triggered; none for ``TRIGGERING``,
-    which its trigger sends itself) and its journal row."""
+    which its trigger sends itself) and its journal row; a legacy order's as an order's
+    (``legacy.told``)."""
+    if order.legacy:
+        told(state, order, now_ms, out)
+        return
     # TRIGGERED names the child with its figures at 0 (part 4 §4.3 item 10, §3.7's capture):
     # what the child did comes with its own events, and its totals with FINISHED
     avg, executed = ("", "") if order.status == "TRIGGERED" else child_figures(state, order, child)

@@ -32,6 +32,7 @@ is journaled (``Engine.apply``'s ``finally``).
 from __future__ import annotations
 
 from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.algo.legacy import trigger_of
 from tickerplant.venue.algo.placing import changed, child_of, mark_units
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import AlgoTriggers, NewOrder, Place
@@ -80,7 +81,8 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) 
 
 def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> None:
     book = state.algos
-    out.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
+    if not order.legacy:  # (a legacy order tells its trigger as an order's: ``legacy.told``)
+        out.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
     qty = order.qty
     if order.close_position:
         position = state.ledger(order.account_id).position(order.symbol, order.position_side).amt
@@ -98,6 +100,8 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         order.position_side is PositionSide.BOTH and (order.reduce_only or order.close_position),
         order.client_algo_id or None, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
         order.price_match if limit else "NONE", order.stp_mode, order.position_side,
+        # a legacy order becomes an order with its id (``legacy.py``)
+        order.algo_id if order.legacy else 0, trigger_of(order, True) if order.legacy else None,
     )  # fmt: skip
     before = out.mark()
     try:

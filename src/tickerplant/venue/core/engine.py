@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tickerplant.market.instruments import Market
+from tickerplant.venue.algo import legacy
 from tickerplant.venue.algo.placing import cancel_algo, cancel_all_algos, place_algo
 from tickerplant.venue.algo.triggers import triggers
 from tickerplant.venue.clearing.auto_exchange import exchange_negative_balances
@@ -49,7 +50,7 @@ from tickerplant.venue.domain.commands import (
 )
 from tickerplant.venue.domain.events import Made
 from tickerplant.venue.domain.orders import Order
-from tickerplant.venue.engine import amendment, isolated, placement, resting, settings
+from tickerplant.venue.engine import history, isolated, placement, resting, settings
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = ["Engine"]
@@ -62,9 +63,10 @@ Step = Callable[[EngineState, Any, int, Made], Order | AlgoOrder | None]
 
 # each command's steps (placement answers its ACK apart: ``Engine.apply``)
 _STEPS: dict[type, Step] = {
-    Cancel: placement.cancel,
-    CancelAll: placement.cancel_all,
-    Amend: amendment.modify,
+    # an order's, or a legacy conditional order's while it waits (``algo/legacy.py``)
+    Cancel: legacy.cancel,
+    CancelAll: legacy.cancel_all,
+    Amend: legacy.amend,
     SetLeverage: settings.change_leverage,
     SetMarginType: settings.change_margin_type,
     SetPositionMode: settings.change_position_mode,
@@ -89,6 +91,13 @@ class Engine(EngineState):
     # the operator's transfers the keyring saw and no command has told yet (``Keyring.moved``),
     # when the engine serves beside one (``venue_engines``): a command settles them first
     operator_moves: Callable[[Market], list[tuple[int, str, int]]] | None = None
+    # decision 1's ``--legacy-conditional-orders`` for this market: ``…/v1/order`` takes the
+    # conditional types (``algo/legacy.py``), else refuses them -4120 (``order_entry``)
+    legacy_conditional = False
+
+    def open_orders(self, account_id: int, symbol: str | None) -> list[Order]:
+        """The account's open orders (on ``symbol``): ``history.open_orders``."""
+        return history.open_orders(self, account_id, symbol)
 
     def apply(self, command: Command, now_ms: int) -> Outcome:
         """The one door of a change to the engine (``domain/commands.py``): the command's

@@ -41,6 +41,9 @@ class AlgoOrder:
     reason: str = ""  # rm: why it was rejected
     extreme: int = 0  # trailing: the best price since activation (0: not activated)
     position_side: PositionSide = PositionSide.BOTH
+    # placed on ``…/v1/order`` (decision 1's ``--legacy-conditional-orders``): ``algo_id`` is
+    # an order id of its symbol's sequence, kept by the order it becomes (``algo/legacy.py``)
+    legacy: bool = False
 
     @property
     def is_open(self) -> bool:

@@ -51,17 +51,32 @@ from tickerplant.venue.domain.order_params import (
 )
 from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, PositionSide, TimeInForce
 
-__all__ = ["parse_algo_ref", "parse_new_algo"]
+__all__ = ["parse_algo_ref", "parse_legacy_conditional", "parse_new_algo"]
 
 _POSITION_SIDES = {m.value: m for m in PositionSide}
 
 
-def parse_new_algo(
+def parse_legacy_conditional(
     params: Mapping[str, str], instruments: Mapping[str, Instrument], now_ms: int, hedge: bool
 ) -> NewAlgoOrder:
+    """A conditional order sent to ``…/v1/order`` (decision 1's ``--legacy-conditional-orders``,
+    ``algo/legacy.py``), in the names that endpoint took (part 2 §3.1's "Legacy / CM" column):
+    ``stopPrice`` for the trigger, ``activationPrice``, ``newClientOrderId``; a trailing stop's
+    ``callbackRate`` 0.1–10 %. Checked as an algo order's otherwise."""
+    legacy = {k: v for k, v in params.items() if k not in ("triggerprice", "activateprice", "clientalgoid")}
+    legacy["algotype"] = "CONDITIONAL"
+    if params.get("newclientorderid"):
+        legacy["clientalgoid"] = params["newclientorderid"]
+    return parse_new_algo(legacy, instruments, now_ms, hedge, most_rate=10)
+
+
+def parse_new_algo(
+    params: Mapping[str, str], instruments: Mapping[str, Instrument], now_ms: int, hedge: bool,
+    most_rate: int = 20,
+) -> NewAlgoOrder:  # fmt: skip
     """The algo order ``params`` describe, or the first refusal (the module's docstring);
     ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
-    value: -1106)."""
+    value: -1106); ``most_rate``: a trailing stop's greatest ``callbackRate``, per cent."""
     if params.get("algotype", "") != "CONDITIONAL":
         raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
     inst, side = symbol_and_side(params, instruments)
@@ -123,7 +138,7 @@ def parse_new_algo(
         rate = params.get("callbackrate", "")
         if not rate:
             raise mandatory("callbackRate")
-        if not 10**19 <= decimal_units(rate, "callbackRate", 20) <= 20 * 10**20:  # 0.1 to 20 %
+        if not 10**19 <= decimal_units(rate, "callbackRate", 20) <= most_rate * 10**20:  # 0.1 to 20 %
             raise refused(-2007, "Invalid callBack rate.")
         activate = _units(params, "activatePrice", inst.price_decimals) or _units(
             params, "activationPrice", inst.price_decimals

@@ -22,7 +22,7 @@ from tickerplant.market.instruments import Instrument
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.events import Event
-from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce, Trigger
 
 __all__ = [
     "AlgoTriggers", "Amend", "AutoExchange", "Cancel", "CancelAlgo", "CancelAll", "CancelAllAlgos", "Command",
@@ -46,6 +46,10 @@ class NewOrder(NamedTuple):  # a tuple: made per command, ~8× as quick as a fro
     price_match: str  # "NONE" or one of order_params.PRICE_MATCHES
     stp_mode: str  # applied where the venue's orders meet in the simulated book (self_trade.py)
     position_side: PositionSide = PositionSide.BOTH  # as sent; the account's mode is the engine's check
+    # a triggered legacy conditional order's (``algo/legacy.py``): the id it keeps and what it
+    # was placed as; 0 and None for every other order
+    order_id: int = 0
+    trigger: Trigger | None = None
 
 
 class Place(NamedTuple):
@@ -173,6 +177,9 @@ class PlaceAlgo(NamedTuple):
 
     account_id: int
     order: NewAlgoOrder
+    # placed on ``…/v1/order`` (decision 1's ``--legacy-conditional-orders``): an order's id
+    # and events, not an algo order's (``algo/legacy.py``)
+    legacy: bool = False
 
 
 class CancelAlgo(NamedTuple):

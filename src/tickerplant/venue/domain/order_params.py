@@ -44,14 +44,14 @@ from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, OrderType, PositionSide, Side, TimeInForce
 
 __all__ = [
-    "ALGO_DECIMALS", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES", "check_filters",
-    "check_forms", "check_good_till", "check_limit", "check_price", "check_quantity", "decimal_units",
-    "good_till", "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order",
+    "ALGO_DECIMALS", "CONDITIONAL", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES",
+    "check_filters", "check_forms", "check_good_till", "check_limit", "check_price", "check_quantity",
+    "decimal_units", "good_till", "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order",
     "parse_order_ref", "parse_time_range", "price_match", "refuse_reduce_only", "refused",
     "response_type", "stp_mode", "symbol_and_side", "time_in_force", "working_type",
 ]
 
-_CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
+CONDITIONAL = frozenset({"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
 _STP_MODES = frozenset({"NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"})
 PRICE_MATCHES = {
     "OPPONENT": (False, 1), "OPPONENT_5": (False, 5), "OPPONENT_10": (False, 10), "OPPONENT_20": (False, 20),
@@ -275,7 +275,7 @@ def parse_new_order(
     type_text = params.get("type", "")
     if not type_text:
         raise mandatory("type")
-    if type_text in _CONDITIONAL:
+    if type_text in CONDITIONAL:
         raise refused(
             -4120,
             "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",

@@ -40,6 +40,7 @@ __all__ = [
     "PositionSide",
     "Side",
     "TimeInForce",
+    "Trigger",
     "new_client_order_id",
     "seeded_client_ids",
 ]
@@ -172,6 +173,25 @@ class IllegalTransition(RuntimeError):
     """An order asked to move where ``TRANSITIONS`` does not go: a bug, never a refusal."""
 
 
+class Trigger(NamedTuple):
+    """What a conditional order placed on ``…/v1/order`` was sent as, under decision 1's
+    ``--legacy-conditional-orders`` (part 2 §3.1, the "Legacy / CM" column): the order keeps
+    its ``orderId`` through its trigger, and its reads and events show these beside what it
+    became (``origType``, ``stopPrice``, ``workingType``, …; the 2021 capture of a triggered
+    COIN-M STOP_MARKET read back as ``type`` MARKET, ``origType`` STOP_MARKET, part 2 §3.4).
+    The Algo Order service's book keeps its trigger (``algo/legacy.py``)."""
+
+    type: str  # STOP, STOP_MARKET, TAKE_PROFIT, TAKE_PROFIT_MARKET or TRAILING_STOP_MARKET
+    stop_price: int  # price units; 0 for a trailing stop
+    working_type: str  # CONTRACT_PRICE or MARK_PRICE
+    price_protect: bool
+    close_position: bool
+    activate_price: int  # trailing: price units (0: at the latest price)
+    callback_rate: str  # trailing: as sent ("1.5"); "" otherwise
+    placed_ms: int  # when it was placed: the triggered order's ``time`` (the capture's)
+    triggered: bool  # False: the order waiting for its price; True: the order it became
+
+
 # An order's copy as it stands (the events' and the journal's snapshots, one an update): a
 # Struct's copy in C, ~0.12 µs against ~0.56 for a slotted dataclass's 23-argument __init__.
 _copied: Callable[[Order], Order] = getattr(msgspec.Struct, "__copy__")  # noqa: B009 (not in its stubs)
@@ -214,6 +234,8 @@ class Order(msgspec.Struct, eq=False, gc=False):
     # moved a one-fill order's average off its price (200 / 0.00209744 = 95354.33671 for a fill
     # at 95354.2); 0 for an order journaled before it was kept (the average from ``cum_base``)
     cum_base_fine: int = 0
+    # a legacy conditional order's (``Trigger``); None for every other order
+    trigger: Trigger | None = None
 
     @property
     def remaining(self) -> int:

@@ -73,9 +73,17 @@ class AlgoBook:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def open_orders(self, account_id: int, symbol: str | None = None) -> list[AlgoOrder]:
+    # ``legacy``: only the conditional orders placed on ``…/v1/order`` (True), only the algo
+    # endpoints' (False), or both (None; ``AlgoOrder.legacy``)
+
+    def open_orders(
+        self, account_id: int, symbol: str | None = None, legacy: bool | None = None
+    ) -> list[AlgoOrder]:
         found = self._open.get(account_id, {}).values()
-        return sorted((a for a in found if symbol is None or a.symbol == symbol), key=lambda a: a.algo_id)
+        return sorted(
+            (a for a in found if (symbol is None or a.symbol == symbol) and legacy in (None, a.legacy)),
+            key=lambda a: a.algo_id,
+        )
 
     def has_open(self, account_id: int) -> bool:
         return bool(self._open.get(account_id))
@@ -83,9 +91,11 @@ class AlgoBook:
     def open_count(self, account_id: int) -> int:
         return len(self._open.get(account_id, ()))
 
-    def orders(self, account_id: int, symbol: str) -> list[AlgoOrder]:
+    def orders(self, account_id: int, symbol: str, legacy: bool | None = None) -> list[AlgoOrder]:
         kept = [*self._closed.get(account_id, ()), *self._open.get(account_id, {}).values()]
-        return sorted((a for a in kept if a.symbol == symbol), key=lambda a: a.algo_id)
+        return sorted(
+            (a for a in kept if a.symbol == symbol and legacy in (None, a.legacy)), key=lambda a: a.algo_id
+        )
 
     def every_order(self) -> list[AlgoOrder]:
         """Every account's open algo orders and the closed ones kept, by id."""
@@ -93,9 +103,13 @@ class AlgoBook:
         kept += [a for orders in self._closed.values() for a in orders]
         return sorted(kept, key=lambda a: a.algo_id)
 
-    def find(self, account_id: int, algo_id: int | None, client_id: str | None) -> AlgoOrder | None:
+    def find(
+        self, account_id: int, algo_id: int | None, client_id: str | None, legacy: bool | None = None
+    ) -> AlgoOrder | None:
         """One of the account's algo orders by id, else by client id (the newest holding it)."""
         for order in [*self._open.get(account_id, {}).values(), *reversed(self._closed.get(account_id, ()))]:
+            if legacy not in (None, order.legacy):
+                continue
             if (algo_id is not None and order.algo_id == algo_id) or (
                 algo_id is None and order.client_algo_id == client_id
             ):

@@ -54,8 +54,8 @@ from tickerplant.venue.domain.recorded import Flow, History, Span, fill_tran_id
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = [
-    "WINDOW_MS", "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "order", "orders",
-    "trades", "window",
+    "WINDOW_MS", "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "open_orders", "order",
+    "orders", "trades", "window",
 ]
 
 DAY_MS: Final = 24 * 3600_000
@@ -154,6 +154,19 @@ def _symbols(
     if not chosen:
         raise refused(-1121, "Invalid symbol.")
     return chosen
+
+
+def open_orders(engine: EngineState, account_id: int, symbol: str | None) -> list[Order]:
+    """The account's open orders (on ``symbol``), by symbol and id, its legacy conditional
+    orders waiting for their price too (``algo/legacy.py``: kept, resting nowhere)."""
+    ledger, listed = engine.ledger(account_id), engine.symbol(symbol).symbol if symbol else None
+    found = {s: list(o.values()) for s, o in ledger.open_orders.items() if listed in (None, s)}
+    algos = engine.algos
+    for algo in algos.open_orders(account_id, listed, legacy=True) if algos.has_open(account_id) else ():
+        if algo.status == "NEW":
+            shown = engine.kept(account_id, algo.symbol).orders[algo.algo_id]
+            found.setdefault(algo.symbol, []).append(shown)
+    return [o for orders in found.values() for o in sorted(orders, key=lambda o: o.order_id)]
 
 
 def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Order]:

@@ -103,10 +103,12 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
             raise refused(-2022, "ReduceOnly Order is rejected.")
         qty = min(qty, can)
     order = Order(
-        command.account_id, symbol, 0, new.client_order_id or "", new.side, new.type, new.time_in_force,
-        price, new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms, price_match=new.price_match,
-        stp_mode=new.stp_mode, position_side=held,
+        command.account_id, symbol, new.order_id, new.client_order_id or "", new.side, new.type,
+        new.time_in_force, price, new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms,
+        price_match=new.price_match, stp_mode=new.stp_mode, position_side=held,
     )  # fmt: skip
+    if new.trigger is not None:  # a legacy conditional order's: its time is when it was placed
+        order.trigger, order.time_ms = new.trigger, new.trigger.placed_ms
     order.arrival_mid_x2 = arrival_mid_x2(state.data, symbol)  # before it takes: the report's slippage
     if not new.reduce_only:
         check_position_cap(seat, contract, order, qty, mark)  # -2027, before the margin's -2019
@@ -175,8 +177,9 @@ def accept(
     stopped: bool = False,  # by its own resting order (self_trade.py): it expires in match
 ) -> tuple[Order, Order]:  # fmt: skip
     symbol, ledger = order.symbol, seat.ledger
-    order.order_id = state.next_order_id[symbol]
-    state.next_order_id[symbol] += 1
+    if not order.order_id:  # (a legacy conditional order keeps the id it was placed with)
+        order.order_id = state.next_order_id[symbol]
+        state.next_order_id[symbol] += 1
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
     seat.add(order)

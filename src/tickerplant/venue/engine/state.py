@@ -181,7 +181,8 @@ class EngineState:
         """An order reloaded from the journal (``sqlite_journal.load``)."""
         self.kept(order.account_id, order.symbol).add(order)
         self.next_order_id[order.symbol] = max(self.next_order_id[order.symbol], order.order_id + 1)
-        if order.status.is_open:
+        waits = order.trigger is not None and not order.trigger.triggered  # in the algo book, not in a book
+        if order.status.is_open and not waits:
             self.ledger(order.account_id).opened(order)
             self._resting.setdefault(order.symbol, {})[order.order_id] = order
             self.venue_market.restored(order, self.resting(order.symbol))
@@ -334,11 +335,6 @@ class EngineState:
             if order.client_order_id == client_id:
                 return order
         return held
-
-    def open_orders(self, account_id: int, symbol: str | None) -> list[Order]:
-        ledger = self.ledger(account_id)
-        symbols = [self.symbol(symbol).symbol] if symbol else list(ledger.open_orders)
-        return [o for s in symbols for o in sorted(ledger.open_orders.get(s, {}).values(), key=_order_id)]
 
     def orders(self, account_id: int, symbol: str) -> list[Order]:
         return sorted(self.kept(account_id, self.symbol(symbol).symbol).orders.values(), key=_order_id)

@@ -3,6 +3,8 @@ and loads them, ``reads.py`` reads them)."""
 
 from __future__ import annotations
 
+import msgspec
+
 from tickerplant.venue.domain.orders import (
     Fill,
     Order,
@@ -11,6 +13,7 @@ from tickerplant.venue.domain.orders import (
     PositionSide,
     Side,
     TimeInForce,
+    Trigger,
 )
 
 __all__ = ["ORDER_COLUMNS", "fill_from_row", "order_from_row", "order_row"]
@@ -19,8 +22,9 @@ __all__ = ["ORDER_COLUMNS", "fill_from_row", "order_from_row", "order_row"]
 ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
     "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
-    "stp_mode, amendments, position_side, arrival_mid_x2, cum_base_fine"
+    "stp_mode, amendments, position_side, arrival_mid_x2, cum_base_fine, legacy_trigger"
 )
+_trigger = msgspec.json.Decoder(Trigger)
 
 
 def order_row(o: Order) -> tuple[object, ...]:
@@ -36,19 +40,21 @@ def order_row(o: Order) -> tuple[object, ...]:
         o.time_in_force._value_, o.price, o.orig_qty, 1 if o.reduce_only else 0, o.good_till_ms, o.time_ms,
         o.update_ms, o.status._value_, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match,
         o.stp_mode, o.amendments, o.position_side._value_, o.arrival_mid_x2, str(o.cum_base_fine),
+        "" if o.trigger is None else msgspec.json.encode(o.trigger).decode(),
     )  # fmt: skip
 
 
 def order_from_row(row: tuple[object, ...]) -> Order:
     (symbol, order_id, account_id, client_id, side, kind, tif, price, orig_qty, reduce_only, good_till,
      time_ms, update_ms, status, executed, cum_quote, cum_base, queue_ahead, price_match,
-     stp, amendments, position_side, arrival_mid_x2, cum_base_fine) = row  # fmt: skip
+     stp, amendments, position_side, arrival_mid_x2, cum_base_fine, trigger) = row  # fmt: skip
     return Order(
         int(str(account_id)), str(symbol), int(str(order_id)), str(client_id), Side(side), OrderType(kind),
         TimeInForce(tif), int(str(price)), int(str(orig_qty)), bool(reduce_only), int(str(good_till)),
         int(str(time_ms)), int(str(update_ms)), OrderStatus(status), int(str(executed)), int(str(cum_quote)),
         int(str(cum_base)), int(str(queue_ahead)), str(price_match), str(stp), int(str(amendments)),
         PositionSide(position_side), int(str(arrival_mid_x2)), int(str(cum_base_fine)),
+        _trigger.decode(str(trigger)) if trigger else None,  # a legacy conditional order's
     )  # fmt: skip
 
 

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     cum_base INTEGER NOT NULL, queue_ahead INTEGER NOT NULL, price_match TEXT NOT NULL,
     stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
     position_side TEXT NOT NULL DEFAULT 'BOTH', arrival_mid_x2 INTEGER NOT NULL DEFAULT 0,
-    cum_base_fine TEXT NOT NULL DEFAULT '0',
+    cum_base_fine TEXT NOT NULL DEFAULT '0', legacy_trigger TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
 {_FILLS}
@@ -124,6 +124,8 @@ _ADDED = (
     ("venue_orders", "arrival_mid_x2", "INTEGER NOT NULL DEFAULT 0"),
     # COIN-M's fine Σ base (``Order.cum_base_fine``), as text: it outgrows SQLite's 64-bit INTEGER
     ("venue_orders", "cum_base_fine", "TEXT NOT NULL DEFAULT '0'"),
+    # a legacy conditional order's ``Trigger`` as JSON (``rows.py``): '' for every order before
+    ("venue_orders", "legacy_trigger", "TEXT NOT NULL DEFAULT ''"),
     ("venue_account_modes", "fee_burn", "INTEGER NOT NULL DEFAULT 0"),  # the BNB fee discount: off
     ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     # whose wallet: BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral too;

@@ -351,7 +351,7 @@ def _one_row(batch: Batch) -> bool:
 _ORDER_KEY = ("symbol", "order_id")  # the table's primary key: the conflict
 _ORDER_INDEXED = ("account_id", "client_order_id", "time_ms")  # in the history indexes' keys
 _ORDER_UPSERT = (
-    f"INSERT INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 24)}) "
+    f"INSERT INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * len(ORDER_COLUMNS.split(',')))}) "
     f"ON CONFLICT ({', '.join(_ORDER_KEY)}) DO UPDATE SET "
     + ", ".join(
         f"{c} = excluded.{c}"

@@ -23,7 +23,7 @@ from typing import Any
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.units import fixed
-from tickerplant.venue.domain.orders import BASE_FINE, Fill, Order, OrderType, Side
+from tickerplant.venue.domain.orders import BASE_FINE, Fill, Order, OrderType, Side, Trigger
 
 __all__ = ["avg_price", "decimal_text", "modified", "placed", "read", "trade"]
 
@@ -75,6 +75,9 @@ def _head(order: Order, inst: Instrument) -> dict[str, Any]:
 
 def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
     kind = order.type._value_
+    trigger = order.trigger
+    if trigger is not None:  # a legacy conditional order's (part 2 §3.4's field table)
+        return _triggered_tail(order, inst, trigger, kind)
     return {
         "timeInForce": order.time_in_force._value_,
         "type": kind,
@@ -89,6 +92,31 @@ def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
         "priceMatch": order.price_match,
         "selfTradePreventionMode": order.stp_mode,
     }
+
+
+def _triggered_tail(order: Order, inst: Instrument, trigger: Trigger, kind: str) -> dict[str, Any]:
+    """``type`` what it was sent as until its trigger, what it became after; ``origType`` what
+    it was sent as; a trailing stop's ``activatePrice`` and ``priceRate`` after ``origType``
+    (part 2 §3.4: their place unknown, the doc's)."""
+    pd = inst.price_decimals
+    tail = {
+        "timeInForce": order.time_in_force._value_,
+        "type": kind if trigger.triggered else trigger.type,
+        "reduceOnly": order.reduce_only,
+        "closePosition": trigger.close_position,
+        "side": order.side._value_,
+        "positionSide": order.position_side._value_,
+        "stopPrice": fixed(trigger.stop_price, pd),
+        "workingType": trigger.working_type,
+        "priceProtect": trigger.price_protect,
+        "origType": trigger.type,
+    }
+    if trigger.type == "TRAILING_STOP_MARKET":
+        tail["activatePrice"] = fixed(trigger.activate_price, pd)
+        tail["priceRate"] = trigger.callback_rate
+    tail["priceMatch"] = order.price_match
+    tail["selfTradePreventionMode"] = order.stp_mode
+    return tail
 
 
 def placed(order: Order, inst: Instrument, fill_fields: bool = False) -> dict[str, Any]:

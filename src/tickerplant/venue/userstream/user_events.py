@@ -160,12 +160,17 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     bids, asks = (contract.resting_notional(value) for value in event.open_values)
     liquidation = order.client_order_id.startswith("autoclose-")
     kind = "LIQUIDATION" if liquidation else order.type.value  # part 4 §4.3 item 8
+    trigger, original = order.trigger, kind  # a legacy conditional order's (``algo/legacy.py``)
+    if trigger is not None:
+        kind = kind if trigger.triggered else trigger.type
+        original = trigger.type
     o: dict[str, Any] = {
         "s": order.symbol, "c": order.client_order_id, "S": order.side.value, "o": kind,
         "f": "GTC" if order.type is OrderType.MARKET else order.time_in_force.value,
         "q": _trim(fixed(order.orig_qty, qd)),
         "p": "0" if order.type is OrderType.MARKET else _trim(fixed(order.price, pd)),
-        "ap": _trim(avg_price(order, inst)) if order.executed_qty else "0", "sp": "0",
+        "ap": _trim(avg_price(order, inst)) if order.executed_qty else "0",
+        "sp": _trim(fixed(trigger.stop_price, pd)) if trigger is not None else "0",
         "x": event.execution, "X": event.status.value, "i": order.order_id,
     }  # fmt: skip
     if event.modify_id is not None:  # an amend's modifyId, as text, after i (part 4 §3.1, Unresolved 10)
@@ -185,13 +190,16 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
         o["rp"] = realized
     o |= {
         "b": _trim(decimal_text(bids, 8)), "a": _trim(decimal_text(asks, 8)), "m": bool(fill and fill.maker),
-        "R": order.reduce_only, "wt": "CONTRACT_PRICE", "ot": kind, "ps": order.position_side.value,
-        "cp": False,
+        "R": order.reduce_only, "wt": trigger.working_type if trigger is not None else "CONTRACT_PRICE",
+        "ot": original, "ps": order.position_side.value, "cp": trigger is not None and trigger.close_position,
     }  # fmt: skip
+    if trigger is not None and trigger.type == "TRAILING_STOP_MARKET":  # the doc's example's places
+        o |= {"AP": _trim(fixed(trigger.activate_price, pd)), "cr": trigger.callback_rate}
+    protect = trigger is not None and trigger.price_protect
     if um:
-        o |= {"rp": realized, "pP": False, "si": 0, "ss": 0}
+        o |= {"rp": realized, "pP": protect, "si": 0, "ss": 0}
     else:
-        o["pP"] = False
+        o["pP"] = protect
     o |= {"V": order.stp_mode, "pm": order.price_match}
     if um:
         o["gtd"] = order.good_till_ms

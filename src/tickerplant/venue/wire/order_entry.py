@@ -14,8 +14,10 @@ from typing import NamedTuple
 
 from tickerplant.market.instruments import Market
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, Place
+from tickerplant.venue.domain.algo_params import parse_legacy_conditional
+from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll, Place, PlaceAlgo
 from tickerplant.venue.domain.order_params import (
+    CONDITIONAL,
     parse_amended,
     parse_bool,
     parse_int,
@@ -42,10 +44,28 @@ def new_order(
     """``in_batch``: an element of a batch, which counted as one (``order_counts.py``)."""
     counts = [] if test or in_batch else engine.counts.charge(account_id, now_ms)
     hedge = engine.ledger(account_id).hedge
+    if engine.legacy_conditional and params.get("type") in CONDITIONAL:  # decision 1's setting
+        return _legacy_conditional(engine, account_id, params, now_ms, test, counts)
     order = parse_new_order(params, engine.instruments, now_ms, hedge)
     # Place(…), Placed(…) without the NamedTuples' generated Python __new__ (once an order each)
     outcome = engine.apply(_new(Place, (account_id, order, test)), now_ms)
     return _new(Placed, (outcome.order, outcome.ack, counts))
+
+
+def _legacy_conditional(
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int, test: bool,
+    counts: list[tuple[str, int]],
+) -> Placed:  # fmt: skip
+    """A conditional order on ``…/v1/order`` (``algo/legacy.py``): the order it is while it
+    waits for its price (a test order: validated only, as a test's parameters are)."""
+    hedge = engine.ledger(account_id).hedge
+    order = parse_legacy_conditional(params, engine.instruments, now_ms, hedge)
+    if test:
+        return Placed(None, None, counts)
+    algo = engine.apply(PlaceAlgo(account_id, order, legacy=True), now_ms).algo
+    assert algo is not None
+    shown = engine.kept(account_id, algo.symbol).orders[algo.algo_id]
+    return Placed(shown, shown.copy(), counts)
 
 
 def amend_order(

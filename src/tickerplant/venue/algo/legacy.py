@@ -1,0 +1,139 @@
+"""Decision 1's ``--legacy-conditional-orders``: the five conditional types on ``…/v1/order``,
+as Binance took them before 2025-12-09 (USDⓈ-M) and before its COIN-M cutover (part 2 §1,
+§3.1's "Legacy / CM" column, §3.2).
+
+Such an order is one order from placement to its end, as the 2021 capture shows it (part 2
+§3.4: a COIN-M STOP_MARKET read back once triggered and filled with its ``orderId``, ``time``
+and ``stopPrice``, ``type`` MARKET and ``origType`` STOP_MARKET). Underneath, the Algo Order
+service's book keeps its trigger (``engine/algo_book.py``; ``AlgoOrder.legacy``, its
+``algo_id`` drawn from the symbol's order ids), so triggers, trailing, ``priceProtect`` and
+``closePosition`` are the algo orders' own code. What a client sees is an order's:
+
+- **Placed**: ``ORDER_TRADE_UPDATE`` ``x=NEW`` with ``o`` and ``ot`` its type, ``sp`` its
+  stop price, ``wt``, ``cp``, ``pP`` (and ``AP``, ``cr`` for a trailing stop); no
+  ``ALGO_UPDATE``. The order (``view``) is kept beside the account's others and journaled
+  as an order's row, so ``GET order``, ``openOrders`` and ``allOrders`` list it; it reserves
+  no margin (decision 7) and rests in no book.
+- **Triggered**: ``x=EXPIRED`` with ``er`` "8" ("initial order expired after the stop order
+  triggered", part 4 §3.1's list), then the order it becomes, with the same ``orderId`` and
+  ``clientOrderId``: ``x=NEW`` with ``o`` MARKET (LIMIT for STOP and TAKE_PROFIT) and ``ot``
+  its type, then its fills (an inference from ``er`` 8 and the capture: Binance's legacy
+  sequence is not captured in the spec).
+- **Cancelled** (``DELETE order``, ``allOpenOrders``, the countdown): ``x=CANCELED``; a
+  ``closePosition`` order whose position closed, or that triggers with none: ``x=EXPIRED``
+  ``er`` "6" (GTE condition unsatisfied); one whose order is refused at its trigger:
+  ``EXPIRED`` (REJECTED underneath, with the refusal's text in the journal's row).
+- **Modified**: refused, as every order but a LIMIT is (-5025, COIN-M -4196; untriggered
+  conditional orders cannot be modified, part 2 §4).
+
+The algo endpoints (``openAlgoOrders``, ``algoOrder``, ``allAlgoOrders``) do not list these.
+"""
+
+from __future__ import annotations
+
+from tickerplant.market.instruments import Market
+from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll
+from tickerplant.venue.domain.events import AlgoRow, Made, OrderRow
+from tickerplant.venue.domain.order_params import refused
+from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, Trigger
+from tickerplant.venue.engine import amendment, placement
+from tickerplant.venue.engine.state import EngineState
+
+__all__ = ["amend", "cancel", "cancel_all", "told", "trigger_of", "view"]
+
+_LIMITED = frozenset({"STOP", "TAKE_PROFIT"})  # the types whose order is a LIMIT
+_STATUS = {  # the algo order's status -> its order's, for a view that is told or kept
+    "NEW": OrderStatus.NEW,
+    "CANCELED": OrderStatus.CANCELED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "REJECTED": OrderStatus.EXPIRED,
+    "TRIGGERED": OrderStatus.EXPIRED,
+}
+_EXPIRY = {"EXPIRED": "6", "REJECTED": "0", "TRIGGERED": "8"}  # ``er`` (part 4 §3.1)
+
+
+def trigger_of(order: AlgoOrder, triggered: bool) -> Trigger:
+    return Trigger(
+        order.type, order.trigger_price, order.working_type, order.price_protect, order.close_position,
+        order.activate_price, order.callback_rate, order.create_ms, triggered,
+    )  # fmt: skip
+
+
+def view(order: AlgoOrder) -> Order:
+    """``order`` as the order it is until its trigger: its type the order it will become
+    (``Trigger`` says what it was sent as), nothing executed."""
+    return Order(
+        order.account_id, order.symbol, order.algo_id, order.client_algo_id, order.side,
+        OrderType.LIMIT if order.type in _LIMITED else OrderType.MARKET, order.time_in_force, order.price,
+        order.qty, order.reduce_only, order.good_till_ms, order.create_ms, order.update_ms,
+        _STATUS.get(order.status, OrderStatus.NEW), price_match=order.price_match, stp_mode=order.stp_mode,
+        position_side=order.position_side, trigger=trigger_of(order, False),
+    )  # fmt: skip
+
+
+def told(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> None:
+    """What a change of legacy ``order`` makes in place of an ``ALGO_UPDATE`` (the module's
+    docstring): its order's event, kept and journaled order (none while it triggers, and none
+    once triggered: the order it became is told and kept itself), and its algo row."""
+    status = order.status
+    if status in _STATUS:
+        shown = view(order)
+        seat = state.seat(order.account_id, order.symbol)
+        execution = "EXPIRED" if status in _EXPIRY else status
+        expiry = _EXPIRY.get(status, "")
+        out.put(state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry))
+        if status != "TRIGGERED":  # the order it became has its id now (``algo/triggers.py``)
+            seat.add(shown)
+            out.put(OrderRow(shown.copy()))
+    out.put(AlgoRow(state.algos.copy(order)))
+
+
+def waiting(state: EngineState, order: Order) -> AlgoOrder | None:
+    """The legacy algo order ``order`` shows while it waits for its price, else None."""
+    if order.trigger is None or order.trigger.triggered or not order.status.is_open:
+        return None
+    found = state.algos.find(order.account_id, order.order_id, None, legacy=True)
+    if found is None or found.symbol != order.symbol or found.status != "NEW":
+        return None
+    return found
+
+
+def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
+    """``Cancel``: a legacy conditional order waiting for its price, else an order
+    (``placement.cancel``)."""
+    if not state.algos.has_open(command.account_id):  # (most cancels: an order's, nothing to look for)
+        return placement.cancel(state, command, now_ms, out)
+    seat = state.seat(command.account_id, command.symbol)
+    found = seat.orders.get(command.order_id) if command.order_id is not None else state.find(
+        command.account_id, command.symbol, None, command.client_id
+    )  # fmt: skip
+    algo = waiting(state, found) if found is not None else None
+    if algo is None:
+        return placement.cancel(state, command, now_ms, out)
+    state.algos.close(algo, "CANCELED", now_ms)
+    told(state, algo, now_ms, out)
+    return seat.orders[algo.algo_id]
+
+
+def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -> None:
+    """``CancelAll``: the account's orders on the symbol, its legacy conditional ones too."""
+    placement.cancel_all(state, command, now_ms, out)
+    for algo in state.algos.open_orders(command.account_id, command.symbol, legacy=True):
+        if algo.status == "NEW":
+            state.algos.close(algo, "CANCELED", now_ms)
+            told(state, algo, now_ms, out)
+
+
+def amend(state: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
+    """``Amend``: refused for a legacy conditional order waiting for its price, as for every
+    order but a LIMIT (part 2 §4: an untriggered conditional order cannot be modified)."""
+    if not state.algos.has_open(command.account_id):  # (most amendments: nothing to look for)
+        return amendment.modify(state, command, now_ms, out)
+    seat = state.seat(command.account_id, command.symbol)
+    found = seat.orders.get(command.order_id) if command.order_id is not None else state.find(
+        command.account_id, command.symbol, None, command.client_id
+    )  # fmt: skip
+    if found is not None and waiting(state, found) is not None:
+        raise refused(-5025 if state.market is Market.UM else -4196, "Only limit order is supported.")
+    return amendment.modify(state, command, now_ms, out)

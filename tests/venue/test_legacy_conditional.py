@@ -1,0 +1,149 @@
+"""Decision 1's ``--legacy-conditional-orders`` without sockets (``algo/legacy.py``): a
+conditional order on ``…/v1/order`` is one order from placement to fill, its events an
+order's, its reads an order's, kept through a restart."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from test_engine import ALICE, Book, Deposits, Kept
+
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.protocol.errors import RequestRefused
+from tickerplant.venue.auth.store import AccountStore
+from tickerplant.venue.book.ports import Journal
+from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import AlgoTriggers
+from tickerplant.venue.domain.events import AlgoUpdate, OrderUpdate
+from tickerplant.venue.domain.orders import OrderStatus
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.payloads.order_payloads import placed, read
+from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
+
+NOW = 1_790_000_000_000
+
+
+def engine(journal: Journal | None = None, legacy: bool = True) -> tuple[Engine, Book]:
+    market = Book()
+    made = Engine(Market.UM, catalogue(Market.UM, NOW), market, Deposits(), journal or Kept())
+    made.legacy_conditional = legacy
+    return made, market
+
+
+def stop(**more: str) -> dict[str, str]:
+    base = {"symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET", "quantity": "0.001",
+            "stopprice": "60500.00", "workingtype": "MARK_PRICE"}  # fmt: skip
+    return base | {k.lower(): v for k, v in more.items()}
+
+
+def code(call: object, *args: object) -> int:
+    with pytest.raises(RequestRefused) as caught:
+        call(*args)  # type: ignore[operator]
+    return caught.value.code
+
+
+def told(venue: Engine) -> list[tuple[str, str, str, int]]:
+    """The events since the last look: (kind, execution, type as told, order id)."""
+    made = []
+    for event in venue.outbox.take():
+        if isinstance(event, OrderUpdate):
+            trigger = event.order.trigger
+            shown = trigger.type if trigger is not None and not trigger.triggered else event.order.type.value
+            made.append(("ORDER", event.execution, shown, event.order.order_id))
+        elif isinstance(event, AlgoUpdate):
+            made.append(("ALGO", event.algo.status, event.algo.type, event.algo.algo_id))
+    return made
+
+
+def test_without_the_setting_a_conditional_type_is_refused_4120() -> None:
+    venue, _ = engine(legacy=False)
+    assert code(new_order, venue, ALICE, stop(), NOW) == -4120
+
+
+def test_a_stop_market_is_one_order_from_placement_to_fill() -> None:
+    venue, market = engine()
+    first_id = venue.next_order_id["BTCUSDT"]
+    order = new_order(venue, ALICE, stop(newClientOrderId="my-stop"), NOW).order
+    assert order is not None and order.order_id == first_id  # an order id, of its symbol's sequence
+    body = placed(order, venue.instruments["BTCUSDT"])
+    assert (body["status"], body["type"], body["origType"], body["stopPrice"], body["workingType"]) == (
+        "NEW", "STOP_MARKET", "STOP_MARKET", "60500.00", "MARK_PRICE",
+    )  # fmt: skip
+    assert body["clientOrderId"] == "my-stop" and body["price"] == "0"
+    assert told(venue) == [("ORDER", "NEW", "STOP_MARKET", first_id)]  # no ALGO_UPDATE
+    assert venue.open_orders(ALICE, "BTCUSDT") == [order] and venue.open_orders(ALICE, None) == [order]
+    assert venue.find(ALICE, "BTCUSDT", None, "my-stop") is order
+    assert venue.algos.open_orders(ALICE, legacy=False) == []  # not the algo endpoints'
+    # nothing reserved (decision 7): the account's open-order figures are as before
+    assert list(venue.seat(ALICE, "BTCUSDT").values) == [0, 0]
+    modify = {"symbol": "BTCUSDT", "orderid": str(first_id), "side": "BUY", "quantity": "0.002", "price": "60000"}
+    assert code(amend_order, venue, ALICE, modify, NOW) == -5025  # only a LIMIT may be modified
+    # the mark reaches its stop price: it expires as the order it becomes is placed, same id
+    market.marks["BTCUSDT"] = Fraction(60500)
+    venue.apply(AlgoTriggers(()), NOW + 1_000)
+    events = told(venue)
+    assert events[:2] == [("ORDER", "EXPIRED", "STOP_MARKET", first_id), ("ORDER", "NEW", "MARKET", first_id)]
+    assert events[-1] == ("ORDER", "TRADE", "MARKET", first_id)
+    done = venue.find(ALICE, "BTCUSDT", first_id, None)
+    assert done is not None and done.status is OrderStatus.FILLED
+    row = read(done, venue.instruments["BTCUSDT"])
+    assert (row["type"], row["origType"], row["stopPrice"], row["status"]) == (
+        "MARKET", "STOP_MARKET", "60500.00", "FILLED",
+    )  # fmt: skip
+    assert row["time"] == NOW and row["updateTime"] == NOW + 1_000 and row["clientOrderId"] == "my-stop"
+    assert venue.next_order_id["BTCUSDT"] == first_id + 1  # the id was the one it kept
+    assert venue.open_orders(ALICE, None) == []
+
+
+def test_a_waiting_order_is_cancelled_as_an_order_and_by_cancel_all() -> None:
+    venue, _ = engine()
+    one = new_order(venue, ALICE, stop(), NOW).order
+    two = new_order(venue, ALICE, stop(type="TAKE_PROFIT", price="59000.00", stopPrice="59500.00",
+                                      timeInForce="GTC"), NOW).order  # fmt: skip
+    assert one is not None and two is not None
+    told(venue)
+    gone = cancel_order(venue, ALICE, {"symbol": "BTCUSDT", "orderid": str(one.order_id)}, NOW + 1)
+    assert gone.status is OrderStatus.CANCELED and placed(gone, venue.instruments["BTCUSDT"])["type"] == "STOP_MARKET"
+    assert told(venue) == [("ORDER", "CANCELED", "STOP_MARKET", one.order_id)]
+    assert code(cancel_order, venue, ALICE, {"symbol": "BTCUSDT", "orderid": str(one.order_id)}, NOW + 2) == -2011
+    cancel_all(venue, ALICE, "BTCUSDT", NOW + 3)
+    assert told(venue) == [("ORDER", "CANCELED", "TAKE_PROFIT", two.order_id)]
+    assert venue.open_orders(ALICE, None) == [] and venue.algos.open_orders(ALICE) == []
+
+
+def test_a_trailing_stop_shows_its_activation_and_rate(tmp_path: Path) -> None:
+    venue, _ = engine()
+    trailing = stop(type="TRAILING_STOP_MARKET", side="SELL", activationPrice="60100.00", callbackRate="1.5")
+    del trailing["stopprice"]
+    order = new_order(venue, ALICE, trailing, NOW).order
+    assert order is not None
+    body = placed(order, venue.instruments["BTCUSDT"])
+    keys = list(body)
+    assert keys[keys.index("origType") + 1 : keys.index("origType") + 3] == ["activatePrice", "priceRate"]
+    assert (body["activatePrice"], body["priceRate"], body["stopPrice"]) == ("60100.00", "1.5", "0.00")
+    too_fast = stop(type="TRAILING_STOP_MARKET", callbackRate="15")  # the legacy endpoint's 10 % at most
+    assert code(new_order, venue, ALICE, too_fast, NOW) == -2007
+
+
+def test_a_restart_keeps_the_waiting_order_and_what_a_triggered_one_became(tmp_path: Path) -> None:
+    AccountStore(tmp_path / "venue.db").close()
+    journal = SqliteJournal(tmp_path / "venue.db")
+    venue, market = engine(journal)
+    waiting = new_order(venue, ALICE, stop(stopPrice="62000.00"), NOW).order
+    fired = new_order(venue, ALICE, stop(), NOW).order
+    assert waiting is not None and fired is not None
+    market.marks["BTCUSDT"] = Fraction(60500)
+    venue.apply(AlgoTriggers(()), NOW + 1_000)  # the first waits, the second filled
+    again, _ = engine(journal)
+    journal.load(again)
+    assert [o.order_id for o in again.open_orders(ALICE, None)] == [waiting.order_id]
+    assert not again.resting("BTCUSDT")  # resting in no book
+    assert again.algos.open_orders(ALICE, legacy=True)[0].algo_id == waiting.order_id
+    back = again.find(ALICE, "BTCUSDT", fired.order_id, None)
+    assert back is not None and back.status is OrderStatus.FILLED and back.trigger is not None
+    assert read(back, again.instruments["BTCUSDT"])["origType"] == "STOP_MARKET"
+    gone = cancel_order(again, ALICE, {"symbol": "BTCUSDT", "orderid": str(waiting.order_id)}, NOW + 2_000)
+    assert gone.status is OrderStatus.CANCELED
+    journal.close()
