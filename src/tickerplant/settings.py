@@ -72,6 +72,9 @@ def settings() -> Iterator[SettingField]:
 
 def _from_toml(item: SettingField, value: Any) -> Any:
     if isinstance(value, list):
+        listed = typing.get_origin(item.type) is tuple and all(isinstance(v, str) for v in value)
+        if listed and item.setting.parse is not None:  # each name checked as the flag's are
+            return item.setting.parse(",".join(value))
         return tuple(value)
     if item.setting.parse is not None and isinstance(value, (str, date)):
         return item.setting.parse(value)  # "max", an ISO time, a comma list

@@ -52,6 +52,8 @@ def _other(item: SettingField) -> tuple[Any, list[str], Any]:
         return "constant:5,7", ["constant:5,7"], "constant:5,7"
     if setting.parse is values.queue_model_name:
         return "power-prob-2", ["power-prob-2"], "power-prob-2"
+    if setting.parse is values.markets:
+        return ["cm"], ["cm"], ("cm",)
     if setting.parse is values.names:
         return ["BTCUSDT", "ETHUSDT"], ["BTCUSDT,ETHUSDT"], ("BTCUSDT", "ETHUSDT")
     if setting.nargs is not None:
@@ -149,6 +151,10 @@ def test_a_bad_setting_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match=r"\[replay\] paths takes a list of texts, not 'notalist'"):
         load({"replay": {"paths": "notalist"}})  # its letters were read as paths, one by one
     assert load({"relay": {"symbols": "BTCUSDT,ETHUSDT"}}).relay.symbols == ("BTCUSDT", "ETHUSDT")  # parsed
+    # a list's names checked as the flag's are: a market misspelt is no market silently left out
+    assert load({"legacy_conditional_orders": ["cm", "um"]}).legacy_conditional_orders == ("cm", "um")
+    with pytest.raises(ValueError, match="'usdm': um, cm or um,cm"):
+        load({"legacy_conditional_orders": ["usdm"]})
     assert load({"limits": {"ping_interval_s": 3}}).limits.ping_interval_s == 3  # an int where a float goes
     assert load({"rest_turn_ms": 0}).rest_turn_ms == 0  # its help's "0: one answer a turn"
     # and within its bounds, from a file or a flag

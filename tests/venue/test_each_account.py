@@ -27,7 +27,9 @@ def test_every_account_is_judged_and_the_first_error_raised_after() -> None:
     assert judged[-2:] == [1, 3]
 
 
-def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_them() -> None:
+def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The one book reports each match once (``resting.settle_matched``): a maker whose
     settlement raises must not take the other makers' fills with it."""
     from types import SimpleNamespace
@@ -35,13 +37,14 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
     from tickerplant.venue.core.engine import Engine
     from tickerplant.venue.domain.events import Batch, Made
     from tickerplant.venue.domain.orders import OrderStatus
+    from tickerplant.venue.engine import resting
 
     orders = {n: SimpleNamespace(order_id=n, account_id=n, price=100, status=OrderStatus.NEW, queue_ahead=5,
                                  copy=lambda n=n: n) for n in (1, 2, 3)}  # fmt: skip
     settled: list[int] = []
     committed: list[Batch] = []
 
-    def settle(seat: Any, order: Any, price: int, qty: int, maker: bool, now_ms: int, out: Made,
+    def settle(state: Any, seat: Any, order: Any, price: int, qty: int, maker: bool, now_ms: int, out: Made,
                trade_id: int | None = None) -> None:  # fmt: skip
         settled.append(order.order_id)
         if order.order_id == 1:
@@ -52,10 +55,11 @@ def test_one_makers_failure_settles_the_other_matches_of_the_book_and_journals_t
             matched=lambda: [("BTCUSDT", n, 10 + n, 1, 0) for n in (1, 2, 3)], meets_itself=True
         ),
         resting_order=lambda symbol, order_id: orders.get(order_id), has_resting=lambda: True,
-        seat=lambda account, symbol: None, settle=settle, finish=lambda *a: None,
+        seat=lambda account, symbol: None, finish=lambda *a: None,
         journal=SimpleNamespace(commit=committed.append), outbox=SimpleNamespace(extend=lambda events: None),
         operator_moves=None,  # no keyring beside it
     )  # fmt: skip
+    monkeypatch.setattr(resting, "settle", settle)
     with pytest.raises(RuntimeError, match="order 1's account"):  # what was settled is journaled all the same
         Engine.apply(engine, Trades(()), 1_000)  # type: ignore[arg-type]
     assert settled == [1, 2, 3]

@@ -147,3 +147,19 @@ def test_a_restart_keeps_the_waiting_order_and_what_a_triggered_one_became(tmp_p
     gone = cancel_order(again, ALICE, {"symbol": "BTCUSDT", "orderid": str(waiting.order_id)}, NOW + 2_000)
     assert gone.status is OrderStatus.CANCELED
     journal.close()
+
+
+def test_a_close_position_stop_expires_with_the_position_it_closes() -> None:
+    """GTE_GTC (part 2 §4.3): the position closed, its ``closePosition`` stop ends, told as an
+    order's EXPIRED with ``er`` "6" (``engine/algo_told.py``), listed no more."""
+    venue, _ = engine()
+    new_order(venue, ALICE, {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}, NOW)
+    guard = new_order(venue, ALICE, stop(side="SELL", stopPrice="59000.00", closePosition="true",
+                                         quantity=""), NOW).order  # fmt: skip
+    assert guard is not None and placed(guard, venue.instruments["BTCUSDT"])["closePosition"] is True
+    told(venue)
+    new_order(venue, ALICE, {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"}, NOW + 1)
+    updates = [e for e in venue.outbox.take() if isinstance(e, OrderUpdate) and e.order.order_id == guard.order_id]
+    assert [(e.execution, e.status, e.expiry) for e in updates] == [("EXPIRED", OrderStatus.EXPIRED, "6")]
+    assert venue.open_orders(ALICE, None) == [] and venue.algos.open_orders(ALICE) == []
+    assert venue.find(ALICE, "BTCUSDT", guard.order_id, None).status is OrderStatus.EXPIRED  # type: ignore[union-attr]

@@ -34,59 +34,14 @@ from __future__ import annotations
 from tickerplant.market.instruments import Market
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import Amend, Cancel, CancelAll
-from tickerplant.venue.domain.events import AlgoRow, Made, OrderRow
+from tickerplant.venue.domain.events import Made
 from tickerplant.venue.domain.order_params import refused
-from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, Trigger
+from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.engine import amendment, placement
+from tickerplant.venue.engine.algo_told import tell_algo
 from tickerplant.venue.engine.state import EngineState
 
-__all__ = ["amend", "cancel", "cancel_all", "told", "trigger_of", "view"]
-
-_LIMITED = frozenset({"STOP", "TAKE_PROFIT"})  # the types whose order is a LIMIT
-_STATUS = {  # the algo order's status -> its order's, for a view that is told or kept
-    "NEW": OrderStatus.NEW,
-    "CANCELED": OrderStatus.CANCELED,
-    "EXPIRED": OrderStatus.EXPIRED,
-    "REJECTED": OrderStatus.EXPIRED,
-    "TRIGGERED": OrderStatus.EXPIRED,
-}
-_EXPIRY = {"EXPIRED": "6", "REJECTED": "0", "TRIGGERED": "8"}  # ``er`` (part 4 §3.1)
-
-
-def trigger_of(order: AlgoOrder, triggered: bool) -> Trigger:
-    return Trigger(
-        order.type, order.trigger_price, order.working_type, order.price_protect, order.close_position,
-        order.activate_price, order.callback_rate, order.create_ms, triggered,
-    )  # fmt: skip
-
-
-def view(order: AlgoOrder) -> Order:
-    """``order`` as the order it is until its trigger: its type the order it will become
-    (``Trigger`` says what it was sent as), nothing executed."""
-    return Order(
-        order.account_id, order.symbol, order.algo_id, order.client_algo_id, order.side,
-        OrderType.LIMIT if order.type in _LIMITED else OrderType.MARKET, order.time_in_force, order.price,
-        order.qty, order.reduce_only, order.good_till_ms, order.create_ms, order.update_ms,
-        _STATUS.get(order.status, OrderStatus.NEW), price_match=order.price_match, stp_mode=order.stp_mode,
-        position_side=order.position_side, trigger=trigger_of(order, False),
-    )  # fmt: skip
-
-
-def told(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> None:
-    """What a change of legacy ``order`` makes in place of an ``ALGO_UPDATE`` (the module's
-    docstring): its order's event, kept and journaled order (none while it triggers, and none
-    once triggered: the order it became is told and kept itself), and its algo row."""
-    status = order.status
-    if status in _STATUS:
-        shown = view(order)
-        seat = state.seat(order.account_id, order.symbol)
-        execution = "EXPIRED" if status in _EXPIRY else status
-        expiry = _EXPIRY.get(status, "")
-        out.put(state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry))
-        if status != "TRIGGERED":  # the order it became has its id now (``algo/triggers.py``)
-            seat.add(shown)
-            out.put(OrderRow(shown.copy()))
-    out.put(AlgoRow(state.algos.copy(order)))
+__all__ = ["amend", "cancel", "cancel_all", "waiting"]
 
 
 def waiting(state: EngineState, order: Order) -> AlgoOrder | None:
@@ -112,7 +67,7 @@ def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order
     if algo is None:
         return placement.cancel(state, command, now_ms, out)
     state.algos.close(algo, "CANCELED", now_ms)
-    told(state, algo, now_ms, out)
+    tell_algo(state, algo, now_ms, out)
     return seat.orders[algo.algo_id]
 
 
@@ -122,7 +77,7 @@ def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -
     for algo in state.algos.open_orders(command.account_id, command.symbol, legacy=True):
         if algo.status == "NEW":
             state.algos.close(algo, "CANCELED", now_ms)
-            told(state, algo, now_ms, out)
+            tell_algo(state, algo, now_ms, out)
 
 
 def amend(state: EngineState, command: Amend, now_ms: int, out: Made) -> Order:

@@ -28,13 +28,13 @@ from __future__ import annotations
 from fractions import Fraction
 
 from tickerplant.market.units import fixed
-from tickerplant.venue.algo.legacy import told
 from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
-from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
+from tickerplant.venue.domain.events import Made
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.domain.orders import Order, Side
 from tickerplant.venue.engine.algo_book import MAX_OPEN, met
+from tickerplant.venue.engine.algo_told import tell_algo
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.payloads.order_payloads import avg_price
@@ -119,18 +119,12 @@ def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, o
 def changed(
     state: EngineState, order: AlgoOrder, now_ms: int, out: Made, child: Order | None = None
 ) -> None:
-    """``order``'s event (with the child's figures once triggered; none for ``TRIGGERING``,
-    which its trigger sends itself) and its journal row; a legacy order's as an order's
-    (``legacy.told``)."""
-    if order.legacy:
-        told(state, order, now_ms, out)
-        return
+    """``order``'s event (with the child's figures once triggered) and its journal row
+    (``tell_algo``; a legacy order's as an order's)."""
     # TRIGGERED names the child with its figures at 0 (part 4 §4.3 item 10, §3.7's capture):
     # what the child did comes with its own events, and its totals with FINISHED
-    avg, executed = ("", "") if order.status == "TRIGGERED" else child_figures(state, order, child)
-    if order.status != "TRIGGERING":
-        out.put(AlgoUpdate(now_ms, order.account_id, state.algos.copy(order), avg, executed))
-    out.put(AlgoRow(state.algos.copy(order)))
+    figures = ("", "") if order.status == "TRIGGERED" or order.legacy else child_figures(state, order, child)
+    tell_algo(state, order, now_ms, out, figures)
 
 
 def child_figures(state: EngineState, order: AlgoOrder, child: Order | None = None) -> tuple[str, str]:

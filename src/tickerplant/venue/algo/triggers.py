@@ -32,9 +32,8 @@ is journaled (``Engine.apply``'s ``finally``).
 from __future__ import annotations
 
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.algo.legacy import trigger_of
 from tickerplant.venue.algo.placing import changed, child_of, mark_units
-from tickerplant.venue.domain.algo_order import AlgoOrder
+from tickerplant.venue.domain.algo_order import AlgoOrder, legacy_trigger
 from tickerplant.venue.domain.commands import AlgoTriggers, NewOrder, Place
 from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
 from tickerplant.venue.domain.order_params import check_good_till
@@ -81,7 +80,7 @@ def triggers(state: EngineState, command: AlgoTriggers, now_ms: int, out: Made) 
 
 def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> None:
     book = state.algos
-    if not order.legacy:  # (a legacy order tells its trigger as an order's: ``legacy.told``)
+    if not order.legacy:  # (a legacy order's trigger is told as an order's: ``tell_algo``)
         out.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
     qty = order.qty
     if order.close_position:
@@ -101,7 +100,7 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         order.client_algo_id or None, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
         order.price_match if limit else "NONE", order.stp_mode, order.position_side,
         # a legacy order becomes an order with its id (``legacy.py``)
-        order.algo_id if order.legacy else 0, trigger_of(order, True) if order.legacy else None,
+        order.algo_id if order.legacy else 0, legacy_trigger(order, True) if order.legacy else None,
     )  # fmt: skip
     before = out.mark()
     try:

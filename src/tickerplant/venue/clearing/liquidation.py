@@ -58,6 +58,7 @@ from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginC
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.placement import take
+from tickerplant.venue.engine.settlement import settle
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
 from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.ledger.wallet import change_wallet
@@ -400,7 +401,7 @@ def _close(
     fees = [contract.commission(qty, p, engine.fees.taker) for p, qty, _ in fills]
     total, over = notional
     for (fill_price, qty, trade_id), fee in zip(fills, payable(wallet, realized, fees), strict=True):
-        engine.settle(seat, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)
+        settle(engine, seat, order, fill_price, qty, False, now_ms, out, "CALCULATED", trade_id, fee)
         num, den = contract.fill_notional(qty, fill_price)  # qty > 0: positive
         total, over = total * den + num * over, over * den
         g = gcd(total, over)

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tickerplant.venue.domain.orders import PositionSide, Side, TimeInForce
+from tickerplant.venue.domain.orders import (
+    Order,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    Side,
+    TimeInForce,
+    Trigger,
+)
 
-__all__ = ["TYPES", "AlgoOrder"]
+__all__ = ["TYPES", "AlgoOrder", "legacy_trigger", "legacy_view"]
 
 TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRAILING_STOP_MARKET")
 
@@ -48,3 +56,32 @@ class AlgoOrder:
     @property
     def is_open(self) -> bool:
         return self.status in ("NEW", "TRIGGERING", "TRIGGERED")
+
+
+_LIMITED = frozenset({"STOP", "TAKE_PROFIT"})  # the types whose order is a LIMIT
+# a legacy order's status as its order shows it (``legacy_view``): the status it ended at, and
+# EXPIRED for one whose order was refused and for the order it was once triggered
+_SHOWN_STATUS = {
+    "NEW": OrderStatus.NEW, "CANCELED": OrderStatus.CANCELED, "EXPIRED": OrderStatus.EXPIRED,
+    "REJECTED": OrderStatus.EXPIRED, "TRIGGERED": OrderStatus.EXPIRED,
+}  # fmt: skip
+
+
+def legacy_trigger(order: AlgoOrder, triggered: bool) -> Trigger:
+    """What legacy ``order`` was sent as (``Trigger``), for its order's reads and events."""
+    return Trigger(
+        order.type, order.trigger_price, order.working_type, order.price_protect, order.close_position,
+        order.activate_price, order.callback_rate, order.create_ms, triggered,
+    )  # fmt: skip
+
+
+def legacy_view(order: AlgoOrder) -> Order:
+    """Legacy ``order`` as the order it is until its trigger (``algo/legacy.py``): its type the
+    order it will become (``Trigger`` says what it was sent as), nothing executed."""
+    return Order(
+        order.account_id, order.symbol, order.algo_id, order.client_algo_id, order.side,
+        OrderType.LIMIT if order.type in _LIMITED else OrderType.MARKET, order.time_in_force, order.price,
+        order.qty, order.reduce_only, order.good_till_ms, order.create_ms, order.update_ms,
+        _SHOWN_STATUS.get(order.status, OrderStatus.NEW), price_match=order.price_match,
+        stp_mode=order.stp_mode, position_side=order.position_side, trigger=legacy_trigger(order, False),
+    )  # fmt: skip

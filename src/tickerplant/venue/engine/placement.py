@@ -47,6 +47,7 @@ from tickerplant.venue.domain.orders import (
 )
 from tickerplant.venue.engine.resting import settle_matched, settle_pending
 from tickerplant.venue.engine.self_trade import prevent
+from tickerplant.venue.engine.settlement import settle
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
 from tickerplant.venue.ledger.ledger import Ledger
@@ -159,7 +160,7 @@ def settle_taken(
     for price, filled, trade_id in fills:
         if trade_id in makers:
             settle_matched(state, out, now_ms, [makers[trade_id]])
-        state.settle(seat, order, price, filled, False, now_ms, out, trade_id=trade_id, rests=rests)
+        settle(state, seat, order, price, filled, False, now_ms, out, trade_id=trade_id, rests=rests)
 
 
 def take(

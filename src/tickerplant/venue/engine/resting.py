@@ -27,6 +27,7 @@ from tickerplant.market.payloads.events import AggTrade
 from tickerplant.market.units import to_units
 from tickerplant.venue.book.matching import maker_fill
 from tickerplant.venue.domain.events import Made, OrderRow
+from tickerplant.venue.engine.settlement import settle
 from tickerplant.venue.engine.state import EngineState
 from tickerplant.venue.ledger.exposure import each_account
 
@@ -48,7 +49,7 @@ def settle_matched(
     if not matched:
         return
 
-    def settle(match: tuple[str, int, int, int, int]) -> None:
+    def settle_one(match: tuple[str, int, int, int, int]) -> None:
         symbol, order_id, trade_id, qty, time_ms = match
         order = engine.resting_order(symbol, order_id)
         if order is None:  # cannot be: a held order is resting until withdrawn
@@ -56,14 +57,14 @@ def settle_matched(
         seat = engine.seat(order.account_id, symbol)
         order.queue_ahead = 0  # it filled: nothing is in front of it any more
         at_ms = min(time_ms, now_ms)  # never after it is settled
-        engine.settle(seat, order, order.price, qty, True, at_ms, out, trade_id=trade_id)
+        settle(engine, seat, order, order.price, qty, True, at_ms, out, trade_id=trade_id)
         if not order.status.is_open:
             engine.finish(seat, order, order.status, at_ms, out)
         else:
             out.put(OrderRow(order.copy()))
 
     # the book reports each match once: one order's failure settles the others all the same
-    each_account(matched, settle)
+    each_account(matched, settle_one)
 
 
 def settle_pending(engine: EngineState, symbol: str, now_ms: int, out: Made) -> None:
@@ -144,7 +145,7 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
             used += filled
         if filled:
             seat = engine.seat(order.account_id, symbol)
-            engine.settle(seat, order, order.price, filled, True, now_ms, out)  # at its own price
+            settle(engine, seat, order, order.price, filled, True, now_ms, out)  # at its own price
             if not order.status.is_open:
                 engine.finish(seat, order, order.status, now_ms, out)  # its row with it
                 continue

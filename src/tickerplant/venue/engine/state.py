@@ -31,14 +31,10 @@ from tickerplant.venue.book.observed import Queues
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.events import (
-    AccountUpdate,
-    AlgoRow,
-    AlgoUpdate,
     Made,
     OrderRow,
     OrderUpdate,
     Outbox,
-    PositionRow,
     Shown,
 )
 from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
@@ -63,7 +59,6 @@ from tickerplant.venue.ledger.figures import Figures, isolated_wallets
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import PositionModes
 from tickerplant.venue.ledger.seat import Seat
-from tickerplant.venue.ledger.wallet import change_wallet
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
@@ -343,65 +338,6 @@ class EngineState:
         return list(self.kept(account_id, self.symbol(symbol).symbol).fills)
 
     # -- the steps -----------------------------------------------------------------------
-
-    def settle(
-        self, seat: Seat[Ledger], order: Order, price: int, qty: int, maker: bool, now_ms: int, out: Made,
-        execution: str = "TRADE",  # a liquidation's fills: CALCULATED
-        trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
-        fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
-        rests: bool = False,  # a new taker whose remainder will rest: its event's ``b``/``a`` hold it
-    ) -> None:  # fmt: skip
-        """``qty`` of ``order`` filled at ``price`` (``seat``: the account's at its symbol)."""
-        ledger = seat.ledger
-        contract = self.contracts[order.symbol]
-        position = ledger.position(order.symbol, order.position_side)
-        self.exposure.hold(order.account_id, order.symbol)
-        held = position.amt
-        realized = contract.settle(position, order.side, qty, price, now_ms, maker)
-        commission = contract.commission(qty, price, self.fees.maker if maker else self.fees.taker)
-        commission = commission if fee_cap is None else min(commission, fee_cap)
-        asset = contract.inst.margin_asset
-        delta = realized - commission
-        change_wallet(ledger, asset, delta, now_ms)
-        isolated = order.symbol in ledger.isolated
-        if isolated:  # part 3 §7.8: the isolated wallet takes the fill's margin, fee and PnL
-            fill_price = contract.price(price)  # exact, a Fraction: made only where it is read
-            mark, leverage = self.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
-            booked = (realized, commission, mark, leverage)
-            release = execution != "CALCULATED"  # a liquidation releases none before its close
-            moved = contract.isolate(position, held, order.side, qty, fill_price, *booked, release=release)
-            if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
-                out.records.append(move)
-        if trade_id is None:
-            trade_id = self.next_trade_id[order.symbol]
-            self.next_trade_id[order.symbol] += 1
-        base, fine = contract.bases(qty, price) if contract.inverse else (0, 0)  # COIN-M's baseQty
-        fill = Fill(
-            order.account_id, order.symbol, trade_id, order.order_id, order.side, price, qty,
-            base, realized, commission, asset, maker, now_ms, order.position_side,
-        )  # fmt: skip
-        order.fill(price, qty, base, now_ms, fine)
-        ledger.touch(order, seat)  # what it has left changed: its open-order margin too
-        seat.add_fill(fill)
-        out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
-        # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
-        # part 4 §3.1: ``b``/``a`` are the side's open orders after the fill, this one among them
-        # while a remainder is left to rest (not counted in ``seat.values`` until it is held)
-        left = order.orig_qty - order.executed_qty if rests else 0
-        out.events.append(self.order_update(seat, execution, order.status, order, fill, now_ms, resting=left))
-        wallet = self.wallet(ledger, asset)
-        out.events.append(AccountUpdate(
-            now_ms, order.account_id, "ORDER", asset, wallet, order.symbol,
-            self.cross_wallet(ledger, asset, wallet), self.mark(order.symbol),
-            self.shown(ledger, order.symbol, position.side),
-        ))  # fmt: skip
-        if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
-            self.trim(seat, position.side, now_ms, out)
-        if held and (not position.amt or (held > 0) != (position.amt > 0)):  # closed or turned: GTE_GTC
-            for algo in self.algos.closing(order.account_id, order.symbol, position.side):
-                self.algos.close(algo, "EXPIRED", now_ms, "No position to close")  # (part 2 §4.3)
-                out.events.append(AlgoUpdate(now_ms, algo.account_id, self.algos.copy(algo), "", ""))
-                out.records.append(AlgoRow(self.algos.copy(algo)))
 
     def finish(
         self, seat: Seat[Ledger], order: Order, status: OrderStatus, now_ms: int, out: Made, expiry: str = ""

@@ -1,0 +1,40 @@
+"""An algo order's change told and journaled (``tell_algo``): its ``ALGO_UPDATE`` and its row;
+for one placed on ``/v1/order`` under ``--legacy-conditional-orders`` (``algo/legacy.py``),
+its order's ``ORDER_TRADE_UPDATE`` instead, the order kept and journaled as an order's. One
+home for every change: placed, cancelled, triggered, finished (``algo/``), and expired with
+the position it closed (``settlement.py``)."""
+
+from __future__ import annotations
+
+from tickerplant.venue.domain.algo_order import AlgoOrder, legacy_view
+from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made, OrderRow
+from tickerplant.venue.engine.state import EngineState
+
+__all__ = ["tell_algo"]
+
+# ``er`` of a legacy order's EXPIRED (part 4 §3.1's list): a ``closePosition`` order whose
+# position closed "6" (GTE condition unsatisfied), its order refused "0", triggered "8"
+# (initial order expired after the stop order triggered)
+_EXPIRY = {"EXPIRED": "6", "REJECTED": "0", "TRIGGERED": "8"}
+
+
+def tell_algo(
+    state: EngineState, algo: AlgoOrder, now_ms: int, out: Made, figures: tuple[str, str] = ("", "")
+) -> None:
+    """``algo``'s event (``figures``: its child's average price and executed quantity; none
+    for ``TRIGGERING``, which its trigger tells itself) and its row. A legacy one's is its
+    order's: none while it triggers or once finished (the order it became tells itself), and
+    once triggered the order it was expires (its id is the new order's now: not kept again)."""
+    status = algo.status
+    if not algo.legacy:
+        if status != "TRIGGERING":
+            out.events.append(AlgoUpdate(now_ms, algo.account_id, state.algos.copy(algo), *figures))
+    elif status not in ("TRIGGERING", "FINISHED"):
+        shown, seat = legacy_view(algo), state.seat(algo.account_id, algo.symbol)
+        expiry = _EXPIRY.get(status, "")
+        execution = "EXPIRED" if expiry else status
+        out.events.append(state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry))
+        if status != "TRIGGERED":
+            seat.add(shown)
+            out.records.append(OrderRow(shown.copy()))
+    out.records.append(AlgoRow(state.algos.copy(algo)))
