@@ -8,13 +8,16 @@ not set, still refuses it -4120."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
 import msgspec
 import pytest
+from binance_sdk_derivatives_trading_coin_futures.rest_api.models import enums as rest
 from conftest import StartServer
 from rawws import TEXT, RawWebSocket
+from test_binance_sdk_coin_m import sdk
 from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
 from test_ws_api_trading import hmac_signed, raw
 from timing import eventually
@@ -147,3 +150,46 @@ async def test_the_websocket_api_takes_it_on_the_market_set_and_usds_m_refuses_i
         assert refused["status"] == 400 and refused["error"]["code"] == -4120
         await coin.ws.close()
         await usd.ws.close()
+
+
+async def test_binances_coin_m_sdk_places_reads_and_cancels_its_stops(plant: Tickerplant, venue: Venue) -> None:
+    """Binance's COIN-M SDK at its defaults (its README's construction, base URLs replaced):
+    it has no algo-order method, and its ``new_order`` takes the five conditional types; each
+    answer parses into its models."""
+    api = sdk(plant, venue.alice_hmac).rest_api
+    engine = plant.engines[Market.CM]
+    bid = next(engine.data.levels(SYMBOL, True))[0]
+    trade_at(plant, fixed(bid, 1), plant.clock.now_ms())
+    stop, activation = float(fixed(bid - bid // 100, 1)), float(fixed(bid + bid // 100, 1))
+    sell = rest.NewOrderSideEnum["SELL"].value
+
+    def trade() -> dict[str, Any]:
+        made: dict[str, Any] = {}
+        made["stop"] = api.new_order(
+            symbol=SYMBOL, side=sell, type=rest.NewOrderTypeEnum["STOP_MARKET"].value, quantity=1.0,
+            stop_price=stop, working_type=rest.NewOrderWorkingTypeEnum["MARK_PRICE"].value,
+        ).data()  # fmt: skip
+        made["trailing"] = api.new_order(
+            symbol=SYMBOL, side=sell, type=rest.NewOrderTypeEnum["TRAILING_STOP_MARKET"].value, quantity=1.0,
+            activation_price=activation, callback_rate=2.0,
+        ).data()  # fmt: skip
+        made["open"] = api.current_all_open_orders(symbol=SYMBOL).data()
+        made["read"] = api.query_order(symbol=SYMBOL, order_id=made["stop"].order_id).data()
+        made["canceled"] = api.cancel_order(symbol=SYMBOL, order_id=made["stop"].order_id).data()
+        made["all"] = api.cancel_all_open_orders(symbol=SYMBOL).data()
+        made["after"] = api.current_all_open_orders(symbol=SYMBOL).data()
+        return made
+
+    got = await asyncio.to_thread(trade)
+    placed, trailing = got["stop"], got["trailing"]
+    assert (placed.status, placed.type, placed.orig_type, placed.working_type) == (
+        "NEW", "STOP_MARKET", "STOP_MARKET", "MARK_PRICE",
+    )  # fmt: skip
+    assert float(placed.stop_price) == stop
+    assert (trailing.type, float(trailing.activate_price), trailing.price_rate) == (
+        "TRAILING_STOP_MARKET", activation, "2.0",  # as sent (the SDK writes a float)
+    )  # fmt: skip
+    assert sorted(o.order_id for o in got["open"]) == sorted([placed.order_id, trailing.order_id])
+    assert (got["read"].status, got["read"].type) == ("NEW", "STOP_MARKET")
+    assert (got["canceled"].status, got["canceled"].order_id) == ("CANCELED", placed.order_id)
+    assert got["after"] == []

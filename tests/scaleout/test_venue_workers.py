@@ -38,6 +38,7 @@ SECRET = "S" * 64
 QUICK = """
 venue_db = "{db}"
 legacy_fill_fields = true
+legacy_conditional_orders = ["um"]
 
 [simulator]
 history_s = 60
@@ -51,11 +52,13 @@ def _pids(log: list[str]) -> dict[str, int]:
     return {name: int(pid) for name, pid in re.findall(r"(plant|gateway \d) started .*\(pid (\d+)\)", text)}
 
 
-async def _place(base: str, api_key: str, price: str, n: int) -> dict[str, Any]:
+async def _place(base: str, api_key: str, price: str, n: int, **more: str) -> dict[str, Any]:
     """One order on a connection of its own (closed after: the next lands where the kernel
-    puts it), signed by hand."""
+    puts it), signed by hand (``more``: its other parameters, in place of a LIMIT's)."""
     params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
               "price": price, "newClientOrderId": f"spread-{n}", "timestamp": SystemClock().now_ms()}  # fmt: skip
+    if more:
+        params = {k: v for k, v in params.items() if k not in ("timeInForce", "price")} | more
     query = urlencode(params)
     query += "&signature=" + hmac_hex(SECRET, query.encode())
     connector = aiohttp.TCPConnector(force_close=True)
@@ -113,6 +116,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
             price = f"{Decimal(book['bidPrice']) - 1000:.1f}"
             placed = [await _place(base, api_key, price, n) for n in range(12)]
             assert len({order["orderId"] for order in placed}) == 12
+            # a stop on /fapi/v1/order (legacy_conditional_orders): an order of the plant's too
+            high = f"{Decimal(book['askPrice']) + 1000:.2f}"
+            placed.append(await _place(base, api_key, price, 12, type="STOP_MARKET", stopPrice=high))
+            assert (placed[-1]["type"], placed[-1]["stopPrice"]) == ("STOP_MARKET", high)
             # the plant answers them (the venue is its), in the shape its configuration asks for
             assert [k for k in placed[0] if k in ("price", "avgPrice", "cumQty", "cumQuote")] == [
                 "price", "avgPrice", "cumQty", "cumQuote",
@@ -121,10 +128,11 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 metrics = await response.text()  # the plant's counts, merged with the gateways'
             counted = re.findall(r'tickerplant_venue_orders_total\{([^}]*)\} (\S+)', metrics)
             assert [float(n) for labels, n in counted if 'execution="NEW"' in labels and 'type="LIMIT"' in labels] == [12.0]
+            assert [float(n) for labels, n in counted if 'type="STOP_MARKET"' in labels] == [1.0]
             # the dashboard's account page: the plant's engines, asked by the supervisor
             async with aiohttp.ClientSession() as session, session.get(f"{served.admin}/api/accounts/1") as response:
                 shown = await response.json()
-            assert len(shown["trading"]["um"]["openOrders"]) == 12, shown
+            assert len(shown["trading"]["um"]["openOrders"]) == 13, shown
 
             async def all_up() -> bool:
                 status = await get_json(f"{served.admin}/api/status")
@@ -164,6 +172,7 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 assert {order["orderId"] for order in placed} <= set(by_id), victim  # every acknowledged one
                 assert all(by_id[o["orderId"]]["clientOrderId"] == o["clientOrderId"] for o in placed)
                 assert all(order["status"] == "NEW" for order in orders)
+                assert by_id[placed[12]["orderId"]]["type"] == "STOP_MARKET", victim  # kept as it was
                 async with aiohttp.ClientSession() as session, session.put(f"{base}/fapi/v1/listenKey", headers=headers) as r:
                     assert (r.status, await r.json()) == (200, {"listenKey": listen_key}), victim  # still live
 

@@ -49,9 +49,7 @@ def told(venue: Engine) -> list[tuple[str, str, str, int]]:
     made = []
     for event in venue.outbox.take():
         if isinstance(event, OrderUpdate):
-            trigger = event.order.trigger
-            shown = trigger.type if trigger is not None and not trigger.triggered else event.order.type.value
-            made.append(("ORDER", event.execution, shown, event.order.order_id))
+            made.append(("ORDER", event.execution, event.order.shown_type, event.order.order_id))
         elif isinstance(event, AlgoUpdate):
             made.append(("ALGO", event.algo.status, event.algo.type, event.algo.algo_id))
     return made

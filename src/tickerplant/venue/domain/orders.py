@@ -241,6 +241,13 @@ class Order(msgspec.Struct, eq=False, gc=False):
     def remaining(self) -> int:
         return self.orig_qty - self.executed_qty
 
+    @property
+    def shown_type(self) -> str:
+        """``type`` as its reads and events give it: a legacy conditional order's as it was sent
+        until its trigger (``Trigger``), what it became after."""
+        trigger = self.trigger
+        return self.type._value_ if trigger is None or trigger.triggered else trigger.type
+
     copy = _copied  # this order as it stands (the events' and the journal's copies)
 
     def move(self, status: OrderStatus, now_ms: int) -> None:

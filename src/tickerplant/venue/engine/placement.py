@@ -149,7 +149,7 @@ def settle_taken(
     """A taker's fills and the resting orders they met, trade by trade, each trade's maker
     side first (part 4 §4.3: an account's updates are its state after each trade, which
     differs by the order only where both sides are one account's, a self-trade); ``rests``:
-    a new order whose remainder will rest (``EngineState.settle``)."""
+    a new order whose remainder will rest (``settlement.settle``)."""
     fills, matched = taken
     if not fills and not matched:  # a placement that took nothing (most): nothing to settle
         return

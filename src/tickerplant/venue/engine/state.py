@@ -1,9 +1,8 @@
 """What an engine holds for one market, and the steps every command shares: the accounts'
 ledgers, their kept orders and fills, the resting orders (in the simulated book, or in the
-observed market's queues), the algo orders (``algo_book.py``), the ids; a fill settled
-(``settle``: position, realized PnL, commission, the wallet, its events and journal rows),
-an order ended (``finish``), an order come to rest (``hold``), an order or fill restored
-from the journal. The commands themselves are applied by ``engine.Engine.apply``
+observed market's queues), the algo orders (``algo_book.py``), the ids; an order ended
+(``finish``), an order come to rest (``hold``), an order or fill restored from the journal
+(a fill settled: ``settlement.py``). The commands themselves are applied by ``engine.Engine.apply``
 (``placement.py``, ``amendment.py``, ``algo/``); nothing here calls back into them.
 Sans-I/O: time comes in as an argument.
 

@@ -77,7 +77,7 @@ def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
     kind = order.type._value_
     trigger = order.trigger
     if trigger is not None:  # a legacy conditional order's (part 2 §3.4's field table)
-        return _triggered_tail(order, inst, trigger, kind)
+        return _triggered_tail(order, inst, trigger)
     return {
         "timeInForce": order.time_in_force._value_,
         "type": kind,
@@ -94,14 +94,14 @@ def _tail(order: Order, inst: Instrument) -> dict[str, Any]:
     }
 
 
-def _triggered_tail(order: Order, inst: Instrument, trigger: Trigger, kind: str) -> dict[str, Any]:
+def _triggered_tail(order: Order, inst: Instrument, trigger: Trigger) -> dict[str, Any]:
     """``type`` what it was sent as until its trigger, what it became after; ``origType`` what
     it was sent as; a trailing stop's ``activatePrice`` and ``priceRate`` after ``origType``
     (part 2 §3.4: their place unknown, the doc's)."""
     pd = inst.price_decimals
     tail = {
         "timeInForce": order.time_in_force._value_,
-        "type": kind if trigger.triggered else trigger.type,
+        "type": order.shown_type,
         "reduceOnly": order.reduce_only,
         "closePosition": trigger.close_position,
         "side": order.side._value_,

@@ -25,7 +25,7 @@ class VenueActivity:
     def saw(self, events: Iterable[Event]) -> None:
         for event in events:
             if isinstance(event, OrderUpdate):
-                self.orders[(event.order.type.value, event.execution)] += 1
+                self.orders[(event.order.shown_type, event.execution)] += 1
                 if event.fill is not None:
                     self.fills["maker" if event.fill.maker else "taker"] += 1
             elif isinstance(event, AlgoUpdate):

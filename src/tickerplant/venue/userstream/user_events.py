@@ -159,11 +159,9 @@ def _order_update(engine: Engine, event: OrderUpdate, alias: str) -> bytes:
     contract = engine.contracts[order.symbol]
     bids, asks = (contract.resting_notional(value) for value in event.open_values)
     liquidation = order.client_order_id.startswith("autoclose-")
-    kind = "LIQUIDATION" if liquidation else order.type.value  # part 4 §4.3 item 8
-    trigger, original = order.trigger, kind  # a legacy conditional order's (``algo/legacy.py``)
-    if trigger is not None:
-        kind = kind if trigger.triggered else trigger.type
-        original = trigger.type
+    kind = "LIQUIDATION" if liquidation else order.shown_type  # part 4 §4.3 item 8
+    trigger = order.trigger  # a legacy conditional order's (``algo/legacy.py``): ``ot`` as sent
+    original = kind if trigger is None else trigger.type
     o: dict[str, Any] = {
         "s": order.symbol, "c": order.client_order_id, "S": order.side.value, "o": kind,
         "f": "GTC" if order.type is OrderType.MARKET else order.time_in_force.value,
