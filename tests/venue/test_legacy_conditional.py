@@ -161,3 +161,17 @@ def test_a_close_position_stop_expires_with_the_position_it_closes() -> None:
     assert [(e.execution, e.status, e.expiry) for e in updates] == [("EXPIRED", OrderStatus.EXPIRED, "6")]
     assert venue.open_orders(ALICE, None) == [] and venue.algos.open_orders(ALICE) == []
     assert venue.find(ALICE, "BTCUSDT", guard.order_id, None).status is OrderStatus.EXPIRED  # type: ignore[union-attr]
+
+
+def test_a_client_id_is_unique_among_the_open_orders_and_stops_and_a_refusal_takes_no_id() -> None:
+    venue, _ = engine()
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC", "quantity": "0.001",
+             "price": "50000.00", "newclientorderid": "mine"}  # fmt: skip
+    new_order(venue, ALICE, limit, NOW)
+    before = venue.next_order_id["BTCUSDT"]
+    assert code(new_order, venue, ALICE, stop(newClientOrderId="mine"), NOW) == -4116  # an open LIMIT's
+    assert code(new_order, venue, ALICE, stop(stopPrice="59000.00"), NOW) == -2021  # would trigger at once
+    assert venue.next_order_id["BTCUSDT"] == before  # nothing taken by a refusal
+    new_order(venue, ALICE, stop(newClientOrderId="guard"), NOW)
+    assert code(new_order, venue, ALICE, stop(newClientOrderId="guard"), NOW) == -4116  # an open stop's
+    assert code(new_order, venue, ALICE, limit | {"newclientorderid": "guard"}, NOW) == -4116  # by a LIMIT too

@@ -11,9 +11,9 @@ service's book keeps its trigger (``engine/algo_book.py``; ``AlgoOrder.legacy``,
 
 - **Placed**: ``ORDER_TRADE_UPDATE`` ``x=NEW`` with ``o`` and ``ot`` its type, ``sp`` its
   stop price, ``wt``, ``cp``, ``pP`` (and ``AP``, ``cr`` for a trailing stop); no
-  ``ALGO_UPDATE``. The order (``view``) is kept beside the account's others and journaled
-  as an order's row, so ``GET order``, ``openOrders`` and ``allOrders`` list it; it reserves
-  no margin (decision 7) and rests in no book.
+  ``ALGO_UPDATE``. The order (``algo_order.legacy_view``) is kept beside the account's
+  others and journaled as an order's row, so ``GET order``, ``openOrders`` and ``allOrders``
+  list it; it reserves no margin (decision 7) and rests in no book.
 - **Triggered**: ``x=EXPIRED`` with ``er`` "8" ("initial order expired after the stop order
   triggered", part 4 §3.1's list), then the order it becomes, with the same ``orderId`` and
   ``clientOrderId``: ``x=NEW`` with ``o`` MARKET (LIMIT for STOP and TAKE_PROFIT) and ``ot``
@@ -27,6 +27,7 @@ service's book keeps its trigger (``engine/algo_book.py``; ``AlgoOrder.legacy``,
   conditional orders cannot be modified, part 2 §4).
 
 The algo endpoints (``openAlgoOrders``, ``algoOrder``, ``allAlgoOrders``) do not list these.
+Its events are made in one place with every algo order's (``engine/algo_told.py``).
 """
 
 from __future__ import annotations

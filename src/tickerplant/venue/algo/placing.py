@@ -78,11 +78,10 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
     elif now is not None and met(new.type, new.side, new.trigger_price, now):
         raise refused(*_IMMEDIATE)
     if command.legacy:  # an order's id, from its symbol's sequence (``algo/legacy.py``)
+        if client_id and client_id in state.ledger(account_id).by_client_id:  # unique among open orders
+            raise refused(-4116, "clientOrderId is duplicated")
         algo_id = state.next_order_id[symbol]
         state.next_order_id[symbol] += 1
-        ledger = state.ledger(account_id)
-        if client_id and client_id in ledger.by_client_id:  # unique among the open orders too
-            raise refused(-4116, "clientOrderId is duplicated")
     else:
         algo_id = book.next_id
     order = AlgoOrder(

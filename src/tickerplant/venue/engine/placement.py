@@ -93,7 +93,11 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
         new = new._replace(reduce_only=True)
     limit = check_market(new, price, mark, contract, f, state.data.levels)
     held = of_mode(new.position_side, ledger.hedge)
-    if new.client_order_id is not None and new.client_order_id in ledger.by_client_id:
+    client_id, algos = new.client_order_id, state.algos
+    if client_id is not None and (client_id in ledger.by_client_id or (
+        new.trigger is None and algos.has_open(command.account_id)  # an open legacy stop's too
+        and any(a.client_algo_id == client_id for a in algos.open_orders(command.account_id, legacy=True))
+    )):  # fmt: skip
         raise refused(-4116, "clientOrderId is duplicated")
     if len(ledger.open_orders.get(symbol, ())) >= f.max_num_orders:
         raise refused(-2025, "Reach max open order limit.")
