@@ -110,8 +110,9 @@ def feed_engine(
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
-        due_ms = engine.good_till.next_ms()  # orders whose date has come end before anything trades them
-        if due_ms is not None and due_ms <= now_ms:
+        # orders whose date has come end before anything trades them (and algo orders, untriggered)
+        due_ms, dated_ms = engine.good_till.next_ms(), engine.algos.next_date()
+        if (due_ms is not None and due_ms <= now_ms) or (dated_ms is not None and dated_ms <= now_ms):
             step("expiry", engine.apply, ExpireGoodTill(), now_ms)  # (good_till.py)
         streams = set(map(_stream, messages))  # read once: three steps ask of them
         traded = not heeded.trades.isdisjoint(streams)

@@ -18,11 +18,13 @@ from binance_sdk_derivatives_trading_coin_futures.rest_api.models import enums a
 from conftest import StartServer
 from rawws import TEXT, RawWebSocket
 from test_binance_sdk_coin_m import sdk
-from test_venue_clients import STILL, Venue, closing, python_binance, venue  # noqa: F401
+from test_gtd_expiry import stepped_ms
+from test_venue_clients import STILL, Venue, closing, python_binance, user_stream, venue  # noqa: F401
 from test_ws_api_trading import hmac_signed, raw
 from timing import eventually
 
 from tickerplant.app import Tickerplant
+from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.units import fixed
@@ -193,3 +195,40 @@ async def test_binances_coin_m_sdk_places_reads_and_cancels_its_stops(plant: Tic
     assert (got["read"].status, got["read"].type) == ("NEW", "STOP_MARKET")
     assert (got["canceled"].status, got["canceled"].order_id) == ("CANCELED", placed.order_id)
     assert got["after"] == []
+
+
+async def test_a_gtd_stop_not_triggered_by_its_date_expires_then(start_server: StartServer, venue: Venue) -> None:
+    """The market's deliveries expire a waiting GTD stop at its date (``AlgoBook.next_date``),
+    on a manual clock moved past it: ``x=EXPIRED`` ``er`` "0" on the user data stream."""
+    clock = ManualClock(SystemClock().now_ms())
+    plant = await start_server(clock=clock, simulator=STILL, venue_db=str(venue.path),
+                               legacy_conditional_orders=("um",))  # fmt: skip
+    engine = plant.engines[Market.UM]
+    ask = next(engine.data.levels("BTCUSDT", False))[0]
+    far = fixed((ask + ask // 20) // 10 * 10, 2)  # 5 % above, on the tick: nothing triggers it
+    date = (clock.now_ms() + 660_000) // 1000 * 1000
+    async with aiohttp.ClientSession() as http:
+        ws = await raw(http, plant)
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "STOP", "quantity": "0.010", "price": far,
+                 "stopPrice": far, "timeInForce": "GTD", "goodTillDate": date}  # fmt: skip
+        answer = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, order))
+        await ws.ws.close()
+    assert answer["status"] == 200, answer
+    placed = answer["result"]
+    assert (placed["type"], placed["timeInForce"], placed["goodTillDate"]) == ("STOP", "GTD", date)
+
+    async def to(when: int) -> None:  # a minute at a time, each delivered
+        while clock.now_ms() < when:
+            clock.advance(min(60_000, when - clock.now_ms()))
+            await eventually(lambda: stepped_ms(plant) >= clock.now_ms())
+
+    await to(date - 1_000)
+    assert [o.order_id for o in engine.open_orders(1, None)] == [placed["orderId"]]  # still waiting
+    user = await user_stream(plant, venue.alice_hmac)  # (dialled now: no ping goes unanswered)
+    await to(date + 1)
+    expired = await next_order_event(user)
+    assert (expired["x"], expired["X"], expired["o"], expired["i"], expired["er"]) == (
+        "EXPIRED", "EXPIRED", "STOP", placed["orderId"], "0",
+    )  # fmt: skip
+    assert engine.open_orders(1, None) == []
+    await user.close()

@@ -200,3 +200,19 @@ def test_a_close_position_with_a_quantity_is_refused_in_its_markets_words(market
     with pytest.raises(RequestRefused) as caught:
         parse_new_algo(params, listed, NOW, False)
     assert (caught.value.code, caught.value.msg) == (-4137, text)
+
+
+def test_a_gtd_algo_order_not_triggered_by_its_date_expires_then() -> None:
+    from tickerplant.venue.domain.commands import ExpireGoodTill
+
+    algos = book()
+    date = NOW + 700_000
+    waiting = place(algos, 1, algo("STOP", "BUY", triggerPrice="62000.00", price="62100.00", timeInForce="GTD",
+                                   goodTillDate=str(date)))  # fmt: skip
+    algos.outbox.take()
+    algos.apply(ExpireGoodTill(), date)
+    (event,) = [e for e in algos.outbox.take() if isinstance(e, AlgoUpdate)]
+    assert (event.algo.algo_id, event.algo.status, event.algo.reason) == (
+        waiting.algo_id, "EXPIRED", "Good till date passed",
+    )  # fmt: skip
+    assert algos.algos.open_orders(1) == [] and algos.algos.next_date() is None

@@ -15,7 +15,7 @@ from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.book.ports import Journal
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.commands import AlgoTriggers
+from tickerplant.venue.domain.commands import AlgoTriggers, ExpireGoodTill
 from tickerplant.venue.domain.events import AlgoUpdate, OrderUpdate
 from tickerplant.venue.domain.orders import OrderStatus
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -175,3 +175,31 @@ def test_a_client_id_is_unique_among_the_open_orders_and_stops_and_a_refusal_tak
     new_order(venue, ALICE, stop(newClientOrderId="guard"), NOW)
     assert code(new_order, venue, ALICE, stop(newClientOrderId="guard"), NOW) == -4116  # an open stop's
     assert code(new_order, venue, ALICE, limit | {"newclientorderid": "guard"}, NOW) == -4116  # by a LIMIT too
+
+
+def test_a_gtd_stop_expires_untriggered_at_its_date_and_one_triggered_near_it_still_trades() -> None:
+    """A GTD STOP waiting for its trigger ends EXPIRED at its goodTillDate (``er`` "0"), as a
+    resting GTD order does; one that triggers less than 600 s before its date still becomes
+    its LIMIT order, which lives until the same date (the 600 s rule is a new order's)."""
+    venue, market = engine()
+    date = NOW + 700_000
+    gtd = {"type": "STOP", "price": "60600.00", "timeInForce": "GTD", "goodTillDate": str(date)}
+    waits = new_order(venue, ALICE, stop(stopPrice="62000.00", **gtd), NOW).order
+    near = new_order(venue, ALICE, stop(**gtd), NOW).order
+    assert waits is not None and near is not None
+    assert venue.algos.next_date() == date
+    told(venue)
+    market.marks["BTCUSDT"] = Fraction(60500)  # the second's trigger, 500 s before its date
+    venue.apply(AlgoTriggers(()), date - 500_000)
+    child = venue.find(ALICE, "BTCUSDT", near.order_id, None)
+    assert child is not None and child.trigger is not None and child.trigger.triggered
+    assert child.good_till_ms == date and child.status is OrderStatus.FILLED  # it met the asks at once
+    told(venue)
+    venue.apply(ExpireGoodTill(), date - 1)
+    assert told(venue) == [] and venue.algos.next_date() == date
+    venue.apply(ExpireGoodTill(), date)
+    events = [e for e in venue.outbox.take() if isinstance(e, OrderUpdate)]
+    assert [(e.execution, e.order.order_id, e.expiry, e.order.shown_type) for e in events] == [
+        ("EXPIRED", waits.order_id, "0", "STOP"),
+    ]  # fmt: skip
+    assert venue.open_orders(ALICE, None) == [] and venue.algos.next_date() is None

@@ -36,7 +36,6 @@ from tickerplant.venue.algo.placing import changed, child_of, mark_units
 from tickerplant.venue.domain.algo_order import AlgoOrder, legacy_trigger
 from tickerplant.venue.domain.commands import AlgoTriggers, NewOrder, Place
 from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made
-from tickerplant.venue.domain.order_params import check_good_till
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.engine.placement import place
 from tickerplant.venue.engine.state import EngineState
@@ -104,8 +103,6 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
     )  # fmt: skip
     before = out.mark()
     try:
-        if child.good_till_ms:  # still more than 600 s ahead, as a new GTD order must be
-            check_good_till(child.good_till_ms, now_ms)
         # the child's steps into this command's list: a refusal is checked before anything
         # changes (placement.py), so a refused child leaves nothing in it
         made, _ = place(state, Place(order.account_id, child), now_ms, out)

@@ -32,6 +32,7 @@ trades of the symbols an order waits on (``note``).
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
@@ -70,6 +71,8 @@ class AlgoBook:
         # untriggered, for the price checks: a symbol is here while an order waits on it
         self.by_symbol: dict[str, dict[int, AlgoOrder]] = {}
         self.triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works
+        # (goodTillDate, algo id, symbol) of the untriggered GTD orders, a heap (``next_date``)
+        self._dates: list[tuple[int, int, str]] = []
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -172,6 +175,36 @@ class AlgoBook:
         self.next_id = max(self.next_id, order.algo_id + 1)
         self._open.setdefault(order.account_id, {})[order.algo_id] = order
         self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+        self._dated(order)
+
+    def _dated(self, order: AlgoOrder) -> None:
+        """A GTD order waiting for its trigger, by its date (``next_date``). Bounded: an entry
+        per waiting GTD order, those of orders no longer waiting dropped at the top or when
+        they grow past twice the waiting ones."""
+        if not order.good_till_ms:
+            return
+        heapq.heappush(self._dates, (order.good_till_ms, order.algo_id, order.symbol))
+        if len(self._dates) > 2 * sum(map(len, self.by_symbol.values())) + 64:
+            self._dates = [(o.good_till_ms, o.algo_id, o.symbol) for w in self.by_symbol.values()
+                           for o in w.values() if o.good_till_ms]  # fmt: skip
+            heapq.heapify(self._dates)
+
+    def next_date(self) -> int | None:
+        """The earliest ``goodTillDate`` of the orders waiting for their trigger, None without
+        one: at it the order ends ``EXPIRED`` untriggered (``expired``), as a resting GTD
+        order does at its date (``good_till.py``)."""
+        dates = self._dates
+        while dates and self.by_symbol.get(dates[0][2], {}).get(dates[0][1]) is None:
+            heapq.heappop(dates)  # no longer waiting: triggered, cancelled, expired
+        return dates[0][0] if dates else None
+
+    def expired(self, now_ms: int) -> list[AlgoOrder]:
+        """The orders waiting for their trigger whose date has come, out of the heap."""
+        found = []
+        while (date := self.next_date()) is not None and date <= now_ms:
+            _, algo_id, symbol = heapq.heappop(self._dates)
+            found.append(self.by_symbol[symbol][algo_id])
+        return found
 
     def closing(self, account_id: int, symbol: str, side: PositionSide) -> list[AlgoOrder]:
         """The account's ``closePosition`` orders waiting on its ``side`` position of ``symbol``
@@ -198,6 +231,7 @@ class AlgoBook:
             self._open.setdefault(order.account_id, {})[order.algo_id] = order
             if order.status == "NEW":
                 self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
+                self._dated(order)
             elif order.status == "TRIGGERED":
                 self.triggered[order.algo_id] = order
         else:

@@ -10,11 +10,12 @@ from tickerplant.venue.domain.algo_order import AlgoOrder, legacy_view
 from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made, OrderRow
 from tickerplant.venue.engine.state import EngineState
 
-__all__ = ["tell_algo"]
+__all__ = ["GOOD_TILL_PASSED", "tell_algo"]
 
-# ``er`` of a legacy order's EXPIRED (part 4 §3.1's list): a ``closePosition`` order whose
-# position closed "6" (GTE condition unsatisfied), its order refused "0", triggered "8"
-# (initial order expired after the stop order triggered)
+GOOD_TILL_PASSED = "Good till date passed"  # ``rm`` of a GTD order expired untriggered
+# ``er`` of a legacy order's EXPIRED (part 4 §3.1's list): its order refused, or its
+# goodTillDate passed, "0"; triggered "8" (initial order expired after the stop order
+# triggered); a ``closePosition`` order whose position closed "6" (GTE condition unsatisfied)
 _EXPIRY = {"EXPIRED": "6", "REJECTED": "0", "TRIGGERED": "8"}
 
 
@@ -31,7 +32,7 @@ def tell_algo(
             out.events.append(AlgoUpdate(now_ms, algo.account_id, state.algos.copy(algo), *figures))
     elif status not in ("TRIGGERING", "FINISHED"):
         shown, seat = legacy_view(algo), state.seat(algo.account_id, algo.symbol)
-        expiry = _EXPIRY.get(status, "")
+        expiry = "0" if algo.reason == GOOD_TILL_PASSED else _EXPIRY.get(status, "")
         execution = "EXPIRED" if expiry else status
         out.events.append(state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry))
         if status != "TRIGGERED":

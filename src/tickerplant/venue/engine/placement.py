@@ -36,6 +36,7 @@ from __future__ import annotations
 from tickerplant.protocol.errors import refusal
 from tickerplant.venue.book.arrival import arrival_mid_x2
 from tickerplant.venue.book.matching import FOK_TEXT, GTX_TEXT, walk
+from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.commands import Cancel, CancelAll, ExpireGoodTill, Place
 from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.domain.order_params import check_filters, refused
@@ -45,6 +46,7 @@ from tickerplant.venue.domain.orders import (
     Side,
     TimeInForce,
 )
+from tickerplant.venue.engine.algo_told import GOOD_TILL_PASSED, tell_algo
 from tickerplant.venue.engine.resting import settle_matched, settle_pending
 from tickerplant.venue.engine.self_trade import prevent
 from tickerplant.venue.engine.settlement import settle
@@ -239,7 +241,8 @@ def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -
 
 def expire_good_till(state: EngineState, command: ExpireGoodTill, now_ms: int, out: Made) -> None:
     """``ExpireGoodTill`` (``good_till.py``): every resting GTD order whose date has come ends
-    ``EXPIRED`` (``er`` ``"0"``), every GTC order a year old that nothing filled ``CANCELED``."""
+    ``EXPIRED`` (``er`` ``"0"``), every GTC order a year old that nothing filled ``CANCELED``,
+    and every GTD algo order still waiting for its trigger ``EXPIRED`` (``AlgoBook.expired``)."""
 
     def end(order: Order) -> None:
         settle_pending(state, order.symbol, now_ms, out)  # a fill the book made first is the order's
@@ -251,3 +254,9 @@ def expire_good_till(state: EngineState, command: ExpireGoodTill, now_ms: int, o
             state.finish(state.seat(order.account_id, order.symbol), order, _CANCELED, now_ms, out)
 
     each_account(state.good_till.due(now_ms), end)  # one account's failure ends no other's orders
+
+    def lapse(algo: AlgoOrder) -> None:  # a GTD algo order waiting for its trigger: EXPIRED, er "0"
+        state.algos.close(algo, "EXPIRED", now_ms, GOOD_TILL_PASSED)
+        tell_algo(state, algo, now_ms, out)
+
+    each_account(state.algos.expired(now_ms), lapse)
