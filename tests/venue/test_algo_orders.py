@@ -216,3 +216,20 @@ def test_a_gtd_algo_order_not_triggered_by_its_date_expires_then() -> None:
         waiting.algo_id, "EXPIRED", "Good till date passed",
     )  # fmt: skip
     assert algos.algos.open_orders(1) == [] and algos.algos.next_date() is None
+
+
+def test_an_algo_orders_child_does_not_fail_on_a_client_id_an_open_order_holds() -> None:
+    """``clientAlgoId`` and ``clientOrderId`` are apart: an open LIMIT may hold the id an algo
+    order holds; at its trigger the child then takes one the venue makes, not -4116."""
+    from tickerplant.venue.domain.commands import AlgoTriggers
+
+    algos = book()
+    stop = place(algos, 1, algo("STOP_MARKET", "BUY", triggerPrice="60100.00", clientAlgoId="shared"))
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC", "quantity": "0.001",
+             "price": "50000.00", "newclientorderid": "shared"}  # fmt: skip
+    new_order(algos, 1, limit, NOW)
+    algos.algos.last["BTCUSDT"] = 6_010_000
+    algos.apply(AlgoTriggers(()), NOW + 1)
+    assert stop.status == "FINISHED" and stop.child_id is not None
+    child = algos.find(1, "BTCUSDT", stop.child_id, None)
+    assert child is not None and child.client_order_id != "shared" and child.executed_qty == 1

@@ -203,3 +203,44 @@ def test_a_gtd_stop_expires_untriggered_at_its_date_and_one_triggered_near_it_st
         ("EXPIRED", waits.order_id, "0", "STOP"),
     ]  # fmt: skip
     assert venue.open_orders(ALICE, None) == [] and venue.algos.next_date() is None
+
+
+def test_a_waiting_stop_counts_against_the_symbols_open_order_limit() -> None:
+    venue, _ = engine()
+    most = venue.listings["BTCUSDT"].filters.max_num_orders  # 200
+    limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC", "quantity": "0.001",
+             "price": "50000.00"}  # fmt: skip
+    new_order(venue, ALICE, stop(), NOW)
+    for _ in range(most - 2):
+        new_order(venue, ALICE, limit, NOW)
+    new_order(venue, ALICE, stop(), NOW)  # the limit's last place
+    assert len(venue.open_orders(ALICE, "BTCUSDT")) == most
+    assert code(new_order, venue, ALICE, limit, NOW) == -2025
+    assert code(new_order, venue, ALICE, stop(), NOW) == -2025
+
+
+def test_in_hedge_mode_a_stop_that_closes_its_side_shows_reduce_only_from_placement() -> None:
+    from tickerplant.venue.wire.settings_routes import set_dual_side
+
+    venue, _ = engine()
+    set_dual_side(venue, ALICE, True)
+    closes = new_order(venue, ALICE, stop(side="SELL", positionSide="LONG", stopPrice="59000.00"), NOW).order
+    opens = new_order(venue, ALICE, stop(positionSide="LONG"), NOW).order
+    assert closes is not None and opens is not None
+    inst = venue.instruments["BTCUSDT"]
+    assert (placed(closes, inst)["reduceOnly"], placed(opens, inst)["reduceOnly"]) == (True, False)
+    assert [(e.order.reduce_only, e.order.position_side.value) for e in venue.outbox.take()
+            if isinstance(e, OrderUpdate)] == [(True, "LONG"), (False, "LONG")]  # fmt: skip
+
+
+def test_a_stop_without_its_stop_price_is_told_in_the_legacy_names() -> None:
+    venue, _ = engine()
+    without = stop()
+    del without["stopprice"]
+    with pytest.raises(RequestRefused) as caught:
+        new_order(venue, ALICE, without, NOW)
+    assert (caught.value.code, caught.value.msg) == (
+        -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.",
+    )  # fmt: skip
+    # ``triggerPrice`` is the algo endpoint's name, not this one's: not read here
+    assert code(new_order, venue, ALICE, without | {"triggerprice": "60500.00"}, NOW) == -1102

@@ -98,8 +98,9 @@ def test_an_algo_orders_numbers_meet_the_range_and_the_filters() -> None:
     assert place(algo(**trailing, callbackRate=" 1.5"))[0] == -1100
     assert place(algo(**trailing, callbackRate="25")) == (-2007, "Invalid callBack rate.")
     assert place(algo(**trailing, callbackRate="1", activationPrice="9" * 20))[0] == -4007
-    placed = parse_new_algo(algo(**trailing, callbackRate="1.50"), instruments, NOW, False)
-    assert placed.callback_rate == "1.50"
+    # echoed with one place at least, whatever zeros it was sent with (the docs' "5.0", "0.3")
+    for sent, echoed in (("1.50", "1.5"), ("01", "1.0"), ("2", "2.0"), ("0.30000000", "0.3")):
+        assert parse_new_algo(algo(**trailing, callbackRate=sent), instruments, NOW, False).callback_rate == echoed
     assert parse_new_algo(algo(triggerPrice="70000.00"), instruments, NOW, False).trigger_price == 7_000_000
 
 

@@ -78,16 +78,23 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
     elif now is not None and met(new.type, new.side, new.trigger_price, now):
         raise refused(*_IMMEDIATE)
     if command.legacy:  # an order's id, from its symbol's sequence (``algo/legacy.py``)
-        if client_id and client_id in state.ledger(account_id).by_client_id:  # unique among open orders
+        ledger = state.ledger(account_id)
+        if client_id and client_id in ledger.by_client_id:  # unique among open orders
             raise refused(-4116, "clientOrderId is duplicated")
+        placed = len(ledger.open_orders.get(symbol, ())) + book.legacy_waiting(account_id, symbol)
+        if placed >= state.listings[symbol].filters.max_num_orders:  # an open order of the symbol's
+            raise refused(-2025, "Reach max open order limit.")
         algo_id = state.next_order_id[symbol]
         state.next_order_id[symbol] += 1
     else:
         algo_id = book.next_id
+    # in hedge mode a legacy order that closes its side shows reduceOnly, as a LIMIT order does
+    # (part 2 §3.3's captures); an algo order's child is made reduce-only at its trigger
+    reduce_only = new.reduce_only or (command.legacy and hedge and closing(held, new.side))
     order = AlgoOrder(
         account_id, symbol, algo_id, new.client_algo_id or state.client_ids(), new.side, new.type,
         new.time_in_force, new.qty, new.price, new.trigger_price, new.working_type, new.close_position,
-        new.reduce_only, new.price_protect, activate, new.callback_rate, new.stp_mode, new.price_match,
+        reduce_only, new.price_protect, activate, new.callback_rate, new.stp_mode, new.price_match,
         new.good_till_ms, now_ms, now_ms, position_side=held, legacy=command.legacy,
     )  # fmt: skip
     if trailing and not activate and now is not None:

@@ -15,11 +15,12 @@ a restart would trail from where it was placed.
 
 A trigger: ``ALGO_UPDATE`` ``TRIGGERING``; the child placed through ``placement.place`` (not
 counted against the account's order limits) with the algo's ``clientAlgoId`` as its
-``clientOrderId`` (part 4 Unresolved 14), ``MARKET`` or ``LIMIT`` at ``price``, reduce-only
-for ``reduceOnly`` and ``closePosition`` (the whole position, on the side that closes it);
-then ``TRIGGERED`` with its ``orderId``, the child's own events, and ``FINISHED`` once the
-child is done (at once, for a child that filled or expired, else at the first delivery
-after the market or a command ended it). A refused child is ``REJECTED`` with the
+``clientOrderId`` (part 4 Unresolved 14; one the venue makes when an open order of the account
+holds that id: the two are apart, and the stop must not fail on it), ``MARKET`` or ``LIMIT``
+at ``price``, reduce-only for ``reduceOnly`` and ``closePosition`` (the whole position, on
+the side that closes it); then ``TRIGGERED`` with its ``orderId``, the child's own events,
+and ``FINISHED`` once the child is done (at once, for a child that filled or expired, else
+at the first delivery after the market or a command ended it). A refused child is ``REJECTED`` with the
 refusal's text, but a reduce-only one with nothing to reduce ``CANCELED`` with ``rm``
 "Reduce Only reject" (part 4 §3.7's example); a ``closePosition`` order with no position to
 close ``EXPIRED``.
@@ -91,12 +92,15 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         qty = abs(position)
     limit = order.type in ("STOP", "TAKE_PROFIT")  # a LIMIT child, else a MARKET one
     tif = order.time_in_force if limit else TimeInForce.GTC
+    client_id = order.client_algo_id or None  # its own, unless an open order holds it: the venue's
+    if client_id in state.ledger(order.account_id).by_client_id and not order.legacy:
+        client_id = None
     child = NewOrder(
         state.instruments[order.symbol], order.side, OrderType.LIMIT if limit else OrderType.MARKET, tif,
         order.price if limit and order.price_match == "NONE" else 0, qty,
         # hedge mode: the position side says it closes
         order.position_side is PositionSide.BOTH and (order.reduce_only or order.close_position),
-        order.client_algo_id or None, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
+        client_id, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
         order.price_match if limit else "NONE", order.stp_mode, order.position_side,
         # a legacy order becomes an order with its id (``legacy.py``)
         order.algo_id if order.legacy else 0, legacy_trigger(order, True) if order.legacy else None,

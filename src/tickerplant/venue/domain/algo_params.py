@@ -24,6 +24,7 @@ orders: -4045, -4130; the latest price: -2021) is the engine's (``algo/placing.p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import order_filters
@@ -67,16 +68,17 @@ def parse_legacy_conditional(
     legacy["algotype"] = "CONDITIONAL"
     if params.get("newclientorderid"):
         legacy["clientalgoid"] = params["newclientorderid"]
-    return parse_new_algo(legacy, instruments, now_ms, hedge, most_rate=10)
+    return parse_new_algo(legacy, instruments, now_ms, hedge, most_rate=10, trigger_name="stopPrice")
 
 
 def parse_new_algo(
     params: Mapping[str, str], instruments: Mapping[str, Instrument], now_ms: int, hedge: bool,
-    most_rate: int = 20,
+    most_rate: int = 20, trigger_name: str = "triggerPrice",
 ) -> NewAlgoOrder:  # fmt: skip
     """The algo order ``params`` describe, or the first refusal (the module's docstring);
     ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
-    value: -1106); ``most_rate``: a trailing stop's greatest ``callbackRate``, per cent."""
+    value: -1106); ``most_rate``: a trailing stop's greatest ``callbackRate``, per cent;
+    ``trigger_name``: the trigger price's name as the endpoint takes it (-1102 names it)."""
     if params.get("algotype", "") != "CONDITIONAL":
         raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
     inst, side = symbol_and_side(params, instruments)
@@ -125,7 +127,7 @@ def parse_new_algo(
     if not trailing and trigger <= 0:
         if params.get("triggerprice") or params.get("stopprice"):  # sent, as 0 (a sign is -1100)
             raise refused(-4006, "Stop price less than zero.")  # part 2 §8's table
-        raise mandatory("triggerPrice")
+        raise mandatory(trigger_name)
     f = order_filters(inst)  # PRICE_FILTER, the stop price's bound, LOT_SIZE (part 2 §8)
     if price:
         check_price(f, price)
@@ -140,6 +142,7 @@ def parse_new_algo(
             raise mandatory("callbackRate")
         if not 10**19 <= decimal_units(rate, "callbackRate", 20) <= most_rate * 10**20:  # 0.1 to 20 %
             raise refused(-2007, "Invalid callBack rate.")
+        rate = _rate_text(rate)
         activate = _units(params, "activatePrice", inst.price_decimals) or _units(
             params, "activationPrice", inst.price_decimals
         )
@@ -162,6 +165,14 @@ def parse_algo_ref(params: Mapping[str, str]) -> tuple[int | None, str | None]:
     if algo_id is None and client_id is None:
         raise refused(-1102, "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
     return algo_id, client_id
+
+
+def _rate_text(rate: str) -> str:
+    """``callbackRate`` as it is echoed (``priceRate``, ``cr``, ``callbackRate``): a decimal
+    with at least one place, the doc examples' ``"0.3"`` and ``"5.0"`` (part 2 §6.2, part 4
+    §3.1), whatever zeros it was sent with (``"01"``, ``"1.000"``: ``"1.0"``)."""
+    text = format(Decimal(rate).normalize(), "f")
+    return text if "." in text else f"{text}.0"
 
 
 def _units(params: Mapping[str, str], name: str, decimals: int) -> int:

@@ -88,6 +88,12 @@ class AlgoBook:
             key=lambda a: a.algo_id,
         )
 
+    def legacy_waiting(self, account_id: int, symbol: str) -> int:
+        """How many of the account's legacy conditional orders on ``symbol`` wait for their
+        trigger: open orders of the symbol, counted against its ``MAX_NUM_ORDERS``."""
+        found = self._open.get(account_id, {}).values()
+        return sum(1 for a in found if a.legacy and a.symbol == symbol and a.status == "NEW")
+
     def has_open(self, account_id: int) -> bool:
         return bool(self._open.get(account_id))
 

@@ -101,7 +101,8 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
         and any(a.client_algo_id == client_id for a in algos.open_orders(command.account_id, legacy=True))
     )):  # fmt: skip
         raise refused(-4116, "clientOrderId is duplicated")
-    if len(ledger.open_orders.get(symbol, ())) >= f.max_num_orders:
+    waiting = algos.legacy_waiting(command.account_id, symbol) if algos.has_open(command.account_id) else 0
+    if len(ledger.open_orders.get(symbol, ())) + waiting >= f.max_num_orders:  # the legacy stops too
         raise refused(-2025, "Reach max open order limit.")
     qty = new.qty
     if new.reduce_only:  # never beyond the position, its other reduce-only orders counted
