@@ -273,6 +273,28 @@ def test_a_ctrl_c_at_the_terminal_leaves_the_checkpointer_to_its_server(tmp_path
     assert process.returncode == 0 and stderr == b""
 
 
+def test_a_server_killed_with_a_request_in_flight_leaves_no_traceback(tmp_path: Path) -> None:
+    """Its server killed (``kill -9``) between a request and its answer: the answer meets a
+    closed pipe, and the checkpointer ends quietly, not with a ``BrokenPipeError`` traceback
+    in the server's log."""
+    db, (argv, env) = _three_frames(tmp_path)
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdout.close()  # the server's end of the answers, gone with it
+        process.stdin.write(b"checkpoint\n")
+        process.stdin.flush()
+        process.stdin.close()
+        assert process.stderr is not None
+        stderr = process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        db.close()
+    assert process.returncode == 0 and stderr == b""
+
+
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's scheduling policies")
 def test_the_copying_thread_runs_on_what_the_server_leaves_of_its_core() -> None:
     """The copying passes' thread is of ``SCHED_IDLE``: at nice 19, Linux's EEVDF scheduler
