@@ -40,7 +40,7 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
         ran.append((type(command).__name__, now_ms))
         raise RuntimeError(f"{type(command).__name__} bug")
 
-    algos = SimpleNamespace(wants=lambda priced, mark: priced)
+    algos = SimpleNamespace(wants=lambda priced, mark: priced, next_date=lambda: None)  # no GTD algo order
     engine = SimpleNamespace(
         market=None, apply=apply, exposure=SimpleNamespace(pooled={1}), algos=algos, data=SimpleNamespace(mark=None),
         has_resting=lambda: True,  # an order rests: the trades may fill it
@@ -91,7 +91,7 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
 ) -> None:  # fmt: skip
     ran: list[str] = []
     asked: list[bool] = []
-    algos = SimpleNamespace(wants=lambda priced, mark: asked.append(priced) or priced)
+    algos = SimpleNamespace(wants=lambda priced, mark: asked.append(priced) or priced, next_date=lambda: None)
     keyring = SimpleNamespace(refresh=lambda: ran.append("refresh"), moved=lambda market: [])
     transfers = venue_engines.OperatorTransfers(keyring)  # type: ignore[arg-type]
     step = venue_engines.Contained(ManualClock(5_000), VenueActivity())
