@@ -8,7 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from test_engine import ALICE, Book, Deposits, Kept
+from test_engine import ALICE, BOB, Book, Deposits, Kept
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
@@ -244,3 +244,26 @@ def test_a_stop_without_its_stop_price_is_told_in_the_legacy_names() -> None:
     )  # fmt: skip
     # ``triggerPrice`` is the algo endpoint's name, not this one's: not read here
     assert code(new_order, venue, ALICE, without | {"triggerprice": "60500.00"}, NOW) == -1102
+
+
+def test_a_stop_whose_order_is_refused_at_its_trigger_says_why_as_usds_m_did() -> None:
+    """Its order refused (the margin: bob holds 10 USDT): ``CONDITIONAL_ORDER_TRIGGER_REJECT``
+    with the refusal's text (part 4 §3.8, USDⓈ-M's until 2025-12-15), then its ``EXPIRED``."""
+    import msgspec
+
+    from tickerplant.venue.userstream.user_events import written
+
+    venue, market = engine()
+    order = new_order(venue, BOB, stop(quantity="0.010"), NOW).order
+    assert order is not None
+    venue.outbox.take()
+    market.marks["BTCUSDT"] = Fraction(60500)
+    venue.apply(AlgoTriggers(()), NOW + 1)
+    payloads = [(kind, msgspec.json.decode(body)) for _, kind, body in written(venue, venue.outbox.take(), str)]
+    assert [kind for kind, _ in payloads] == ["CONDITIONAL_ORDER_TRIGGER_REJECT", "ORDER_TRADE_UPDATE"]
+    reject, expired = payloads[0][1], payloads[1][1]
+    assert list(reject) == ["e", "E", "T", "or"]
+    assert reject["or"] == {"s": "BTCUSDT", "i": order.order_id, "r": "Margin is insufficient."}
+    assert (expired["o"]["x"], expired["o"]["i"], expired["o"]["o"], expired["o"]["er"]) == (
+        "EXPIRED", order.order_id, "STOP_MARKET", "0",
+    )  # fmt: skip

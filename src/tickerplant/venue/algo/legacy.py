@@ -22,7 +22,8 @@ service's book keeps its trigger (``engine/algo_book.py``; ``AlgoOrder.legacy``,
 - **Cancelled** (``DELETE order``, ``allOpenOrders``, the countdown): ``x=CANCELED``; a
   ``closePosition`` order whose position closed, or that triggers with none: ``x=EXPIRED``
   ``er`` "6" (GTE condition unsatisfied); one whose order is refused at its trigger:
-  ``EXPIRED`` (REJECTED underneath, with the refusal's text in the journal's row).
+  ``EXPIRED`` (REJECTED underneath, with the refusal's text in the journal's row), on
+  USDⓈ-M after a ``CONDITIONAL_ORDER_TRIGGER_REJECT`` with that text (part 4 §3.8).
 - **Modified**: refused, as every order but a LIMIT is (-5025, COIN-M -4196; untriggered
   conditional orders cannot be modified, part 2 §4).
 

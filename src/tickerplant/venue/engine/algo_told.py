@@ -31,6 +31,9 @@ def tell_algo(
         if status != "TRIGGERING":
             out.events.append(AlgoUpdate(now_ms, algo.account_id, state.algos.copy(algo), *figures))
     elif status not in ("TRIGGERING", "FINISHED"):
+        if status == "REJECTED":  # its order refused at the trigger: USDⓈ-M's legacy
+            # CONDITIONAL_ORDER_TRIGGER_REJECT says why (part 4 §3.8; ``user_events`` writes it)
+            out.events.append(AlgoUpdate(now_ms, algo.account_id, state.algos.copy(algo), *figures))
         shown, seat = legacy_view(algo), state.seat(algo.account_id, algo.symbol)
         expiry = "0" if algo.reason == GOOD_TILL_PASSED else _EXPIRY.get(status, "")
         execution = "EXPIRED" if expiry else status

@@ -16,7 +16,7 @@ from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import fixed
 from tickerplant.venue.domain.algo_order import AlgoOrder
 
-__all__ = ["algo_update", "cancelled", "placed", "read"]
+__all__ = ["algo_update", "cancelled", "placed", "read", "trigger_reject"]
 
 
 def _price(units: int, inst: Instrument) -> str:
@@ -105,3 +105,11 @@ def algo_update(a: AlgoOrder, inst: Instrument, avg: str, executed: str, time_ms
 
 def _child_type(a: AlgoOrder) -> str:
     return "LIMIT" if a.type in ("STOP", "TAKE_PROFIT") else "MARKET"
+
+
+def trigger_reject(a: AlgoOrder, time_ms: int) -> dict[str, Any]:
+    """``CONDITIONAL_ORDER_TRIGGER_REJECT`` (part 4 §3.8, USDⓈ-M's until 2025-12-15): a legacy
+    conditional order (``--legacy-conditional-orders``) whose order was refused at its
+    trigger, ``or.i`` its order id, ``or.r`` the refusal's text; ``e E T or``, the doc's order."""
+    return {"e": "CONDITIONAL_ORDER_TRIGGER_REJECT", "E": time_ms, "T": time_ms,
+            "or": {"s": a.symbol, "i": a.algo_id, "r": a.reason}}  # fmt: skip

@@ -48,7 +48,7 @@ from tickerplant.venue.domain.events import (
 )
 from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, TimeInForce
-from tickerplant.venue.payloads.algo_payloads import algo_update
+from tickerplant.venue.payloads.algo_payloads import algo_update, trigger_reject
 from tickerplant.venue.payloads.order_payloads import avg_price, decimal_text
 
 __all__ = ["UserEvent", "written"]
@@ -112,7 +112,10 @@ def _account_events(
             if pending is not None:
                 out.append((account_id, "ORDER_TRADE_UPDATE", _order_update(engine, pending, alias)))
                 pending = None
-            if engine.market is Market.UM:
+            if engine.market is Market.UM and event.algo.legacy:  # refused at its trigger (algo_told.py)
+                body = trigger_reject(event.algo, event.time_ms)
+                out.append((account_id, "CONDITIONAL_ORDER_TRIGGER_REJECT", _encode(body)))
+            elif engine.market is Market.UM:
                 inst = engine.instruments[event.algo.symbol]
                 avg, executed = event.child_avg_price, event.child_executed
                 body = algo_update(event.algo, inst, avg, executed, event.time_ms)
