@@ -341,3 +341,19 @@ def test_no_liquidation_while_the_book_is_not_in_sync_then_at_the_next_mark(jour
     mark_to(engine, book, "40190", NOW + 5)
     assert engine.ledger(ALICE).position("BTCUSDT").amt == 0
     assert any(e == "ORDER_TRADE_UPDATE" and p["o"]["o"] == "LIQUIDATION" for _, e, p in events(engine))
+
+
+def test_a_liquidation_expires_the_legacy_stops_its_margin_held(engine: Engine, book: Book) -> None:
+    """``--legacy-conditional-orders``: a stop waiting on ``/v1/order`` is an open order, and a
+    liquidation expires it as it expires the resting ones (``er`` "5"): it would otherwise
+    trigger later on a position the liquidation closed."""
+    engine.legacy_conditional = True
+    long_half_btc(engine)
+    stop = {"type": "STOP_MARKET", "side": "SELL", "quantity": "0.500", "stopprice": "35000", "timeinforce": ""}
+    waiting = new_order(engine, ALICE, order(**stop), NOW).order
+    assert waiting is not None and engine.open_orders(ALICE, None) == [waiting]
+    engine.outbox.take()
+    mark_to(engine, book, "40190", NOW + 4)  # below the liquidation price, above the stop
+    expired = [p["o"] for _, e, p in events(engine) if e == "ORDER_TRADE_UPDATE" and p["o"]["i"] == waiting.order_id]
+    assert [(o["x"], o["o"], o["er"]) for o in expired] == [("EXPIRED", "STOP_MARKET", "5")]
+    assert engine.open_orders(ALICE, None) == [] and engine.algos.open_orders(ALICE) == []

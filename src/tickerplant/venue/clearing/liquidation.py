@@ -57,6 +57,7 @@ from tickerplant.venue.domain.contract import Bracket, Contract
 from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginCall, OrderRow, WalletChange
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 from tickerplant.venue.domain.orders import Order, OrderStatus, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.engine.algo_told import LIQUIDATED, tell_algo
 from tickerplant.venue.engine.placement import take
 from tickerplant.venue.engine.settlement import settle
 from tickerplant.venue.ledger.collateral import COLLATERAL_RATE, COLLATERAL_SYMBOLS
@@ -290,13 +291,20 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
     key = _called_key(engine, ledger, trigger)
     if key not in engine.exposure.margin_called:
         out.put(margin_call(engine, ledger, trigger, now_ms))
+    def margined(other: str, side: PositionSide) -> bool:  # an order the liquidated margin holds
+        on = other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset
+        return on and (not isolated or side is trigger[1])  # an isolated side's own
+
     for other, orders in list(ledger.open_orders.items()):
-        if not (other == symbol if isolated else engine.contracts[other].inst.margin_asset == asset):
-            continue
         seat = ledger.seat(other)
         for order in sorted(orders.values(), key=lambda o: o.order_id):
-            if not isolated or order.position_side is trigger[1]:  # an isolated side's own
+            if margined(other, order.position_side):
                 engine.finish(seat, order, OrderStatus.EXPIRED, now_ms, out, expiry="5")
+    algos = engine.algos  # the legacy stops waiting there are open orders too (``algo/legacy.py``)
+    for algo in algos.open_orders(account_id, legacy=True) if algos.has_open(account_id) else ():
+        if algo.status == "NEW" and margined(algo.symbol, algo.position_side):
+            algos.close(algo, "EXPIRED", now_ms, LIQUIDATED)
+            tell_algo(engine, algo, now_ms, out)
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}
     positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first

@@ -10,9 +10,11 @@ from tickerplant.venue.domain.algo_order import AlgoOrder, legacy_view
 from tickerplant.venue.domain.events import AlgoRow, AlgoUpdate, Made, OrderRow
 from tickerplant.venue.engine.state import EngineState
 
-__all__ = ["GOOD_TILL_PASSED", "tell_algo"]
+__all__ = ["GOOD_TILL_PASSED", "LIQUIDATED", "tell_algo"]
 
 GOOD_TILL_PASSED = "Good till date passed"  # ``rm`` of a GTD order expired untriggered
+LIQUIDATED = "Liquidated"  # ``rm`` of a legacy order its account's liquidation expired
+_REASON_EXPIRY = {GOOD_TILL_PASSED: "0", LIQUIDATED: "5"}  # ``er`` of those (part 4 §3.1)
 # ``er`` of a legacy order's EXPIRED (part 4 §3.1's list): its order refused, or its
 # goodTillDate passed, "0"; triggered "8" (initial order expired after the stop order
 # triggered); a ``closePosition`` order whose position closed "6" (GTE condition unsatisfied)
@@ -35,7 +37,7 @@ def tell_algo(
             # CONDITIONAL_ORDER_TRIGGER_REJECT says why (part 4 §3.8; ``user_events`` writes it)
             out.events.append(AlgoUpdate(now_ms, algo.account_id, state.algos.copy(algo), *figures))
         shown, seat = legacy_view(algo), state.seat(algo.account_id, algo.symbol)
-        expiry = "0" if algo.reason == GOOD_TILL_PASSED else _EXPIRY.get(status, "")
+        expiry = _REASON_EXPIRY.get(algo.reason) or _EXPIRY.get(status, "")
         execution = "EXPIRED" if expiry else status
         out.events.append(state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry))
         if status != "TRIGGERED":
