@@ -138,7 +138,7 @@ def test_a_restart_keeps_the_waiting_order_and_what_a_triggered_one_became(tmp_p
     journal.load(again)
     assert [o.order_id for o in again.open_orders(ALICE, None)] == [waiting.order_id]
     assert not again.resting("BTCUSDT")  # resting in no book
-    assert again.algos.open_orders(ALICE, legacy=True)[0].algo_id == waiting.order_id
+    assert again.algos.legacy_on(ALICE)[0].order_id == waiting.order_id
     back = again.find(ALICE, "BTCUSDT", fired.order_id, None)
     assert back is not None and back.status is OrderStatus.FILLED and back.trigger is not None
     assert read(back, again.instruments["BTCUSDT"])["origType"] == "STOP_MARKET"
@@ -267,3 +267,51 @@ def test_a_stop_whose_order_is_refused_at_its_trigger_says_why_as_usds_m_did() -
     assert (expired["o"]["x"], expired["o"]["i"], expired["o"]["o"], expired["o"]["er"]) == (
         "EXPIRED", order.order_id, "STOP_MARKET", "0",
     )  # fmt: skip
+
+
+def test_two_symbols_stops_of_one_order_id_are_two_orders() -> None:
+    """Order ids are per symbol (ids.py): two symbols' sequences may meet. A legacy stop's
+    order id is not its algo id, so two stops under one order id stay apart."""
+    venue, _ = engine()
+    venue.next_order_id["ETHUSDT"] = venue.next_order_id["BTCUSDT"]
+    btc = new_order(venue, ALICE, stop(), NOW).order
+    eth = new_order(venue, ALICE, stop(symbol="ETHUSDT", quantity="0.010", stopPrice="99000.00"), NOW).order
+    assert btc is not None and eth is not None and btc.order_id == eth.order_id
+    assert len(venue.open_orders(ALICE, None)) == 2 and venue.algos.open_count(ALICE) == 2
+    assert {a.algo_id for a in venue.algos.open_orders(ALICE)} != {btc.order_id}  # algo ids of their own
+    cancel_order(venue, ALICE, {"symbol": "BTCUSDT", "orderid": str(btc.order_id)}, NOW + 1)
+    assert venue.open_orders(ALICE, None) == [venue.find(ALICE, "ETHUSDT", eth.order_id, None)]
+    assert [a.symbol for a in venue.algos.open_orders(ALICE)] == ["ETHUSDT"]  # the BTC one no longer waits
+
+
+def test_at_its_trigger_a_stop_expires_before_its_orders_fills_are_told() -> None:
+    """A client taking fills from TRADE_LITE (nautilus, part 4 §4.3's note) must meet the
+    stop's EXPIRED (er 8) first, then its order as a fresh taker's (§4.3 item 2); that EXPIRED's
+    ``b``/``a`` are the open orders before its order was placed."""
+    import msgspec
+
+    from tickerplant.venue.userstream.user_events import written
+
+    venue, market = engine()
+    new_order(venue, ALICE, {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC",
+                             "quantity": "0.001", "price": "50000.00"}, NOW)  # fmt: skip
+    new_order(venue, ALICE, stop(type="STOP", price="59000.00", timeInForce="GTC", side="SELL",
+                                 stopPrice="59500.00", quantity="0.002"), NOW)  # fmt: skip
+    venue.outbox.take()
+    market.marks["BTCUSDT"] = Fraction(59400)
+    venue.apply(AlgoTriggers(()), NOW + 1)
+    shown = [(kind, msgspec.json.decode(body)) for _, kind, body in written(venue, venue.outbox.take(), str)]
+    kinds = [(kind, body["o"]["x"] if kind == "ORDER_TRADE_UPDATE" else "") for kind, body in shown]
+    assert kinds == [
+        ("ORDER_TRADE_UPDATE", "EXPIRED"), ("TRADE_LITE", ""), ("ORDER_TRADE_UPDATE", "NEW"),
+        ("ACCOUNT_UPDATE", ""), ("ORDER_TRADE_UPDATE", "TRADE"),
+    ]  # fmt: skip
+    assert shown[0][1]["o"]["er"] == "8"
+    # one whose LIMIT order rests: its EXPIRED's sells are those before, its order's NEW's with it
+    new_order(venue, ALICE, stop(type="STOP", price="61000.00", timeInForce="GTC", side="SELL",
+                                 stopPrice="59300.00", quantity="0.002"), NOW + 2)  # fmt: skip
+    venue.outbox.take()
+    market.marks["BTCUSDT"] = Fraction(59200)
+    venue.apply(AlgoTriggers(()), NOW + 3)
+    told_now = [msgspec.json.decode(body)["o"] for _, _, body in written(venue, venue.outbox.take(), str)]
+    assert [(o["x"], o["b"], o["a"]) for o in told_now] == [("EXPIRED", "50", "0"), ("NEW", "50", "122")]

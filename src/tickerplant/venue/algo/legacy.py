@@ -50,16 +50,13 @@ def waiting(state: EngineState, order: Order) -> AlgoOrder | None:
     """The legacy algo order ``order`` shows while it waits for its price, else None."""
     if order.trigger is None or order.trigger.triggered or not order.status.is_open:
         return None
-    found = state.algos.find(order.account_id, order.order_id, None, legacy=True)
-    if found is None or found.symbol != order.symbol or found.status != "NEW":
-        return None
-    return found
+    return state.algos.find_legacy(order.account_id, order.symbol, order.order_id)
 
 
 def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
     """``Cancel``: a legacy conditional order waiting for its price, else an order
     (``placement.cancel``)."""
-    if not state.algos.has_open(command.account_id):  # (most cancels: an order's, nothing to look for)
+    if command.account_id not in state.algos.legacy_waiting:  # (most cancels: an order's)
         return placement.cancel(state, command, now_ms, out)
     seat = state.seat(command.account_id, command.symbol)
     found = seat.orders.get(command.order_id) if command.order_id is not None else state.find(
@@ -70,22 +67,21 @@ def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order
         return placement.cancel(state, command, now_ms, out)
     state.algos.close(algo, "CANCELED", now_ms)
     tell_algo(state, algo, now_ms, out)
-    return seat.orders[algo.algo_id]
+    return seat.orders[algo.order_id]
 
 
 def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -> None:
     """``CancelAll``: the account's orders on the symbol, its legacy conditional ones too."""
     placement.cancel_all(state, command, now_ms, out)
-    for algo in state.algos.open_orders(command.account_id, command.symbol, legacy=True):
-        if algo.status == "NEW":
-            state.algos.close(algo, "CANCELED", now_ms)
-            tell_algo(state, algo, now_ms, out)
+    for algo in state.algos.legacy_on(command.account_id, command.symbol):
+        state.algos.close(algo, "CANCELED", now_ms)
+        tell_algo(state, algo, now_ms, out)
 
 
 def amend(state: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
     """``Amend``: refused for a legacy conditional order waiting for its price, as for every
     order but a LIMIT (part 2 §4: an untriggered conditional order cannot be modified)."""
-    if not state.algos.has_open(command.account_id):  # (most amendments: nothing to look for)
+    if command.account_id not in state.algos.legacy_waiting:  # (most amendments: an order's)
         return amendment.modify(state, command, now_ms, out)
     seat = state.seat(command.account_id, command.symbol)
     found = seat.orders.get(command.order_id) if command.order_id is not None else state.find(

@@ -81,21 +81,22 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
         ledger = state.ledger(account_id)
         if client_id and client_id in ledger.by_client_id:  # unique among open orders
             raise refused(-4116, "clientOrderId is duplicated")
-        placed = len(ledger.open_orders.get(symbol, ())) + book.legacy_waiting(account_id, symbol)
+        placed = len(ledger.open_orders.get(symbol, ())) + len(book.legacy_on(account_id, symbol))
         if placed >= state.listings[symbol].filters.max_num_orders:  # an open order of the symbol's
             raise refused(-2025, "Reach max open order limit.")
-        algo_id = state.next_order_id[symbol]
+        order_id = state.next_order_id[symbol]
         state.next_order_id[symbol] += 1
     else:
-        algo_id = book.next_id
+        order_id = 0
     # in hedge mode a legacy order that closes its side shows reduceOnly, as a LIMIT order does
     # (part 2 §3.3's captures); an algo order's child is made reduce-only at its trigger
     reduce_only = new.reduce_only or (command.legacy and hedge and closing(held, new.side))
     order = AlgoOrder(
-        account_id, symbol, algo_id, new.client_algo_id or state.client_ids(), new.side, new.type,
+        account_id, symbol, book.next_id, new.client_algo_id or state.client_ids(), new.side, new.type,
         new.time_in_force, new.qty, new.price, new.trigger_price, new.working_type, new.close_position,
         reduce_only, new.price_protect, activate, new.callback_rate, new.stp_mode, new.price_match,
         new.good_till_ms, now_ms, now_ms, position_side=held, legacy=command.legacy,
+        order_id=order_id,
     )  # fmt: skip
     if trailing and not activate and now is not None:
         order.extreme = now  # activated at once, from the latest price
@@ -123,14 +124,16 @@ def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, o
 
 
 def changed(
-    state: EngineState, order: AlgoOrder, now_ms: int, out: Made, child: Order | None = None
-) -> None:
+    state: EngineState, order: AlgoOrder, now_ms: int, out: Made, child: Order | None = None,
+    before: tuple[int, int] | None = None,
+) -> None:  # fmt: skip
     """``order``'s event (with the child's figures once triggered) and its journal row
-    (``tell_algo``; a legacy order's as an order's)."""
+    (``tell_algo``; a legacy order's as an order's, ``before``: the account's open orders'
+    values before its child was placed)."""
     # TRIGGERED names the child with its figures at 0 (part 4 §4.3 item 10, §3.7's capture):
     # what the child did comes with its own events, and its totals with FINISHED
     figures = ("", "") if order.status == "TRIGGERED" or order.legacy else child_figures(state, order, child)
-    tell_algo(state, order, now_ms, out, figures)
+    tell_algo(state, order, now_ms, out, figures, before)
 
 
 def child_figures(state: EngineState, order: AlgoOrder, child: Order | None = None) -> tuple[str, str]:

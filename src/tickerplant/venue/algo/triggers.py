@@ -103,9 +103,10 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         client_id, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
         order.price_match if limit else "NONE", order.stp_mode, order.position_side,
         # a legacy order becomes an order with its id (``legacy.py``)
-        order.algo_id if order.legacy else 0, legacy_trigger(order, True) if order.legacy else None,
+        order.order_id, legacy_trigger(order, True) if order.legacy else None,
     )  # fmt: skip
     before = out.mark()
+    values = tuple(state.seat(order.account_id, order.symbol).values)  # b/a before the child rests
     try:
         # the child's steps into this command's list: a refusal is checked before anything
         # changes (placement.py), so a refused child leaves nothing in it
@@ -121,7 +122,7 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
     own = out.withdraw(before)  # the child's events, after TRIGGERED, which names the child
     order.child_id = made.order_id
     book.close(order, "TRIGGERED", now_ms)
-    changed(state, order, now_ms, out, made)
+    changed(state, order, now_ms, out, made, (values[0], values[1]))
     for item in own:
         out.put(item)
     if not made.status.is_open:

@@ -300,10 +300,9 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
         for order in sorted(orders.values(), key=lambda o: o.order_id):
             if margined(other, order.position_side):
                 engine.finish(seat, order, OrderStatus.EXPIRED, now_ms, out, expiry="5")
-    algos = engine.algos  # the legacy stops waiting there are open orders too (``algo/legacy.py``)
-    for algo in algos.open_orders(account_id, legacy=True) if algos.has_open(account_id) else ():
-        if algo.status == "NEW" and margined(algo.symbol, algo.position_side):
-            algos.close(algo, "EXPIRED", now_ms, LIQUIDATED)
+    for algo in engine.algos.legacy_on(account_id):  # the legacy stops waiting: open orders too
+        if margined(algo.symbol, algo.position_side):
+            engine.algos.close(algo, "EXPIRED", now_ms, LIQUIDATED)
             tell_algo(engine, algo, now_ms, out)
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}

@@ -49,9 +49,11 @@ class AlgoOrder:
     reason: str = ""  # rm: why it was rejected
     extreme: int = 0  # trailing: the best price since activation (0: not activated)
     position_side: PositionSide = PositionSide.BOTH
-    # placed on ``…/v1/order`` (decision 1's ``--legacy-conditional-orders``): ``algo_id`` is
-    # an order id of its symbol's sequence, kept by the order it becomes (``algo/legacy.py``)
+    # placed on ``…/v1/order`` (decision 1's ``--legacy-conditional-orders``): an order id of
+    # its symbol's sequence, the one its reads and events give it and the order it becomes
+    # keeps (``algo/legacy.py``); its ``algo_id`` the market's, as every algo order's (ids.py)
     legacy: bool = False
+    order_id: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -79,7 +81,7 @@ def legacy_view(order: AlgoOrder) -> Order:
     """Legacy ``order`` as the order it is until its trigger (``algo/legacy.py``): its type the
     order it will become (``Trigger`` says what it was sent as), nothing executed."""
     return Order(
-        order.account_id, order.symbol, order.algo_id, order.client_algo_id, order.side,
+        order.account_id, order.symbol, order.order_id, order.client_algo_id, order.side,
         OrderType.LIMIT if order.type in _LIMITED else OrderType.MARKET, order.time_in_force, order.price,
         order.qty, order.reduce_only, order.good_till_ms, order.create_ms, order.update_ms,
         _SHOWN_STATUS.get(order.status, OrderStatus.NEW), price_match=order.price_match,

@@ -73,6 +73,9 @@ class AlgoBook:
         self.triggered: dict[int, AlgoOrder] = {}  # algo id -> an order whose child still works
         # (goodTillDate, algo id, symbol) of the untriggered GTD orders, a heap (``next_date``)
         self._dates: list[tuple[int, int, str]] = []
+        # account -> client id -> its legacy orders waiting for their trigger (``algo/legacy.py``):
+        # open orders of their symbols, which the order path asks of with one lookup
+        self.legacy_waiting: dict[int, dict[str, AlgoOrder]] = {}
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -88,11 +91,17 @@ class AlgoBook:
             key=lambda a: a.algo_id,
         )
 
-    def legacy_waiting(self, account_id: int, symbol: str) -> int:
-        """How many of the account's legacy conditional orders on ``symbol`` wait for their
-        trigger: open orders of the symbol, counted against its ``MAX_NUM_ORDERS``."""
-        found = self._open.get(account_id, {}).values()
-        return sum(1 for a in found if a.legacy and a.symbol == symbol and a.status == "NEW")
+    def legacy_on(self, account_id: int, symbol: str | None = None) -> list[AlgoOrder]:
+        """The account's legacy orders waiting for their trigger (on ``symbol``), by order id."""
+        found = self.legacy_waiting.get(account_id, {}).values()
+        return sorted((a for a in found if symbol in (None, a.symbol)), key=lambda a: a.order_id)
+
+    def find_legacy(self, account_id: int, symbol: str, order_id: int) -> AlgoOrder | None:
+        """The account's legacy order of ``order_id`` on ``symbol`` waiting for its trigger."""
+        for order in self.legacy_waiting.get(account_id, {}).values():
+            if order.order_id == order_id and order.symbol == symbol:
+                return order
+        return None
 
     def has_open(self, account_id: int) -> bool:
         return bool(self._open.get(account_id))
@@ -182,6 +191,8 @@ class AlgoBook:
         self._open.setdefault(order.account_id, {})[order.algo_id] = order
         self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
         self._dated(order)
+        if order.legacy:
+            self.legacy_waiting.setdefault(order.account_id, {})[order.client_algo_id] = order
 
     def _dated(self, order: AlgoOrder) -> None:
         """A GTD order waiting for its trigger, by its date (``next_date``). Bounded: an entry
@@ -238,6 +249,8 @@ class AlgoBook:
             if order.status == "NEW":
                 self.by_symbol.setdefault(order.symbol, {})[order.algo_id] = order
                 self._dated(order)
+                if order.legacy:
+                    self.legacy_waiting.setdefault(order.account_id, {})[order.client_algo_id] = order
             elif order.status == "TRIGGERED":
                 self.triggered[order.algo_id] = order
         else:
@@ -271,12 +284,18 @@ class AlgoBook:
         return due
 
     def _stops_waiting(self, order: AlgoOrder) -> None:
-        """``order`` out of the price checks; its symbol too, with no other order waiting."""
+        """``order`` out of the price checks; its symbol too, with no other order waiting (a
+        legacy one out of ``legacy_waiting``, its account too with no other left)."""
         waiting = self.by_symbol.get(order.symbol)
         if waiting is not None:
             waiting.pop(order.algo_id, None)
             if not waiting:
                 del self.by_symbol[order.symbol]
+        legacy = self.legacy_waiting.get(order.account_id) if order.legacy else None
+        if legacy is not None and legacy.get(order.client_algo_id) is order:
+            del legacy[order.client_algo_id]
+            if not legacy:
+                del self.legacy_waiting[order.account_id]
 
     def copy(self, order: AlgoOrder) -> AlgoOrder:
         return dataclasses.replace(order)

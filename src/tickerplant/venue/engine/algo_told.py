@@ -22,12 +22,14 @@ _EXPIRY = {"EXPIRED": "6", "REJECTED": "0", "TRIGGERED": "8"}
 
 
 def tell_algo(
-    state: EngineState, algo: AlgoOrder, now_ms: int, out: Made, figures: tuple[str, str] = ("", "")
-) -> None:
+    state: EngineState, algo: AlgoOrder, now_ms: int, out: Made, figures: tuple[str, str] = ("", ""),
+    before: tuple[int, int] | None = None,
+) -> None:  # fmt: skip
     """``algo``'s event (``figures``: its child's average price and executed quantity; none
     for ``TRIGGERING``, which its trigger tells itself) and its row. A legacy one's is its
     order's: none while it triggers or once finished (the order it became tells itself), and
-    once triggered the order it was expires (its id is the new order's now: not kept again)."""
+    once triggered the order it was expires (its id is the new order's now: not kept again),
+    its ``b``/``a`` the account's open orders ``before`` the order it became was placed."""
     status = algo.status
     if not algo.legacy:
         if status != "TRIGGERING":
@@ -39,7 +41,8 @@ def tell_algo(
         shown, seat = legacy_view(algo), state.seat(algo.account_id, algo.symbol)
         expiry = _REASON_EXPIRY.get(algo.reason) or _EXPIRY.get(status, "")
         execution = "EXPIRED" if expiry else status
-        out.events.append(state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry))
+        update = state.order_update(seat, execution, shown.status, shown, None, now_ms, expiry)
+        out.events.append(update if before is None else update._replace(open_values=before))
         if status != "TRIGGERED":
             seat.add(shown)
             out.records.append(OrderRow(shown.copy()))

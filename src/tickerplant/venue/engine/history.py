@@ -161,10 +161,9 @@ def open_orders(engine: EngineState, account_id: int, symbol: str | None) -> lis
     orders waiting for their price too (``algo/legacy.py``: kept, resting nowhere)."""
     ledger, listed = engine.ledger(account_id), engine.symbol(symbol).symbol if symbol else None
     found = {s: list(o.values()) for s, o in ledger.open_orders.items() if listed in (None, s)}
-    algos = engine.algos
-    for algo in algos.open_orders(account_id, listed, legacy=True) if algos.has_open(account_id) else ():
-        if algo.status == "NEW":
-            shown = engine.kept(account_id, algo.symbol).orders[algo.algo_id]
+    for algo in engine.algos.legacy_on(account_id, listed):
+        shown = engine.kept(account_id, algo.symbol).orders.get(algo.order_id)
+        if shown is not None:  # (kept as its algo order is added: ``algo_told.tell_algo``)
             found.setdefault(algo.symbol, []).append(shown)
     return [o for orders in found.values() for o in sorted(orders, key=lambda o: o.order_id)]
 

@@ -95,14 +95,13 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
         new = new._replace(reduce_only=True)
     limit = check_market(new, price, mark, contract, f, state.data.levels)
     held = of_mode(new.position_side, ledger.hedge)
-    client_id, algos = new.client_order_id, state.algos
-    if client_id is not None and (client_id in ledger.by_client_id or (
-        new.trigger is None and algos.has_open(command.account_id)  # an open legacy stop's too
-        and any(a.client_algo_id == client_id for a in algos.open_orders(command.account_id, legacy=True))
-    )):  # fmt: skip
+    client_id, legacy = new.client_order_id, state.algos.legacy_waiting.get(command.account_id)
+    # unique among the open orders: the legacy stops waiting too (a triggered one's order is
+    # the one that holds its id now)
+    if client_id is not None and (client_id in ledger.by_client_id or (legacy and client_id in legacy)):
         raise refused(-4116, "clientOrderId is duplicated")
-    waiting = algos.legacy_waiting(command.account_id, symbol) if algos.has_open(command.account_id) else 0
-    if len(ledger.open_orders.get(symbol, ())) + waiting >= f.max_num_orders:  # the legacy stops too
+    waiting = sum(1 for a in legacy.values() if a.symbol == symbol) if legacy else 0  # open orders too
+    if len(ledger.open_orders.get(symbol, ())) + waiting >= f.max_num_orders:
         raise refused(-2025, "Reach max open order limit.")
     qty = new.qty
     if new.reduce_only:  # never beyond the position, its other reduce-only orders counted

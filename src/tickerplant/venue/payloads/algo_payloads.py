@@ -112,4 +112,4 @@ def trigger_reject(a: AlgoOrder, time_ms: int) -> dict[str, Any]:
     conditional order (``--legacy-conditional-orders``) whose order was refused at its
     trigger, ``or.i`` its order id, ``or.r`` the refusal's text; ``e E T or``, the doc's order."""
     return {"e": "CONDITIONAL_ORDER_TRIGGER_REJECT", "E": time_ms, "T": time_ms,
-            "or": {"s": a.symbol, "i": a.algo_id, "r": a.reason}}  # fmt: skip
+            "or": {"s": a.symbol, "i": a.order_id, "r": a.reason}}  # fmt: skip

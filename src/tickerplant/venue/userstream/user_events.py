@@ -97,7 +97,9 @@ def _account_events(
                 lites.append((account_id, "TRADE_LITE", _trade_lite(engine, event)))
     pending: OrderUpdate | None = None  # a trade waits for the account change it made
     for event in own:
-        if lites and isinstance(event, (OrderUpdate, AccountUpdate)):
+        # (a legacy stop's expiry at its trigger, er 8, goes before: its order's fills follow it)
+        triggered = isinstance(event, OrderUpdate) and event.expiry == "8"
+        if lites and isinstance(event, (OrderUpdate, AccountUpdate)) and not triggered:
             out.extend(lites)
             lites = []
         if isinstance(event, ConfigUpdate):  # part 4 §3.5: `E` before `T`, as documented

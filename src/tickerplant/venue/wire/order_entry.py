@@ -64,7 +64,7 @@ def _legacy_conditional(
         return Placed(None, None, counts)
     algo = engine.apply(PlaceAlgo(account_id, order, legacy=True), now_ms).algo
     assert algo is not None
-    shown = engine.kept(account_id, algo.symbol).orders[algo.algo_id]
+    shown = engine.kept(account_id, algo.symbol).orders[algo.order_id]
     return Placed(shown, shown.copy(), counts)
 
 
