@@ -178,6 +178,7 @@ async def test_binances_coin_m_sdk_places_reads_and_cancels_its_stops(plant: Tic
         made["open"] = api.current_all_open_orders(symbol=SYMBOL).data()
         made["read"] = api.query_order(symbol=SYMBOL, order_id=made["stop"].order_id).data()
         made["canceled"] = api.cancel_order(symbol=SYMBOL, order_id=made["stop"].order_id).data()
+        made["batch"] = api.cancel_multiple_orders(symbol=SYMBOL, order_id_list=[made["trailing"].order_id]).data()
         made["all"] = api.cancel_all_open_orders(symbol=SYMBOL).data()
         made["after"] = api.current_all_open_orders(symbol=SYMBOL).data()
         return made
@@ -194,6 +195,8 @@ async def test_binances_coin_m_sdk_places_reads_and_cancels_its_stops(plant: Tic
     assert sorted(o.order_id for o in got["open"]) == sorted([placed.order_id, trailing.order_id])
     assert (got["read"].status, got["read"].type) == ("NEW", "STOP_MARKET")
     assert (got["canceled"].status, got["canceled"].order_id) == ("CANCELED", placed.order_id)
+    (batch,) = got["batch"]  # DELETE batchOrders names it as an order
+    assert (batch.status, batch.order_id, batch.type) == ("CANCELED", trailing.order_id, "TRAILING_STOP_MARKET")
     assert got["after"] == []
 
 

@@ -315,3 +315,53 @@ def test_at_its_trigger_a_stop_expires_before_its_orders_fills_are_told() -> Non
     venue.apply(AlgoTriggers(()), NOW + 3)
     told_now = [msgspec.json.decode(body)["o"] for _, _, body in written(venue, venue.outbox.take(), str)]
     assert [(o["x"], o["b"], o["a"]) for o in told_now] == [("EXPIRED", "50", "0"), ("NEW", "50", "122")]
+
+
+def test_a_waiting_stop_holds_the_margin_type_and_a_test_order_is_checked_as_a_new_one() -> None:
+    from tickerplant.venue.wire.settings_routes import set_margin_type
+
+    venue, _ = engine()
+    waiting = new_order(venue, ALICE, stop(), NOW).order
+    assert waiting is not None
+    assert code(set_margin_type, venue, ALICE, "BTCUSDT", "ISOLATED", NOW) == -4067  # an open order's
+    # /order/test: every check a placement makes, nothing made
+    ids = venue.next_order_id["BTCUSDT"]
+    with pytest.raises(RequestRefused) as caught:
+        new_order(venue, ALICE, stop(stopPrice="59000.00"), NOW, test=True)
+    assert caught.value.code == -2021  # would trigger at once
+    assert new_order(venue, ALICE, stop(newClientOrderId="fresh"), NOW, test=True).order is None
+    assert venue.next_order_id["BTCUSDT"] == ids and len(venue.open_orders(ALICE, None)) == 1
+    cancel_order(venue, ALICE, {"symbol": "BTCUSDT", "orderid": str(waiting.order_id)}, NOW + 1)
+    set_margin_type(venue, ALICE, "BTCUSDT", "ISOLATED", NOW + 2)
+
+
+def test_a_trailing_stop_without_an_activation_price_shows_the_price_it_activated_at() -> None:
+    venue, _ = engine()
+    venue.algos.last["BTCUSDT"] = 6_000_000
+    trailing = stop(type="TRAILING_STOP_MARKET", side="SELL", callbackRate="1", workingType="CONTRACT_PRICE")
+    del trailing["stopprice"]
+    order = new_order(venue, ALICE, trailing, NOW).order
+    assert order is not None
+    assert placed(order, venue.instruments["BTCUSDT"])["activatePrice"] == "60000.00"  # the latest price
+
+
+def test_a_legacy_stop_and_an_algo_order_of_one_account_stay_apart() -> None:
+    """Each endpoint's own: ``allOpenOrders`` cancels the legacy stop, not the algo order;
+    ``algoOpenOrders`` the algo order, not the stop; a client id held by either is refused
+    to the other while both are open (-4116)."""
+    from tickerplant.venue.domain.algo_params import parse_new_algo
+    from tickerplant.venue.domain.commands import CancelAllAlgos, PlaceAlgo
+
+    venue, _ = engine()
+    params = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "BUY", "type": "STOP_MARKET",
+              "quantity": "0.001", "triggerprice": "61000.00", "clientalgoid": "shared"}  # fmt: skip
+    algo = venue.apply(PlaceAlgo(ALICE, parse_new_algo(params, venue.instruments, NOW, False)), NOW).algo
+    assert algo is not None
+    assert code(new_order, venue, ALICE, stop(newClientOrderId="shared"), NOW) == -4116
+    legacy = new_order(venue, ALICE, stop(newClientOrderId="mine"), NOW).order
+    assert legacy is not None and venue.algos.open_orders(ALICE, legacy=False) == [algo]
+    cancel_all(venue, ALICE, "BTCUSDT", NOW + 1)  # allOpenOrders
+    assert algo.status == "NEW" and venue.open_orders(ALICE, None) == []
+    again = new_order(venue, ALICE, stop(newClientOrderId="mine"), NOW + 2).order
+    venue.apply(CancelAllAlgos(ALICE, "BTCUSDT"), NOW + 3)  # algoOpenOrders
+    assert algo.status == "CANCELED" and venue.open_orders(ALICE, None) == [again]

@@ -47,7 +47,7 @@ _LIMITED = frozenset({"STOP", "TAKE_PROFIT"})  # the types with a limit price
 _GTE_EXISTS = "An open stop or take profit order with GTE and closePosition in the direction is existing."
 
 
-def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -> AlgoOrder:
+def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -> AlgoOrder | None:
     new, account_id, book = command.order, command.account_id, state.algos
     symbol = new.inst.symbol
     if new.type in _LIMITED and new.price:  # its limit price within reach of its trigger (§4.2)
@@ -84,6 +84,8 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
         placed = len(ledger.open_orders.get(symbol, ())) + len(book.legacy_on(account_id, symbol))
         if placed >= state.listings[symbol].filters.max_num_orders:  # an open order of the symbol's
             raise refused(-2025, "Reach max open order limit.")
+        if command.test:  # every check passed; nothing made (None)
+            return None
         order_id = state.next_order_id[symbol]
         state.next_order_id[symbol] += 1
     else:
@@ -100,6 +102,8 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
     )  # fmt: skip
     if trailing and not activate and now is not None:
         order.extreme = now  # activated at once, from the latest price
+        if command.legacy:  # which its order shows as its activatePrice (part 2 §3.1's default)
+            order.activate_price = now
     book.add(order)
     changed(state, order, now_ms, out)
     return order

@@ -303,7 +303,7 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
     for algo in engine.algos.legacy_on(account_id):  # the legacy stops waiting: open orders too
         if margined(algo.symbol, algo.position_side):
             engine.algos.close(algo, "EXPIRED", now_ms, LIQUIDATED)
-            tell_algo(engine, algo, now_ms, out)
+            tell_algo(engine, algo, now_ms, out, expiry="5")  # (part 4 §3.1: liquidated)
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
     gains = {held: _unrealized(engine, ledger, held) for held in positions}
     positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first

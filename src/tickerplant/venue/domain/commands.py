@@ -178,8 +178,10 @@ class PlaceAlgo(NamedTuple):
     account_id: int
     order: NewAlgoOrder
     # placed on ``…/v1/order`` (decision 1's ``--legacy-conditional-orders``): an order's id
-    # and events, not an algo order's (``algo/legacy.py``)
+    # and events, not an algo order's (``algo/legacy.py``); ``test``: ``/order/test``'s,
+    # validated only (part 2 §3.5: exactly as a new one)
     legacy: bool = False
+    test: bool = False
 
 
 class CancelAlgo(NamedTuple):

@@ -13,7 +13,9 @@
   under 10⁸, so an algo id is never the order id of any symbol (those stay under 10¹²), and
   a table keyed by the exchange's id holds a stop-loss and a market order side by side.
   One sequence for the market's symbols, because `DELETE /fapi/v1/algoOrder` names an algo
-  order by its id alone.
+  order by its id alone. A conditional order placed on ``/v1/order`` under
+  ``--legacy-conditional-orders`` has one of each: its algo id, and the order id of its
+  symbol's sequence that its reads and events give it (``AlgoOrder.order_id``).
 
 The same seed gives the same starts; a restart goes on from what the journal holds (the
 engine's and the algo book's ``restore``).

@@ -22,11 +22,15 @@ in ``actualOrderId``; ``triggered`` until the child is done) → ``FINISHED``; `
 the user, or by the system when its reduce-only child has nothing to reduce (``rm``
 "Reduce Only reject"); ``REJECTED`` when the child is refused otherwise (``rm`` says why);
 ``EXPIRED`` when a ``closePosition`` order's position is closed or turned (GTE_GTC,
-``closing``), or it triggers with no position to close.
+``closing``), or it triggers with no position to close, and when a GTD order's
+``goodTillDate`` comes before its trigger (``next_date``, ``expired``).
 
 Memory is bounded by design: the open orders (``MAX_OPEN`` per account), the last
-``ALGO_KEPT`` closed per account, one last price per listed symbol, and one delivery's
-trades of the symbols an order waits on (``note``).
+``ALGO_KEPT`` closed per account, one last price per listed symbol, one delivery's
+trades of the symbols an order waits on (``note``), the waiting GTD orders' dates (dropped
+past twice the waiting orders, ``_dated``) and the waiting legacy orders' index
+(``legacy_waiting``). The conditional orders placed on ``/v1/order``
+(``--legacy-conditional-orders``) share ``MAX_OPEN`` and ``ALGO_KEPT`` with the others.
 """
 
 from __future__ import annotations

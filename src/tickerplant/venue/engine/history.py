@@ -157,8 +157,9 @@ def _symbols(
 
 
 def open_orders(engine: EngineState, account_id: int, symbol: str | None) -> list[Order]:
-    """The account's open orders (on ``symbol``), by symbol and id, its legacy conditional
-    orders waiting for their price too (``algo/legacy.py``: kept, resting nowhere)."""
+    """The account's open orders (on ``symbol``), its legacy conditional orders waiting for
+    their price too (``algo/legacy.py``: kept, resting nowhere): symbol by symbol (as the
+    account first held an order there), each symbol's by id."""
     ledger, listed = engine.ledger(account_id), engine.symbol(symbol).symbol if symbol else None
     found = {s: list(o.values()) for s, o in ledger.open_orders.items() if listed in (None, s)}
     for algo in engine.algos.legacy_on(account_id, listed):

@@ -257,6 +257,6 @@ def expire_good_till(state: EngineState, command: ExpireGoodTill, now_ms: int, o
 
     def lapse(algo: AlgoOrder) -> None:  # a GTD algo order waiting for its trigger: EXPIRED, er "0"
         state.algos.close(algo, "EXPIRED", now_ms, GOOD_TILL_PASSED)
-        tell_algo(state, algo, now_ms, out)
+        tell_algo(state, algo, now_ms, out, expiry="0")  # (a resting GTD order's er)
 
     each_account(state.algos.expired(now_ms), lapse)

@@ -84,7 +84,8 @@ def change_margin_type(engine: EngineState, command: SetMarginType, now_ms: int,
         raise refused(-4046, "No need to change margin type.")
     if isolated and ledger.multi_assets:
         raise refused(-4168, "Unable to adjust to isolated-margin mode under the Multi-Assets mode.")
-    if ledger.open_orders.get(inst.symbol):
+    if ledger.open_orders.get(inst.symbol) or engine.algos.legacy_on(account_id, inst.symbol):  # (its
+        # legacy stops waiting too: open orders of the symbol, ``algo/legacy.py``)
         raise refused(-4067, "Position side cannot be changed if there exists open orders.")
     if ledger.held(inst.symbol):
         raise refused(-4048, "Margin type cannot be changed if there exists position.")

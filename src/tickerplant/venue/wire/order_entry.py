@@ -57,13 +57,12 @@ def _legacy_conditional(
     counts: list[tuple[str, int]],
 ) -> Placed:  # fmt: skip
     """A conditional order on ``…/v1/order`` (``algo/legacy.py``): the order it is while it
-    waits for its price (a test order: validated only, as a test's parameters are)."""
+    waits for its price (a test order: checked as a new one is, nothing made)."""
     hedge = engine.ledger(account_id).hedge
     order = parse_legacy_conditional(params, engine.instruments, now_ms, hedge)
-    if test:
+    algo = engine.apply(PlaceAlgo(account_id, order, legacy=True, test=test), now_ms).algo
+    if algo is None:  # a test order: validated only
         return Placed(None, None, counts)
-    algo = engine.apply(PlaceAlgo(account_id, order, legacy=True), now_ms).algo
-    assert algo is not None
     shown = engine.kept(account_id, algo.symbol).orders[algo.order_id]
     return Placed(shown, shown.copy(), counts)
 
