@@ -147,6 +147,8 @@ class Session:
         set_dual_side(self._engines()[1], last, True)  # one hedged from the start, in both markets
         for symbol in ("ETHUSDT", "BTCUSD_PERP"):  # and one isolated
             set_margin_type(self._engine_of(symbol), first, symbol, "ISOLATED", NOW)
+        for engine in self._engines():  # conditional orders on /v1/order too (``algo/legacy.py``)
+            engine.legacy_conditional = True
         self._turn()
         self.countdowns = Countdowns()
         self.clock = ManualClock(NOW)
@@ -170,8 +172,8 @@ class Session:
         kinds: list[tuple[str, int]] = [
             ("place", 30), ("cancel", 6), ("cancel_all", 2), ("amend", 6), ("trade", 16), ("move", 8),
             ("shock", 2), ("funding", 2), ("leverage", 3), ("margin_type", 3), ("position_mode", 2),
-            ("multi_assets", 1), ("margin_move", 4), ("algo", 7), ("algo_cancel", 2), ("algo_cancel_all", 1),
-            ("deposit", 1), ("countdown", 2), ("fee_burn", 1),
+            ("multi_assets", 2), ("margin_move", 4), ("algo", 7), ("algo_cancel", 2), ("algo_cancel_all", 1),
+            ("deposit", 1), ("countdown", 2), ("fee_burn", 1), ("legacy", 5),
         ]  # fmt: skip
         names, weights = zip(*kinds, strict=True)
         for _ in range(steps):
@@ -409,6 +411,38 @@ class Session:
         if rng.random() < 0.3:
             params["workingtype"] = "MARK_PRICE"
         new_algo(engine, account_id, params, now)
+
+    def legacy(self, now: int) -> None:
+        """A conditional order on ``/v1/order`` in that endpoint's names (``--legacy-conditional-
+        orders``): an order from placement to fill, cancelled and amended (refused) as one."""
+        rng = self.rng
+        symbol = self._symbol()
+        engine = self._engine_of(symbol)
+        kind, side = rng.choice(TYPES), rng.choice(["BUY", "SELL"])
+        away = rng.randint(1, 12) * (1 if (side == "BUY") == kind.startswith("STOP") else -1)
+        params = {"symbol": symbol, "side": side, "type": kind}
+        if kind == "TRAILING_STOP_MARKET":
+            params["callbackrate"] = rng.choice(["0.1", "0.5", "2"])
+            if rng.random() < 0.4:
+                params["activationprice"] = self._price(symbol, -away)
+        else:
+            params["stopprice"] = self._price(symbol, away)
+        if kind in ("STOP", "TAKE_PROFIT"):
+            params["price"] = self._price(symbol, away + rng.randint(-3, 3))
+            params["timeinforce"] = "GTD" if engine.market is Market.UM and rng.random() < 0.3 else "GTC"
+            if params["timeinforce"] == "GTD":
+                params["goodtilldate"] = str(now + rng.randint(700, 5_000) * 1000)
+        account_id = self._account()
+        if engine.ledger(account_id).hedge:
+            params["positionside"] = rng.choice(["LONG", "SHORT"])
+        if kind.endswith("_MARKET") and kind != "TRAILING_STOP_MARKET" and rng.random() < 0.25:
+            params["closeposition"] = "true"
+        else:
+            params["quantity"] = self._qty(symbol, rng.choice([300, 3_000]))
+        if rng.random() < 0.3:
+            params["workingtype"] = "MARK_PRICE"
+        new_order(engine, account_id, params, now)
+        self.done[f"placed legacy {kind}"] += 1
 
     def algo_cancel(self, now: int) -> None:
         account_id = self._account()

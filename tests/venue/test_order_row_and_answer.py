@@ -76,10 +76,10 @@ def test_an_orders_row_is_its_fields_enum_values_and_the_int_sqlite_stores_for_a
         back = order_from_row(row)
         assert msgspec.structs.astuple(back) == msgspec.structs.astuple(o)
     # a legacy conditional order's trigger, as JSON, and back (``algo/legacy.py``)
-    for triggered in (False, True):
+    for triggered in (0, 9):
         trigger = Trigger("TRAILING_STOP_MARKET", 0, "MARK_PRICE", True, False, 6_000_000, "1.5", 7, triggered)
         o = _order(trigger=trigger)
-        assert order_row(o)[-1] == f'["TRAILING_STOP_MARKET",0,"MARK_PRICE",true,false,6000000,"1.5",7,{str(triggered).lower()}]'
+        assert order_row(o)[-1] == f'["TRAILING_STOP_MARKET",0,"MARK_PRICE",true,false,6000000,"1.5",7,{triggered}]'
         assert order_from_row(order_row(o)).trigger == trigger
     # stored as the bool itself was: 1 and 0, integers
     for reduce_only in (False, True):

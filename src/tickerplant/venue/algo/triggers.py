@@ -103,7 +103,7 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         client_id, False, order.good_till_ms if tif is TimeInForce.GTD else 0,
         order.price_match if limit else "NONE", order.stp_mode, order.position_side,
         # a legacy order becomes an order with its id (``legacy.py``)
-        order.order_id, legacy_trigger(order, True) if order.legacy else None,
+        order.order_id, legacy_trigger(order, now_ms) if order.legacy else None,
     )  # fmt: skip
     before = out.mark()
     values = tuple(state.seat(order.account_id, order.symbol).values)  # b/a before the child rests

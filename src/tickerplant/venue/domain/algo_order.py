@@ -69,11 +69,12 @@ _SHOWN_STATUS = {
 }  # fmt: skip
 
 
-def legacy_trigger(order: AlgoOrder, triggered: bool) -> Trigger:
-    """What legacy ``order`` was sent as (``Trigger``), for its order's reads and events."""
+def legacy_trigger(order: AlgoOrder, triggered_ms: int) -> Trigger:
+    """What legacy ``order`` was sent as (``Trigger``), for its order's reads and events;
+    ``triggered_ms``: when it triggered, 0 while it waits."""
     return Trigger(
         order.type, order.trigger_price, order.working_type, order.price_protect, order.close_position,
-        order.activate_price, order.callback_rate, order.create_ms, triggered,
+        order.activate_price, order.callback_rate, order.create_ms, triggered_ms,
     )  # fmt: skip
 
 
@@ -85,5 +86,5 @@ def legacy_view(order: AlgoOrder) -> Order:
         OrderType.LIMIT if order.type in _LIMITED else OrderType.MARKET, order.time_in_force, order.price,
         order.qty, order.reduce_only, order.good_till_ms, order.create_ms, order.update_ms,
         _SHOWN_STATUS.get(order.status, OrderStatus.NEW), price_match=order.price_match,
-        stp_mode=order.stp_mode, position_side=order.position_side, trigger=legacy_trigger(order, False),
+        stp_mode=order.stp_mode, position_side=order.position_side, trigger=legacy_trigger(order, 0),
     )  # fmt: skip

@@ -189,7 +189,9 @@ class Trigger(NamedTuple):
     activate_price: int  # trailing: price units (0: at the latest price)
     callback_rate: str  # trailing: as sent ("1.5"); "" otherwise
     placed_ms: int  # when it was placed: the triggered order's ``time`` (the capture's)
-    triggered: bool  # False: the order waiting for its price; True: the order it became
+    # when it triggered: 0 for the order waiting for its price; else the order it became,
+    # which came to rest then, behind the orders resting before (``sqlite_journal.load``)
+    triggered: int
 
 
 # An order's copy as it stands (the events' and the journal's snapshots, one an update): a

@@ -102,14 +102,19 @@ def applied(saved: dict[str, Saved], written: Iterable[Change]) -> None:
             saved.setdefault(market, {})[key] = row
 
 
+_NOT_LEGACY = "NOT coalesce(json_extract(state, '$.legacy'), 0)"  # (a row from before it: not one)
+
+
 def placed_since(db: sqlite3.Connection, symbols: Collection[str], since_ms: int) -> list[tuple[int, int]]:
     """(account, time ms) of each order a key placed on ``symbols`` at ``since_ms`` or after,
-    as the journal holds them: orders, modifications and algo orders."""
+    as the journal holds them: orders, modifications and algo orders. A legacy conditional
+    order (``algo/legacy.py``) is its order's row alone, waiting or triggered (the order it
+    became keeps its row), not its algo row too."""
     children = {
         (str(symbol), int(child))
         for symbol, child in db.execute(
             "SELECT symbol, json_extract(state, '$.child_id') FROM venue_algo_orders "
-            "WHERE json_extract(state, '$.trigger_ms') >= ? "
+            f"WHERE json_extract(state, '$.trigger_ms') >= ? AND {_NOT_LEGACY} "
             "AND json_extract(state, '$.child_id') IS NOT NULL",
             (since_ms,),
         )
@@ -130,7 +135,7 @@ def placed_since(db: sqlite3.Connection, symbols: Collection[str], since_ms: int
             placed.append((int(account_id), int(time_ms)))
     for symbol, account_id, time_ms in db.execute(
         "SELECT symbol, json_extract(state, '$.account_id'), json_extract(state, '$.create_ms') "
-        "FROM venue_algo_orders WHERE json_extract(state, '$.create_ms') >= ?",
+        f"FROM venue_algo_orders WHERE json_extract(state, '$.create_ms') >= ? AND {_NOT_LEGACY}",
         (since_ms,),
     ):
         if symbol in symbols:

@@ -3,6 +3,9 @@ and loads them, ``reads.py`` reads them)."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
+
 import msgspec
 
 from tickerplant.venue.domain.orders import (
@@ -16,7 +19,7 @@ from tickerplant.venue.domain.orders import (
     Trigger,
 )
 
-__all__ = ["ORDER_COLUMNS", "fill_from_row", "order_from_row", "order_row"]
+__all__ = ["ORDER_COLUMNS", "as_they_rested", "fill_from_row", "order_from_row", "order_row"]
 
 
 ORDER_COLUMNS = (
@@ -56,6 +59,27 @@ def order_from_row(row: tuple[object, ...]) -> Order:
         PositionSide(position_side), int(str(arrival_mid_x2)), int(str(cum_base_fine)),
         _trigger.decode(str(trigger)) if trigger else None,  # a legacy conditional order's
     )  # fmt: skip
+
+
+def as_they_rested(rows: Iterable[tuple[object, ...]]) -> list[Order]:
+    """The orders of ``rows`` (by symbol, then id, as the journal reads them) in the order they
+    came to rest, which ``EngineState.restore`` keeps: by id, but on a symbol where a legacy
+    conditional order triggered (``Trigger.triggered``), by when each came to rest, the order
+    it became at its trigger (behind the orders placed by then, the same millisecond's too)
+    whatever its id, which it kept from its placement."""
+    found: list[Order] = []
+    for _, group in itertools.groupby(map(order_from_row, rows), key=lambda o: o.symbol):
+        mine = list(group)
+        if any(o.trigger is not None and o.trigger.triggered for o in mine):
+            mine.sort(key=_came_to_rest)
+        found += mine
+    return found
+
+
+def _came_to_rest(o: Order) -> tuple[int, bool, int]:
+    trigger = o.trigger
+    triggered = trigger.triggered if trigger is not None else 0
+    return (triggered or o.time_ms), bool(triggered), o.order_id
 
 
 def fill_from_row(row: tuple[object, ...]) -> Fill:

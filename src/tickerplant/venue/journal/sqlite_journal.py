@@ -76,7 +76,7 @@ from tickerplant.venue.journal.counts import (
     write_changes,
 )  # fmt: skip
 from tickerplant.venue.journal.listen_key_rows import write_listen_keys
-from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row, order_row
+from tickerplant.venue.journal.rows import ORDER_COLUMNS, as_they_rested, fill_from_row, order_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 from tickerplant.venue.journal.writer_lock import WriterLock, claim_database
 from tickerplant.venue.ledger.wallet import change_wallet
@@ -193,9 +193,9 @@ class SqliteJournal:
                 engine.exposure.pooled.add(account_id)
             if fee_burn and engine.market is Market.UM:
                 engine.ledger(account_id).fee_burn = True
-        for row in db.execute(f"SELECT {ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id"):
-            if row[0] in symbols:
-                engine.restore(order_from_row(row))
+        rows = db.execute(f"SELECT {ORDER_COLUMNS} FROM venue_orders ORDER BY symbol, order_id")
+        for order in as_they_rested(row for row in rows if row[0] in symbols):
+            engine.restore(order)
         for row in db.execute(
             f"SELECT {FILL_COLUMNS}, position_side FROM venue_fills ORDER BY symbol, trade_id"
         ):
