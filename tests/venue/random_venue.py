@@ -381,24 +381,26 @@ class Session:
             engine, SimpleNamespace(account=SimpleNamespace(account_id=account_id), params=params), now
         )  # type: ignore[arg-type]
 
-    def algo(self, now: int) -> None:
+    def _conditional(self, symbol: str, account_id: int, names: tuple[str, str, str]) -> dict[str, str]:
+        """A conditional order's parameters in an endpoint's ``names`` (its trigger price, its
+        activation price, its trailing stops' callback rates, comma-separated)."""
         rng = self.rng
-        symbol = self._symbol()
         engine = self._engine_of(symbol)
-        account_id = self._account()
-        kind = rng.choice(TYPES)
-        side = rng.choice(["BUY", "SELL"])
+        trigger, activate, rates = names
+        kind, side = rng.choice(TYPES), rng.choice(["BUY", "SELL"])
         away = rng.randint(1, 12) * (1 if (side == "BUY") == kind.startswith("STOP") else -1)
-        params = {"algotype": "CONDITIONAL", "symbol": symbol, "side": side, "type": kind}
+        params = {"symbol": symbol, "side": side, "type": kind}
         if kind == "TRAILING_STOP_MARKET":
-            params["callbackrate"] = rng.choice(["0.1", "0.3", "1"])
+            params["callbackrate"] = rng.choice(rates.split(","))
             if rng.random() < 0.4:
-                params["activateprice"] = self._price(symbol, -away)
+                params[activate] = self._price(symbol, -away)
         else:
-            params["triggerprice"] = self._price(symbol, away)
+            params[trigger] = self._price(symbol, away)
         if kind in ("STOP", "TAKE_PROFIT"):
             params["price"] = self._price(symbol, away + rng.randint(-3, 3))
-            params["timeinforce"] = "GTC"
+            params["timeinforce"] = "GTD" if engine.market is Market.UM and rng.random() < 0.3 else "GTC"
+            if params["timeinforce"] == "GTD":
+                params["goodtilldate"] = str(self.clock.now_ms() + rng.randint(700, 5_000) * 1000)
         hedge = engine.ledger(account_id).hedge
         if hedge:
             params["positionside"] = rng.choice(["LONG", "SHORT"])
@@ -410,39 +412,20 @@ class Session:
                 params["reduceonly"] = "true"
         if rng.random() < 0.3:
             params["workingtype"] = "MARK_PRICE"
-        new_algo(engine, account_id, params, now)
+        return params
+
+    def algo(self, now: int) -> None:
+        symbol, account_id = self._symbol(), self._account()
+        params = self._conditional(symbol, account_id, ("triggerprice", "activateprice", "0.1,0.3,1"))
+        new_algo(self._engine_of(symbol), account_id, params | {"algotype": "CONDITIONAL"}, now)
 
     def legacy(self, now: int) -> None:
         """A conditional order on ``/v1/order`` in that endpoint's names (``--legacy-conditional-
         orders``): an order from placement to fill, cancelled and amended (refused) as one."""
-        rng = self.rng
-        symbol = self._symbol()
-        engine = self._engine_of(symbol)
-        kind, side = rng.choice(TYPES), rng.choice(["BUY", "SELL"])
-        away = rng.randint(1, 12) * (1 if (side == "BUY") == kind.startswith("STOP") else -1)
-        params = {"symbol": symbol, "side": side, "type": kind}
-        if kind == "TRAILING_STOP_MARKET":
-            params["callbackrate"] = rng.choice(["0.1", "0.5", "2"])
-            if rng.random() < 0.4:
-                params["activationprice"] = self._price(symbol, -away)
-        else:
-            params["stopprice"] = self._price(symbol, away)
-        if kind in ("STOP", "TAKE_PROFIT"):
-            params["price"] = self._price(symbol, away + rng.randint(-3, 3))
-            params["timeinforce"] = "GTD" if engine.market is Market.UM and rng.random() < 0.3 else "GTC"
-            if params["timeinforce"] == "GTD":
-                params["goodtilldate"] = str(now + rng.randint(700, 5_000) * 1000)
-        account_id = self._account()
-        if engine.ledger(account_id).hedge:
-            params["positionside"] = rng.choice(["LONG", "SHORT"])
-        if kind.endswith("_MARKET") and kind != "TRAILING_STOP_MARKET" and rng.random() < 0.25:
-            params["closeposition"] = "true"
-        else:
-            params["quantity"] = self._qty(symbol, rng.choice([300, 3_000]))
-        if rng.random() < 0.3:
-            params["workingtype"] = "MARK_PRICE"
-        new_order(engine, account_id, params, now)
-        self.done[f"placed legacy {kind}"] += 1
+        symbol, account_id = self._symbol(), self._account()
+        params = self._conditional(symbol, account_id, ("stopprice", "activationprice", "0.1,0.5,2"))
+        new_order(self._engine_of(symbol), account_id, params, now)
+        self.done[f"placed legacy {params['type']}"] += 1
 
     def algo_cancel(self, now: int) -> None:
         account_id = self._account()

@@ -56,18 +56,12 @@ def waiting(state: EngineState, order: Order) -> AlgoOrder | None:
 def cancel(state: EngineState, command: Cancel, now_ms: int, out: Made) -> Order:
     """``Cancel``: a legacy conditional order waiting for its price, else an order
     (``placement.cancel``)."""
-    if command.account_id not in state.algos.legacy_waiting:  # (most cancels: an order's)
-        return placement.cancel(state, command, now_ms, out)
-    seat = state.seat(command.account_id, command.symbol)
-    found = seat.orders.get(command.order_id) if command.order_id is not None else state.find(
-        command.account_id, command.symbol, None, command.client_id
-    )  # fmt: skip
-    algo = waiting(state, found) if found is not None else None
-    if algo is None:
+    algo = _waiting_for(state, command)
+    if algo is None:  # (most cancels: an order's)
         return placement.cancel(state, command, now_ms, out)
     state.algos.close(algo, "CANCELED", now_ms)
     tell_algo(state, algo, now_ms, out)
-    return seat.orders[algo.order_id]
+    return state.kept(command.account_id, command.symbol).orders[algo.order_id]
 
 
 def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -> None:
@@ -81,12 +75,15 @@ def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -
 def amend(state: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
     """``Amend``: refused for a legacy conditional order waiting for its price, as for every
     order but a LIMIT (part 2 §4: an untriggered conditional order cannot be modified)."""
-    if command.account_id not in state.algos.legacy_waiting:  # (most amendments: an order's)
-        return amendment.modify(state, command, now_ms, out)
-    seat = state.seat(command.account_id, command.symbol)
-    found = seat.orders.get(command.order_id) if command.order_id is not None else state.find(
-        command.account_id, command.symbol, None, command.client_id
-    )  # fmt: skip
-    if found is not None and waiting(state, found) is not None:
+    if _waiting_for(state, command) is not None:
         raise refused(-5025 if state.market is Market.UM else -4196, "Only limit order is supported.")
     return amendment.modify(state, command, now_ms, out)
+
+
+def _waiting_for(state: EngineState, command: Cancel | Amend) -> AlgoOrder | None:
+    """The legacy order ``command`` names (by ``orderId``, else ``origClientOrderId``), if it
+    waits for its price; None at once for an account with none (most commands)."""
+    if command.account_id not in state.algos.legacy_waiting:
+        return None
+    found = state.find(command.account_id, command.symbol, command.order_id, command.client_id)
+    return waiting(state, found) if found is not None else None
