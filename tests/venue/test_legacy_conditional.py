@@ -365,3 +365,26 @@ def test_a_legacy_stop_and_an_algo_order_of_one_account_stay_apart() -> None:
     again = new_order(venue, ALICE, stop(newClientOrderId="mine"), NOW + 2).order
     venue.apply(CancelAllAlgos(ALICE, "BTCUSDT"), NOW + 3)  # algoOpenOrders
     assert algo.status == "CANCELED" and venue.open_orders(ALICE, None) == [again]
+
+
+def test_another_account_can_neither_read_cancel_nor_modify_a_stop() -> None:
+    """Security: a legacy stop is its account's order alone, by id and by client id."""
+    from tickerplant.venue.engine import history
+
+    venue, _ = engine()
+    mine = new_order(venue, ALICE, stop(newClientOrderId="alice-stop"), NOW).order
+    assert mine is not None
+    by_id = {"symbol": "BTCUSDT", "orderid": str(mine.order_id)}
+    by_client = {"symbol": "BTCUSDT", "origclientorderid": "alice-stop"}
+    for ref in (by_id, by_client):
+        assert code(cancel_order, venue, BOB, ref, NOW + 1) == -2011
+        modify = ref | {"side": "BUY", "quantity": "0.002", "price": "60000.00"}
+        assert code(amend_order, venue, BOB, modify, NOW + 1) == -2013
+    assert venue.find(BOB, "BTCUSDT", mine.order_id, None) is None and venue.open_orders(BOB, None) == []
+    assert venue.find(BOB, "BTCUSDT", None, "alice-stop") is None
+    for open_only in (False, True):  # GET order, openOrder
+        with pytest.raises(RequestRefused) as caught:
+            history.order(venue, BOB, by_id, NOW + 1, open_only=open_only)
+        assert caught.value.code == -2013
+    cancel_all(venue, BOB, "BTCUSDT", NOW + 1)
+    assert venue.open_orders(ALICE, None) == [mine] and mine.status is OrderStatus.NEW
