@@ -73,7 +73,7 @@ def test_a_stop_market_is_one_order_from_placement_to_fill() -> None:
     assert told(venue) == [("ORDER", "NEW", "STOP_MARKET", first_id)]  # no ALGO_UPDATE
     assert venue.open_orders(ALICE, "BTCUSDT") == [order] and venue.open_orders(ALICE, None) == [order]
     assert venue.find(ALICE, "BTCUSDT", None, "my-stop") is order
-    assert venue.algos.open_orders(ALICE, legacy=False) == []  # not the algo endpoints'
+    assert venue.algos.open_orders(ALICE, with_legacy=False) == []  # not the algo endpoints'
     # nothing reserved (decision 7): the account's open-order figures are as before
     assert list(venue.seat(ALICE, "BTCUSDT").values) == [0, 0]
     modify = {"symbol": "BTCUSDT", "orderid": str(first_id), "side": "BUY", "quantity": "0.002", "price": "60000"}
@@ -111,7 +111,7 @@ def test_a_waiting_order_is_cancelled_as_an_order_and_by_cancel_all() -> None:
     assert venue.open_orders(ALICE, None) == [] and venue.algos.open_orders(ALICE) == []
 
 
-def test_a_trailing_stop_shows_its_activation_and_rate(tmp_path: Path) -> None:
+def test_a_trailing_stop_shows_its_activation_and_rate() -> None:
     venue, _ = engine()
     trailing = stop(type="TRAILING_STOP_MARKET", side="SELL", activationPrice="60100.00", callbackRate="1.5")
     del trailing["stopprice"]
@@ -359,7 +359,7 @@ def test_a_legacy_stop_and_an_algo_order_of_one_account_stay_apart() -> None:
     assert algo is not None
     assert code(new_order, venue, ALICE, stop(newClientOrderId="shared"), NOW) == -4116
     legacy = new_order(venue, ALICE, stop(newClientOrderId="mine"), NOW).order
-    assert legacy is not None and venue.algos.open_orders(ALICE, legacy=False) == [algo]
+    assert legacy is not None and venue.algos.open_orders(ALICE, with_legacy=False) == [algo]
     cancel_all(venue, ALICE, "BTCUSDT", NOW + 1)  # allOpenOrders
     assert algo.status == "NEW" and venue.open_orders(ALICE, None) == []
     again = new_order(venue, ALICE, stop(newClientOrderId="mine"), NOW + 2).order

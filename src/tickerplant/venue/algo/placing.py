@@ -110,7 +110,7 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
 
 
 def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, out: Made) -> AlgoOrder:
-    order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id, legacy=False)
+    order = state.algos.find(command.account_id, command.algo_id, command.client_algo_id, with_legacy=False)
     if order is None or not order.is_open:
         raise refused(-2011, "Unknown order sent.")
     if order.status != "NEW":
@@ -121,7 +121,7 @@ def cancel_algo(state: EngineState, command: CancelAlgo, now_ms: int, out: Made)
 
 
 def cancel_all_algos(state: EngineState, command: CancelAllAlgos, now_ms: int, out: Made) -> None:
-    for order in state.algos.open_orders(command.account_id, command.symbol, legacy=False):
+    for order in state.algos.open_orders(command.account_id, command.symbol, with_legacy=False):
         if order.status == "NEW":
             state.algos.close(order, "CANCELED", now_ms)
             changed(state, order, now_ms, out)

@@ -83,15 +83,15 @@ class AlgoBook:
 
     # -- reads ------------------------------------------------------------------------------
 
-    # ``legacy``: only the conditional orders placed on ``…/v1/order`` (True), only the algo
-    # endpoints' (False), or both (None; ``AlgoOrder.legacy``)
+    # ``with_legacy``: with the conditional orders placed on ``…/v1/order`` (``AlgoOrder.legacy``,
+    # whose own reads are ``legacy_on``, ``find_legacy``), which the algo endpoints leave out
 
     def open_orders(
-        self, account_id: int, symbol: str | None = None, legacy: bool | None = None
+        self, account_id: int, symbol: str | None = None, with_legacy: bool = True
     ) -> list[AlgoOrder]:
         found = self._open.get(account_id, {}).values()
         return sorted(
-            (a for a in found if (symbol is None or a.symbol == symbol) and legacy in (None, a.legacy)),
+            (a for a in found if (symbol is None or a.symbol == symbol) and (with_legacy or not a.legacy)),
             key=lambda a: a.algo_id,
         )
 
@@ -113,10 +113,10 @@ class AlgoBook:
     def open_count(self, account_id: int) -> int:
         return len(self._open.get(account_id, ()))
 
-    def orders(self, account_id: int, symbol: str, legacy: bool | None = None) -> list[AlgoOrder]:
+    def orders(self, account_id: int, symbol: str, with_legacy: bool = True) -> list[AlgoOrder]:
         kept = [*self._closed.get(account_id, ()), *self._open.get(account_id, {}).values()]
         return sorted(
-            (a for a in kept if a.symbol == symbol and legacy in (None, a.legacy)), key=lambda a: a.algo_id
+            (a for a in kept if a.symbol == symbol and (with_legacy or not a.legacy)), key=lambda a: a.algo_id
         )
 
     def every_order(self) -> list[AlgoOrder]:
@@ -126,11 +126,11 @@ class AlgoBook:
         return sorted(kept, key=lambda a: a.algo_id)
 
     def find(
-        self, account_id: int, algo_id: int | None, client_id: str | None, legacy: bool | None = None
+        self, account_id: int, algo_id: int | None, client_id: str | None, with_legacy: bool = True
     ) -> AlgoOrder | None:
         """One of the account's algo orders by id, else by client id (the newest holding it)."""
         for order in [*self._open.get(account_id, {}).values(), *reversed(self._closed.get(account_id, ()))]:
-            if legacy not in (None, order.legacy):
+            if order.legacy and not with_legacy:
                 continue
             if (algo_id is not None and order.algo_id == algo_id) or (
                 algo_id is None and order.client_algo_id == client_id

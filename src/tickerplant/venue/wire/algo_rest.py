@@ -76,7 +76,8 @@ def cancel_all(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
 
 
 def query(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    order = engine.algos.find(authorized.account.account_id, *parse_algo_ref(authorized.params), legacy=False)
+    account_id = authorized.account.account_id
+    order = engine.algos.find(account_id, *parse_algo_ref(authorized.params), with_legacy=False)
     if order is None:
         raise refused(-2013, "Order does not exist.")
     return _read(engine, order)
@@ -86,7 +87,7 @@ def open_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     symbol = authorized.params.get("symbol")
     name = engine.symbol(symbol).symbol if symbol else None
     algo_id = parse_int(authorized.params, "algoId")
-    found = engine.algos.open_orders(authorized.account.account_id, name, legacy=False)
+    found = engine.algos.open_orders(authorized.account.account_id, name, with_legacy=False)
     return [_read(engine, a, listed=True) for a in found if algo_id is None or a.algo_id == algo_id]
 
 
@@ -99,7 +100,8 @@ def all_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     start, end = parse_time_range(params)
     if first is None or start is not None or end is not None:  # allOrders' 7 days (-4165; COIN-M -4088)
         start, end = window(engine.market, start, end, now_ms, WINDOW_MS)
-    found = engine.algos.orders(authorized.account.account_id, engine.symbol(symbol).symbol, legacy=False)
+    listed = engine.symbol(symbol).symbol
+    found = engine.algos.orders(authorized.account.account_id, listed, with_legacy=False)
     chosen = [
         a for a in found
         if (first is None or a.algo_id >= first) and (start is None or a.create_ms >= start)
