@@ -38,6 +38,7 @@ from tickerplant.protocol.past import past_answers
 from tickerplant.report.journal_rows import ahead_of_start
 from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.journal.countdown_rows import held_countdowns
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.listen_key_rows import held_listen_keys
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -247,9 +248,11 @@ class Tickerplant:
         for market, engine in made.items():
             listener = listeners[market]
             self.engines[market] = engine
-            listener.serve_engine(engine, group, clock)
+            served = listener.serve_engine(engine, group, clock)
             # the listen keys journaled with the engine's commands, those live taken back
             listener.user_data.keep(engine.journal, held_listen_keys(journal, market.value), accounts)
+            if served is not None:  # and the countdowns (``gateway/countdowns.py``)
+                served.countdowns.keep(held_countdowns(journal, market.value), accounts)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
             if clock is not self.clock:  # the user data stream's faults and keys: the server's time

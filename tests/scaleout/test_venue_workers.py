@@ -1,7 +1,8 @@
 """The venue under `tickerplant serve --workers 2`, as a user runs it: orders placed over
 connections the kernel spreads across both gateways meet the plant's one engine; a gateway
 killed (SIGKILL) loses none of them (its clients reconnect and query), nor does the plant
-killed in the middle of a burst of orders and restarted from its journal; the user data stream flows on either gateway, to a
+killed in the middle of a burst of orders and restarted from its journal (a countdownCancelAll
+it acknowledged still runs out); the user data stream flows on either gateway, to a
 raw connection and to ccxt.pro's ``watch_orders``."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from binance_hosts import python_binance_at
 from ccxt_hosts import point
 from served_workers import get_json, serve_workers
-from timing import SECONDS, eventually
+from timing import LOOK_S, SECONDS, eventually
 
 from tickerplant.clock import SystemClock
 from tickerplant.market.instruments import Market
@@ -153,6 +154,14 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
             for victim in ("gateway 1", "plant"):
                 pid = _pids(served.log)[victim]
                 if victim == "plant":  # in the middle of a burst of orders on many connections
+                    # and after a countdownCancelAll acknowledged: the plant's, journaled, so the
+                    # restarted plant cancels the ETHUSDT order when it runs out (part 2 §6.7)
+                    eth = await client.futures_orderbook_ticker(symbol="ETHUSDT")
+                    counted_down = await client.futures_create_order(
+                        symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010",
+                        price=f"{Decimal(eth['bidPrice']) - 100:.2f}",
+                    )  # fmt: skip
+                    await client.futures_countdown_cancel_all(symbol="ETHUSDT", countdownTime=1500)
                     before = len(placed)
                     burst = [asyncio.ensure_future(one(100 + n)) for n in range(40)]
                     await eventually(lambda: len(placed) >= before + 10, 10 * SECONDS)  # noqa: B023
@@ -175,6 +184,10 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 assert by_id[placed[12]["orderId"]]["type"] == "STOP_MARKET", victim  # kept as it was
                 async with aiohttp.ClientSession() as session, session.put(f"{base}/fapi/v1/listenKey", headers=headers) as r:
                     assert (r.status, await r.json()) == (200, {"listenKey": listen_key}), victim  # still live
+            async with asyncio.timeout(20 * SECONDS):  # the countdown the killed plant acknowledged
+                ask = {"symbol": "ETHUSDT", "orderId": counted_down["orderId"]}
+                while (await client.futures_get_order(**ask))["status"] != "CANCELED":
+                    await asyncio.sleep(LOOK_S)
 
             # the user data stream on whichever gateway, an order through whichever other
             key = (await client.futures_stream_get_listen_key())

@@ -13,8 +13,9 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Cancel, NewOrder, Place, SetLeverage
-from tickerplant.venue.domain.events import EVENTS_KEPT, AccountUpdate, ConfigUpdate, OrderUpdate, Outbox
+from tickerplant.venue.domain.events import AccountUpdate, ConfigUpdate, OrderUpdate
 from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
+from tickerplant.venue.domain.outbox import EVENTS_KEPT, Outbox
 
 
 def _event(n: int) -> ConfigUpdate:

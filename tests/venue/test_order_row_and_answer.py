@@ -23,7 +23,8 @@ from tickerplant.venue.domain.orders import (
 )
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, order_from_row, order_row
 from tickerplant.venue.journal.schema import prepare
-from tickerplant.venue.journal.sqlite_journal import _ORDER_UPSERT, SqliteJournal
+from tickerplant.venue.journal.sqlite_journal import SqliteJournal
+from tickerplant.venue.journal.writes import ORDER_UPSERT
 from tickerplant.venue.payloads.order_payloads import placed
 
 NOW = 1_764_170_000_000
@@ -53,7 +54,7 @@ def _order(**changed: object) -> Order:
 def _stored(row: tuple[object, ...]) -> list[tuple[object, ...]]:
     db = sqlite3.connect(":memory:", isolation_level=None)
     prepare(db)
-    db.execute(_ORDER_UPSERT, row)
+    db.execute(ORDER_UPSERT, row)
     columns = [c.strip() for c in ORDER_COLUMNS.split(",")]
     return db.execute(
         f"SELECT {', '.join(f'{c}, typeof({c})' for c in columns)} FROM venue_orders"

@@ -1,15 +1,24 @@
 """The countdowns of ``countdownCancelAll`` on the listener's clock (the rules are
 ``venue/engine/countdowns.py``'s): one timer, for the earliest deadline; when it fires, the
 accounts' open orders on the symbols whose countdown ran out are cancelled through the
-engine, their events drained to the user data stream, and the next deadline timed."""
+engine, their events drained to the user data stream, and the next deadline timed.
+
+Each change is journaled through the engine's journal with its loop iteration's commands
+(``Batch.countdowns``, ``venue/journal/countdown_rows.py``): the answer that acknowledges a
+countdown waits for the commit as an order's does, and a countdown that ran out leaves the
+journal in the transaction of the cancels it made. A restart takes the journal's back
+(``keep``): a bot that set one and died meanwhile still has its orders cancelled (part 2
+§6.7), at once when the deadline passed while the server was down."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from tickerplant.clock import Clock, Timer
+from tickerplant.venue.auth.checks import Keys
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import CancelAll
+from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.engine.countdowns import Countdowns
 
 __all__ = ["CountdownTimer"]
@@ -27,7 +36,29 @@ class CountdownTimer:
         self.fired = 0  # countdowns that ran out, ever
 
     def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None:
+        """Replace the symbol's countdown (``0`` stops it), journaled before the answer."""
         self.countdowns.set(account_id, symbol, countdown_ms, now_ms)
+        deadline_ms = now_ms + countdown_ms if countdown_ms > 0 else 0
+        self._engine.journal.commit(Batch(countdowns=((account_id, symbol, deadline_ms),)))
+        self._arm()
+
+    def keep(self, held: Sequence[tuple[int, str, int]], accounts: Keys) -> int:
+        """Take back the journal's countdowns (``held``: account, symbol, deadline ms;
+        ``countdown_rows.held_countdowns``) of the accounts that still exist, at a start;
+        those of accounts deleted since leave the journal; how many were taken."""
+        gone = []
+        for account_id, symbol, deadline_ms in held:
+            if accounts.account(account_id) is None:
+                gone.append((account_id, symbol, 0))
+            else:
+                self.countdowns.restore(account_id, symbol, deadline_ms)
+        if gone:
+            self._engine.journal.commit(Batch(countdowns=tuple(gone)))
+        self._arm()
+        return len(held) - len(gone)
+
+    def _arm(self) -> None:
+        """The timer at the earliest deadline, if it is earlier than the one timed."""
         when = self.countdowns.next_due_ms()
         if when is not None and (self._timer is None or when < self._timer_ms):
             if self._timer is not None:
@@ -38,11 +69,11 @@ class CountdownTimer:
     def _due(self) -> None:
         self._timer = None
         now_ms = self._clock.now_ms()
+        engine = self._engine
         for account_id, symbol in self.countdowns.due(now_ms):
-            self._engine.apply(CancelAll(account_id, symbol), now_ms)
+            engine.apply(CancelAll(account_id, symbol), now_ms)
+            # gone from the journal with the cancels it made (one group commit's transaction)
+            engine.journal.commit(Batch(countdowns=((account_id, symbol, 0),)))
             self.fired += 1
         self._after(now_ms)
-        when = self.countdowns.next_due_ms()
-        if when is not None:
-            self._timer_ms = when
-            self._timer = self._clock.call_at(when, self._due)
+        self._arm()

@@ -28,6 +28,7 @@ class EngineSurface(NamedTuple):
     rest: PrivateRest
     trading: WsTrading  # the same endpoints, drained alike
     drain: Callable[[int], object]  # the engine's events to the user data stream, at a time
+    countdowns: CountdownTimer  # the rest's, which a start gives the journal's (``keep``)
 
 
 def engine_surface(
@@ -41,4 +42,4 @@ def engine_surface(
     countdowns = CountdownTimer(clock, engine, drain)
     activity = user_data.activity  # refusals counted, by code
     rest = PrivateRest(market, accounts, weight, coins, engine, user_data, countdowns, activity, fill_fields)
-    return EngineSurface(rest, WsTrading(rest, drain), drain)
+    return EngineSurface(rest, WsTrading(rest, drain), drain, countdowns)

@@ -24,7 +24,7 @@ from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.archive_files import ZipPacking, archive_route
 from tickerplant.gateway.durable_replies import DurableWs, held
-from tickerplant.gateway.engine_surface import engine_surface
+from tickerplant.gateway.engine_surface import EngineSurface, engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.fault_gate import fault_gate
 from tickerplant.gateway.fault_market import publishing
@@ -96,20 +96,12 @@ class Listener:
     """Everything one market serves on one host:port."""
 
     def __init__(
-        self,
-        market: Market,
-        instruments: Mapping[str, Instrument],
-        bus: Bus,
-        clock: Clock,
-        config: ServerConfig,
-        carried: frozenset[str] | None = None,
-        *,
+        self, market: Market, instruments: Mapping[str, Instrument], bus: Bus, clock: Clock,
+        config: ServerConfig, carried: frozenset[str] | None = None, *,
         make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
-        other_instruments: Mapping[str, Instrument] | None = None,
-        demand: Subscribed | None = None,
-        accounts: Accounts | None = None,
-        past: PastAnswers | None = None,
-    ) -> None:
+        other_instruments: Mapping[str, Instrument] | None = None, demand: Subscribed | None = None,
+        accounts: Accounts | None = None, past: PastAnswers | None = None,
+    ) -> None:  # fmt: skip
         """``other_instruments``: the other market's, whose symbols' klines, continuous
         klines and mark prices this listener serves too in the 2026 payload format (§4.13).
         ``demand``: the process' streams held, which its plants follow (``market/demand.py``).
@@ -229,22 +221,27 @@ class Listener:
         )  # fmt: skip
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def serve_engine(self, engine: Engine, durable: GroupCommit | None, venue: Clock | None = None) -> None:
-        """Serve ``engine``'s endpoints (``venue/wire/rest.py``); ``durable``: the journal's group
-        commit (``durable_replies.py``); ``venue``: its clock, a replay's own (``app.replay_timed``)."""
-        if self.private is not None:
-            private, self._venue_clock = self.private, venue or self._clock
-            made = engine_surface(
-                self.market, private.accounts, self.weight, private.coins, engine, self.user_data,
-                self._venue_clock, durable, self._config.legacy_fill_fields,
-            )  # fmt: skip
-            made.rest.venue_now = None if self._venue_clock is self._clock else self._venue_clock.now_ms
-            self.private, self.drain, self._durable = made.rest, made.drain, durable
-            trading: PrivateMethods = made.trading
-            trading = trading if self.faults is None else FaultedWs(made.trading, self.faults)
-            trading = trading if durable is None else DurableWs(trading, durable)
-            self.ws_api.private = latent_ws(trading, self._latency)
-            self._private_routes = private_routes(self.outside, self.private)
+    def serve_engine(
+        self, engine: Engine, durable: GroupCommit | None, venue: Clock | None = None
+    ) -> EngineSurface | None:
+        """Serve ``engine``'s endpoints (``venue/wire/rest.py``), which it returns (None: no
+        accounts); ``durable``: the journal's group commit (``durable_replies.py``); ``venue``:
+        its clock, a replay's own (``app.replay_timed``)."""
+        if self.private is None:
+            return None
+        private, self._venue_clock = self.private, venue or self._clock
+        made = engine_surface(
+            self.market, private.accounts, self.weight, private.coins, engine, self.user_data,
+            self._venue_clock, durable, self._config.legacy_fill_fields,
+        )  # fmt: skip
+        made.rest.venue_now = None if self._venue_clock is self._clock else self._venue_clock.now_ms
+        self.private, self.drain, self._durable = made.rest, made.drain, durable
+        trading: PrivateMethods = made.trading
+        trading = trading if self.faults is None else FaultedWs(made.trading, self.faults)
+        trading = trading if durable is None else DurableWs(trading, durable)
+        self.ws_api.private = latent_ws(trading, self._latency)
+        self._private_routes = private_routes(self.outside, self.private)
+        return made
 
     def forward_venue(self, table: list[RouteRow], requests: VenueRequests) -> None:
         """Under ``--workers``: the plant's private routes (``table``, from its listing),

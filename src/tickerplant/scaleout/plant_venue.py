@@ -44,6 +44,7 @@ from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.scaleout.plant_faults import PlantFaults
 from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.journal.countdown_rows import held_countdowns
 from tickerplant.venue.journal.group_commit import GroupCommit
 from tickerplant.venue.journal.listen_key_rows import held_listen_keys
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -110,7 +111,8 @@ class PlantVenue:
             coins = [inst.margin_asset for inst in instruments[market]]
             legacy = self.config.legacy_fill_fields
             surface = engine_surface(market, accounts, weight, coins, engine, user_data, clock, group, legacy)
-            rests[market], trading[market], drains[market] = surface
+            rests[market], trading[market], drains[market] = surface.rest, surface.trading, surface.drain
+            surface.countdowns.keep(held_countdowns(self.journal, market.value), accounts)  # the journal's
             self.routes[market] = route_table(surface.rest)
             gate = fault_gate(self.config.faults, self.config.simulator.seed, clock, market)
             if gate is not None:  # decided here, for every gateway (scaleout/plant_faults.py)

@@ -8,12 +8,11 @@ list alone (``Made.batch``): a fill and its wallet change from the ``ORDER_TRADE
 that tells it, everything else from its record.
 
 The events hold values, not wire text: the user data stream (a later step) writes them as
-part 4's payloads. They are kept in a bounded outbox (``Outbox``) until it takes them.
+part 4's payloads. They are kept in a bounded outbox (``outbox.Outbox``) until it takes them.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +24,6 @@ from tickerplant.venue.domain.money import Ratio
 from tickerplant.venue.domain.orders import Amendment, Fill, Order, OrderStatus, PositionSide
 
 __all__ = [
-    "EVENTS_KEPT",
     "AccountUpdate",
     "AlgoUpdate",
     "BalanceUpdate",
@@ -39,7 +37,6 @@ __all__ = [
     "MarginMove",
     "OrderRow",
     "OrderUpdate",
-    "Outbox",
     "PositionRow",
     "Record",
     "Setting",
@@ -47,7 +44,6 @@ __all__ = [
     "WalletChange",
 ]
 
-EVENTS_KEPT = 10_000  # events waiting for the user data stream, the oldest dropped first
 _NONE = ()  # a table a batch does not write: one shared empty tuple, no list made for it
 
 
@@ -371,6 +367,9 @@ class Batch:
     # (account, listen key, until ms; "" once closed): the market's listen keys, which are not
     # the engine's but are journaled as its commands are (``gateway/user_data.py``)
     listen_keys: Sequence[tuple[int, str, int]] = _NONE
+    # (account, symbol, deadline ms; 0 once stopped or run out): the market's countdownCancelAll
+    # countdowns, the gateway's too, journaled alike (``gateway/countdowns.py``)
+    countdowns: Sequence[tuple[int, str, int]] = _NONE
     # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
     # wallets ``changes`` and the symbol-less ``incomes`` are
     market: str | None = None
@@ -383,6 +382,7 @@ class Batch:
         margin_moves: Sequence[MarginMove] = _NONE, amendments: Sequence[Amendment] = _NONE,
         modes: Sequence[ModeChange] = _NONE, funded: Sequence[tuple[str, int]] = _NONE,
         market: str | None = None, listen_keys: Sequence[tuple[int, str, int]] = _NONE,
+        countdowns: Sequence[tuple[int, str, int]] = _NONE,
     ) -> None:  # fmt: skip
         self.orders = [] if orders is None else orders
         self.fills = fills
@@ -396,50 +396,15 @@ class Batch:
         self.modes = modes
         self.funded = funded
         self.listen_keys = listen_keys
+        self.countdowns = countdowns
         self.market = market
 
     def __bool__(self) -> bool:
         return bool(
             self.orders or self.fills or self.positions or self.changes or self.settings or self.incomes
             or self.algos or self.margin_moves or self.amendments or self.modes or self.funded
-            or self.listen_keys
+            or self.listen_keys or self.countdowns
         )
-
-
-class Outbox:
-    """The events not yet taken by the user data stream, at most ``EVENTS_KEPT``, kept by
-    the command that made them: part 4 §4.3's order (``TRADE_LITE`` first) is each
-    command's, and one drain of the stream takes several commands' (``take_made``)."""
-
-    def __init__(self) -> None:
-        self._made: deque[tuple[Event, ...]] = deque()  # a command's events each, oldest first
-        self._count = 0  # events in ``_made``
-
-    def extend(self, events: tuple[Event, ...]) -> None:
-        """A command's events, in order (``Engine.apply``); the oldest dropped past the bound."""
-        if not events:
-            return
-        self._made.append(events)
-        self._count += len(events)
-        while self._count > EVENTS_KEPT:  # the oldest events first, a command's head if need be
-            excess, oldest = self._count - EVENTS_KEPT, self._made[0]
-            if len(oldest) <= excess:
-                self._made.popleft()
-                self._count -= len(oldest)
-            else:
-                self._made[0] = oldest[excess:]
-                self._count -= excess
-
-    def take_made(self) -> list[tuple[Event, ...]]:
-        """Every event not yet taken, command by command."""
-        taken = list(self._made)
-        self._made.clear()
-        self._count = 0
-        return taken
-
-    def take(self) -> list[Event]:
-        """Every event not yet taken, in order."""
-        return [event for made in self.take_made() for event in made]
 
 
 _EVENT_TYPES = frozenset((OrderUpdate, AccountUpdate, AlgoUpdate, ConfigUpdate, BalanceUpdate, MarginCall))

@@ -1,7 +1,8 @@
 """``POST …/v1/countdownCancelAll`` (trading spec part 2 §6.7), without I/O: each account's
 countdown per symbol; when one runs out before the next call, the account's open orders on
 that symbol are cancelled. ``countdownTime`` ``0`` stops it. Time is an argument; the shell
-(``gateway/countdowns.py``) runs ``due`` when the earliest deadline comes.
+(``gateway/countdowns.py``) runs ``due`` when the earliest deadline comes, and journals the
+deadlines, which a restart gives back (``restore``).
 
 Bounded: one deadline per account and symbol, gone once it fires or is stopped.
 """
@@ -31,6 +32,12 @@ class Countdowns:
         if len(self._heap) > 4 * len(self._deadlines) + 64:  # called often: drop the stale
             self._heap = [(w, a, s) for (a, s), w in self._deadlines.items()]
             heapq.heapify(self._heap)
+
+    def restore(self, account_id: int, symbol: str, deadline_ms: int) -> None:
+        """A countdown the journal held (``gateway/countdowns.py``), its deadline as it was,
+        passed or not: one that passed runs out at the next ``due``."""
+        self._deadlines[(account_id, symbol)] = deadline_ms
+        heapq.heappush(self._heap, (deadline_ms, account_id, symbol))
 
     def next_due_ms(self) -> int | None:
         heap, deadlines = self._heap, self._deadlines

@@ -29,13 +29,7 @@ from tickerplant.venue.book.markets import ObservedMarket, SimulatedMarket, Venu
 from tickerplant.venue.book.observed import Queues
 from tickerplant.venue.book.ports import Journal, MarketData, OneBook
 from tickerplant.venue.domain.contract import Contract
-from tickerplant.venue.domain.events import (
-    Made,
-    OrderRow,
-    OrderUpdate,
-    Outbox,
-    Shown,
-)
+from tickerplant.venue.domain.events import Made, OrderRow, OrderUpdate, Shown
 from tickerplant.venue.domain.fees import DEFAULT_FEES, Fees
 from tickerplant.venue.domain.ids import first_algo_id, first_order_id
 from tickerplant.venue.domain.kept import Kept
@@ -48,6 +42,7 @@ from tickerplant.venue.domain.orders import (
     PositionSide,
     new_client_order_id,
 )
+from tickerplant.venue.domain.outbox import Outbox
 from tickerplant.venue.domain.position import FLAT
 from tickerplant.venue.domain.recorded import History
 from tickerplant.venue.engine.algo_book import AlgoBook

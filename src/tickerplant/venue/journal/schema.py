@@ -91,6 +91,10 @@ CREATE TABLE IF NOT EXISTS venue_listen_keys (
     market TEXT NOT NULL, account_id INTEGER NOT NULL, listen_key TEXT NOT NULL, until_ms INTEGER NOT NULL,
     PRIMARY KEY (market, account_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS venue_countdowns (
+    market TEXT NOT NULL, account_id INTEGER NOT NULL, symbol TEXT NOT NULL, deadline_ms INTEGER NOT NULL,
+    PRIMARY KEY (market, account_id, symbol)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_funded (
     symbol TEXT NOT NULL PRIMARY KEY, funding_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
