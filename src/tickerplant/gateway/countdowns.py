@@ -37,8 +37,7 @@ class CountdownTimer:
 
     def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None:
         """Replace the symbol's countdown (``0`` stops it), journaled before the answer."""
-        self.countdowns.set(account_id, symbol, countdown_ms, now_ms)
-        deadline_ms = now_ms + countdown_ms if countdown_ms > 0 else 0
+        deadline_ms = self.countdowns.set(account_id, symbol, countdown_ms, now_ms)
         self._engine.journal.commit(Batch(countdowns=((account_id, symbol, deadline_ms),)))
         self._arm()
 

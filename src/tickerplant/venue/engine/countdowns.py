@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import heapq
 
-__all__ = ["Countdowns"]
+__all__ = ["LATEST_MS", "Countdowns"]
+
+LATEST_MS = 2**63 - 1  # the latest deadline: SQLite's largest INTEGER (some 292 million years)
 
 
 class Countdowns:
@@ -22,16 +24,19 @@ class Countdowns:
     def __len__(self) -> int:
         return len(self._deadlines)
 
-    def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None:
-        """Replace the symbol's countdown; ``0`` stops it."""
+    def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> int:
+        """Replace the symbol's countdown; ``0`` stops it. Its deadline (0: stopped), at most
+        ``LATEST_MS``: a LONG ``countdownTime`` of up to 2⁶³ − 1 is taken (part 2 §6.7), and
+        the journal keeps the deadline in SQLite's INTEGER."""
         if countdown_ms <= 0:
             self._deadlines.pop((account_id, symbol), None)
-            return
-        when = self._deadlines[(account_id, symbol)] = now_ms + countdown_ms
+            return 0
+        when = self._deadlines[(account_id, symbol)] = min(now_ms + countdown_ms, LATEST_MS)
         heapq.heappush(self._heap, (when, account_id, symbol))
         if len(self._heap) > 4 * len(self._deadlines) + 64:  # called often: drop the stale
             self._heap = [(w, a, s) for (a, s), w in self._deadlines.items()]
             heapq.heapify(self._heap)
+        return when
 
     def restore(self, account_id: int, symbol: str, deadline_ms: int) -> None:
         """A countdown the journal held (``gateway/countdowns.py``), its deadline as it was,
