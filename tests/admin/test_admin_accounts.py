@@ -5,6 +5,7 @@ refusals hold; no secret is shown but once, to the caller, and none is logged.""
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ports import free_port
 
+from tickerplant import app
 from tickerplant.market.instruments import Market
+from tickerplant.venue.wire.administration import trading_view
 
 STILL = {"actions_per_s": 1e-9}
 
@@ -224,3 +227,33 @@ async def test_an_account_holding_orders_or_a_position_is_not_deleted(
             assert gone.value.code == -2015
         finally:
             await client.close_connection()
+
+
+async def test_the_account_page_reads_the_engines_on_their_loop_and_changes_nothing(
+    start_server: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account page's trading (positions, open orders, fills) is read on the loop that
+    runs the engines, not in the thread the database's reads run in, where the loop could be
+    changing it meanwhile; and reading an account that never traded makes nothing for it in
+    the engines (no ledger, no seat a symbol)."""
+    threads: list[int] = []
+
+    def recording(engines: Any, account_id: int) -> Any:
+        threads.append(threading.get_ident())
+        return trading_view(engines, account_id)
+
+    monkeypatch.setattr(app, "trading_view", recording)
+    plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
+    base = plant.admin_url()
+    async with aiohttp.ClientSession() as session:
+        status, made = await call(session, base, "POST", "/api/accounts", {"name": "bob", "balances": "USDT=100"})
+        assert status == 200
+        account_id = made["account"]["accountId"]
+        engines = plant.engines.values()
+        before = [(len(engine.ledgers), len(engine.seats)) for engine in engines]
+        status, shown = await call(session, base, "GET", f"/api/accounts/{account_id}")
+    assert status == 200 and shown["trading"] == {
+        market: {"positions": [], "openOrders": [], "fills": []} for market in ("um", "cm")
+    }  # fmt: skip
+    assert threads == [threading.get_ident()]  # this loop's thread: the server's, in process
+    assert [(len(engine.ledgers), len(engine.seats)) for engine in engines] == before

@@ -77,6 +77,13 @@ class _Missing(LookupError):
     """No such account or key: 404."""
 
 
+async def _on_the_loop(trading: Callable[[int], dict[str, Any]], account_id: int) -> dict[str, Any]:
+    """``trading``'s view, read on the loop that runs the engines (this coroutine's): never
+    from the thread the database's reads run in, where the loop could be changing what it
+    reads meanwhile."""
+    return trading(account_id)
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(body), status=status, content_type="application/json")
 
@@ -89,13 +96,13 @@ class AccountsApi:
         asked: Callable[[int], Awaitable[Any]] | None = None,
     ) -> None:  # fmt: skip
         """``trading``: an account's positions, open orders and fills, where this process
-        runs the venue's engines (``administration.trading_view``); ``asked``: the same asked
-        of the process that runs them (``serve --workers``' supervisor asks the plant's
+        runs the venue's engines (``administration.trading_view``), read on the loop, which
+        runs them (the commands' reads of the database run in a thread); ``asked``: the same
+        asked of the process that runs them (``serve --workers``' supervisor asks the plant's
         admin listener, ``admin/workers.py``), None when it does not answer."""
         self.path = Path(path)
         self._clock = clock
-        self._trading = trading
-        self._asked = asked
+        self._asked = asked if trading is None else functools.partial(_on_the_loop, trading)
 
     def routes(self, app: web.Application) -> None:
         add = app.router
@@ -137,7 +144,8 @@ class AccountsApi:
     def _shown(
         self, show: Callable[[web.Request], Awaitable[web.Response]]
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
-        """``show``, with the trading asked of the process that runs the engines."""
+        """``show``, with the trading asked of the engines, on the loop that runs them or of
+        the process that does."""
         asked = self._asked
         if asked is None:
             return show
@@ -171,7 +179,7 @@ class AccountsApi:
             **admin.account_row(store, account),
             "balances": [admin.balance_row(b) for b in store.balances(account.account_id)],
             "apiKeys": [admin.key_row(k) for k in store.keys(account.account_id)],
-            "trading": self._trading(account.account_id) if self._trading is not None else None,
+            "trading": None,  # the engines', read on the loop (``_shown``)
         }
 
     def _deposit(self, store: AccountStore, request: web.Request, body: bytes, now_ms: int) -> Any:

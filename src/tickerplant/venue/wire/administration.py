@@ -138,15 +138,17 @@ def trading_view(engines: Mapping[Market, Engine], account_id: int) -> dict[str,
     shape) and the last ``RECENT_FILLS`` fills (userTrades' rows), newest last."""
     view: dict[str, Any] = {}
     for market, engine in engines.items():
-        ledger = engine.ledger(account_id)
+        ledger = engine.ledgers.get(account_id)  # looked up, never made: a read changes nothing
+        if ledger is None:  # never traded in this market
+            view[market.value] = {"positions": [], "openOrders": [], "fills": []}
+            continue
         symbols = ledger.active_symbols()
-        fills = sorted(
-            (f for s in engine.instruments for f in engine.kept(account_id, s).fills), key=lambda f: f.time_ms
-        )[-RECENT_FILLS:]
+        seats = (engine.seats.get((account_id, s)) for s in engine.instruments)
+        fills = sorted((f for seat in seats if seat is not None for f in seat.fills), key=lambda f: f.time_ms)
         orders = engine.open_orders(account_id, None)
         view[market.value] = {
             "positions": position_risk(engine, account_id, None, v3=True) if symbols else [],
             "openOrders": [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders],
-            "fills": [order_payloads.trade(f, engine.instruments[f.symbol]) for f in fills],
+            "fills": [order_payloads.trade(f, engine.instruments[f.symbol]) for f in fills[-RECENT_FILLS:]],
         }
     return view
