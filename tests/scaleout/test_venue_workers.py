@@ -161,10 +161,12 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                         symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010",
                         price=f"{Decimal(eth['bidPrice']) - 100:.2f}",
                     )  # fmt: skip
-                    await client.futures_countdown_cancel_all(symbol="ETHUSDT", countdownTime=1500)
+                    await client.futures_countdown_cancel_all(symbol="ETHUSDT", countdownTime=4000)
                     before = len(placed)
                     burst = [asyncio.ensure_future(one(100 + n)) for n in range(40)]
                     await eventually(lambda: len(placed) >= before + 10, 10 * SECONDS)  # noqa: B023
+                    ask = {"symbol": "ETHUSDT", "orderId": counted_down["orderId"]}
+                    assert (await client.futures_get_order(**ask))["status"] == "NEW"  # killed before it ran out
                 os.kill(pid, signal.SIGKILL)
                 if victim == "plant":
                     for sending in burst:  # what is still waiting was not acknowledged
@@ -185,7 +187,6 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                 async with aiohttp.ClientSession() as session, session.put(f"{base}/fapi/v1/listenKey", headers=headers) as r:
                     assert (r.status, await r.json()) == (200, {"listenKey": listen_key}), victim  # still live
             async with asyncio.timeout(20 * SECONDS):  # the countdown the killed plant acknowledged
-                ask = {"symbol": "ETHUSDT", "orderId": counted_down["orderId"]}
                 while (await client.futures_get_order(**ask))["status"] != "CANCELED":
                     await asyncio.sleep(LOOK_S)
 

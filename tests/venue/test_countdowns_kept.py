@@ -25,6 +25,7 @@ from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.commands import CancelAll, Outcome
 from tickerplant.venue.journal.countdown_rows import held_countdowns
 from tickerplant.venue.journal.group_commit import Stamped
 from tickerplant.venue.journal.sqlite_journal import SqliteJournal
@@ -55,8 +56,8 @@ def test_the_journal_holds_each_countdown_and_a_start_takes_them_back(tmp_path: 
     first.set(a, "ETHUSDT", 0, T0 + 1)  # stopped: its row goes
     first.set(b, "BTCUSDT", 10_000, T0)
     first.set(c, "BTCUSDT", 500_000, T0)
-    assert held_countdowns(journal, "um") == [(b, "BTCUSDT", T0 + 10_000), (a, "BTCUSDT", T0 + 150_000),
-                                              (c, "BTCUSDT", T0 + 500_000)]  # fmt: skip
+    assert held_countdowns(journal, "um") == [(b, "BTCUSDT", T0 + 10_000, T0), (a, "BTCUSDT", T0 + 150_000, T0 + 30_000),
+                                              (c, "BTCUSDT", T0 + 500_000, T0)]  # fmt: skip
     assert held_countdowns(journal, "cm") == []  # one market's are not the other's
     clock.advance(10_000)  # b's runs out: gone from the journal with its cancels
     assert first.fired == 1 and drained == [T0 + 10_000]
@@ -71,11 +72,48 @@ def test_the_journal_holds_each_countdown_and_a_start_takes_them_back(tmp_path: 
     again = CountdownTimer(clock, engine, drained.append)
     keys.refresh()
     assert again.keep(held_countdowns(journal, "um"), keys) == 1  # a's, not the deleted c's
-    assert held_countdowns(journal, "um") == [(a, "BTCUSDT", T0 + 150_000)]
+    assert held_countdowns(journal, "um") == [(a, "BTCUSDT", T0 + 150_000, T0 + 30_000)]
     clock.advance(0)  # its deadline passed while the server was down: it runs out at once
     assert again.fired == 1 and not order.status.is_open
     assert held_countdowns(journal, "um") == []
+
+    # a replay started again at an earlier time: a countdown set after its start is dropped
+    later = CountdownTimer(ManualClock(T0 + 400_000), engine, drained.append)
+    later.set(a, "BTCUSDT", 60_000, T0 + 400_000)
+    earlier = CountdownTimer(ManualClock(T0 + 300_000), engine_with(Stamped(journal, "um")), drained.append)
+    assert earlier.keep(held_countdowns(journal, "um"), keys) == 0 and len(earlier.countdowns) == 0
+    assert held_countdowns(journal, "um") == []
     store.close()
+    journal.close()
+
+
+def test_a_cancel_that_fails_ends_no_other_countdown_nor_the_timer(tmp_path: Path) -> None:
+    """A countdown whose cancels raise (a bug: nothing known does) is spent and logged; the
+    others due with it run out, the user data drain runs, and the next deadline is timed."""
+    path = tmp_path / "venue.db"
+    journal, clock = SqliteJournal(path), ManualClock(T0)
+    account(path, "a", Market.UM, "USDT", "100000")
+    engine = engine_with(Stamped(journal, "um"))
+    applied: list[int] = []
+    apply = engine.apply
+
+    def failing(command: CancelAll, now_ms: int) -> Outcome:
+        applied.append(command.account_id)
+        if command.account_id == 1:
+            raise RuntimeError("a bug")
+        return apply(command, now_ms)
+
+    engine.apply = failing  # type: ignore[method-assign]
+    drained: list[int] = []
+    timer = CountdownTimer(clock, engine, drained.append)
+    timer.set(1, "BTCUSDT", 1_000, T0)
+    timer.set(2, "BTCUSDT", 1_000, T0)
+    timer.set(2, "ETHUSDT", 5_000, T0)
+    clock.advance(1_000)
+    assert applied == [1, 2] and timer.fired == 2 and drained == [T0 + 1_000]
+    assert held_countdowns(journal, "um") == [(2, "ETHUSDT", T0 + 5_000, T0)]  # 1's spent, not kept
+    clock.advance(4_000)  # timed again after the failure
+    assert applied == [1, 2, 2] and drained == [T0 + 1_000, T0 + 5_000]
     journal.close()
 
 

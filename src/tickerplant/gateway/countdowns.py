@@ -12,6 +12,7 @@ journal in the transaction of the cancels it made. A restart takes the journal's
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from tickerplant.clock import Clock, Timer
@@ -22,6 +23,8 @@ from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.engine.countdowns import Countdowns
 
 __all__ = ["CountdownTimer"]
+
+log = logging.getLogger("tickerplant.venue")
 
 
 class CountdownTimer:
@@ -38,17 +41,18 @@ class CountdownTimer:
     def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None:
         """Replace the symbol's countdown (``0`` stops it), journaled before the answer."""
         deadline_ms = self.countdowns.set(account_id, symbol, countdown_ms, now_ms)
-        self._engine.journal.commit(Batch(countdowns=((account_id, symbol, deadline_ms),)))
+        self._engine.journal.commit(Batch(countdowns=((account_id, symbol, deadline_ms, now_ms),)))
         self._arm()
 
-    def keep(self, held: Sequence[tuple[int, str, int]], accounts: Keys) -> int:
-        """Take back the journal's countdowns (``held``: account, symbol, deadline ms;
-        ``countdown_rows.held_countdowns``) of the accounts that still exist, at a start;
-        those of accounts deleted since leave the journal; how many were taken."""
-        gone = []
-        for account_id, symbol, deadline_ms in held:
-            if accounts.account(account_id) is None:
-                gone.append((account_id, symbol, 0))
+    def keep(self, held: Sequence[tuple[int, str, int, int]], accounts: Keys) -> int:
+        """Take back the journal's countdowns (``held``: account, symbol, deadline ms, set ms;
+        ``countdown_rows.held_countdowns``) at a start; those of accounts deleted since, and
+        those set after this clock's now (journaled on a clock ahead of it: a replay started
+        again at an earlier time), leave the journal; how many were taken."""
+        now_ms, gone = self._clock.now_ms(), []
+        for account_id, symbol, deadline_ms, set_ms in held:
+            if accounts.account(account_id) is None or set_ms > now_ms:
+                gone.append((account_id, symbol, 0, now_ms))
             else:
                 self.countdowns.restore(account_id, symbol, deadline_ms)
         if gone:
@@ -69,10 +73,16 @@ class CountdownTimer:
         self._timer = None
         now_ms = self._clock.now_ms()
         engine = self._engine
-        for account_id, symbol in self.countdowns.due(now_ms):
-            engine.apply(CancelAll(account_id, symbol), now_ms)
-            # gone from the journal with the cancels it made (one group commit's transaction)
-            engine.journal.commit(Batch(countdowns=((account_id, symbol, 0),)))
-            self.fired += 1
-        self._after(now_ms)
-        self._arm()
+        try:
+            for account_id, symbol in self.countdowns.due(now_ms):
+                try:  # one account's failure (a bug) ends no other's countdown, nor the timer
+                    engine.apply(CancelAll(account_id, symbol), now_ms)
+                except Exception:
+                    log.exception("countdownCancelAll of account %s on %s failed", account_id, symbol)
+                # gone from the journal with the cancels it made (one group commit's transaction),
+                # or without them when they failed: spent either way, not failing again at each start
+                engine.journal.commit(Batch(countdowns=((account_id, symbol, 0, now_ms),)))
+                self.fired += 1
+        finally:
+            self._after(now_ms)
+            self._arm()

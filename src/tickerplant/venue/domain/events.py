@@ -367,9 +367,9 @@ class Batch:
     # (account, listen key, until ms; "" once closed): the market's listen keys, which are not
     # the engine's but are journaled as its commands are (``gateway/user_data.py``)
     listen_keys: Sequence[tuple[int, str, int]] = _NONE
-    # (account, symbol, deadline ms; 0 once stopped or run out): the market's countdownCancelAll
-    # countdowns, the gateway's too, journaled alike (``gateway/countdowns.py``)
-    countdowns: Sequence[tuple[int, str, int]] = _NONE
+    # (account, symbol, deadline ms, 0 once stopped or run out; set ms): the market's
+    # countdownCancelAll countdowns, the gateway's too, journaled alike (``gateway/countdowns.py``)
+    countdowns: Sequence[tuple[int, str, int, int]] = _NONE
     # the engine's market ("um", "cm"), stamped by its journal (``group_commit.Stamped``): whose
     # wallets ``changes`` and the symbol-less ``incomes`` are
     market: str | None = None
@@ -382,7 +382,7 @@ class Batch:
         margin_moves: Sequence[MarginMove] = _NONE, amendments: Sequence[Amendment] = _NONE,
         modes: Sequence[ModeChange] = _NONE, funded: Sequence[tuple[str, int]] = _NONE,
         market: str | None = None, listen_keys: Sequence[tuple[int, str, int]] = _NONE,
-        countdowns: Sequence[tuple[int, str, int]] = _NONE,
+        countdowns: Sequence[tuple[int, str, int, int]] = _NONE,
     ) -> None:  # fmt: skip
         self.orders = [] if orders is None else orders
         self.fills = fills

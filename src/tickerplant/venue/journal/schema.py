@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS venue_listen_keys (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_countdowns (
     market TEXT NOT NULL, account_id INTEGER NOT NULL, symbol TEXT NOT NULL, deadline_ms INTEGER NOT NULL,
-    PRIMARY KEY (market, account_id, symbol)
+    set_ms INTEGER NOT NULL, PRIMARY KEY (market, account_id, symbol)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS venue_funded (
     symbol TEXT NOT NULL PRIMARY KEY, funding_ms INTEGER NOT NULL

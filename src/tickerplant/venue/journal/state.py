@@ -37,9 +37,11 @@ Not hashed, because a restart does not restore it, by design:
 - the market's last trade price per symbol (``AlgoBook.last``) and the marks: the
   market's, told again by its next messages;
 - the generator of ``clientOrderId``s (``venue_engines`` seeds a new one after a restart);
-- the ``countdownCancelAll`` deadlines: the gateway's timers, not the engine's (journaled
-  and timed again at a start: ``gateway/countdowns.py``, ``tests/venue/test_countdowns_kept.py``);
 - orders placed past the order-rate windows' last save and refused (``order_counts.py``).
+
+Not hashed either, being no engine's: the ``countdownCancelAll`` deadlines, the gateway's
+timers, which it journals and times again at a start itself (``gateway/countdowns.py``,
+``tests/venue/test_countdowns_kept.py``).
 
 The kept orders, fills and income rows are bounded; a rebuild gives the newest by id or
 time where the live engine dropped the oldest at the time: the two keep the same rows
