@@ -9,7 +9,9 @@ prefix (spec part 5 §2.1.8): under any other base URL the same refusals are a p
 start-up calls to ``/sapi``) is pointed at the same listener.
 
 The names resolve to loopback as RFC 6761 asks (``localhost_names.py``: the tests may not
-write ``/etc/hosts``)."""
+write ``/etc/hosts``); where no resolver does, the name goes in the URL's user part
+(``https://demo-fapi@127.0.0.1:<port>``), which ccxt reads as the prefix and its HTTP client
+sends as a Basic ``Authorization`` header, which the server ignores: the same classes."""
 
 from __future__ import annotations
 
@@ -91,6 +93,10 @@ async def test_usdm_refusals_raise_binance_s_classes(served: tuple[Tickerplant, 
     assert filters is ccxt.InvalidOrder  # -4164
     assert post_only is ccxt.OrderNotFillable  # -5022: ccxt's linear table, Binance's host or demo
     assert stop is ccxt.OrderImmediatelyFillable  # -2021
+    # the name as the URL's user part, the host the address: no resolver asked, the same classes
+    as_user = f"https://demo-fapi@127.0.0.1:{port}"
+    assert await asyncio.to_thread(place, venue.bob_hmac, as_user) is ccxt.InsufficientFunds
+    assert await asyncio.to_thread(session, as_user) == [filters, post_only, stop]
     # the same server by its address: ccxt's common tables only (binanceusdm's own has -5022)
     plain = f"https://127.0.0.1:{port}"
     assert await asyncio.to_thread(place, venue.bob_hmac, plain) is ccxt.ExchangeError
@@ -130,5 +136,7 @@ async def test_coinm_refusals_raise_binance_s_classes_in_ccxt_pro(
     named = await asyncio.to_thread(asyncio.run, session(f"demo-dapi.localhost:{port}"))
     # -2019, then -2019 over the WebSocket API (as from ws-dapi.binance.com), -2021
     assert named == [ccxt.InsufficientFunds, ccxt.ExchangeError, ccxt.OrderImmediatelyFillable]
+    as_user = await asyncio.to_thread(asyncio.run, session(f"demo-dapi@127.0.0.1:{port}"))  # no resolver
+    assert as_user == named
     plain = await asyncio.to_thread(asyncio.run, session(f"127.0.0.1:{port}"))
     assert plain == [ccxt.ExchangeError] * 3
