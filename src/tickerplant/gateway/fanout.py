@@ -21,7 +21,7 @@ import msgspec
 
 from tickerplant.bus import StreamMessage
 from tickerplant.market.demand import Subscribed
-from tickerplant.protocol.user_streams import is_listen_key_item
+from tickerplant.protocol.user_streams import is_listen_key_item, listen_key_item
 
 __all__ = ["FanOut", "Schedule", "Subscriber", "control_frame", "text_frame"]
 
@@ -106,6 +106,9 @@ class FanOut:
         # leaves it with its last route, its counts added to ``retired``
         self.sent: dict[str, list[int]] = {}
         self.retired = [0, 0]  # [frames, bytes] of the user data names no longer routed
+        # listen key -> its names (``<key>``, ``<key>@<event>``) some connection holds: a key in
+        # use, which the user data drain writes events for (``UserData.drain``)
+        self._keys: dict[str, int] = {}
 
     def subscriptions(self) -> dict[str, int]:
         """Canonical stream -> how many connections hold it (read by the metrics, not hot)."""
@@ -118,6 +121,8 @@ class FanOut:
             routes = self._routes[key] = []
             if self._demand is not None:
                 self._demand.hold(key)
+            if (item := listen_key_item(key)) is not None:
+                self._keys[item[0]] = self._keys.get(item[0], 0) + 1
         for route in routes:
             if route.prefix == prefix:
                 break
@@ -141,9 +146,21 @@ class FanOut:
                         del self._routes[key]
                         if self._demand is not None:
                             self._demand.release(key)
-                        if is_listen_key_item(key):
+                        if (item := listen_key_item(key)) is not None:
                             self._retire(key)
+                            self._let_go(item[0])
                 return
+
+    def holds_key(self, listen_key: str) -> bool:
+        """Whether a connection holds one of ``listen_key``'s names (a key in use)."""
+        return listen_key in self._keys
+
+    def _let_go(self, listen_key: str) -> None:
+        held = self._keys[listen_key] - 1
+        if held:
+            self._keys[listen_key] = held
+        else:
+            del self._keys[listen_key]
 
     def _retire(self, key: str) -> None:
         """A user data name's counts into ``retired``, its entry gone."""

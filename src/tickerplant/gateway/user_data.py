@@ -133,12 +133,12 @@ class UserData:
         for reported in events:
             account_id = reported.account_id
             if account_id not in live:
-                keyed = self.keys.key_of(account_id, now_ms) is not None
+                key = self.keys.key_of(account_id, now_ms)
                 held = accounts.account(account_id)
-                gone = keyed and (held is None or held.disabled)
+                gone = key is not None and (held is None or held.disabled)
                 if gone:
                     ended.append(account_id)
-                live[account_id] = keyed and not gone
+                live[account_id] = key is not None and not gone and self._in_use(key)
         if ended:  # as a revoked key's session is ended (part 1 §8.6): listenKeyExpired, then closed
             self.streams.expire_early(ended, now_ms)
             self._journal_closed(ended)
@@ -167,6 +167,15 @@ class UserData:
         if failed:  # the other accounts' events are on their way: now the step that ran this logs it
             raise failed[0]
         return len(payloads)
+
+    def _in_use(self, key: str) -> bool:
+        """Whether ``key``'s events are written: a key no connection of this listener holds gets
+        none (the payloads are most of a command's cost), unless they go on the bus (the
+        plant: the gateways hold the connections) or a fault profile decides on each one."""
+        surface = self._surface
+        return surface is None or self._publish is not None or self.faults is not None or (
+            surface.fanout.holds_key(key)
+        )  # fmt: skip
 
     # -- venue.rest.ListenKeyTable ----------------------------------------------------
 
