@@ -161,12 +161,13 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
                         symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.010",
                         price=f"{Decimal(eth['bidPrice']) - 100:.2f}",
                     )  # fmt: skip
-                    await client.futures_countdown_cancel_all(symbol="ETHUSDT", countdownTime=4000)
                     before = len(placed)
                     burst = [asyncio.ensure_future(one(100 + n)) for n in range(40)]
                     await eventually(lambda: len(placed) >= before + 10, 10 * SECONDS)  # noqa: B023
+                    # set last, so that however slow the burst was the plant dies before it runs out
+                    await client.futures_countdown_cancel_all(symbol="ETHUSDT", countdownTime=3000)
                     ask = {"symbol": "ETHUSDT", "orderId": counted_down["orderId"]}
-                    assert (await client.futures_get_order(**ask))["status"] == "NEW"  # killed before it ran out
+                    assert (await client.futures_get_order(**ask))["status"] == "NEW"
                 os.kill(pid, signal.SIGKILL)
                 if victim == "plant":
                     for sending in burst:  # what is still waiting was not acknowledged
