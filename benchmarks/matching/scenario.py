@@ -1,6 +1,6 @@
 """The venue's core in process against a bare matching book.
 
-    python -m benchmarks matching [--quick] [--commands 200000] [--accounts 1000]
+    python -m benchmarks matching [--quick] [--commands 200000] [--accounts 1000] [--parts]
 
 exchange-core's command mix, made once before anything is timed: 9 % GTC limits (resting
 away from the best price), 3 % IOC (crossing the book), 6 % cancels, 82 % moves (a resting
@@ -15,6 +15,9 @@ floor (``floor.BareBook``, PERFORMANCE.md's bare price-time book) takes the same
 against the same levels. Commands per second, best of ``--repeats``. Target: venue / floor
 ≥ 0.15. Then, for scale, µs per public trade filling resting orders without the one book
 (``run_trades``, ten far orders resting per account). It always exits 0: it measures.
+
+``--parts``: only where a command of the mix goes, each of the core's larger parts taken
+out in turn (``taken_out.py``): what it costs, µs a command, in the pure-Python core.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from .floor import BareBook
 from .open_orders import run_open_orders
 from .parts import T0, Counting, Deposits, Kinds
 from .same_symbol import run_same_symbol
+from .taken_out import taken_out
 
 TARGET = Target(0.15)
 MID = 6_000_000  # 60000.00 in BTCUSDT's price units (2 decimals)
@@ -215,12 +219,26 @@ def run_trades(accounts: int, trades: int = 2000, per_account: int = 10) -> tupl
     return len(engine.resting("BTCUSDT")), (time.perf_counter() - started) / trades * 1e6
 
 
+def print_parts(made: list[Command], args: argparse.Namespace) -> None:
+    """``--parts``: the mix's µs a command whole and with each part taken out (``taken_out.py``)."""
+    print(f"== where a command of the mix goes: {len(made):,} commands, {args.accounts:,} accounts,"
+          f" best of {args.repeats} each")  # fmt: skip
+    for found in taken_out(lambda: 1e6 / run_venue(made, args.accounts, Counting()), args.repeats):
+        if len(found) == 2:
+            print(f"  {found[0]}: {found[1]}")
+            continue
+        name, whole, without = found
+        print(f"  {name}: {whole:.1f} µs a command whole, {without:.1f} without it:"
+              f" {whole - without:+.1f} µs ({(whole - without) / whole:.0%})")  # fmt: skip
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks matching", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="20,000 commands, 2 repeats")
     p.add_argument("--commands", type=int, default=None, help="commands (200,000; 20,000)")
     p.add_argument("--accounts", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=None, help="best of (3; 2)")
+    p.add_argument("--parts", action="store_true", help="only where a command goes, part by part")
     args = p.parse_args(argv)
     args.commands = args.commands or (20_000 if args.quick else 200_000)
     args.repeats = args.repeats or (2 if args.quick else 3)
@@ -230,6 +248,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     made = commands(args.commands, args.accounts)
+    if args.parts:
+        print_parts(made, args)
+        return 0
     print(f"== the venue's core against a bare book: {args.commands:,} commands, {args.accounts:,} accounts")
     floor = max(run_floor(made) for _ in range(args.repeats))
     venue = max(run_venue(made, args.accounts, Counting()) for _ in range(args.repeats))
