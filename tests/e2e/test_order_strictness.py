@@ -152,7 +152,8 @@ async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is
     """Part 2 §7, part 1 §6.3: JSON nested 5,000 deep is not valid (-1130; it raised out of the
     decoder, the request unanswered and every REST request queued behind it held), a number
     of ``1e1000000000`` is refused as its text is (-1100; expanded it was a billion digits made
-    on the loop), and the next request is answered."""
+    on the loop), a batch cancel naming no order (neither list, or only ``[]``) is -1102, and
+    the next request is answered."""
     symbol, qty = ("BTCUSDT", "0.010") if market is Market.UM else ("BTCUSD_PERP", "1")
     deep = "[" * 5_000 + "]" * 5_000
     status, answer = await post(http, plant, venue, market, "batchOrders", {"batchOrders": deep})
@@ -161,9 +162,13 @@ async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is
     status, answer = await post(http, plant, venue, market, "batchOrders",
                                 {"symbol": symbol, "orderIdList": deep_enough}, method="DELETE")  # fmt: skip
     assert (status, answer) == (400, {"code": -1130, "msg": "Data sent for parameter 'orderIdList' is not valid."})
-    status, answer = await post(http, plant, venue, market, "batchOrders", {"symbol": symbol}, method="DELETE")
     neither = "Param 'orderIdList' or 'origClientOrderIdList' must be sent, but both were empty/null!"
-    assert (status, answer) == (400, {"code": -1102, "msg": neither})  # the single cancel's text, of the lists
+    # neither list, or only empty ones ("empty/null"): -1102, not an empty answer of 200
+    for lists in ({}, {"orderIdList": "[]"}, {"origClientOrderIdList": "[]"},
+                  {"orderIdList": "[]", "origClientOrderIdList": "[]"}):  # fmt: skip
+        status, answer = await post(http, plant, venue, market, "batchOrders", {"symbol": symbol, **lists},
+                                    method="DELETE")  # fmt: skip
+        assert (status, answer) == (400, {"code": -1102, "msg": neither}), lists  # the single cancel's text
     limit = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "Q",
              "price": far_below(plant, market, symbol)}  # fmt: skip
     vast = json.dumps([limit]).replace('"Q"', "1e1000000000")

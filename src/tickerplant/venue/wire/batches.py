@@ -83,7 +83,9 @@ NEITHER_LIST = "Param 'orderIdList' or 'origClientOrderIdList' must be sent, but
 
 
 def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
-    """``orderIdList`` (integers) or ``origClientOrderIdList`` (strings); None if absent."""
+    """``orderIdList`` (integers) or ``origClientOrderIdList`` (strings); None if absent or
+    empty: ``[]`` names no order, "empty" in -1102's "must be sent, but both were
+    empty/null!" (``NEITHER_LIST``), as an empty ``orderId`` is the single cancel's."""
     text = params.get(name.lower())
     if text is None:
         return None
@@ -98,7 +100,7 @@ def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
         raise refused(-1130, f"Data sent for parameter '{name}' is not valid.")
     if len(found) > MAX_CANCELS:  # EXCEED_MAX_CANCEL_ORDER_SIZE (part 1 §6.3)
         raise refused(-4032, "Exceed maximum cancel order size.")
-    return found
+    return found or None
 
 
 def each(items: list[dict[str, str]], run: Callable[[dict[str, str]], Any]) -> list[Any]:

@@ -333,7 +333,7 @@ class PrivateRest:
     def _cancel_batch(self, authorized: Authorized, now_ms: int) -> Any:
         engine, params = self._engine, authorized.params
         symbol = parse_symbol(authorized.params)
-        ids = batches.id_list(params, "orderIdList")
+        ids = batches.id_list(params, "orderIdList")  # an empty list is none sent
         client_ids = batches.id_list(params, "origClientOrderIdList") if ids is None else None
         if ids is None and client_ids is None:
             raise refused(-1102, batches.NEITHER_LIST)
