@@ -47,7 +47,8 @@ async def test_coin_m_trades_on_a_replay_of_public_files(start_server: StartServ
     files(replayed)
     db = tmp_path / "accounts.db"
     store = AccountStore(db)
-    account = store.create_account("carol", [(Market.CM, "BTC", parse_amount("1"))], T0)
+    # made on the operator's wall clock, months after the replayed market's time
+    account = store.create_account("carol", [(Market.CM, "BTC", parse_amount("1"))], T0 + 90 * 86_400_000)
     api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0).api_key
     store.close()
     clock = ManualClock(T0)
@@ -66,6 +67,15 @@ async def test_coin_m_trades_on_a_replay_of_public_files(start_server: StartServ
                 found: dict[str, object] | list[dict[str, object]] = await answer.json()
                 return found
 
+        async def btc_update_time() -> object:
+            rows = await call("GET", "/dapi/v1/balance", "")
+            return next(r["updateTime"] for r in rows if r["asset"] == "BTC")  # type: ignore[index]
+
+        # the balance told as a TRANSFER at the replay's time, and updateTime that time, not the
+        # wall-clock time the operator's row was written at (months ahead of the market)
+        transfers = await call("GET", "/dapi/v1/income", "incomeType=TRANSFER")
+        assert [t["time"] <= T0 for t in transfers] == [True]  # type: ignore[index]
+        assert await btc_update_time() == transfers[0]["time"]  # type: ignore[index]
         market = "symbol=BTCUSD_PERP&side=BUY&type=MARKET&newOrderRespType=RESULT&quantity={}"
         clock.advance(1000)
         first = await call("POST", "/dapi/v1/order", market.format(60))
@@ -90,6 +100,7 @@ async def test_coin_m_trades_on_a_replay_of_public_files(start_server: StartServ
         assert [(t["price"], t["qty"], t["maker"]) for t in fills] == [  # type: ignore[index]
             ("40000.1", "50", False), ("40000", "5", True), ("40000", "5", True),
         ]  # fmt: skip
+        assert await btc_update_time() == fills[-1]["time"] == T0 + 4000  # type: ignore[index]  # the last fill's
         positions = await call("GET", "/dapi/v1/positionRisk", "pair=BTCUSD")
         assert [(p["symbol"], p["positionAmt"]) for p in positions if p["positionAmt"] != "0"] == [  # type: ignore[index,union-attr]
             ("BTCUSD_PERP", "60")

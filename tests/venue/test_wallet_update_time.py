@@ -4,6 +4,7 @@ a funding fee: ``ledger/wallet.py``), and it comes back from the journal after a
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import msgspec
@@ -22,8 +23,8 @@ from tickerplant.venue.wire.order_entry import new_order
 WHO = Account(ALICE, "alice", "a", False, NOW)
 
 
-def _times(engine: Engine) -> dict[str, int]:
-    deposits = Deposits().balances(ALICE)
+def _times(engine: Engine, held: Deposits | None = None) -> dict[str, int]:
+    deposits = (held or Deposits()).balances(ALICE)
     rows = msgspec.json.decode(msgspec.json.encode(balance(engine, WHO, deposits, [])))
     assets = msgspec.json.decode(msgspec.json.encode(account(engine, WHO, deposits, [], v2=False)))["assets"]
     assert {r["asset"]: r["updateTime"] for r in assets} == {
@@ -46,3 +47,51 @@ def test_the_update_time_moves_with_trading_and_comes_back_from_the_journal(tmp_
     again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), SqliteJournal(path))
     SqliteJournal(path).load(again)
     assert _times(again) == {"USDT": NOW + 9}
+
+
+class _WrittenLater(Deposits):
+    """The operator's balance rows written on the wall clock, days after the market's time (a
+    replay's: docs/replay.md): the row's time is not the engine's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows = {a: [dataclasses.replace(b, update_ms=NOW + 90 * 86_400_000) for b in rows] for a, rows in self.rows.items()}
+
+
+def test_a_transfer_told_on_the_engines_clock_is_the_update_time_not_the_rows_wall_time(tmp_path: Path) -> None:
+    """A replay's engine tells an account's opening balance as a ``TRANSFER`` at its own time
+    (``settle_transfers``); ``updateTime`` is then that time and each later change's, never the
+    balance row's wall-clock time, which lies months after the market's (it stood there, and
+    hid every fill's time), and so again after a restart (the journal's ``TRANSFER`` row)."""
+    path = tmp_path / "venue.db"
+    AccountStore(path).close()
+    journal = SqliteJournal(path)
+    deposits = _WrittenLater()
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), deposits, journal)
+    told = [(ALICE, "USDT", deposits.rows[ALICE][0].amount)]
+
+    def moved(market: Market) -> list[tuple[int, str, int]]:  # the keyring's, each move once
+        taken = told.copy()
+        told.clear()
+        return taken
+
+    engine.operator_moves = moved
+    new_order(engine, ALICE, order(price="50000", quantity="0.010"), NOW - 7)  # a resting buy: no wallet change
+    assert _times(engine, deposits) == {"USDT": NOW - 7}  # the transfer, told before the order
+    new_order(engine, ALICE, order(type="MARKET", timeinforce="", quantity="0.010"), NOW + 5)
+    assert _times(engine, deposits) == {"USDT": NOW + 5}  # the fill's commission
+    journal.close()
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), deposits, SqliteJournal(path))
+    SqliteJournal(path).load(again)
+    assert _times(again, deposits) == {"USDT": NOW + 5}
+    wallet_only = tmp_path / "transfer.db"  # a journal holding the transfer alone: its time
+    AccountStore(wallet_only).close()
+    journal = SqliteJournal(wallet_only)
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), deposits, journal)
+    engine.operator_moves = moved
+    told.append((ALICE, "USDT", deposits.rows[ALICE][0].amount))
+    new_order(engine, ALICE, order(price="50000", quantity="0.010"), NOW - 3)
+    journal.close()
+    again = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), deposits, SqliteJournal(wallet_only))
+    SqliteJournal(wallet_only).load(again)
+    assert _times(again, deposits) == {"USDT": NOW - 3}

@@ -16,6 +16,7 @@ from tickerplant.market.instruments import Market
 from tickerplant.venue.auth.accounts import Balance
 from tickerplant.venue.domain.events import BalanceUpdate, Income, Made
 from tickerplant.venue.engine.state import EngineState
+from tickerplant.venue.ledger.wallet import moved_at
 
 __all__ = ["TRAN_ID_SLOTS", "settle_transfers", "unseen_transfers"]
 
@@ -51,6 +52,7 @@ def settle_transfers(
         tran_id = now_ms * TRAN_ID_SLOTS + slot % TRAN_ID_SLOTS
         income = Income(account_id, "", "TRANSFER", asset, change, now_ms, tran_id)
         ledger.income.append(income)
+        moved_at(ledger, asset, now_ms)  # the balance's updateTime, on the engine's clock
         out.put(income)
         wallet = engine.wallet(ledger, asset)
         reason = "DEPOSIT" if change > 0 else "WITHDRAW"

@@ -80,7 +80,7 @@ from tickerplant.venue.journal.rows import ORDER_COLUMNS, as_they_rested, fill_f
 from tickerplant.venue.journal.schema import FILL_COLUMNS, prepare
 from tickerplant.venue.journal.writer_lock import WriterLock, claim_database
 from tickerplant.venue.journal.writes import one_row, write, write_orders
-from tickerplant.venue.ledger.wallet import change_wallet
+from tickerplant.venue.ledger.wallet import change_wallet, moved_at
 
 __all__ = ["WAL_LIMIT_BYTES", "SqliteJournal"]
 
@@ -242,6 +242,8 @@ class SqliteJournal:
             # a symbol's flows are its market's; a transfer's or an exchange's, its wallet's
             if income.symbol in symbols or (not income.symbol and ours(income.asset, wallet)):
                 engine.ledger(income.account_id).income.append(income)
+                if income.kind == "TRANSFER":  # told at the engine's time: the balance's updateTime
+                    moved_at(engine.ledger(income.account_id), income.asset, income.time_ms)
                 if income.kind == "FUNDING_FEE":
                     funded = engine.exposure.funded_ms
                     funded[income.symbol] = max(funded.get(income.symbol, 0), income.time_ms)

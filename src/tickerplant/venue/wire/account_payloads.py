@@ -84,11 +84,13 @@ def _assets(
     engine: Engine, ledger: Ledger, balances: Sequence[Balance], coins: Sequence[str]
 ) -> list[tuple[str, int]]:
     """(asset, updateTime) of the wallet's assets in the balance answer's order: when the
-    asset's wallet last moved, by the operator's transfer or by trading (``wallet.py``)."""
+    asset's wallet last moved, by the operator's transfer or by trading, on the engine's clock
+    (``wallet.py``); the balance row's time (the wall clock's, when the operator wrote it) only
+    while the engine has told nothing of the asset (every start tells the balances)."""
     held = {b.asset: b.update_ms for b in balances if b.wallet is engine.market}
     listed = UM_MARGIN_ASSETS if engine.market is Market.UM else tuple(dict.fromkeys(coins))
     moved = ledger.changed_ms
-    return [(a, max(held.get(a, 0), moved.get(a, 0))) for a in [*listed, *sorted(set(held) - set(listed))]]
+    return [(a, moved.get(a) or held.get(a, 0)) for a in [*listed, *sorted(set(held) - set(listed))]]
 
 
 def _pool_share(engine: Engine, pool: Figures | None, asset: str, f: Figures) -> Figures:
