@@ -353,12 +353,16 @@ async def test_a_kept_book_answers_no_book_until_its_snapshot_not_the_top_of_boo
 
 
 @pytest.mark.parametrize("market", [Market.UM, Market.CM])
+@pytest.mark.parametrize("start_s", [None, 60])
 async def test_a_recording_without_tickers_answers_the_24h_ticker_of_its_trades(
-    tmp_path: Path, market: Market
+    tmp_path: Path, market: Market, start_s: int | None
 ) -> None:
     """``ticker/24hr`` with a symbol answers its 24 h (an object, COIN-M an array of one: spec
     §7.7) also where the recording holds no ``@ticker``: the window's statistics from the
-    replayed trades, as of the replay's latest time (it answered ``[]``)."""
+    replayed trades, as of the replay's latest time (it answered ``[]``), and ``klines`` their
+    candles. With a ``--start`` after two of the trades, the recording's trades before it are
+    read into the statistics and the klines too, as the public files' are (docs/replay.md):
+    they held only what came after the start."""
     symbol, prefix = ("BTCUSDT", "/fapi") if market is Market.UM else ("BTCUSD_PERP", "/dapi")
     stream = f"{symbol.lower()}@aggTrade"
     t0_ms = 1_767_225_600_000
@@ -368,7 +372,8 @@ async def test_a_recording_without_tickers_answers_the_24h_ticker_of_its_trades(
             payload = (f'{{"e":"aggTrade","E":{t0_ms + after_ms},"a":{a},"s":"{symbol}","p":"{price}","q":"{qty}",'
                        f'"f":{f},"l":{last},"T":{t0_ms + after_ms},"m":false}}').encode()  # fmt: skip
             writer.write(Recorded((t0_ms + after_ms) * 1000, stream, payload), (t0_ms + after_ms) * 1000)
-    replay = ReplayConfig(paths=(str(tmp_path),), speed=None)
+    start_ms = None if start_s is None else t0_ms + start_s * 1000
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=None, start_ms=start_ms)
     replaying = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
     await replaying.start()
     try:
@@ -388,5 +393,11 @@ async def test_a_recording_without_tickers_answers_the_24h_ticker_of_its_trades(
             Decimal("101.5"), Decimal("99.0"), Decimal("6"))  # fmt: skip
         every = msgspec.json.decode(await fetch(base))
         assert [row["symbol"] for row in every if row["symbol"] == symbol] == [symbol]
+        klines = msgspec.json.decode(await fetch(f"{rest_base(replaying.url(market))}{prefix}/v1/klines"
+                                                 f"?symbol={symbol}&interval=1m"))  # fmt: skip
+        assert [(k[0], Decimal(k[1]), Decimal(k[4]), Decimal(k[5]), k[8]) for k in klines] == [
+            (t0_ms, Decimal("100.0"), Decimal("101.5"), Decimal("3"), 4),  # the two trades before the start
+            (t0_ms + 60_000, Decimal("99.0"), Decimal("99.0"), Decimal("3"), 4),
+        ]
     finally:
         await replaying.close()

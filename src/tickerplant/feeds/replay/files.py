@@ -203,7 +203,8 @@ def open_replay(
         sessions.setdefault(key, []).append((header.started_us, path))
     for files_of_one in sessions.values():
         paths_of_one = [path for _, path in sorted(files_of_one)]
-        streams.append(_session(paths_of_one, start_ms, end_ms, len(streams), read_bytes))
+        warm_from = None if start_ms is None else start_ms - warm_ms  # its trades, as the files' rows
+        streams.append(_session(paths_of_one, start_ms, end_ms, len(streams), read_bytes, warm_from))
     # the public files' CSV bytes and the recordings' compressed bytes, read as they play
     total = sum(size_of(file.path) for file in public) + sum(size_on_disk(path) for path in headers)
     books = frozenset(
@@ -306,21 +307,24 @@ def _kline_rows(
 
 
 def _session(
-    paths: list[Path], start_ms: int | None, end_ms: int | None, index: int, read_bytes: list[int]
-) -> Iterator[tuple[int, int, Event]]:
+    paths: list[Path], start_ms: int | None, end_ms: int | None, index: int, read_bytes: list[int],
+    warm_ms: int | None = None,
+) -> Iterator[tuple[int, int, Event]]:  # fmt: skip
     """One recorder's files in turn, one open at a time. (A function, so that each session
     keeps its own merge index: a generator expression would read the loop's last one, and
     two recordings' events at the same microsecond would then be compared.)"""
     for n, path in enumerate(paths, 1):  # a file cut short before the last: a gap, told as a loss
-        yield from _recorded(path, start_ms, end_ms, index, cut_is_loss=n < len(paths), progress=read_bytes)
+        yield from _recorded(
+            path, start_ms, end_ms, index, cut_is_loss=n < len(paths), progress=read_bytes, warm_ms=warm_ms
+        )
 
 
 def _recorded(
     path: Path, start_ms: int | None, end_ms: int | None, index: int, *, cut_is_loss: bool = False,
-    progress: list[int] | None = None,
+    progress: list[int] | None = None, warm_ms: int | None = None,
 ) -> Iterator[tuple[int, int, Event]]:  # fmt: skip
     # Opened only when the merge reaches this file: one open file per recorder.
     header, items = read_recording(path, cut_is_loss=cut_is_loss, progress=progress)
     # Books only where depth snapshots were recorded beside the diff streams (version 2).
     books = {} if header.version < 2 else {n.lower(): s for n, s in book_streams(header.streams).items()}
-    yield from recorded_events(header.market, items, start_ms, end_ms, index, books)
+    yield from recorded_events(header.market, items, start_ms, end_ms, index, books, warm_ms)

@@ -123,6 +123,7 @@ def recorded_events(
     end_ms: int | None,
     index: int,
     books: Mapping[str, str] | None = None,
+    warm_ms: int | None = None,
 ) -> Iterator[tuple[int, int, Event]]:
     """A recording's items between ``start_ms`` and ``end_ms`` (inclusive) as events:
     messages pass through, losses break their streams, depth snapshots start books.
@@ -130,8 +131,12 @@ def recorded_events(
     ``books`` (stream name as received -> symbol, ``depth_sync.book_streams``) are the
     diff-depth streams books are kept from: their messages carry the symbol, and they and
     the snapshots are given before ``start_ms`` too, so that the book is known at the
-    start (``Replayer.warm``). Without ``books`` no snapshot is given."""
+    start (``Replayer.warm``). Without ``books`` no snapshot is given. From ``warm_ms`` on
+    (before ``start_ms``), the ``@aggTrade`` messages are given too: the statistics and
+    klines at the start hold what was traded before it (``Replayer.warm``), as a public
+    file's rows of the day before do."""
     start_us = -1 if start_ms is None else start_ms * 1000
+    warm_us = start_us if warm_ms is None else warm_ms * 1000
     end_us = 1 << 62 if end_ms is None else end_ms * 1000 + 999
     books = books or {}
     for item in items:
@@ -140,7 +145,7 @@ def recorded_events(
             return
         if isinstance(item, Recorded):
             book = books.get(item.stream, "")
-            if t >= start_us or book:
+            if t >= start_us or book or (t >= warm_us and item.stream.endswith(_AGG_TRADE)):
                 yield t, index, Passthrough(market, item.stream, item.data, book)
         elif isinstance(item, RecordedSnapshot):
             if books:
@@ -256,7 +261,10 @@ class Replayer:
                 if isinstance(event, Passthrough) and event.stream.endswith(_KLINE_ROW):
                     # a kline file's row: the views' klines of the day before the start
                     history[event.market].append(StreamMessage(event.stream, event.payload))
-                self._follow(event, scratch)  # only books are kept before the start
+                elif isinstance(event, Passthrough):  # a recording's: its trades and tops, as the files'
+                    scratch.append(StreamMessage(event.stream, event.payload))
+                    keep(event.market, scratch)
+                self._follow(event, scratch)  # the books: followed, nothing of them kept
                 scratch.clear()
             else:
                 plant = plant_of[event.symbol]
