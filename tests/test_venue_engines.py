@@ -57,7 +57,7 @@ def test_every_step_and_the_drain_are_contained_in_order_on_one_time(
     step = venue_engines.Contained(clock, activity)
     with caplog.at_level(logging.ERROR, logger="tickerplant"):
         for _ in range(2):  # raised inside: not here
-            venue_engines.feed_engine(engine, drain, clock, transfers, HEEDED, step, messages)  # type: ignore[arg-type]
+            venue_engines.feed_engine(engine, drain, clock, transfers, HEEDED, step, None, messages)  # type: ignore[arg-type]
     steps = ["Transfers", "Trades", "Marks", "AutoExchange", "AlgoTriggers", "drain"]
     assert ran == [(name, 5_000) for name in steps] * 2
     assert dict(activity.failures) == dict.fromkeys(["transfers", "fills", "watch", "exchange", "algos", "drain"], 2)
@@ -100,7 +100,7 @@ def test_a_step_runs_only_on_a_delivery_that_can_give_it_work(
         market=None, exposure=SimpleNamespace(pooled={1}), apply=lambda command, now_ms: ran.append(type(command).__name__),
         algos=algos, data=SimpleNamespace(mark=None), has_resting=lambda: True, good_till=GoodTill(),
     )  # fmt: skip
-    venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, heeded, step, messages)  # type: ignore[arg-type]
+    venue_engines.feed_engine(engine, ran.append, ManualClock(5_000), transfers, heeded, step, None, messages)  # type: ignore[arg-type]
     # the operator's transfers, the Multi-Assets exchange (an account in the mode) and the drain on every delivery
     assert ran == ["refresh", *steps, "AutoExchange", *(["AlgoTriggers"] if priced else []), 5_000]
     assert asked == [priced]  # the algo orders decide whether a delivery without a price concerns them

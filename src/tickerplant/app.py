@@ -258,7 +258,8 @@ class Tickerplant:
             if clock is not self.clock:  # the user data stream's faults and keys: the server's time
                 drain = functools.partial(_drained_at, listener.drain, self.clock)
             activity = listener.user_data.activity
-            for hook in venue_hooks(engine, drain, clock, self.accounts, plant, self.bus, activity):
+            due = served.countdowns.run_due if served is not None else None
+            for hook in venue_hooks(engine, drain, clock, self.accounts, plant, self.bus, activity, due):
                 self.bus.subscribe(market, hook)
         if isinstance(source, ReplaySource) and clock is not self.clock:  # serve --replay's venue
             source.exact_while = functools.partial(awaiting_market, list(self.engines.values()))

@@ -90,8 +90,8 @@ class Heeded(NamedTuple):
 
 
 def feed_engine(
-    engine: Engine, drain: Callable[[int], object], clock: Clock,
-    transfers: OperatorTransfers, heeded: Heeded, step: Step, messages: Sequence[StreamMessage],
+    engine: Engine, drain: Callable[[int], object], clock: Clock, transfers: OperatorTransfers,
+    heeded: Heeded, step: Step, countdowns: Callable[[int], object] | None, messages: Sequence[StreamMessage],
 ) -> None:  # fmt: skip
     """The market's messages to its engine, after the view that its book reads; ``drain``:
     what the engine did, to the user data stream, whatever a step did. Each step, the drain
@@ -106,7 +106,8 @@ def feed_engine(
     command: the ~400 deliveries a second of the simulated market cost the venue a few
     comparisons each while nobody trades. The GTD orders whose date has come, and the GTC
     orders a year old, end at the first delivery after it, before its trades can fill them
-    (``good_till.py``)."""
+    (``good_till.py``); so do the orders of a ``countdownCancelAll`` that ran out
+    (``countdowns``: ``CountdownTimer.run_due``), whose timer a replay outruns."""
     now_ms = clock.now_ms()
     try:
         step("transfers", transfers, engine, now_ms)  # the operator's deposits and withdrawals
@@ -114,6 +115,8 @@ def feed_engine(
         due_ms, dated_ms = engine.good_till.next_ms(), engine.algos.next_date()
         if (due_ms is not None and due_ms <= now_ms) or (dated_ms is not None and dated_ms <= now_ms):
             step("expiry", engine.apply, ExpireGoodTill(), now_ms)  # (good_till.py)
+        if countdowns is not None:  # and those of a countdown that ran out (gateway/countdowns.py)
+            step("countdowns", countdowns, now_ms)
         streams = set(map(_stream, messages))  # read once: three steps ask of them
         traded = not heeded.trades.isdisjoint(streams)
         if not heeded.fills.isdisjoint(streams) and not resting.idle(engine):
@@ -310,15 +313,16 @@ def journal_failed(error: sqlite3.Error) -> None:
 
 def venue_hooks(
     engine: Engine, drain: Callable[[int], object], clock: Clock, keyring: Keyring,
-    plant: Plant, bus: Bus, activity: VenueActivity,
+    plant: Plant, bus: Bus, activity: VenueActivity, countdowns: Callable[[int], object] | None = None,
 ) -> list[Callable[[Sequence[StreamMessage]], None]]:  # fmt: skip
     """What the market's messages go to after the views that the engine's book reads: the
-    engine (``feed_engine``, each of its steps ``contained``), then the plant's
-    ``@forceOrder`` (``liquidations_to_plant``), itself ``contained``. On the running loop."""
+    engine (``feed_engine``, each of its steps ``contained``; ``countdowns``: the countdowns
+    run out by a delivery's time), then the plant's ``@forceOrder``
+    (``liquidations_to_plant``), itself ``contained``. On the running loop."""
     step = Contained(clock, activity)
     transfers = OperatorTransfers(keyring)
     return [
-        functools.partial(feed_engine, engine, drain, clock, transfers, Heeded.of(engine), step),
+        functools.partial(feed_engine, engine, drain, clock, transfers, Heeded.of(engine), step, countdowns),
         functools.partial(step, "liquidations", liquidations_to_plant, engine, plant, bus, clock),
     ]
 

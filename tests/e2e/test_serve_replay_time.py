@@ -60,11 +60,13 @@ async def test_a_replay_trades_and_funds_on_its_own_time(tmp_path: Path, speed: 
     store = AccountStore(db)
     account = store.create_account("rita", [(Market.UM, "USDT", parse_amount("100000"))], T0 - MIN)
     api_key = store.add_key(account.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
+    other = store.create_account("cora", [(Market.UM, "USDT", parse_amount("100000"))], T0 - MIN)
+    cora_key = store.add_key(other.account_id, KeyType.HMAC, SECRET, now_ms=T0 - MIN).api_key
     store.close()
     replay = ReplayConfig(paths=(str(tmp_path / "files"),), speed=speed, paused=True, start_ms=T0)
     server = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, venue_db=str(db), replay=replay))
     await server.start()
-    client = None
+    client = cora = None
     try:
         source = server.source
         assert isinstance(source, ReplaySource) and isinstance(server.venue_clock, MarketClock)
@@ -89,6 +91,17 @@ async def test_a_replay_trades_and_funds_on_its_own_time(tmp_path: Path, speed: 
         assert placed["status"] == 200 and T0 <= placed["result"]["updateTime"] < THROUGH, placed
         orders = {w["interval"]: w["count"] for w in placed["rateLimits"] if w["rateLimitType"] == "ORDERS"}
         assert orders == {"SECOND": 3, "MINUTE": 3}, placed["rateLimits"]  # counted on the venue's time
+        # another account's buy the seller at THROUGH would fill too, and its countdown, run out
+        # 10 s before that trade: cancelled at the first delivery past its deadline, before
+        # the trade (the wall clock's timer, looked at each 100 ms, came seconds of the
+        # replay's late at ``max``, and the trade filled it first)
+        cora = await python_binance_at(um, None, cora_key, SECRET)
+        doomed = await cora.futures_create_order(
+            symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", price="41990.0", quantity="0.100"
+        )
+        deadline = doomed["updateTime"] + 10_000
+        counted = await cora.futures_countdown_cancel_all(symbol="BTCUSDT", countdownTime=10_000)
+        assert counted == {"symbol": "BTCUSDT", "countdownTime": "10000"} and deadline < THROUGH
         listen_key = await client.futures_stream_get_listen_key()  # by the server's time: it lives
         assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}
         source.resume()
@@ -98,6 +111,9 @@ async def test_a_replay_trades_and_funds_on_its_own_time(tmp_path: Path, speed: 
             await eventually(lambda: server.venue_clock.now_ms() > FUNDING + MIN, timeout_s=30)
         filled = await client.futures_get_order(symbol="BTCUSDT", orderId=resting["orderId"])
         assert (filled["status"], filled["executedQty"]) == ("FILLED", "0.100")  # by the seller through it
+        ended = await cora.futures_get_order(symbol="BTCUSDT", orderId=doomed["orderId"])
+        assert (ended["status"], ended["executedQty"]) == ("CANCELED", "0.000"), ended
+        assert deadline <= ended["updateTime"] < THROUGH  # at the replay's time past its deadline
         (trade,) = await client.futures_account_trades(symbol="BTCUSDT", orderId=resting["orderId"])
         assert trade["time"] == THROUGH and trade["maker"] is True  # the replayed trade's own time
         fees = await client.futures_income_history(incomeType="FUNDING_FEE", startTime=T0)
@@ -105,6 +121,7 @@ async def test_a_replay_trades_and_funds_on_its_own_time(tmp_path: Path, speed: 
         assert [(f["income"], f["time"]) for f in fees] == [("-2.52000000", FUNDING)]
         assert await client.futures_stream_keepalive(listen_key) == {"listenKey": listen_key}  # an hour of replay on
     finally:
-        if client is not None:
-            await client.close_connection()
+        for opened in (client, cora):
+            if opened is not None:
+                await opened.close_connection()
         await server.close()

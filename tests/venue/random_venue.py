@@ -222,7 +222,7 @@ class Session:
             fn(*args)  # no containment: a failing step fails the test
 
         transfers = OperatorTransfers(self.venue.keyring)  # a new one: it reads at every delivery
-        feed_engine(engine, lambda _: None, self.clock, transfers, Heeded.of(engine), step, messages)
+        feed_engine(engine, lambda _: None, self.clock, transfers, Heeded.of(engine), step, None, messages)
 
     def _open_order(self, account_id: int) -> tuple[Engine, Any] | None:
         engines = [e for e in self._engines() if e.open_orders(account_id, None)]

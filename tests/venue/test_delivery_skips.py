@@ -58,7 +58,7 @@ def _feed() -> tuple[Engine, _Steps, Any]:
     def deliver(*messages: StreamMessage) -> list[str]:
         steps.ran.clear()
         clock.advance(1)
-        feed_engine(engine, lambda now_ms: None, clock, transfers, Heeded.of(engine), steps, messages)
+        feed_engine(engine, lambda now_ms: None, clock, transfers, Heeded.of(engine), steps, None, messages)
         return list(steps.ran)
 
     return engine, steps, deliver

@@ -116,7 +116,7 @@ def test_an_order_past_its_date_ends_before_the_first_delivery_after_it_can_fill
         function(*args)  # no containment: a failure fails the test
 
     heeded = venue_engines.Heeded.of(engine)
-    venue_engines.feed_engine(engine, lambda _: None, ManualClock(now), transfers, heeded, step, messages)
+    venue_engines.feed_engine(engine, lambda _: None, ManualClock(now), transfers, heeded, step, None, messages)
     assert (gtd.status, gtd.executed_qty, gtd.update_ms) == (OrderStatus.EXPIRED, 0, now)
 
 

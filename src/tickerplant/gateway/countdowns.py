@@ -69,9 +69,21 @@ class CountdownTimer:
             self._timer_ms = when
             self._timer = self._clock.call_at(when, self._due)
 
+    def run_due(self, now_ms: int) -> None:
+        """The countdowns run out by ``now_ms``, the market's time at a delivery of its
+        messages (``venue_engines.feed_engine``), before its trades can fill what they cancel,
+        as a GTD order's date ends it: on a replay the clock's timer is looked at a tenth of a
+        second of the wall's apart, seconds of the replay's at its speed, and the trades
+        after the deadline would have filled them first."""
+        when = self.countdowns.next_due_ms()
+        if when is not None and when <= now_ms:
+            self._run(now_ms)
+
     def _due(self) -> None:
         self._timer = None
-        now_ms = self._clock.now_ms()
+        self._run(self._clock.now_ms())
+
+    def _run(self, now_ms: int) -> None:
         engine = self._engine
         try:
             for account_id, symbol in self.countdowns.due(now_ms):

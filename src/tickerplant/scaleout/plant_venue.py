@@ -120,7 +120,8 @@ class PlantVenue:
                 user_data.follow(gate)
                 faults[market] = PlantFaults(gate, surface.rest, surface.trading, surface.drain)
             plant, activity = plants[market], user_data.activity
-            hooks[market] = venue_hooks(engine, surface.drain, clock, accounts, plant, bus, activity)
+            due = surface.countdowns.run_due  # run out at a delivery's time, as GTD orders
+            hooks[market] = venue_hooks(engine, surface.drain, clock, accounts, plant, bus, activity, due)
         self.desk = VenueDesk(rests, trading, drains, faults)
         return hooks
 
