@@ -255,6 +255,9 @@ class Tickerplant:
                 served.countdowns.keep(held_countdowns(journal, market.value), accounts)
             assert listener.drain is not None
             plant, drain = self.plants[market], listener.drain
+            if isinstance(source, ReplaySource) and source.replayer is not None:
+                # a replay's own plants tick its streams: the venue's liquidations are pushed there
+                plant = source.replayer.plants.get(market, plant)
             if clock is not self.clock:  # the user data stream's faults and keys: the server's time
                 drain = functools.partial(_drained_at, listener.drain, self.clock)
             activity = listener.user_data.activity

@@ -353,12 +353,17 @@ def liquidations_to_plant(
     engine: Engine, plant: Plant, bus: Bus, clock: Clock, messages: Sequence[StreamMessage]
 ) -> None:
     """The venue's liquidation orders, to the plant's `@forceOrder` streams (pushed at its
-    ticks, as the source's own liquidations are: venue/clearing/liquidation.py)."""
+    ticks, as the source's own liquidations are: venue/clearing/liquidation.py); those of a
+    symbol the plant does not derive (a replayed recording's: its streams are as recorded)
+    are not pushed."""
     liquidations = engine.exposure.liquidations
     if not liquidations:
         return
     out: list[StreamMessage] = []
     now_ms = clock.now_ms()
+    symbols = plant.symbols
     while liquidations:
-        plant.apply(liquidations.popleft(), now_ms, out)
+        liquidation = liquidations.popleft()
+        if liquidation.symbol in symbols:
+            plant.apply(liquidation, now_ms, out)
     bus.publish(engine.market, out)

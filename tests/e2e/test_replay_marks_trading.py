@@ -148,10 +148,18 @@ async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files
         assert (eth["positionAmt"], eth["markPrice"]) == ("1.000", "2300.00000000")  # the book's mid
         assert (await amounts())["BTCUSDT"] == "2.000"  # a mark of 42000 liquidates nothing
 
+        pushed = await session.ws_connect(f"ws://127.0.0.1:{port}/ws/btcusdt@forceOrder")
         clock.advance(2 * MIN - 1001)  # 08:01:59.999: the mark of 08:01's close, 40000, is through it
         await eventually(lambda: not exposure.holders.get("BTCUSDT"))
         forced = await call("GET", "/fapi/v1/forceOrders", "symbol=BTCUSDT")
         assert [(o["side"], o["origQty"], o["time"]) for o in forced] == [
             ("SELL", "2.000", FUNDING + 2 * MIN - 1)
         ]
+        # and pushed on @forceOrder by the replay's plant at the end of its second (spec §4.10):
+        # it went to a plant the replay does not tick, and never came
+        clock.advance(1000)
+        force = await pushed.receive_json(timeout=10)
+        assert (force["e"], force["o"]["s"], force["o"]["S"], force["o"]["q"]) == ("forceOrder", "BTCUSDT", "SELL", "2.000")
+        assert force["o"]["T"] == FUNDING + 2 * MIN - 1
+        await pushed.close()
         assert (await amounts())["BTCUSDT"] == "0.000"

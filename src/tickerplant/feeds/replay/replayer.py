@@ -204,6 +204,7 @@ class Replayer:
         self._kept_books = books  # the symbols whose recorded books are kept (``ReplayFiles.books``)
         self._runs = PublicRuns(list(runs))  # the public files' rows, played in stretches
         self._plants = plants
+        self.plants = plants  # read by the venue's liquidations: pushed by the plants that tick here
         # the plants that have symbols: one with none publishes nothing at its cadences
         self._ticking = [(market, plant) for market, plant in plants.items() if plant.symbols]
         self._instruments = instruments or {}
