@@ -22,7 +22,7 @@ from yarl import URL
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import MAX_MOVE_ORDER_LIMIT, Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.auth.signing import hmac_hex
 
@@ -110,6 +110,16 @@ async def test_modify_an_order_and_its_amendment_event(plant: Tickerplant, venue
             symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.030", price=lower, reduceOnly="true"
         )
     assert (caught.value.code, caught.value.message) == (-5047, "The original order is not a reduce-only order.")
+    # modified maxMoveOrderLimit times (each over the wire: ~20 s; the count set as they would leave it,
+    # tests/venue/test_amendment.py makes them one by one): the next is -5026 (part 2 §5)
+    (held,) = plant.engines[Market.UM].open_orders(venue.alice, "BTCUSDT")
+    held.amendments, made = MAX_MOVE_ORDER_LIMIT, held.amendments
+    with pytest.raises(BinanceAPIException) as caught:
+        await client.futures_modify_order(
+            symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.030", price=lower
+        )
+    assert (caught.value.code, caught.value.message) == (-5026, "Exceed maximum modify order limit.")
+    held.amendments = made
     queued = await client.futures_modify_order(  # priced by the book: no price (part 2 §5, since 2026-04-21)
         symbol="BTCUSDT", orderId=placed["orderId"], side="BUY", quantity="0.020", priceMatch="QUEUE"
     )

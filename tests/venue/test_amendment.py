@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from test_engine import ALICE, NOW, Book, Kept, book, engine, journal, order  # noqa: F401
 
+from tickerplant.market.instruments import MAX_MOVE_ORDER_LIMIT
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.events import OrderUpdate
@@ -205,3 +206,19 @@ def test_a_change_priced_by_price_match(engine: Engine) -> None:  # noqa: F811
     assert code(matched, "QUEUE_5") == -5041  # two bids: no fifth
     back = change(engine, order_id, "0.001", "59990.00")  # a price sent: no mode any more
     assert (back.price, back.price_match) == (5_999_000, "NONE")  # type: ignore[attr-defined]
+
+
+def test_an_order_takes_max_move_order_limit_modifications_and_no_more(engine: Engine) -> None:  # noqa: F811
+    """Part 2 §5: "fewer than 10 000 modifications per order", exchangeInfo's
+    ``maxMoveOrderLimit``: that many are taken (each its ``orderAmendment`` count), the next is
+    ``-5026`` "Exceed maximum modify order limit." (COIN-M ``-4198``); the order stands."""
+    order_id = rest(engine, quantity="0.001", price="59990.00")
+    params = {"symbol": "BTCUSDT", "orderid": str(order_id), "side": "BUY", "quantity": "0.001"}
+    for n in range(1, MAX_MOVE_ORDER_LIMIT + 1):  # 60 ms apart: within the order-rate limits
+        amend_order(engine, ALICE, params | {"price": ("59991.00", "59992.00")[n % 2]}, NOW + 60 * n)
+    engine.outbox.take()
+    with pytest.raises(RequestRefused) as caught:
+        amend_order(engine, ALICE, params | {"price": "59993.00"}, NOW + 60 * (MAX_MOVE_ORDER_LIMIT + 1))
+    assert (caught.value.code, caught.value.msg) == (-5026, "Exceed maximum modify order limit.")
+    (kept,) = engine.open_orders(ALICE, "BTCUSDT")
+    assert (kept.amendments, kept.price, kept.status) == (MAX_MOVE_ORDER_LIMIT, 5_999_100, OrderStatus.NEW)

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from tickerplant.market.units import DAY_MS, places_written, to_units
 
 __all__ = [
+    "MAX_MOVE_ORDER_LIMIT",
     "PERPETUAL_DELIVERY_MS",
     "ContractType",
     "Instrument",
@@ -39,6 +40,9 @@ class ContractType(enum.Enum):
 
 
 PERPETUAL_DELIVERY_MS = 4_133_404_800_000  # 2100-12-25: Binance's "no delivery" date (spec §7.3)
+# the modifications an order takes (exchangeInfo's maxMoveOrderLimit; the next is -5026,
+# COIN-M -4198: trading spec part 2 §5)
+MAX_MOVE_ORDER_LIMIT = 10_000
 
 
 class Published(NamedTuple):

@@ -19,7 +19,7 @@ from typing import Final, NamedTuple, TypeVar
 
 import msgspec
 
-from tickerplant.market.instruments import Instrument, Market, listed_price
+from tickerplant.market.instruments import MAX_MOVE_ORDER_LIMIT, Instrument, Market, listed_price
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.market.units import fixed
 
@@ -371,8 +371,8 @@ def _symbol_um(inst: Instrument) -> SymbolUM:
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", "2.5000", "5.0000", inst.base_asset, inst.quote_asset, inst.margin_asset,
         pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, "COIN", _SUB_TYPES.get(inst.base_asset, []),
-        p.trigger_protect, "0.012500", p.market_take_bound, 10000, filters, _ORDER_TYPES, _TIME_IN_FORCE_UM,
-        _PERMISSION_SETS,
+        p.trigger_protect, "0.012500", p.market_take_bound, MAX_MOVE_ORDER_LIMIT, filters, _ORDER_TYPES,
+        _TIME_IN_FORCE_UM, _PERMISSION_SETS,
     )  # fmt: skip
 
 
@@ -392,9 +392,9 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
     return SymbolCM(
         inst.symbol, inst.pair, inst.contract_type.value, inst.delivery_ms, inst.onboard_ms,
         "TRADING", inst.contract_size, inst.margin_asset, "2.5000", "5.0000", inst.base_asset,
-        inst.quote_asset, pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, _EQUAL_QTY_PRECISION, 10000,
-        p.trigger_protect, "COIN", _SUB_TYPES.get(inst.base_asset, []), filters, _ORDER_TYPES,
-        _TIME_IN_FORCE_CM, "0.015000", p.market_take_bound,
+        inst.quote_asset, pd, qd, _QUOTE_PRECISION, _QUOTE_PRECISION, _EQUAL_QTY_PRECISION,
+        MAX_MOVE_ORDER_LIMIT, p.trigger_protect, "COIN", _SUB_TYPES.get(inst.base_asset, []), filters,
+        _ORDER_TYPES, _TIME_IN_FORCE_CM, "0.015000", p.market_take_bound,
     )  # fmt: skip
 
 

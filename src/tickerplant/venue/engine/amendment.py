@@ -12,7 +12,9 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
 2. the order: by ``orderId`` (which wins) or ``origClientOrderId``; one not open ``-2013``;
    not LIMIT ``-5025`` (COIN-M ``-4196``); ``side`` must be the order's (``-1117``); a
    USDⓈ-M ``reduceOnly=true`` on an order that is not reduce-only ``-5047`` (part 2 §5, since
-   2026-09-15: a check alone); a ``priceMatch`` change priced by the book now (``-5041`` when
+   2026-09-15: a check alone); one modified ``MAX_MOVE_ORDER_LIMIT`` times already ``-5026``
+   (COIN-M ``-4198``: exchangeInfo's ``maxMoveOrderLimit``, part 2 §5's "fewer than 10 000"
+   read as that many taken); a ``priceMatch`` change priced by the book now (``-5041`` when
    it has no such level), its filters then; the same price and quantity ``-5027`` (COIN-M
    ``-4197``); a book followed from elsewhere with none in sync 503 ``-1001``
    (``placement.HALTED``); then
@@ -37,7 +39,7 @@ command is (``engine.Engine.apply``).
 
 from __future__ import annotations
 
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import MAX_MOVE_ORDER_LIMIT, Market
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.book.matching import walk
 from tickerplant.venue.domain.commands import Amend
@@ -89,6 +91,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         raise refused(-1117, "Invalid side.")
     if command.reduce_only and not order.reduce_only:  # USDⓈ-M's check alone (``Amend``)
         raise refused(-5047, "The original order is not a reduce-only order.")
+    if order.amendments >= MAX_MOVE_ORDER_LIMIT:  # exchangeInfo's maxMoveOrderLimit (part 2 §5)
+        raise refused(-5026 if engine.market is _UM else -4198, "Exceed maximum modify order limit.")
     if engine.data.halted(command.symbol):  # no book in sync to re-queue in or take from
         raise HALTED()
     if match != "NONE":  # priced by the book now, the order found (-5041 after -2013): a level's price
