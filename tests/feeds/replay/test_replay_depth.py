@@ -7,7 +7,8 @@ from __future__ import annotations
 import msgspec
 
 from tickerplant.bus import StreamMessage
-from tickerplant.feeds.replay.replayer import Replayer, StreamsBroken, recorded_events
+from tickerplant.feeds.replay.recorded import recorded_events
+from tickerplant.feeds.replay.replayer import Replayer, StreamsBroken
 from tickerplant.market.book.followed import BookMessage
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.recording.format import Item, Recorded, RecordedLoss, RecordedSnapshot

@@ -33,7 +33,8 @@ from tickerplant.feeds.replay.public_files import (
     sample_decimals,
     size_of,
 )
-from tickerplant.feeds.replay.replayer import Event, Passthrough, merge, recorded_events
+from tickerplant.feeds.replay.recorded import recorded_events
+from tickerplant.feeds.replay.replayer import Event, Passthrough, merge
 from tickerplant.feeds.replay.runs import NEVER_MS, RowInput
 from tickerplant.market.book.followed import book_streams
 from tickerplant.market.instruments import Instrument, Market, catalogue

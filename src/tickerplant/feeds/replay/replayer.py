@@ -14,8 +14,8 @@ Two kinds of input play together:
   mark-price, index-price, premium-index and funding files become ``MarkPrice``,
   ``IndexPrice`` and ``FundingRate`` updates (``replay_derivatives``), which the plant
   paces onto the mark-price streams as it does the simulator's.
-- tickerplant recordings (``tickerplant.recording.format``) carry payloads as they were
-  received; they are published unchanged, so a recording plays back byte-identical.
+- tickerplant recordings (``tickerplant.recording.format``, their items as events:
+  ``recorded.py``) carry payloads as they were received; they are published unchanged, so a recording plays back byte-identical.
   Recorded mark-price pushes also give the market views their mark notes
   (``mark_notes``), so premiumIndex and fundingRate answer what the recording showed.
   Where a recording holds a diff-depth stream and the REST snapshots recorded beside it
@@ -53,7 +53,6 @@ from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import KLINE_ROW, StreamKind
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.updates import AggTrade, MarketUpdate, TopOfBook, Trade
-from tickerplant.recording.format import Item, Recorded, RecordedSnapshot
 
 _AGG_TRADE = "@" + StreamKind.AGG_TRADE.value
 _BOOK_TICKER = "@" + StreamKind.BOOK_TICKER.value
@@ -69,7 +68,6 @@ __all__ = [
     "Replayer",
     "StreamsBroken",
     "merge",
-    "recorded_events",
 ]
 
 # Over a quiet stretch longer than this, periodic streams are not replayed tick by tick;
@@ -114,44 +112,6 @@ def merge(inputs: Iterable[Iterator[tuple[int, int, Event]]]) -> Iterator[tuple[
     in time order and carry its own index: ties on time go by index, never to the events
     (which do not compare)."""
     return heapq.merge(*inputs)
-
-
-def recorded_events(
-    market: Market,
-    items: Iterable[Item],
-    start_ms: int | None,
-    end_ms: int | None,
-    index: int,
-    books: Mapping[str, str] | None = None,
-    warm_ms: int | None = None,
-) -> Iterator[tuple[int, int, Event]]:
-    """A recording's items between ``start_ms`` and ``end_ms`` (inclusive) as events:
-    messages pass through, losses break their streams, depth snapshots start books.
-
-    ``books`` (stream name as received -> symbol, ``depth_sync.book_streams``) are the
-    diff-depth streams books are kept from: their messages carry the symbol, and they and
-    the snapshots are given before ``start_ms`` too, so that the book is known at the
-    start (``Replayer.warm``). Without ``books`` no snapshot is given. From ``warm_ms`` on
-    (before ``start_ms``), the ``@aggTrade`` messages are given too: the statistics and
-    klines at the start hold what was traded before it (``Replayer.warm``), as a public
-    file's rows of the day before do."""
-    start_us = -1 if start_ms is None else start_ms * 1000
-    warm_us = start_us if warm_ms is None else warm_ms * 1000
-    end_us = 1 << 62 if end_ms is None else end_ms * 1000 + 999
-    books = books or {}
-    for item in items:
-        t = item.received_us
-        if t > end_us:
-            return
-        if isinstance(item, Recorded):
-            book = books.get(item.stream, "")
-            if t >= start_us or book or (t >= warm_us and item.stream.endswith(_AGG_TRADE)):
-                yield t, index, Passthrough(market, item.stream, item.data, book)
-        elif isinstance(item, RecordedSnapshot):
-            if books:
-                yield t, index, DepthSnapshot(market, item.symbol, item.data)
-        elif t >= start_us or books:  # before the start, a loss still drops the books
-            yield t, index, StreamsBroken(market, item.streams)
 
 
 class ReplayClock:
