@@ -370,3 +370,34 @@ async def test_a_filtered_connection_gets_a_commands_events_in_their_order(
     assert [(g["stream"], g["data"]) for g in got] == [(f"{key}@{e}", d) for (_, e), d in zip(made, expected, strict=True)]
     for ws in (whole, filtered, subscribed):
         await ws.close()
+
+
+async def test_a_deleted_accounts_streams_end_in_both_markets_though_it_has_one_wallet(
+    start_server: StartServer, accounts: Accounts
+) -> None:
+    """``accounts delete`` ends the account's user data streams (docs/venue.md, "Accounts"):
+    ``listenKeyExpired``, then closed, on USDⓈ-M and COIN-M alike. Alice has no COIN-M wallet,
+    so the delete tells that market nothing of her (its WITHDRAW is USDⓈ-M's): her COIN-M
+    stream stayed open, silent, until its key's hour ran out."""
+    plant = await start_server(simulator=STILL, venue_db=str(accounts.path))
+    um, cm = plant.listeners[Market.UM], plant.listeners[Market.CM]
+    async with aiohttp.ClientSession() as session:
+        keys = {
+            "fapi": (await listen_key(session, um.port, "POST", accounts.alice_key))[1]["listenKey"],
+            "dapi": (await listen_key(session, cm.port, "POST", accounts.alice_key, "dapi"))[1]["listenKey"],
+        }
+        streams = {
+            "fapi": await RawWebSocket.connect(um.port, f"/private/ws?listenKey={keys['fapi']}"),
+            "dapi": await RawWebSocket.connect(cm.port, f"/ws/{keys['dapi']}"),
+        }
+        await eventually(lambda: um.streams is not None and cm.streams is not None
+                         and len(um.streams.connections) == len(cm.streams.connections) == 1)  # fmt: skip
+        store = AccountStore(accounts.path)
+        try:
+            store.delete(accounts.alice)
+        finally:
+            store.close()
+        for market, ws in streams.items():
+            expired = msgspec.json.decode((await ws.recv_until(TEXT)).payload)
+            assert (expired["e"], expired["listenKey"]) == ("listenKeyExpired", keys[market]), market
+            assert close_code(await ws.recv_until(CLOSE)) == (1000, "listenKey expired"), market

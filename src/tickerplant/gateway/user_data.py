@@ -72,6 +72,7 @@ class UserData:
         self.faults: FaultGate | None = None  # a fault profile's (``follow``)
         self._held: dict[int, list[tuple[str, bytes]]] = {}  # account -> its events held back, in order
         self._journal: Journal | None = None  # where the keys are journaled (``keep``)
+        self._loads_seen = -1  # the keyring's load whose accounts ``drain`` looked at last
 
     def attach(self, surface: StreamSurface) -> None:
         """The listener's stream surface, once it listens: where events go."""
@@ -121,6 +122,9 @@ class UserData:
         (``venue/userstream/user_events.py``), each command's in part 4 §4.3's order; how
         many were written. An account whose events cannot be written loses those events, and
         its error is raised once every other account's are handed on."""
+        if accounts.loads != self._loads_seen:  # the operator's tables read again since
+            self._loads_seen = accounts.loads
+            self._end_gone(accounts, now_ms)
         made = engine.outbox.take_made()  # command by command: §4.3's order is each one's
         if not made:
             return 0
@@ -167,6 +171,18 @@ class UserData:
         if failed:  # the other accounts' events are on their way: now the step that ran this logs it
             raise failed[0]
         return len(payloads)
+
+    def _end_gone(self, accounts: Keys, now_ms: int) -> None:
+        """End the live keys of accounts the operator deleted or disabled, whether or not this
+        market's engine reports anything of them: the delete's WITHDRAW is told only where the
+        account has a wallet, and the other market's key lived on to its hour."""
+        gone = [
+            account_id for account_id in self.keys.accounts(now_ms)
+            if (held := accounts.account(account_id)) is None or held.disabled
+        ]  # fmt: skip
+        if gone:  # as a revoked key's session is ended (part 1 §8.6): listenKeyExpired, then closed
+            self.streams.expire_early(gone, now_ms)
+            self._journal_closed(gone)
 
     def _in_use(self, key: str) -> bool:
         """Whether ``key``'s events are written: a key no connection of this listener holds gets

@@ -15,9 +15,9 @@ Two kinds of input play together:
   ``IndexPrice`` and ``FundingRate`` updates (``replay_derivatives``), which the plant
   paces onto the mark-price streams as it does the simulator's.
 - tickerplant recordings (``tickerplant.recording.format``, their items as events:
-  ``recorded.py``) carry payloads as they were received; they are published unchanged, so a recording plays back byte-identical.
-  Recorded mark-price pushes also give the market views their mark notes
-  (``mark_notes``), so premiumIndex and fundingRate answer what the recording showed.
+  ``recorded.py``) carry payloads as they were received; they are published unchanged, so
+  a recording plays back byte-identical. Recorded mark-price pushes also give the market
+  views their mark notes (``mark_notes``), so premiumIndex and fundingRate answer what the recording showed.
   Where a recording holds a diff-depth stream and the REST snapshots recorded beside it
   (format version 2), each symbol's book is followed from them by spec §4.9
   (``market/book/followed.py``: one ``FollowedBook`` per symbol, on the fastest diff stream

@@ -96,6 +96,10 @@ class PrivateRequest(NamedTuple):
 class Keys(Protocol):
     """Where keys and accounts are looked up (``keyring.Keyring``, or a test's table)."""
 
+    # moves each time the operator's tables are read again (an account deleted or disabled
+    # is seen then: ``gateway/user_data.py`` ends its keys)
+    loads: int
+
     def key(self, api_key: str) -> ApiKey | None: ...
 
     def account(self, account_id: int) -> Account | None: ...
