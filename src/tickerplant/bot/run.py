@@ -154,23 +154,29 @@ def _iso(time_ms: int) -> str:
 def _reports(
     db: str, start_ms: int, end_ms: int, listed: list[Instrument], marks: list[PricePoint], out: Path
 ) -> None:
-    """The report of each account that traded between ``start_ms`` and ``end_ms`` (the run's
-    market time), into ``out``: what the run did, for each of them (docs/report.md), its
-    positions marked at ``marks`` (``RunMarks``) besides the fills."""
+    """The reports of each account that traded between ``start_ms`` and ``end_ms`` (the run's
+    market time), into ``out``, one per margin asset of the symbols it traded (a USDⓈ-M and a
+    COIN-M account's trading are two): what the run did, for each of them (docs/report.md),
+    its positions marked at ``marks`` (``RunMarks``) besides the fills."""
     try:
         traded = traded_accounts(db, start_ms, end_ms)
     except NoJournal as exc:  # no database: no account traded (told at the start)
         _tell(f"no report: {exc}")
         return
-    for account_id in traded:
-        try:
-            made = write_report(
-                db, account_id, out, start_ms=start_ms, end_ms=end_ms, instruments=listed, marks=marks
-            )
-        except (NoJournal, ValueError, OSError) as exc:
-            _tell(f"no report of account {account_id}: {exc}")
-            continue
-        _tell(f"account {account_id}'s report: {made.html} ({made.json.name})")
+    margined = {inst.symbol: inst.margin_asset for inst in listed}
+    for account_id, symbols in traded.items():
+        # a symbol the run does not list: the asset most of its fills settle in (write_report's)
+        assets: list[str | None] = [*sorted({margined[s] for s in symbols if s in margined})]
+        for asset in assets or [None]:
+            try:
+                made = write_report(
+                    db, account_id, out, start_ms=start_ms, end_ms=end_ms, asset=asset, instruments=listed,
+                    marks=marks,
+                )  # fmt: skip
+            except (NoJournal, ValueError, OSError) as exc:
+                _tell(f"no report of account {account_id}{f' in {asset}' if asset else ''}: {exc}")
+                continue
+            _tell(f"account {account_id}'s report: {made.html} ({made.json.name})")
 
 
 class _Stop:

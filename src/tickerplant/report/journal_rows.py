@@ -97,20 +97,25 @@ def _asset(fills: list[Fill], incomes: list[Income], contracts: dict[str, Contra
     return max(sorted(counts), key=lambda asset: counts[asset]) if counts else "USDT"
 
 
-def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> list[int]:
-    """The accounts with a fill between ``start_ms`` and ``end_ms`` (a run's), by id."""
+def traded_accounts(path: Path | str, start_ms: int, end_ms: int) -> dict[int, list[str]]:
+    """The accounts with a fill between ``start_ms`` and ``end_ms`` (a run's), by id, each with
+    the symbols it traded then (their margin assets are its reports: a USDⓈ-M and a COIN-M
+    account's trading are two)."""
     db = _open(Path(path))
     try:
         rows = db.execute(
-            "SELECT DISTINCT account_id FROM venue_fills WHERE time_ms >= ? AND time_ms <= ? "
-            "ORDER BY account_id",
+            "SELECT DISTINCT account_id, symbol FROM venue_fills WHERE time_ms >= ? AND time_ms <= ? "
+            "ORDER BY account_id, symbol",
             (start_ms, end_ms),
         ).fetchall()
     except sqlite3.OperationalError:  # no journal yet: the bot never traded
-        return []
+        return {}
     finally:
         db.close()
-    return [int(row[0]) for row in rows]
+    traded: dict[int, list[str]] = {}
+    for account_id, symbol in rows:
+        traded.setdefault(int(account_id), []).append(str(symbol))
+    return traded
 
 
 def ahead_of_start(path: Path | str, start_ms: int) -> str | None:
