@@ -169,6 +169,7 @@ async def test_binance_sdk_and_the_order_count_headers(plant: Tickerplant, venue
         base_path=f"http://127.0.0.1:{port}",
     )  # fmt: skip
     client = DerivativesTradingUsdsFutures(config_rest_api=configuration)
+    first_ms = plant.clock.now_ms()
     response = await asyncio.to_thread(
         client.rest_api.new_order, symbol="SOLUSDT", side=NewOrderSideEnum.BUY, type=NewOrderTypeEnum.MARKET,
         quantity=1.0,
@@ -179,19 +180,19 @@ async def test_binance_sdk_and_the_order_count_headers(plant: Tickerplant, venue
     queried = await asyncio.to_thread(client.rest_api.query_order, symbol="SOLUSDT", order_id=placed.order_id)
     assert queried.data().status == "FILLED"
 
-    # the counts as headers, over a plain HMAC request
+    # the counts as headers, over a plain HMAC request: the SDK's order in both windows, unless a
+    # loaded machine took 10 s since it (the 10-s window then holds this order alone)
     async with aiohttp.ClientSession() as session:
         query = f"symbol=SOLUSDT&side=BUY&type=MARKET&quantity=1&timestamp={plant.clock.now_ms()}"
+        in_ten_s = "2" if plant.clock.now_ms() - first_ms < 9_000 else None
         signature = hmac_hex(venue.alice_hmac.secret, query.encode())
         async with session.post(
             f"http://127.0.0.1:{port}/fapi/v1/order?{query}&signature={signature}",
             headers={"X-MBX-APIKEY": venue.alice_hmac.api_key},
         ) as answer:
             assert answer.status == 200
-            assert (answer.headers["X-MBX-ORDER-COUNT-10S"], answer.headers["X-MBX-ORDER-COUNT-1M"]) == (
-                "2",
-                "2",
-            )
+            counts = (answer.headers["X-MBX-ORDER-COUNT-10S"], answer.headers["X-MBX-ORDER-COUNT-1M"])
+            assert counts == (in_ten_s or counts[0], "2") and counts[0] in ("1", "2")
         async with session.post(
             f"http://127.0.0.1:{port}/fapi/v1/order/test?{query}&signature={signature}",
             headers={"X-MBX-APIKEY": venue.alice_hmac.api_key},

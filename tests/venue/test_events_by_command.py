@@ -15,6 +15,7 @@ from test_reference_oracle import NOW
 from tickerplant.clock import ManualClock
 from tickerplant.gateway.user_data import UserData
 from tickerplant.market.messages import StreamMessage
+from tickerplant.venue.auth.keyring import Keyring
 from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.commands import NewOrder, Place
 from tickerplant.venue.domain.orders import OrderType, Side, TimeInForce
@@ -35,7 +36,9 @@ def test_a_drain_of_two_commands_keeps_each_commands_order(tmp_path: Path) -> No
     buy = NewOrder(inst, Side.BUY, OrderType.LIMIT, TimeInForce.IOC, ask, 2, False, None, True, 0, "NONE", "NONE")
     engine.apply(Place(maker, sell), NOW)
     engine.apply(Place(taker, buy), NOW + 1)  # before the stream's drain: one drain for both
-    assert user_data.drain(engine, store, NOW + 1) == 4
+    keys = Keyring(tmp_path / "venue.db")  # the server's view of the accounts, as it has read them
+    keys.refresh()
+    assert user_data.drain(engine, keys, NOW + 1) == 4
     events = [json.loads(m.payload) for m in published if m.stream == key]
     seen = [(e["e"], e.get("o", {}).get("x"), e["E"]) for e in events]
     assert seen == [

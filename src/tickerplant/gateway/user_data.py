@@ -122,7 +122,7 @@ class UserData:
         (``venue/userstream/user_events.py``), each command's in part 4 §4.3's order; how
         many were written. An account whose events cannot be written loses those events, and
         its error is raised once every other account's are handed on."""
-        if accounts.loads != self._loads_seen:  # the operator's tables read again since
+        if accounts.loads != self._loads_seen and accounts.loads:  # read again since (0: never read)
             self._loads_seen = accounts.loads
             self._end_gone(accounts, now_ms)
         made = engine.outbox.take_made()  # command by command: §4.3's order is each one's
