@@ -164,7 +164,6 @@ class Replayer:
         self._kept_books = books  # the symbols whose recorded books are kept (``ReplayFiles.books``)
         self._runs = PublicRuns(list(runs))  # the public files' rows, played in stretches
         self._plants = plants
-        self.plants = plants  # read by the venue's liquidations: pushed by the plants that tick here
         # the plants that have symbols: one with none publishes nothing at its cadences
         self._ticking = [(market, plant) for market, plant in plants.items() if plant.symbols]
         self._instruments = instruments or {}
@@ -182,6 +181,11 @@ class Replayer:
         self.now_us = first_us if start_us is None else min(start_us, first_us)
         self.events = 0
         self.finished = False
+
+    @property
+    def plants(self) -> Mapping[Market, Plant]:
+        """The plants this replay ticks (a venue's liquidations are pushed by them)."""
+        return self._plants
 
     def follow(self, wanted: Demand) -> None:
         """The plants write only the streams in ``wanted`` (None: all; ``Plant.follow``)."""
