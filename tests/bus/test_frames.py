@@ -8,6 +8,7 @@ import pytest
 from tickerplant.bus import StreamMessage
 from tickerplant.bus.frames import (
     BUS_VERSION,
+    PAST_RUNS,
     Continuity,
     Frame,
     Framer,
@@ -82,11 +83,29 @@ def test_the_sequencer_tells_next_gap_restart_and_stale() -> None:
     assert (sequencer.gaps, sequencer.missed) == (1, 2)
 
 
+def test_the_sequencer_says_whether_a_frame_of_a_run_has_come() -> None:
+    """What a gateway asks before it hands on a plant's answer (``venue_link``): this run's
+    frame or a later one came; a run followed before is over; a run not met yet has not."""
+    sequencer = Sequencer()
+    assert not sequencer.heard(5, 0)  # no frame of any run yet
+    sequencer.follow(5, 3)
+    assert sequencer.heard(5, 0) and sequencer.heard(5, 3)
+    assert not sequencer.heard(5, 4) and not sequencer.heard(9, 1)  # to come; a run not met
+    sequencer.follow(5, 7)  # a gap: what it skipped came in no frame, never to come
+    assert sequencer.heard(5, 4) and sequencer.heard(5, 7) and not sequencer.heard(5, 8)
+    sequencer.follow(9, 1)  # restarted
+    assert sequencer.heard(5, 99)  # the run before is over: nothing more of it comes
+    assert sequencer.heard(9, 1) and not sequencer.heard(9, 2)
+    for epoch in range(10, 10 + PAST_RUNS):  # restarted again and again
+        sequencer.follow(epoch, 1)
+    assert sequencer.heard(9, 5) and not sequencer.heard(5, 99)  # remembered: the last PAST_RUNS
+
+
 @pytest.mark.parametrize(
     ("data", "said"),
     [
         (b"\x93\x01", "not a frame"),
-        (msgspec.msgpack.encode([1, 7, 1, [], None]), "a frame of bus version 1; this tickerplant reads version 2"),
+        (msgspec.msgpack.encode([1, 7, 1, [], None]), "a frame of bus version 1; this tickerplant reads version 3"),
         (msgspec.msgpack.encode([BUS_VERSION, 7, "one", [], None]), "not a frame: Expected `int`"),
         (msgspec.msgpack.encode([BUS_VERSION, 7, 0, [], None]), "not a frame: sequence number 0"),
         (msgspec.msgpack.encode([7, 1, [[BOOK.stream, BOOK.payload]], None]), "a frame of bus version 7"),
@@ -118,13 +137,13 @@ def _frames(epoch: int, seqs: range) -> list[Frame]:
     return [Frame(BUS_VERSION, epoch, seq, [BOOK]) for seq in seqs]
 
 
-def test_a_hold_gives_the_frames_after_a_state_and_drops_its_oldest_past_its_bound() -> None:
+def test_a_hold_gives_the_frames_a_state_holds_and_those_after_and_drops_its_oldest() -> None:
     hold = Hold(limit=250)
     for frame in _frames(5, range(1, 4)):
         hold.add(frame, 100)  # two fit: the first is dropped
     assert (hold.size, hold.dropped) == (200, (5, 1))
-    assert hold.after((5, 1)) == _frames(5, range(2, 4))
-    assert hold.after((5, 2)) == _frames(5, range(3, 4))
+    assert hold.after((5, 1)) == ([], _frames(5, range(2, 4)))
+    assert hold.after((5, 2)) == (_frames(5, range(2, 3)), _frames(5, range(3, 4)))
     # a state older than a frame dropped: the frames after it are not all there
     assert hold.after((5, 0)) is None
     assert hold.after(None) is None
@@ -132,4 +151,4 @@ def test_a_hold_gives_the_frames_after_a_state_and_drops_its_oldest_past_its_bou
     whole = Hold()
     for frame in _frames(5, range(1, 3)):
         whole.add(frame, 100)
-    assert whole.after(None) == _frames(5, range(1, 3))
+    assert whole.after(None) == ([], _frames(5, range(1, 3)))

@@ -131,6 +131,26 @@ async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[N
     await eventually(lambda: len(got) == 3)
 
 
+async def test_a_released_market_still_hands_on_the_listen_keys_events_in_the_frames_its_state_holds(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    """A state holds the market's views, not a key's events, which only pass through: those in
+    the frames it holds go to the key's connections (those opened since the loss), first."""
+    publisher, subscriber = buses
+    got: list[StreamMessage] = []
+    subscriber.subscribe(Market.UM, got.extend)
+    subscriber.hold([Market.UM])
+    await subscriber.ready()
+    key = "k" * 64
+    event = StreamMessage(key, b'{"e":"ORDER_TRADE_UPDATE"}')
+    publisher.publish(Market.UM, _batch(1, 0))
+    publisher.publish(Market.UM, [*_batch(1, 1), event])
+    publisher.publish(Market.UM, _batch(1, 2))
+    await eventually(lambda: subscriber.sequencers[Market.UM].seq == 3)
+    subscriber.release(Market.UM, after=(publisher.epoch, 2), unstated=lambda stream: stream == key)
+    assert got == [event, *_batch(1, 2)]
+
+
 async def test_frames_a_state_holds_arriving_after_the_release_are_not_delivered_again(
     buses: tuple[NatsBus, NatsBus],
 ) -> None:

@@ -13,9 +13,11 @@ from nats.aio.msg import Msg
 from nats_servers import nats_url
 from timing import eventually
 
+from tickerplant.bus import StreamMessage
+from tickerplant.bus.frames import Continuity
 from tickerplant.bus.nats import NatsBus
 from tickerplant.bus.nats_writer import settle
-from tickerplant.bus.venue_link import VenueRequests, answer, answer_parts, venue_subject
+from tickerplant.bus.venue_link import HEARD, WHOLE, VenueRequests, answer, answer_parts, venue_subject
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
@@ -95,7 +97,8 @@ async def test_an_answer_past_a_message_s_limit_comes_in_parts_and_one_caller_ha
         if msg.data == b"hold":
             held.append(msg)
         else:
-            for part in answer_parts(big, plant.client.max_payload - 1024):
+            # after the head a plant puts first: its run and last frame (none followed here)
+            for part in answer_parts(HEARD.pack(plant.epoch, 0) + big, plant.client.max_payload - 1024):
                 await plant.client.publish(msg.reply, part)
 
     await plant.client.subscribe(venue_subject(plant, Market.UM), cb=hold_or_answer)
@@ -140,3 +143,72 @@ async def test_a_subscription_settled_is_at_the_server_before_the_next_request(
             unanswered += 1
         await subscription.unsubscribe()
     assert unanswered == 0
+
+
+async def test_an_answer_waits_for_the_frames_published_before_it_and_a_restarted_plants_for_its_run(
+    buses: tuple[NatsBus, NatsBus], nats_url: str
+) -> None:
+    """Frames and answers come on different subscriptions, so an answer can overtake the frames
+    that carry its command's events (a backlog of them; a restarted plant's first): the gateway
+    hands it on only once it has the frame its head names, so a key's connection has the event
+    or, the plant restarted, was closed (``on_loss``) before the client hears of the order."""
+    plant, gateway = buses
+    seen: list[object] = []  # frames' messages, losses and answers, as the gateway meets them
+    gateway.subscribe(Market.UM, lambda messages: seen.extend(m.stream for m in messages))
+    gateway.on_loss = lambda market, verdict: seen.append(verdict.continuity)
+    await gateway.ready()
+    requests = VenueRequests(gateway, timeout_s=10)
+    await requests.start()
+    plant.publish(Market.UM, [StreamMessage("one", b"1")])
+    await eventually(lambda: seen == [Continuity.FIRST, "one"])
+
+    async def overtaking(msg: Msg) -> None:  # the answer out first, naming the frame after it
+        await msg.respond(bytes((WHOLE,)) + HEARD.pack(plant.epoch, 2) + b"placed")
+
+    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=overtaking)
+    await settle(plant.client)
+    assert requests.ask(Market.UM, b"order", lambda data: seen.append(data))
+    await eventually(lambda: requests.overtaken == 1)
+    assert seen[-1] == "one"  # come, and held
+    plant.publish(Market.UM, [StreamMessage("ORDER_TRADE_UPDATE", b"2")])
+    await eventually(lambda: seen[-1] == b"placed")
+    assert seen[-2:] == ["ORDER_TRADE_UPDATE", b"placed"]
+
+    # a restarted plant answers before its first frame reaches the gateway: the gateway meets
+    # the new run (closes the old one's streams) first, then hands the answer on
+    restarted = await NatsBus.connect(nats_url, name="plant again")
+    try:
+        await answer(restarted, Market.UM, lambda command: b"again:" + command)
+        await plant.client.close()  # the first plant is gone (its subscription with it)
+        assert requests.ask(Market.UM, b"order", lambda data: seen.append(data))
+        await eventually(lambda: requests.overtaken == 2)
+        assert seen[-1] == b"placed"
+        restarted.heartbeat()  # its first frame
+        await eventually(lambda: seen[-1] == b"again:order")
+        assert seen[-2:] == [Continuity.RESTARTED, b"again:order"]
+        assert (requests.unheard, requests.timed_out) == (0, 0)
+    finally:
+        await restarted.close()
+    await requests.close()
+
+
+async def test_an_answer_whose_frame_never_comes_is_handed_on_when_its_time_runs_out(
+    buses: tuple[NatsBus, NatsBus],
+) -> None:
+    plant, gateway = buses
+    gateway.subscribe(Market.UM, lambda messages: None)
+    await gateway.ready()
+
+    async def ahead(msg: Msg) -> None:  # names a frame that is never published
+        await msg.respond(bytes((WHOLE,)) + HEARD.pack(plant.epoch, 5) + b"placed")
+
+    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=ahead)
+    await settle(plant.client)
+    requests = VenueRequests(gateway, timeout_s=0.2)
+    await requests.start()
+    got: list[bytes | None] = []
+    assert requests.ask(Market.UM, b"order", got.append)
+    await eventually(lambda: got == [b"placed"])  # the outcome known: told, not None
+    assert (requests.overtaken, requests.unheard, requests.timed_out, requests.waiting) == (1, 1, 0, 0)
+    assert gateway._hearing[Market.UM] == []  # nobody waits on the bus any more
+    await requests.close()

@@ -42,15 +42,17 @@ import msgspec
 from tickerplant.market.messages import StreamMessage
 
 __all__ = [
-    "BUS_VERSION", "HOLD_LIMIT", "Continuity", "Frame", "Framer", "Hold", "Notice", "Sequencer", "StatePart",
-    "Unreadable", "decode_frame", "decode_state_part", "state_parts", "unreadable",
+    "BUS_VERSION", "HOLD_LIMIT", "PAST_RUNS", "Continuity", "Frame", "Framer", "Hold", "Notice", "Sequencer",
+    "StatePart", "Unreadable", "decode_frame", "decode_state_part", "state_parts", "unreadable",
 ]  # fmt: skip
 
 # Bytes of frames a subscriber holds for a market at most while it waits for a state.
 HOLD_LIMIT = 256 * 1024 * 1024
 # The bus's wire version: a change to any message's shape (a frame, a state part, the
 # listing, the view state) takes the next number.
-BUS_VERSION = 2  # 2: the listing names the streams carried, not their kinds
+# 2: the listing names the streams carried, not their kinds; 3: a venue answer says the frame
+# its events went out by (``venue_link``)
+BUS_VERSION = 3
 
 
 class Unreadable(ValueError):
@@ -191,6 +193,9 @@ class Verdict(NamedTuple):
     missed: int  # frames of the publisher's run lost before this one
 
 
+PAST_RUNS = 8  # a publisher's runs a sequencer remembers having followed (``Sequencer.heard``)
+
+
 class Sequencer:
     """One subject's receiving side: tells, frame by frame, whether anything was lost."""
 
@@ -199,10 +204,19 @@ class Sequencer:
         self.seq = 0  # the last frame's number
         self.gaps = 0  # gaps seen (lost frames' runs)
         self.missed = 0  # frames lost, in all
+        self.past: collections.deque[int] = collections.deque(maxlen=PAST_RUNS)  # runs followed before
+
+    def heard(self, epoch: int, seq: int) -> bool:
+        """Whether frame ``seq`` of run ``epoch``, or a later one, has been followed: this
+        run's at or past it, or a run followed before this one (its frames are over)."""
+        return (epoch == self.epoch and self.seq >= seq) or epoch in self.past
 
     def follow(self, epoch: int, seq: int) -> Verdict:
-        if self.epoch is None or epoch != self.epoch:
-            first = self.epoch is None
+        old = self.epoch
+        if old is None or epoch != old:
+            first = old is None
+            if old is not None:
+                self.past.append(old)
             self.epoch, self.seq = epoch, seq
             # the frames of this run before this one never arrived: a late subscriber's
             # missed is how far into the publisher's run it joined (0: from its start)
@@ -246,14 +260,15 @@ class Hold:
             self.size -= old_size
             self.dropped = (old.epoch, old.seq)
 
-    def after(self, state: tuple[int, int] | None) -> list[Frame] | None:
-        """The frames held after ``state`` (epoch, seq; None: every frame), in order; None
-        when a frame after it was dropped."""
+    def after(self, state: tuple[int, int] | None) -> tuple[list[Frame], list[Frame]] | None:
+        """The frames held up to ``state`` (epoch, seq; None: none), which a state holds,
+        and those after it, each in order; None when a frame after it was dropped."""
         dropped = self.dropped
         if dropped is not None and (state is None or dropped[0] != state[0] or dropped[1] > state[1]):
             return None
         frames = [frame for frame, _ in self._frames]
         if state is None:
-            return frames
+            return [], frames
         epoch, seq = state
-        return [frame for frame in frames if frame.epoch != epoch or frame.seq > seq]
+        covered = [frame for frame in frames if frame.epoch == epoch and frame.seq <= seq]
+        return covered, [frame for frame in frames if frame.epoch != epoch or frame.seq > seq]

@@ -33,6 +33,9 @@ to ``on_trouble``, which the processes log within a budget.
 A gateway subscribes before it knows what it will serve: ``hold`` starts the markets'
 subscriptions and keeps the frames that arrive (from the plant's first, when the gateway
 was there first) until ``release`` hands them to the handlers subscribed meanwhile.
+
+``hear`` waits until a frame (``published``'s, as the plant answers) has been received: an
+answer comes on another subscription, which can overtake the frames (``bus/venue_link.py``).
 """
 
 from __future__ import annotations
@@ -139,6 +142,8 @@ class NatsBus:
         self._held: dict[Market, Hold] = {}  # markets held, and what arrived meanwhile
         self._frame_limit = limit
         self._answering: list[Subscription] = []  # the plant's answering subscriptions
+        # who waits to hear a frame (``hear``): its run and number, per market
+        self._hearing: dict[Market, list[tuple[int, int, asyncio.Future[None]]]] = {m: [] for m in Market}
 
     @classmethod
     async def connect(
@@ -177,6 +182,10 @@ class NatsBus:
                 self._send(market, framer.frames(()))
             self._beaten[market] = framer.seq
 
+    def published(self, market: Market) -> tuple[int, int]:
+        """This publisher's run and the number of its last frame on ``market`` (0: none yet)."""
+        return self.epoch, self._framers[market].seq
+
     def _send(self, market: Market, frames: list[bytes]) -> None:
         subject, send = self.subject(market), self.outbox.send
         for frame in frames:
@@ -212,19 +221,25 @@ class NatsBus:
             self._held.setdefault(market, Hold())
             self._listen(market)
 
-    def release(self, market: Market, after: tuple[int, int] | None = None) -> bool:
+    def release(
+        self, market: Market, after: tuple[int, int] | None = None,
+        unstated: Callable[[str], bool] | None = None,
+    ) -> bool:  # fmt: skip
         """Hand the market's handlers (and ``on_notice``) what arrived while it was held, in
         order; ``after`` (epoch, seq): but for the frames up to that one, which a state
-        loaded meanwhile holds already. The subscriber follows on from it: the state is
+        loaded meanwhile holds already, save their messages on the streams ``unstated``
+        names (a state holds views, not what only passes through them: a listen key's
+        events), handed on first. The subscriber follows on from it: the state is
         answered ahead of the frames in the publisher's outbox, so some it holds may
         arrive after it, and they are stale then, not new. False, the market held still
         (from now on), when frames after ``after`` were dropped from the hold
         (``frames.Hold``): a state as of a later frame is needed."""
         hold = self._held.pop(market, None)
-        frames = hold.after(after) if hold is not None else []
-        if frames is None:
+        split = hold.after(after) if hold is not None else ([], [])
+        if split is None:
             self._held[market] = Hold()
             return False
+        covered, frames = split
         sequencer = self.sequencers.get(market)
         if after is not None and sequencer is not None:
             epoch, seq = after
@@ -233,6 +248,10 @@ class NatsBus:
         if hold is not None:
             self.delivered[market] += len(hold) - len(frames)  # in the state
         handlers = self._handlers[market]
+        passing = [m for frame in covered for m in frame.messages if unstated(m.stream)] if unstated else []
+        if passing:
+            for handler in handlers:
+                handler(passing)
         for frame in frames:
             self._deliver(market, handlers, frame)
         return True
@@ -279,8 +298,32 @@ class NatsBus:
                 held.add(frame, len(msg.data))
             else:
                 self._deliver(market, handlers, frame)
+            if hearing[market]:
+                self._heard(market, sequencer)
 
+        hearing = self._hearing
         return receive
+
+    async def hear(self, market: Market, epoch: int, seq: int) -> None:
+        """Return once frame ``seq`` of run ``epoch`` on ``market``, or a later one, has been
+        received (handed on, or held for a state; ``frames.Sequencer.heard``), or at once if
+        the market is not followed here. A caller bounds the wait (a plant beats each second)."""
+        sequencer = self.sequencers.get(market)
+        if sequencer is None or sequencer.heard(epoch, seq):
+            return
+        waiting = asyncio.get_running_loop().create_future()
+        self._hearing[market].append((epoch, seq, waiting))
+        try:
+            await waiting
+        finally:
+            if waiting.cancelled() or not waiting.done():  # its caller's wait over: no longer heard for
+                self._hearing[market] = [w for w in self._hearing[market] if w[2] is not waiting]
+
+    def _heard(self, market: Market, sequencer: Sequencer) -> None:
+        hearing = self._hearing[market]
+        self._hearing[market] = [w for w in hearing if not sequencer.heard(w[0], w[1])]
+        for _, _, future in (w for w in hearing if sequencer.heard(w[0], w[1]) and not w[2].done()):
+            future.set_result(None)
 
     def _deliver(self, market: Market, handlers: list[Handler], frame: Frame) -> None:
         self.delivered[market] += 1

@@ -66,6 +66,7 @@ from tickerplant.gateway.server import Listener
 from tickerplant.market.instruments import Market
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.protocol.past import past_answers
+from tickerplant.protocol.user_streams import listen_key_item
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
 from tickerplant.scaleout.shared_weight import WeightSharing
@@ -80,6 +81,10 @@ STATE_RETRY_MS = 500  # after a state that did not come or load; doubling each t
 STATE_RETRY_MAX_MS = 30_000
 SILENT_REASON = f"no data from the plant for {SILENT_LOOKS * LOOK_MS // 1000} s"
 
+
+def _private(stream: str) -> bool:
+    """Whether ``stream`` is a listen key's (its user data events), not the market's."""
+    return listen_key_item(stream) is not None
 
 class GatewayProcess:
     """Listeners whose views and fan-outs subscribe to a plant through NATS."""
@@ -335,7 +340,10 @@ class GatewayProcess:
                 self.bus_counts[market].resyncs += 1
                 if market in self._stale:
                     continue
-                if not self.bus.release(market, after=(epoch, seq)):  # frames after it were dropped
+                # a listen key's events in the frames the state holds still go to its connections:
+                # those opened since the loss closed the others (a state has no user data); False:
+                # frames after it were dropped
+                if not self.bus.release(market, after=(epoch, seq), unstated=_private):
                     self._stale.add(market)
                     continue
                 log.info("%s: the plant's state as of frame %d loaded", market.value, seq)

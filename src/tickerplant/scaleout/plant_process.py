@@ -118,6 +118,10 @@ class PlantProcess:
             self.source, prepared.instruments, self.views, self.plants, self._viewed, prepared.past
         )
         self._viewed.hooks = hooks
+        # a first frame on each market before the first answer: a gateway meets this run (and
+        # closes the last one's streams) at once, not at the source's first batch, which a warm
+        # start delays, and the first answers wait for no more (``venue_link``)
+        self._bus.heartbeat()
         await venue.start()
         self.listing = Listing(
             BUS_VERSION, prepared.instruments, prepared.carried, self.config.payload_format, prepared.past,
