@@ -71,7 +71,7 @@ def test_an_orders_row_is_its_fields_enum_values_and_the_int_sqlite_stores_for_a
             o.symbol, o.order_id, o.account_id, o.client_order_id, side.value, kind.value, tif.value,
             o.price, o.orig_qty, reduce_only, o.good_till_ms, o.time_ms, o.update_ms, status.value,
             o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match, o.stp_mode,
-            o.amendments, position_side.value, o.arrival_mid_x2, str(o.cum_base_fine), "",
+            o.amendments, position_side.value, o.arrival_mid_x2, str(o.cum_base_fine), "", o.rested,
         )  # fmt: skip
         assert all(type(value) in (int, str) for value in row)  # bound without an adapter's lookup
         back = order_from_row(row)
@@ -80,7 +80,7 @@ def test_an_orders_row_is_its_fields_enum_values_and_the_int_sqlite_stores_for_a
     for triggered in (0, 9):
         trigger = Trigger("TRAILING_STOP_MARKET", 0, "MARK_PRICE", True, False, 6_000_000, "1.5", 7, triggered)
         o = _order(trigger=trigger)
-        assert order_row(o)[-1] == f'["TRAILING_STOP_MARKET",0,"MARK_PRICE",true,false,6000000,"1.5",7,{triggered}]'
+        assert order_row(o)[-2] == f'["TRAILING_STOP_MARKET",0,"MARK_PRICE",true,false,6000000,"1.5",7,{triggered}]'
         assert order_from_row(order_row(o)).trigger == trigger
     # stored as the bool itself was: 1 and 0, integers
     for reduce_only in (False, True):

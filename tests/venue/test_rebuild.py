@@ -57,7 +57,7 @@ def check_rebuild(session: Session, path: Path) -> None:
         again.close()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 4])
+@pytest.mark.parametrize("seed", [1, 2, 5])
 def test_a_random_session_comes_back_from_its_journal_alone(tmp_path: Path, seed: int) -> None:
     path = tmp_path / "venue.db"
     session = Session(path, seed)

@@ -59,6 +59,7 @@ def _order_columns(db: sqlite3.Connection) -> str:
     have = {row[1] for row in db.execute("PRAGMA table_info(venue_orders)")}
     columns = ORDER_COLUMNS if "arrival_mid_x2" in have else ORDER_COLUMNS.replace("arrival_mid_x2", "0")
     columns = columns if "legacy_trigger" in have else columns.replace("legacy_trigger", "''")
+    columns = columns if "rested" in have else columns.replace("rested", "0")
     return columns if "cum_base_fine" in have else columns.replace("cum_base_fine", "'0'")
 
 

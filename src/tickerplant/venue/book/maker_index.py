@@ -54,7 +54,8 @@ class MakerIndex:
         self, symbol: str, sellers_took: bool, price: int, resting: Collection[Order],
         find: Callable[[int], Order | None],
     ) -> list[Order]:  # fmt: skip
-        """The resting orders a trade at ``price`` reaches, oldest first: the buys at ``price``
+        """The resting orders a trade at ``price`` reaches, first come to rest first
+        (``Order.rested``; a modified order behind those at its price before it): the buys at ``price``
         or above when a seller took (``m`` true), else the sells at ``price`` or below.
         ``resting``: the symbol's resting orders; ``find``: one of them by id (an entry whose
         order is no longer there is stale)."""
@@ -74,7 +75,7 @@ class MakerIndex:
             if order is not None and order.price == at:
                 found[order_id] = order
             todo.extend(j for j in (2 * i + 1, 2 * i + 2) if j < len(heap))
-        return [found[order_id] for order_id in sorted(found)]
+        return sorted(found.values(), key=_came_to_rest)
 
     def __len__(self) -> int:
         return sum(len(buys) + len(sells) for buys, sells in self._heaps.values())
@@ -85,6 +86,10 @@ class MakerIndex:
         if heaps is not None and len(heaps[0]) + len(heaps[1]) >= 2 * len(resting) + self.slack:
             heaps = self._heaps[symbol] = _made(resting)
         return heaps
+
+
+def _came_to_rest(order: Order) -> tuple[int, int]:
+    return order.rested, order.order_id  # (0 for one journaled before it was kept: by id)
 
 
 def _made(resting: Collection[Order]) -> tuple[list[Entry], list[Entry]]:

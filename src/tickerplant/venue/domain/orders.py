@@ -238,6 +238,10 @@ class Order(msgspec.Struct, eq=False, gc=False):
     cum_base_fine: int = 0
     # a legacy conditional order's (``Trigger``); None for every other order
     trigger: Trigger | None = None
+    # its place among the venue's orders at its price: the engine's count of orders come to
+    # rest (``EngineState.hold``, ``requeue``) when it last joined its level's queue, placed
+    # or modified (it loses its place, part 2 §5); 0 for one journaled before it was kept
+    rested: int = 0
 
     @property
     def remaining(self) -> int:

@@ -128,7 +128,7 @@ def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, 
     find = functools.partial(engine.resting_order, symbol)
     reached = engine.makers.met(symbol, trade.buyer_is_maker, price, engine.resting(symbol), find)
     used = 0  # what this trade filled of the venue's orders at its price: it fills no one twice
-    for order in reached:  # oldest first
+    for order in reached:  # first come to rest first (``Order.rested``)
         if not order.status.is_open:  # expired by an earlier fill of this trade (reduce_only.trim)
             continue
         if came_ms < order.time_ms:  # a trade from before it (a warm start's past)

@@ -128,6 +128,7 @@ class EngineState:
         self.next_order_id = dict(self.first_order_ids)
         self.next_trade_id = {symbol: 1 for symbol in self.instruments}
         self.next_amendment_id = {symbol: 1 for symbol in self.instruments}
+        self.next_rested = 1  # the next order to rest's place (``Order.rested``): every symbol's
         self.exposure = Exposure(instruments)  # funding and liquidation's watch (venue/clearing/funding.py)
         self.adl = AdlBoard()  # the ADL queue's quantiles, made once per 30 s window (venue/risk/adl.py)
         self.modes = modes if modes is not None else PositionModes()
@@ -170,6 +171,7 @@ class EngineState:
         """An order reloaded from the journal (``sqlite_journal.load``)."""
         self.kept(order.account_id, order.symbol).add(order)
         self.next_order_id[order.symbol] = max(self.next_order_id[order.symbol], order.order_id + 1)
+        self.next_rested = max(self.next_rested, order.rested + 1)
         waits = order.trigger is not None and not order.trigger.triggered  # in the algo book, not in a book
         if order.status.is_open and not waits:
             self.ledger(order.account_id).opened(order)
@@ -359,12 +361,23 @@ class EngineState:
 
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
-        place, at most the level)."""
+        place, at most the level), behind the venue's orders there (``Order.rested``)."""
+        self._rests_last(order)
         self.venue_market.rest(order, self.resting(order.symbol), now_ms, ahead)
 
     def requeue(self, order: Order, now_ms: int) -> None:
-        """``order``, resting, moved to the back of the level at its price now (part 2 §5)."""
+        """``order``, resting, moved to the back of the level at its price now (part 2 §5),
+        behind the venue's orders there too."""
+        self._rests_last(order)
         self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
+
+    def _rests_last(self, order: Order) -> None:
+        """``order`` the last of the venue's to come to rest: its ``rested`` the next, and last
+        of its symbol's resting orders (oldest first, as a restart restores them) when among them."""
+        order.rested, self.next_rested = self.next_rested, self.next_rested + 1
+        resting = self._resting.get(order.symbol)
+        if resting is not None and resting.pop(order.order_id, None) is not None:
+            resting[order.order_id] = order
 
     def trim(self, seat: Seat[Ledger], side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the reduce-only orders it can no longer close: ``er`` "4" (part 4 §3.1)."""

@@ -25,7 +25,7 @@ __all__ = ["ORDER_COLUMNS", "as_they_rested", "fill_from_row", "order_from_row",
 ORDER_COLUMNS = (
     "symbol, order_id, account_id, client_order_id, side, type, time_in_force, price, orig_qty, reduce_only, "
     "good_till_ms, time_ms, update_ms, status, executed_qty, cum_quote, cum_base, queue_ahead, price_match, "
-    "stp_mode, amendments, position_side, arrival_mid_x2, cum_base_fine, legacy_trigger"
+    "stp_mode, amendments, position_side, arrival_mid_x2, cum_base_fine, legacy_trigger, rested"
 )
 _trigger = msgspec.json.Decoder(Trigger)
 
@@ -43,14 +43,14 @@ def order_row(o: Order) -> tuple[object, ...]:
         o.time_in_force._value_, o.price, o.orig_qty, 1 if o.reduce_only else 0, o.good_till_ms, o.time_ms,
         o.update_ms, o.status._value_, o.executed_qty, o.cum_quote, o.cum_base, o.queue_ahead, o.price_match,
         o.stp_mode, o.amendments, o.position_side._value_, o.arrival_mid_x2, str(o.cum_base_fine),
-        "" if o.trigger is None else msgspec.json.encode(o.trigger).decode(),
+        "" if o.trigger is None else msgspec.json.encode(o.trigger).decode(), o.rested,
     )  # fmt: skip
 
 
 def order_from_row(row: tuple[object, ...]) -> Order:
     (symbol, order_id, account_id, client_id, side, kind, tif, price, orig_qty, reduce_only, good_till,
      time_ms, update_ms, status, executed, cum_quote, cum_base, queue_ahead, price_match,
-     stp, amendments, position_side, arrival_mid_x2, cum_base_fine, trigger) = row  # fmt: skip
+     stp, amendments, position_side, arrival_mid_x2, cum_base_fine, trigger, rested) = row  # fmt: skip
     return Order(
         int(str(account_id)), str(symbol), int(str(order_id)), str(client_id), Side(side), OrderType(kind),
         TimeInForce(tif), int(str(price)), int(str(orig_qty)), bool(reduce_only), int(str(good_till)),
@@ -58,28 +58,31 @@ def order_from_row(row: tuple[object, ...]) -> Order:
         int(str(cum_base)), int(str(queue_ahead)), str(price_match), str(stp), int(str(amendments)),
         PositionSide(position_side), int(str(arrival_mid_x2)), int(str(cum_base_fine)),
         _trigger.decode(str(trigger)) if trigger else None,  # a legacy conditional order's
+        int(str(rested)),
     )  # fmt: skip
 
 
 def as_they_rested(rows: Iterable[tuple[object, ...]]) -> list[Order]:
     """The orders of ``rows`` (by symbol, then id, as the journal reads them) in the order they
-    came to rest, which ``EngineState.restore`` keeps: by id, but on a symbol where a legacy
-    conditional order triggered (``Trigger.triggered``), by when each came to rest, the order
-    it became at its trigger (behind the orders placed by then, the same millisecond's too)
-    whatever its id, which it kept from its placement."""
+    came to rest, which ``EngineState.restore`` keeps: by ``Order.rested`` (a modified order
+    behind those at its price before it, part 2 §5). The orders journaled before it was kept
+    (0) come first: by id, but on a symbol where a legacy conditional order triggered
+    (``Trigger.triggered``), by when each came to rest, the order it became at its trigger
+    (behind the orders placed by then, the same millisecond's too) whatever its id, which it
+    kept from its placement."""
     found: list[Order] = []
     for _, group in itertools.groupby(map(order_from_row, rows), key=lambda o: o.symbol):
         mine = list(group)
-        if any(o.trigger is not None and o.trigger.triggered for o in mine):
+        if any(o.rested or (o.trigger is not None and o.trigger.triggered) for o in mine):
             mine.sort(key=_came_to_rest)
         found += mine
     return found
 
 
-def _came_to_rest(o: Order) -> tuple[int, bool, int]:
+def _came_to_rest(o: Order) -> tuple[int, int, bool, int]:
     trigger = o.trigger
     triggered = trigger.triggered if trigger is not None else 0
-    return (triggered or o.time_ms), bool(triggered), o.order_id
+    return o.rested, (triggered or o.time_ms), bool(triggered), o.order_id
 
 
 def fill_from_row(row: tuple[object, ...]) -> Fill:

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS venue_orders (
     stp_mode TEXT NOT NULL, amendments INTEGER NOT NULL DEFAULT 0,
     position_side TEXT NOT NULL DEFAULT 'BOTH', arrival_mid_x2 INTEGER NOT NULL DEFAULT 0,
     cum_base_fine TEXT NOT NULL DEFAULT '0', legacy_trigger TEXT NOT NULL DEFAULT '',
+    rested INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (symbol, order_id)
 ) WITHOUT ROWID;
 {_FILLS}
@@ -130,6 +131,8 @@ _ADDED = (
     ("venue_orders", "cum_base_fine", "TEXT NOT NULL DEFAULT '0'"),
     # a legacy conditional order's ``Trigger`` as JSON (``rows.py``): '' for every order before
     ("venue_orders", "legacy_trigger", "TEXT NOT NULL DEFAULT ''"),
+    # an order's place among the venue's at its price (``Order.rested``): 0, by id, before
+    ("venue_orders", "rested", "INTEGER NOT NULL DEFAULT 0"),
     ("venue_account_modes", "fee_burn", "INTEGER NOT NULL DEFAULT 0"),  # the BNB fee discount: off
     ("venue_margin_moves", "position_side", "TEXT NOT NULL DEFAULT 'BOTH'"),
     # whose wallet: BTC is a COIN-M wallet and, in Multi-Assets mode, a USDⓈ-M collateral too;
