@@ -83,22 +83,18 @@ def test_the_sequencer_tells_next_gap_restart_and_stale() -> None:
     assert (sequencer.gaps, sequencer.missed) == (1, 2)
 
 
-def test_the_sequencer_says_whether_a_frame_of_a_run_has_come() -> None:
-    """What a gateway asks before it hands on a plant's answer (``venue_link``): this run's
-    frame or a later one came; a run followed before is over; a run not met yet has not."""
+def test_the_sequencer_says_whether_it_met_a_publishers_run() -> None:
+    """What a gateway asks before it hands on a plant's answer (``venue_link``): the run is
+    this one or one before it; a run not met yet (a restarted plant's) is not."""
     sequencer = Sequencer()
-    assert not sequencer.heard(5, 0)  # no frame of any run yet
-    sequencer.follow(5, 3)
-    assert sequencer.heard(5, 0) and sequencer.heard(5, 3)
-    assert not sequencer.heard(5, 4) and not sequencer.heard(9, 1)  # to come; a run not met
-    sequencer.follow(5, 7)  # a gap: what it skipped came in no frame, never to come
-    assert sequencer.heard(5, 4) and sequencer.heard(5, 7) and not sequencer.heard(5, 8)
+    assert not sequencer.met(5)  # no frame of any run yet
+    sequencer.follow(5, 3)  # joined late: met all the same
+    assert sequencer.met(5) and not sequencer.met(9)
     sequencer.follow(9, 1)  # restarted
-    assert sequencer.heard(5, 99)  # the run before is over: nothing more of it comes
-    assert sequencer.heard(9, 1) and not sequencer.heard(9, 2)
+    assert sequencer.met(5) and sequencer.met(9)  # the run before is over, not to come
     for epoch in range(10, 10 + PAST_RUNS):  # restarted again and again
         sequencer.follow(epoch, 1)
-    assert sequencer.heard(9, 5) and not sequencer.heard(5, 99)  # remembered: the last PAST_RUNS
+    assert sequencer.met(9) and not sequencer.met(5)  # remembered: the last PAST_RUNS
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from tickerplant.bus import StreamMessage
 from tickerplant.bus.frames import Continuity
 from tickerplant.bus.nats import NatsBus
 from tickerplant.bus.nats_writer import settle
-from tickerplant.bus.venue_link import HEARD, WHOLE, VenueRequests, answer, answer_parts, venue_subject
+from tickerplant.bus.venue_link import RUN, WHOLE, VenueRequests, answer, answer_parts, venue_subject
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
@@ -97,8 +97,8 @@ async def test_an_answer_past_a_message_s_limit_comes_in_parts_and_one_caller_ha
         if msg.data == b"hold":
             held.append(msg)
         else:
-            # after the head a plant puts first: its run and last frame (none followed here)
-            for part in answer_parts(HEARD.pack(plant.epoch, 0) + big, plant.client.max_payload - 1024):
+            # after the head a plant puts first: its run (no frames followed here)
+            for part in answer_parts(RUN.pack(plant.epoch) + big, plant.client.max_payload - 1024):
                 await plant.client.publish(msg.reply, part)
 
     await plant.client.subscribe(venue_subject(plant, Market.UM), cb=hold_or_answer)
@@ -145,13 +145,14 @@ async def test_a_subscription_settled_is_at_the_server_before_the_next_request(
     assert unanswered == 0
 
 
-async def test_an_answer_waits_for_the_frames_published_before_it_and_a_restarted_plants_for_its_run(
+async def test_a_restarted_plants_answer_waits_for_the_gateway_to_meet_its_run(
     buses: tuple[NatsBus, NatsBus], nats_url: str
 ) -> None:
-    """Frames and answers come on different subscriptions, so an answer can overtake the frames
-    that carry its command's events (a backlog of them; a restarted plant's first): the gateway
-    hands it on only once it has the frame its head names, so a key's connection has the event
-    or, the plant restarted, was closed (``on_loss``) before the client hears of the order."""
+    """Frames and answers come on different subscriptions, so a restarted plant's first answer
+    can overtake its first frame: the gateway hands it on only once it has met the new run
+    (``on_loss`` told: the old run's stream connections closed 1012), so no client hears of an
+    order the new run took while its key's connection still waits on the old run's events.
+    An answer of a run met goes on at once, its events as their frames come."""
     plant, gateway = buses
     seen: list[object] = []  # frames' messages, losses and answers, as the gateway meets them
     gateway.subscribe(Market.UM, lambda messages: seen.extend(m.stream for m in messages))
@@ -161,54 +162,44 @@ async def test_an_answer_waits_for_the_frames_published_before_it_and_a_restarte
     await requests.start()
     plant.publish(Market.UM, [StreamMessage("one", b"1")])
     await eventually(lambda: seen == [Continuity.FIRST, "one"])
-
-    async def overtaking(msg: Msg) -> None:  # the answer out first, naming the frame after it
-        await msg.respond(bytes((WHOLE,)) + HEARD.pack(plant.epoch, 2) + b"placed")
-
-    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=overtaking)
-    await settle(plant.client)
+    await answer(plant, Market.UM, lambda command: b"first:" + command)
     assert requests.ask(Market.UM, b"order", lambda data: seen.append(data))
-    await eventually(lambda: requests.overtaken == 1)
-    assert seen[-1] == "one"  # come, and held
-    plant.publish(Market.UM, [StreamMessage("ORDER_TRADE_UPDATE", b"2")])
-    await eventually(lambda: seen[-1] == b"placed")
-    assert seen[-2:] == ["ORDER_TRADE_UPDATE", b"placed"]
+    await eventually(lambda: seen[-1] == b"first:order")  # its run met: at once
+    assert requests.early == 0
 
-    # a restarted plant answers before its first frame reaches the gateway: the gateway meets
-    # the new run (closes the old one's streams) first, then hands the answer on
     restarted = await NatsBus.connect(nats_url, name="plant again")
     try:
         await answer(restarted, Market.UM, lambda command: b"again:" + command)
         await plant.client.close()  # the first plant is gone (its subscription with it)
         assert requests.ask(Market.UM, b"order", lambda data: seen.append(data))
-        await eventually(lambda: requests.overtaken == 2)
-        assert seen[-1] == b"placed"
+        await eventually(lambda: requests.early == 1)  # come before the new run's first frame
+        assert seen[-1] == b"first:order"
         restarted.heartbeat()  # its first frame
         await eventually(lambda: seen[-1] == b"again:order")
         assert seen[-2:] == [Continuity.RESTARTED, b"again:order"]
-        assert (requests.unheard, requests.timed_out) == (0, 0)
+        assert (requests.unmet, requests.timed_out) == (0, 0)
     finally:
         await restarted.close()
     await requests.close()
 
 
-async def test_an_answer_whose_frame_never_comes_is_handed_on_when_its_time_runs_out(
+async def test_an_answer_whose_run_is_never_met_is_handed_on_when_its_time_runs_out(
     buses: tuple[NatsBus, NatsBus],
 ) -> None:
     plant, gateway = buses
     gateway.subscribe(Market.UM, lambda messages: None)
     await gateway.ready()
 
-    async def ahead(msg: Msg) -> None:  # names a frame that is never published
-        await msg.respond(bytes((WHOLE,)) + HEARD.pack(plant.epoch, 5) + b"placed")
+    async def unmet(msg: Msg) -> None:  # a run whose frames never come
+        await msg.respond(bytes((WHOLE,)) + RUN.pack(plant.epoch + 1) + b"placed")
 
-    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=ahead)
+    await plant.client.subscribe(venue_subject(plant, Market.UM), cb=unmet)
     await settle(plant.client)
     requests = VenueRequests(gateway, timeout_s=0.2)
     await requests.start()
     got: list[bytes | None] = []
     assert requests.ask(Market.UM, b"order", got.append)
     await eventually(lambda: got == [b"placed"])  # the outcome known: told, not None
-    assert (requests.overtaken, requests.unheard, requests.timed_out, requests.waiting) == (1, 1, 0, 0)
-    assert gateway._hearing[Market.UM] == []  # nobody waits on the bus any more
+    assert (requests.early, requests.unmet, requests.timed_out, requests.waiting) == (1, 1, 0, 0)
+    assert gateway._meeting[Market.UM] == []  # nobody waits on the bus any more
     await requests.close()

@@ -26,7 +26,7 @@ from rawws import RawWebSocket
 from scaleout_setup import start_split, started
 from timing import SECONDS, eventually
 
-from tickerplant.bus.venue_link import HEARD, WHOLE
+from tickerplant.bus.venue_link import RUN, WHOLE
 from tickerplant.clock import ManualClock
 from tickerplant.config import LimitsConfig, ServerConfig, SimulatorConfig
 from tickerplant.market.instruments import Market
@@ -208,7 +208,7 @@ async def _asked(nats_url: str, subject: str, command: Command) -> Any:
     finally:
         await client.close()
     assert reply.data[0] == WHOLE
-    answer = decode_answer(reply.data[1 + HEARD.size :])  # after the plant's run and last frame
+    answer = decode_answer(reply.data[1 + RUN.size :])  # after the plant's run
     assert answer is not None
     return answer.status, json.loads(answer.body)
 

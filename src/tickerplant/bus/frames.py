@@ -50,8 +50,8 @@ __all__ = [
 HOLD_LIMIT = 256 * 1024 * 1024
 # The bus's wire version: a change to any message's shape (a frame, a state part, the
 # listing, the view state) takes the next number.
-# 2: the listing names the streams carried, not their kinds; 3: a venue answer says the frame
-# its events went out by (``venue_link``)
+# 2: the listing names the streams carried, not their kinds; 3: a venue answer says the plant's
+# run that made it (``venue_link``)
 BUS_VERSION = 3
 
 
@@ -193,7 +193,7 @@ class Verdict(NamedTuple):
     missed: int  # frames of the publisher's run lost before this one
 
 
-PAST_RUNS = 8  # a publisher's runs a sequencer remembers having followed (``Sequencer.heard``)
+PAST_RUNS = 8  # a publisher's runs a sequencer remembers having followed (``Sequencer.met``)
 
 
 class Sequencer:
@@ -206,10 +206,9 @@ class Sequencer:
         self.missed = 0  # frames lost, in all
         self.past: collections.deque[int] = collections.deque(maxlen=PAST_RUNS)  # runs followed before
 
-    def heard(self, epoch: int, seq: int) -> bool:
-        """Whether frame ``seq`` of run ``epoch``, or a later one, has been followed: this
-        run's at or past it, or a run followed before this one (its frames are over)."""
-        return (epoch == self.epoch and self.seq >= seq) or epoch in self.past
+    def met(self, epoch: int) -> bool:
+        """Whether run ``epoch`` has been followed: it is this run, or one before it."""
+        return epoch == self.epoch or epoch in self.past
 
     def follow(self, epoch: int, seq: int) -> Verdict:
         old = self.epoch

@@ -34,8 +34,8 @@ A gateway subscribes before it knows what it will serve: ``hold`` starts the mar
 subscriptions and keeps the frames that arrive (from the plant's first, when the gateway
 was there first) until ``release`` hands them to the handlers subscribed meanwhile.
 
-``hear`` waits until a frame (``published``'s, as the plant answers) has been received: an
-answer comes on another subscription, which can overtake the frames (``bus/venue_link.py``).
+``meet`` waits until a publisher's run has been met (its first frame received): a restarted
+plant's answer comes on another subscription, which can overtake it (``bus/venue_link.py``).
 """
 
 from __future__ import annotations
@@ -142,8 +142,8 @@ class NatsBus:
         self._held: dict[Market, Hold] = {}  # markets held, and what arrived meanwhile
         self._frame_limit = limit
         self._answering: list[Subscription] = []  # the plant's answering subscriptions
-        # who waits to hear a frame (``hear``): its run and number, per market
-        self._hearing: dict[Market, list[tuple[int, int, asyncio.Future[None]]]] = {m: [] for m in Market}
+        # who waits to meet a publisher's run (``meet``), per market
+        self._meeting: dict[Market, list[tuple[int, asyncio.Future[None]]]] = {m: [] for m in Market}
 
     @classmethod
     async def connect(
@@ -181,10 +181,6 @@ class NatsBus:
             if framer.seq == self._beaten[market]:
                 self._send(market, framer.frames(()))
             self._beaten[market] = framer.seq
-
-    def published(self, market: Market) -> tuple[int, int]:
-        """This publisher's run and the number of its last frame on ``market`` (0: none yet)."""
-        return self.epoch, self._framers[market].seq
 
     def _send(self, market: Market, frames: list[bytes]) -> None:
         subject, send = self.subject(market), self.outbox.send
@@ -298,31 +294,32 @@ class NatsBus:
                 held.add(frame, len(msg.data))
             else:
                 self._deliver(market, handlers, frame)
-            if hearing[market]:
-                self._heard(market, sequencer)
+            if meeting[market] and continuity is not Continuity.NEXT:  # a run met first: FIRST, RESTARTED
+                self._met(market, sequencer)
 
-        hearing = self._hearing
+        meeting = self._meeting
         return receive
 
-    async def hear(self, market: Market, epoch: int, seq: int) -> None:
-        """Return once frame ``seq`` of run ``epoch`` on ``market``, or a later one, has been
-        received (handed on, or held for a state; ``frames.Sequencer.heard``), or at once if
-        the market is not followed here. A caller bounds the wait (a plant beats each second)."""
+    async def meet(self, market: Market, epoch: int) -> None:
+        """Return once run ``epoch``'s frames on ``market`` have been met (its first received,
+        handed on or held for a state, ``on_loss`` told; ``frames.Sequencer.met``), or at once
+        if they have or the market is not followed here. A caller bounds the wait (a plant
+        publishes a frame as it starts, and one at least every ``HEARTBEAT_MS``)."""
         sequencer = self.sequencers.get(market)
-        if sequencer is None or sequencer.heard(epoch, seq):
+        if sequencer is None or sequencer.met(epoch):
             return
         waiting = asyncio.get_running_loop().create_future()
-        self._hearing[market].append((epoch, seq, waiting))
+        self._meeting[market].append((epoch, waiting))
         try:
             await waiting
         finally:
-            if waiting.cancelled() or not waiting.done():  # its caller's wait over: no longer heard for
-                self._hearing[market] = [w for w in self._hearing[market] if w[2] is not waiting]
+            if waiting.cancelled() or not waiting.done():  # its caller's wait over: no longer met for
+                self._meeting[market] = [w for w in self._meeting[market] if w[1] is not waiting]
 
-    def _heard(self, market: Market, sequencer: Sequencer) -> None:
-        hearing = self._hearing[market]
-        self._hearing[market] = [w for w in hearing if not sequencer.heard(w[0], w[1])]
-        for _, _, future in (w for w in hearing if sequencer.heard(w[0], w[1]) and not w[2].done()):
+    def _met(self, market: Market, sequencer: Sequencer) -> None:
+        meeting = self._meeting[market]
+        self._meeting[market] = [w for w in meeting if not sequencer.met(w[0])]
+        for _, future in (w for w in meeting if sequencer.met(w[0]) and not w[1].done()):
             future.set_result(None)
 
     def _deliver(self, market: Market, handlers: list[Handler], frame: Frame) -> None:

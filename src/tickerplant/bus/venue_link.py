@@ -19,16 +19,16 @@ first byte ``WHOLE``) or, past what a NATS message may carry (an account's thous
 open orders), in parts (``PART``, then the part's index and the count, 4 bytes each),
 which the gateway joins, up to ``MAX_ANSWER_BYTES``.
 
-What is joined starts with the plant's run and the number of its last frame on the
-market as it answered (``HEARD``, 8 bytes each: ``NatsBus.published``), so every frame
-carrying the command's events. The gateway hands the answer on only once its bus has
-received that frame (``NatsBus.hear``): a restarted plant's answer never reaches a client
-before the gateway has met the new run (and closed, 1012, the stream connections of the
-old one), and a key's connection open when an order is acknowledged has its event, or is
-closed, by then. Frames and answers come on different subscriptions (nats-py runs a task
-for each), so without the wait an answer overtakes a backlog of frames. Should that frame
-not come within the command's ``timeout_s``, the answer is handed on then all the same
-(the gateway's silence watch closes the streams of a plant it no longer hears).
+What is joined starts with the plant's run (``RUN``, its bus's epoch, 8 bytes). The gateway
+hands an answer of a run its bus has not met yet on only once it has (``NatsBus.meet``):
+frames and answers come on different subscriptions (nats-py runs a task for each), so a
+restarted plant's first answers can overtake its first frame, and reach a client before
+the gateway has closed (1012) the stream connections of the old run, whose events of that
+order were never to come. The plant publishes a frame as it starts, before it answers, so
+the wait is short. Should the run not be met within the command's ``timeout_s``, the answer
+is handed on then all the same (the gateway's silence watch closes the streams of a plant
+it no longer hears). An answer of a run met is handed on at once, the events it caused
+following as the frames come (Binance orders an answer and its events no more, part 4).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from tickerplant.bus.nats_writer import settle
 from tickerplant.market.instruments import Market
 
 __all__ = [
-    "CALLER_LIMIT", "HEARD", "MAX_ANSWER_BYTES", "NO_RESPONDERS", "PENDING_LIMIT", "TIMEOUT_S",
+    "CALLER_LIMIT", "MAX_ANSWER_BYTES", "NO_RESPONDERS", "PENDING_LIMIT", "RUN", "TIMEOUT_S",
     "VenueRequests", "answer", "answer_parts", "venue_subject",
 ]  # fmt: skip
 
@@ -57,7 +57,7 @@ CALLER_LIMIT = 1_000  # … of one caller (a tenth of the gateway's room)
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # an answer in parts, joined: no more than this
 WHOLE, PART = 0, 1  # an answer message's first byte
 _PART_HEAD = struct.Struct(">BII")  # PART, index, count
-HEARD = struct.Struct(">QQ")  # an answer's head: the plant's run (epoch) and its last frame's number
+RUN = struct.Struct(">Q")  # an answer's head: the plant's run (its bus's epoch)
 _MARGIN = 1024  # under NATS's max_payload: its protocol line's room
 TIMEOUT_S = 10.0  # a command's wait for its answer (Binance's own backend timeout is of this order)
 NO_RESPONDERS = b""  # what the NATS server answers when no plant subscribes (its 503 status)
@@ -93,8 +93,7 @@ async def answer(
     limit = max(bus.client.max_payload - _MARGIN, 4096)
 
     def sent(to: str, reply: bytes) -> None:
-        head = HEARD.pack(*bus.published(market))  # as it is sent: every frame before it
-        for part in answer_parts(head + reply, limit):
+        for part in answer_parts(RUN.pack(bus.epoch) + reply, limit):
             send(to, part)
 
     async def received(msg: Msg) -> None:
@@ -121,16 +120,16 @@ class VenueRequests:
         self._inbox = ""
         self._numbers = itertools.count(1)
         self._waiting: dict[int, tuple[Done, asyncio.TimerHandle, str, Market]] = {}
-        self._heard: dict[int, bytes] = {}  # answers come, waiting for their frame (``NatsBus.hear``)
-        self._hearing: dict[int, asyncio.Task[None]] = {}  # … each one's wait
+        self._early: dict[int, bytes] = {}  # answers come from a run not met yet (``NatsBus.meet``)
+        self._meeting: dict[int, asyncio.Task[None]] = {}  # … each one's wait
         self._callers: dict[str, int] = {}  # commands waiting per caller (none: not there)
         self._parts: dict[int, dict[int, bytes]] = {}  # an answer's parts come so far
         self._part_bytes: dict[int, int] = {}  # … and their bytes
         self._subscription: Subscription | None = None
         self.timed_out = 0  # commands told None: their outcome unknown
         self.unclaimed = 0  # answers that came for no waiting command (late, or stray)
-        self.overtaken = 0  # answers that came before the frames published ahead of them
-        self.unheard = 0  # … and were handed on when their time ran out, the frame not come
+        self.early = 0  # answers that came from a plant's run before its first frame did
+        self.unmet = 0  # … and were handed on when their time ran out, the run not met
 
     async def start(self) -> None:
         self._inbox = self.bus.client.new_inbox()
@@ -162,7 +161,7 @@ class VenueRequests:
         if number not in self._waiting:
             self.unclaimed += 1
             return
-        if number in self._heard:
+        if number in self._early:
             self.unclaimed += 1  # answered already (a stray repeat)
         elif not data:  # the server's no-responders status: no plant took it
             self._resolve(number, b"")
@@ -181,33 +180,33 @@ class VenueRequests:
             self._resolve(number, None)  # not an answer of this release: its outcome unknown
 
     def _joined(self, number: int, data: bytes) -> None:
-        """An answer whole: handed on once the bus has heard the frame its head names."""
-        if len(data) < HEARD.size:
+        """An answer whole: handed on once the bus has met the plant's run that made it."""
+        if len(data) < RUN.size:
             self._resolve(number, None)  # not an answer of this release: its outcome unknown
             return
-        epoch, seq = HEARD.unpack_from(data)
+        (epoch,) = RUN.unpack_from(data)
         market = self._waiting[number][3]
         sequencer = self.bus.sequencers.get(market)
-        if sequencer is None or sequencer.heard(epoch, seq):  # (None: its frames not followed here)
-            self._resolve(number, data[HEARD.size :])
+        if sequencer is None or sequencer.met(epoch):  # (None: its frames not followed here)
+            self._resolve(number, data[RUN.size :])
             return
-        self.overtaken += 1
-        self._heard[number] = data[HEARD.size :]
-        self._hearing[number] = asyncio.get_running_loop().create_task(self._hear(number, market, epoch, seq))
+        self.early += 1
+        self._early[number] = data[RUN.size :]
+        self._meeting[number] = asyncio.get_running_loop().create_task(self._meet(number, market, epoch))
 
-    async def _hear(self, number: int, market: Market, epoch: int, seq: int) -> None:
-        await self.bus.hear(market, epoch, seq)
-        del self._hearing[number]
-        self._resolve(number, self._heard[number])
+    async def _meet(self, number: int, market: Market, epoch: int) -> None:
+        await self.bus.meet(market, epoch)
+        del self._meeting[number]
+        self._resolve(number, self._early[number])
 
     def _resolve(self, number: int, data: bytes | None) -> None:
         done, timer, caller, _ = self._waiting.pop(number)
         self._parts.pop(number, None)
         self._part_bytes.pop(number, None)
-        self._heard.pop(number, None)
-        hearing = self._hearing.pop(number, None)
-        if hearing is not None:  # handed on before its frame came (its time ran out, or closing)
-            hearing.cancel()
+        self._early.pop(number, None)
+        meeting = self._meeting.pop(number, None)
+        if meeting is not None:  # handed on before its run was met (its time ran out, or closing)
+            meeting.cancel()
         timer.cancel()
         left = self._callers[caller] - 1
         if left:
@@ -217,9 +216,9 @@ class VenueRequests:
         done(data)
 
     def _expired(self, number: int) -> None:
-        if number in self._heard:  # its answer came, its frame not: handed on all the same
-            self.unheard += 1
-            self._resolve(number, self._heard[number])
+        if number in self._early:  # its answer came, its run's frames not: handed on all the same
+            self.unmet += 1
+            self._resolve(number, self._early[number])
         elif number in self._waiting:
             self.timed_out += 1
             self._resolve(number, None)
