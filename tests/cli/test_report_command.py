@@ -35,7 +35,8 @@ def journal(tmp_path: Path) -> Path:
     for order_id, side, mid_x2 in ((1, Side.BUY, 11_999_990), (2, Side.SELL, 12_020_010)):
         order = Order(1, "BTCUSDT", order_id, "bot", side, OrderType.MARKET, TimeInForce.GTC, 0, 10, False, 0,
                       0, 0, OrderStatus.FILLED, 10, arrival_mid_x2=mid_x2)  # fmt: skip
-        db.execute(f"INSERT INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * 25)})", order_row(order))
+        row = order_row(order)
+        db.execute(f"INSERT INTO venue_orders ({ORDER_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     db.commit()
     db.close()
     return path

@@ -108,6 +108,7 @@ _PLACED = {FaultKind.UNKNOWN_ERROR: 0.5, FaultKind.REQUEST_TIMEOUT: 0.0}
 _KEYS = {"kind", "rate", "at", "for_s", "endpoints", "symbols", "accounts", "placed", "delay_ms"}
 _AFTER = re.compile(r"^\+(\d+(?:\.\d+)?)([smh]?)$")
 _AT_MOST_MS = 100 * 366 * 86_400_000  # a century after the start: past any run (at, for_s, delay_ms)
+_LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last time an ``at`` of Unix ms may name
 _UNIT_MS = {"": 1000, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
@@ -216,10 +217,12 @@ def _at(where: str, value: Any) -> tuple[int | None, bool]:
     if value is None:
         return None, False
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= _LAST_MS:  # a time no clock reads: the fault would never fire
+            raise ProfileError(f"{where}: at {value} is no time a replay or a clock reaches (Unix ms)")
         return value, False
     if isinstance(value, datetime):
         stamped = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return round(stamped.timestamp() * 1000), False
+        return _at(where, round(stamped.timestamp() * 1000))
     if isinstance(value, str):
         after = _AFTER.match(value.strip())
         if after:

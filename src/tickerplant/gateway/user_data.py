@@ -257,13 +257,16 @@ class UserData:
 
     def _passes(self, account_id: int, event: str, payload: bytes, now_ms: int) -> bool:
         """Whether an event goes out now, the profile applied: dropped, held ``delay_ms``
-        (its account's later events behind it), or lost with its connections, cut."""
-        held = self._held.get(account_id)
-        if held is not None:
-            held.append((event, payload))
-            return False
+        (its account's later events behind it), or lost with its connections, cut. Drawn
+        for every event, held ones too, so that the same seed and the same events meet the
+        same faults whatever their pace (an event held behind an earlier one may still be
+        dropped, or cut with its connections; a delay drawn for it is the hold's)."""
         assert self.faults is not None
         decision = self.faults.decide_stream(Family.USER_STREAM, event, "", account_id, now_ms)
+        held = self._held.get(account_id)
+        if held is not None and (decision is None or decision.kind is FaultKind.EVENT_DELAY):
+            held.append((event, payload))
+            return False
         if decision is None:
             return True
         if decision.kind is FaultKind.EVENT_DELAY:
