@@ -8,9 +8,10 @@ nothing more can be asked of it. (Joined in front of the candle on the wire:
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import Any
 
 from tickerplant.market.klines.candles import Kline
-from tickerplant.market.klines.past_parts import OwedParts, made_parts
+from tickerplant.market.klines.past_parts import OwedParts, made_parts, owed_piece
 
 OPEN = 1_000_000
 HOUR, DAY = 3_600_000, 86_400_000
@@ -95,3 +96,35 @@ def test_a_part_whose_candle_closed_unpushed_is_no_longer_made() -> None:
     assert owed.part(3, OPEN, False) == (True, None) and owed.work(2, OPEN) == (2, False)
     assert owed.work(2, OPEN + HOUR + 5_000) == (0, False) and not owed.making and not owed.owed
     assert source.pieces == 2 and owed.source is None
+
+
+class Streams:
+    """An ``Owing``: the parts it owes, and the finished ones it was told of."""
+
+    def __init__(self, *owed: OwedParts[Kline]) -> None:
+        self.owed = list(owed)
+        self.told: set[OwedParts[Any]] = set()
+
+    def owing(self) -> list[OwedParts[Any]]:
+        return [o for o in self.owed if o.making]
+
+    def made(self, finished: set[OwedParts[Any]]) -> None:
+        self.told |= finished
+
+
+def test_a_piece_at_a_time_the_soonest_closing_first_across_the_trade_and_price_candles() -> None:
+    """``owed_piece``: one piece a call, so that a shell gives each its own loop turn
+    (``Plant.tick_parts``, ``Dispatcher.ticks``); the soonest closing candle's first across
+    both kinds of streams; each told of the parts finished, whoever owes them."""
+    trades_source, prices_source = Source(pieces=3), Source(pieces=2)
+    month: OwedParts[Kline] = OwedParts(trades_source, "BTCUSDT", {12: (OPEN, OPEN + 30 * DAY - 1)})
+    hour: OwedParts[Kline] = OwedParts(prices_source, "BTCUSDT", {5: (OPEN, OPEN + HOUR - 1)})
+    assert month.part(12, OPEN, False) == (True, None) and hour.part(5, OPEN, False) == (True, None)
+    trades, prices = Streams(month), Streams(hour)
+    made = []
+    while owed_piece((trades, prices), OPEN):
+        made.append((len(trades_source.log), len(prices_source.log)))
+    # the price hour's first, a piece a call (the last call finds the month's part whole)
+    assert made == [(0, 1), (0, 2), (1, 2), (2, 2), (3, 2), (3, 2)]
+    assert trades.told == prices.told == {hour, month}
+    assert not owed_piece((trades, prices), OPEN)  # nothing more owed

@@ -374,10 +374,10 @@ class Dispatcher:
 
     def ticks(self, now_ms: int) -> Iterator[None]:
         """The pushes due at ``now_ms`` (``__call__``'s ticks), each family of streams of
-        each market (``Plant.tick_parts``) published apart: yields after each publish, for
-        the caller to let its loop run before the next. Each family is ticked at ``now_ms``,
-        the cadence's time, whenever it runs; one another delivery ticked meanwhile
-        (``turn``) is not pushed again."""
+        each market (``Plant.tick_parts``) published apart: yields after each part (a family,
+        or a piece of the candles' past), for the caller to let its loop run before the next.
+        Each family is ticked at ``now_ms``, the cadence's time, whenever it runs; one another
+        delivery ticked meanwhile (``turn``) is not pushed again."""
         for market, plant in self.plants.items():
             if now_ms < plant.next_tick_ms:
                 continue
@@ -386,7 +386,7 @@ class Dispatcher:
                 part(now_ms, out)
                 if out:
                     self.bus.publish(market, out)
-                    yield
+                yield  # (a part that published nothing may have made a piece of the past)
 
     def hold(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held) -> int:
         """Apply ``updates``, more of the same timestamp to follow: what the plants make goes

@@ -12,8 +12,10 @@ That part can be a month of the past, drawn day by day where no cache holds it (
 symbol on one core), so it is made only for a candle somebody takes, a piece at a time
 (``PastSource.made``, a day or an hour of the past each, folded into the part as it is made)
 at the plant's ticks, ``PAST_PIECES_A_TICK`` pieces a tick over every symbol, the soonest
-closing candle's first (``made_parts``): a plant that writes every stream owes every interval
-of every symbol at once, and a 3-minute candle's few pieces do not wait behind a month's.
+closing candle's first (``made_parts``), each piece on a loop turn of its own (``owed_piece``:
+a request waits behind one piece, 5-25 ms, not a tick's): a plant that writes every stream
+owes every interval of every symbol at once, and a 3-minute candle's few pieces do not wait
+behind a month's.
 Meanwhile that candle's pushes are held back (a subscriber's first push comes once it is
 whole, a second or two later). Should the candle close before then (a subscription in its
 interval's last seconds), it is not pushed at all, and its part no longer made, rather than
@@ -31,13 +33,14 @@ Bounded by design: per symbol (and per pair), one part per interval and kind, ma
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["PAST_PIECES_A_TICK", "OwedParts", "PastSource", "made_parts"]
+__all__ = ["PAST_PIECES_A_TICK", "OwedParts", "Owing", "PastSource", "made_parts", "owed_piece"]
 
-# pieces of the held candles' past parts made at each of the streams' ticks (KLINE_PUSH_MS)
-PAST_PIECES_A_TICK = 4
+# pieces of the held candles' past parts made at each of the streams' ticks (KLINE_PUSH_MS),
+# the trade and the price candles' together, each on a loop turn of its own (``owed_piece``)
+PAST_PIECES_A_TICK = 8
 _PUSHED_WITHIN_MS = 1_000  # a candle's closing push comes at the first tick after its close
 
 P = TypeVar("P")
@@ -153,3 +156,26 @@ def made_parts(
         if finished:
             made.add(owed)
     return made
+
+
+class Owing(Protocol):
+    """Streams that push candles whose past parts are being made (``KlineStreams``,
+    ``PriceKlineStreams``): a tick pushes the ones ``made`` since the last."""
+
+    def owing(self) -> list[OwedParts[Any]]: ...
+
+    def made(self, finished: set[OwedParts[Any]]) -> None: ...
+
+
+def owed_piece(streams: Sequence[Owing], now_ms: int) -> bool:
+    """One piece of the parts ``streams`` owe, the soonest closing candle's first across them
+    all, the finished ones told to each; whether there was one to make. A piece is 5-25 ms
+    of the past drawn (60 cold): a shell makes each on a loop turn of its own, so a request
+    waits behind one piece at most, not a tick's (``Plant.tick_parts``)."""
+    owners = [owed for owing in streams for owed in owing.owing()]
+    if not owners:
+        return False
+    finished = made_parts(owners, now_ms, 1)
+    for owing in streams:
+        owing.made(finished)
+    return True

@@ -44,7 +44,7 @@ from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import INTERVALS, close_time, open_time
 from tickerplant.market.klines.frames import PRICE_SCALE, price_kline_template
-from tickerplant.market.klines.past_parts import OwedParts, PastSource, made_parts
+from tickerplant.market.klines.past_parts import OwedParts, PastSource
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind, premium_units
 from tickerplant.market.klines.streams import KLINE_PUSH_MS
 from tickerplant.market.messages import StreamKind, StreamMessage
@@ -122,6 +122,7 @@ class PriceKlineStreams:
         }
         self._encode = encode
         self._prices = [*self._marks.values(), *self._indexes.values(), *self._premiums.values()]
+        self._finished: set[OwedParts[Any]] = set()  # past parts made since the last tick (``made``)
         self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
@@ -183,6 +184,14 @@ class PriceKlineStreams:
             if end < price.next_close_ms:
                 price.next_close_ms = end
 
+    def owing(self) -> list[OwedParts[Any]]:
+        """The held candles' past parts being made."""
+        return [p.owed for p in self._prices if p.owed is not None and p.owed.making]
+
+    def made(self, finished: set[OwedParts[Any]]) -> None:
+        """Past parts finished (of any streams'): their held candles push at the next tick."""
+        self._finished |= finished
+
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every candle that changed since its last push, and close (push with
         `"x":true`, then drop) every candle whose interval ended before ``now_ms``."""
@@ -190,7 +199,7 @@ class PriceKlineStreams:
             return
         missed = (now_ms - self.next_tick_ms) // KLINE_PUSH_MS + 1
         self.next_tick_ms += missed * KLINE_PUSH_MS
-        made = made_parts((p.owed for p in self._prices if p.owed is not None and p.owed.making), now_ms)
+        made, self._finished = self._finished, set()  # past parts made since (``past_parts.owed_pieces``)
         for price in self._prices:
             if price.owed is not None and price.owed in made:  # a held candle's past part made: push
                 price.changed = True

@@ -37,11 +37,12 @@ one pending candle, and the stream names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline, close_time, open_time
-from tickerplant.market.klines.past_parts import made_parts
+from tickerplant.market.klines.past_parts import OwedParts
 from tickerplant.market.klines.symbol_candles import NEVER_MS, SymbolCandles
 from tickerplant.market.klines.warm import WarmTrade, warm_candles
 from tickerplant.market.messages import StreamMessage
@@ -123,6 +124,7 @@ class KlineStreams:
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
         self._silent_key: tuple[int, int | None, int] | None = None  # what _silent was worked out for
         self._silent_symbols: frozenset[SymbolCandles] = frozenset()
+        self._finished: set[OwedParts[Any]] = set()  # past parts made since the last tick (``made``)
 
     def _relabel(self, now_ms: int) -> None:
         self._labels += 1  # the continuous names may change
@@ -237,10 +239,7 @@ class KlineStreams:
         if now_ms >= self._next_change_ms:
             self._relabel(now_ms)
         silent = self._silent()
-        made = made_parts(  # the held candles' past parts, of the symbols somebody takes
-            (sc.owed for sc in self._symbols if sc.owed is not None and sc.owed.making and sc not in silent),
-            now_ms,
-        )
+        made, self._finished = self._finished, set()  # past parts made since (``past_parts.owed_pieces``)
         for sc in self._symbols:
             if sc.ticked_ms >= now_ms:
                 continue  # caught up to this tick already, ahead of it (catch_up)
@@ -322,6 +321,15 @@ class KlineStreams:
         if sc.ticked_ms < tick_ms and sc in self._silent():
             sc.ticked_ms = tick_ms
             self._settle(sc, tick_ms)
+
+    def owing(self) -> list[OwedParts[Any]]:
+        """The held candles' past parts being made, of the symbols somebody takes."""
+        silent = self._silent()
+        return [sc.owed for sc in self._symbols if sc.owed and sc.owed.making and sc not in silent]
+
+    def made(self, finished: set[OwedParts[Any]]) -> None:
+        """Past parts finished (of any streams'): their held candles push at the next tick."""
+        self._finished |= finished
 
     def _silent(self) -> frozenset[SymbolCandles]:
         """The symbols none of whose kline and continuous kline streams somebody takes:

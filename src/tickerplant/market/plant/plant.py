@@ -1,52 +1,42 @@
 """The plant: per-symbol market state turned into encoded stream payloads.
 
 A source's updates go in (``apply``), and so does the passing of time (``tick``); out come
-``StreamMessage``s, each naming the canonical stream it belongs to and carrying its payload
-already encoded. Every payload is encoded here exactly once, however many clients get it.
+``StreamMessage``s, each naming its canonical stream, its payload encoded here exactly once.
 
 Cadences (spec §4.14): `<symbol>@bookTicker` real-time; `!bookTicker` real-time on COIN-M
 [S2] and a 5 s batch on USDⓈ-M (one object per symbol whose top changed, §4.1);
 `<symbol>@miniTicker` and `<symbol>@ticker` every 2 s on USDⓈ-M [S4] and 500 ms on COIN-M;
 `!miniTicker@arr` and `!ticker@arr` every 1000 ms with only the tickers that changed;
-`<symbol>@trade` and `<symbol>@aggTrade` per fill; the mark-price and index streams
-(`market/derivatives/mark_streams.py`) each second and each 3 s, from the source's ``MarkPrice``s;
-`<symbol>@forceOrder` and `!forceOrder@arr` at most once a second per symbol
-(``market/derivatives/force_orders.py``), and the internal `<symbol>@openInterest` as often
-(``market/derivatives/open_interest.py``).
+`<symbol>@trade`, `<symbol>@aggTrade` per fill; the mark-price and index streams each second
+and each 3 s (`market/derivatives/mark_streams.py`), from the source's ``MarkPrice``s;
+`<symbol>@forceOrder` and `!forceOrder@arr` at most once a second per symbol (``force_orders.py``),
+and the internal `<symbol>@openInterest` as often (``market/derivatives/open_interest.py``).
 
 Payloads are classic or 2026's (``payload_format``, §4.13: ``st`` last and USDⓈ-M's ``ps``
-after ``s`` in the payloads that carry them, ``builders.Encoders``); klines, index prices
-and the internal streams are the same in both.
+after ``s``, ``builders.Encoders``); klines, index prices and internal streams are the same.
 
-Klines (§4.7, §4.12): `<symbol>@kline_<interval>` and
-`<pair>_<contractType>@continuousKline_<interval>` every 250 ms when the candle changed, and
-a final `"x":true` when its interval closes (``market/klines/streams.py``). They are the
-plant's *derived streams*: ``Plant(..., derived_streams=False)`` produces none of them
-(a benchmark's baseline), and every stream computed from the trades and books beyond the
-classic tickers, trades and depth honours the same switch.
+Klines (§4.7, §4.12): `<symbol>@kline_<interval>` and `<pair>_<contractType>@continuousKline_<interval>`
+every 250 ms when the candle changed, and a final `"x":true` when its interval closes
+(``market/klines/streams.py``): *derived streams*, which ``derived_streams=False`` turns off
+(a benchmark's baseline) with every stream computed beyond the classic tickers, trades, depth.
 
 Depth (§4.8, §4.9, §4.11): `<symbol>@depth[@500ms|@100ms]`, `<symbol>@depth<5|10|20>[@…]`
 and (USDⓈ-M) `<symbol>@rpiDepth@500ms` at 250, 500 and 100 ms, each speed its own U/u/pu
 chain over the symbol's one update-id sequence (``market/book/depth.py``).
 
-`<symbol>@depthDiff` is internal (no client can name it): one event per symbol per batch of
-updates (``end_batch``), from which a gateway's market view keeps its order books: the
-views' own payload (``followed.BookMessage``, which the sources that follow somebody
-else's book write too), the batch's levels, its last id (``u``) and the id the source
-reserved for the next update (``n``, ``BookUpdate.next_id``), which the view's snapshots
-report as ``lastUpdateId`` (§4.9: the next event of every speed holds it). Its levels are
-integer units, not decimal strings: only the view reads it, and it is written for every
-batch, so it skips the formatting that is most of a depth event's cost.
+`<symbol>@depthDiff` is internal (no client can name it): one event per symbol per batch
+(``end_batch``), from which a gateway's market view keeps its books (``followed.BookMessage``,
+which the sources following another's book write too): the batch's levels in integer units
+(only the view reads it, and it is written every batch: no decimal formatting), its last id
+(``u``) and the id reserved for the next update (``n``, ``BookUpdate.next_id``), which the
+view's snapshots report as ``lastUpdateId`` (§4.9: the next event of every speed holds it).
 
-What it holds per symbol is bounded by design, whatever the trade rate: the 24 h window, at
-most 1,441 minute buckets (``market/trades/stats.py``); the book, the levels its source's book
-holds (the simulator's about 1,350 a side, ``feeds/simulator/book_shape.py``; a public-file replay's
-one a side, each new top replacing the last); the batch's changed levels, at most the
-prices one batch touched (cleared by ``end_batch``); the depth streams' state
-(``market/book/depth.py``: each speed's changed prices until its next push, and its level
-texts); one bookTicker payload; one liquidation order kept for its second, one
-open-interest note waiting for its second; and one open candle per kline interval plus one
-pending candle (``market/klines/streams.py``).
+Bounded per symbol by design, whatever the trade rate: the 24 h window's 1,441 minute buckets
+at most (``market/trades/stats.py``); the levels its source's book holds (the simulator's
+~1,350 a side, ``feeds/simulator/book_shape.py``; a public-file replay's one a side); the
+prices one batch touched (cleared by ``end_batch``); the depth streams' changed prices and
+level texts (``market/book/depth.py``); one bookTicker payload; a liquidation and an
+open-interest note for their second; one open candle per kline interval and one pending.
 """
 
 from __future__ import annotations
@@ -62,6 +52,7 @@ from tickerplant.market.derivatives.force_orders import ForceOrders
 from tickerplant.market.derivatives.mark_streams import MarkStreams
 from tickerplant.market.derivatives.open_interest import InterestPacer
 from tickerplant.market.instruments import Instrument, Market
+from tickerplant.market.klines.past_parts import PAST_PIECES_A_TICK, owed_piece
 from tickerplant.market.klines.streams import KlineStreams
 from tickerplant.market.klines.symbol_candles import SymbolCandles
 from tickerplant.market.klines.warm import WarmTrade
@@ -137,7 +128,9 @@ class Plant:
         self._klines = KlineStreams(market, candles, now_ms)
         self._due_ms: int | None = None  # next_tick_ms as last worked out; None: work it out
         self._minis_left: list[SymbolState] = []  # the ticker snapshot's symbols not pushed yet
-        self._tick_rest = (self._tick_arrays, self._tick_book_tickers, self._tick_marks)
+        owed = (self._tick_owed,) * PAST_PIECES_A_TICK  # a piece each (``past_parts.owed_piece``)
+        self._tick_rest = (self._tick_arrays, self._tick_book_tickers, self._tick_marks, *owed)
+        self._pieces_left = 0  # pieces of past parts left to make at this kline tick
         self.wanted: Demand = None  # the streams somebody takes (``follow``); None: all
 
     def follow(self, wanted: Demand) -> None:
@@ -276,9 +269,10 @@ class Plant:
     @property
     def tick_parts(self) -> tuple[Callable[[int, list[StreamMessage]], None], ...]:
         """``tick``'s parts in its order, a family of streams each (the ticker snapshot
-        ``_SNAPSHOT_SYMBOLS`` symbols a part), each publishing what of it is due at the time
-        given: a shell may publish each on a loop turn of its own (``feeds/simulator/pump.py``),
-        the families due on one whole second not holding its loop together."""
+        ``_SNAPSHOT_SYMBOLS`` symbols a part; last, a piece of the candles' past parts each),
+        each publishing what of it is due at the time given: a shell may run each on a loop
+        turn of its own (``feeds/simulator/pump.py``), so that neither the families due on
+        one whole second nor a tick's pieces of the past hold its loop together."""
         minis = (self._tick_minis,) * -(-len(self.symbols) // _SNAPSHOT_SYMBOLS)
         return (self._tick_notes, self._tick_depth, self._tick_klines, *minis, *self._tick_rest)
 
@@ -300,6 +294,12 @@ class Plant:
         if self._derived and now_ms >= self._klines.next_tick_ms:
             self._due_ms = None
             self._klines.tick(now_ms, out)
+            self._pieces_left = PAST_PIECES_A_TICK
+
+    def _tick_owed(self, now_ms: int, out: list[StreamMessage]) -> None:
+        if self._pieces_left:
+            made = owed_piece((self._klines, self.marks.price_klines), now_ms)
+            self._pieces_left = self._pieces_left - 1 if made else 0
 
     def _tick_minis(self, now_ms: int, out: list[StreamMessage]) -> None:
         if now_ms >= self._next_mini_ms:
