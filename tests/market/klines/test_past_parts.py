@@ -108,8 +108,8 @@ class Streams:
     def owing(self) -> list[OwedParts[Any]]:
         return [o for o in self.owed if o.making]
 
-    def made(self, finished: set[OwedParts[Any]]) -> None:
-        self.told |= finished
+    def finished(self, parts: set[OwedParts[Any]]) -> None:
+        self.told |= parts
 
 
 def test_a_piece_at_a_time_the_soonest_closing_first_across_the_trade_and_price_candles() -> None:

@@ -160,11 +160,11 @@ def made_parts(
 
 class Owing(Protocol):
     """Streams that push candles whose past parts are being made (``KlineStreams``,
-    ``PriceKlineStreams``): a tick pushes the ones ``made`` since the last."""
+    ``PriceKlineStreams``): a tick pushes the ones ``finished`` since the last."""
 
     def owing(self) -> list[OwedParts[Any]]: ...
 
-    def made(self, finished: set[OwedParts[Any]]) -> None: ...
+    def finished(self, parts: set[OwedParts[Any]]) -> None: ...
 
 
 def owed_piece(streams: Sequence[Owing], now_ms: int) -> bool:
@@ -175,7 +175,7 @@ def owed_piece(streams: Sequence[Owing], now_ms: int) -> bool:
     owners = [owed for owing in streams for owed in owing.owing()]
     if not owners:
         return False
-    finished = made_parts(owners, now_ms, 1)
+    done = made_parts(owners, now_ms, 1)
     for owing in streams:
-        owing.made(finished)
+        owing.finished(done)
     return True

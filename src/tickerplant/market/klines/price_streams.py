@@ -122,7 +122,7 @@ class PriceKlineStreams:
         }
         self._encode = encode
         self._prices = [*self._marks.values(), *self._indexes.values(), *self._premiums.values()]
-        self._finished: set[OwedParts[Any]] = set()  # past parts made since the last tick (``made``)
+        self._finished: set[OwedParts[Any]] = set()  # past parts made since the last tick (``finished``)
         self.next_tick_ms = now_ms + KLINE_PUSH_MS if self._prices else _NEVER_MS
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
 
@@ -188,9 +188,9 @@ class PriceKlineStreams:
         """The held candles' past parts being made."""
         return [p.owed for p in self._prices if p.owed is not None and p.owed.making]
 
-    def made(self, finished: set[OwedParts[Any]]) -> None:
+    def finished(self, parts: set[OwedParts[Any]]) -> None:
         """Past parts finished (of any streams'): their held candles push at the next tick."""
-        self._finished |= finished
+        self._finished |= parts
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every candle that changed since its last push, and close (push with
@@ -199,7 +199,7 @@ class PriceKlineStreams:
             return
         missed = (now_ms - self.next_tick_ms) // KLINE_PUSH_MS + 1
         self.next_tick_ms += missed * KLINE_PUSH_MS
-        made, self._finished = self._finished, set()  # past parts made since (``past_parts.owed_pieces``)
+        made, self._finished = self._finished, set()  # past parts made since (``past_parts.owed_piece``)
         for price in self._prices:
             if price.owed is not None and price.owed in made:  # a held candle's past part made: push
                 price.changed = True

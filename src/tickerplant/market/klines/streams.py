@@ -124,7 +124,7 @@ class KlineStreams:
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
         self._silent_key: tuple[int, int | None, int] | None = None  # what _silent was worked out for
         self._silent_symbols: frozenset[SymbolCandles] = frozenset()
-        self._finished: set[OwedParts[Any]] = set()  # past parts made since the last tick (``made``)
+        self._finished: set[OwedParts[Any]] = set()  # past parts made since the last tick (``finished``)
 
     def _relabel(self, now_ms: int) -> None:
         self._labels += 1  # the continuous names may change
@@ -239,7 +239,7 @@ class KlineStreams:
         if now_ms >= self._next_change_ms:
             self._relabel(now_ms)
         silent = self._silent()
-        made, self._finished = self._finished, set()  # past parts made since (``past_parts.owed_pieces``)
+        made, self._finished = self._finished, set()  # past parts made since (``past_parts.owed_piece``)
         for sc in self._symbols:
             if sc.ticked_ms >= now_ms:
                 continue  # caught up to this tick already, ahead of it (catch_up)
@@ -327,9 +327,9 @@ class KlineStreams:
         silent = self._silent()
         return [sc.owed for sc in self._symbols if sc.owed and sc.owed.making and sc not in silent]
 
-    def made(self, finished: set[OwedParts[Any]]) -> None:
+    def finished(self, parts: set[OwedParts[Any]]) -> None:
         """Past parts finished (of any streams'): their held candles push at the next tick."""
-        self._finished |= finished
+        self._finished |= parts
 
     def _silent(self) -> frozenset[SymbolCandles]:
         """The symbols none of whose kline and continuous kline streams somebody takes:
