@@ -44,6 +44,7 @@ from tickerplant.venue.wire.order_entry import new_order
 
 from ..harness.report import Target, verdict
 from .floor import BareBook
+from .lean import run_lean
 from .open_orders import run_open_orders
 from .parts import T0, Counting, Deposits, Kinds
 from .same_symbol import run_same_symbol
@@ -254,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"== the venue's core against a bare book: {args.commands:,} commands, {args.accounts:,} accounts")
     floor = max(run_floor(made) for _ in range(args.repeats))
     venue = max(run_venue(made, args.accounts, Counting()) for _ in range(args.repeats))
+    bids, asks = Published().bids, Published().asks
+    lean = max(run_lean(made, args.accounts, bids, asks, MID) for _ in range(args.repeats))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "venue.db"
         AccountStore(path).close()
@@ -262,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         journal.close()
     print(f"  floor (bare price-time book): {floor:,.0f} commands/s")
     print(f"  venue (engine, margin, events; journal counting): {venue:,.0f} commands/s")
+    print(f"  a lean core (the least these commands take under Binance's rules, lean.py): {lean:,.0f}"
+          f" commands/s, {lean / floor:.3f} of the floor")  # fmt: skip
     tenth = args.commands // 10
     print(f"  venue with the SQLite journal (a commit a command, {tenth:,} commands): {journaled:,.0f}/s")
     kinds = Kinds()
