@@ -4,6 +4,8 @@ server starts."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,32 @@ def test_the_names_each_family_meets_are_taken() -> None:
     from tickerplant.gateway.fault_names import check_endpoints
 
     check_endpoints(parse_profile(profile))  # raises on any name it does not know
+
+
+def test_a_symbol_the_source_does_not_list_is_refused_at_the_start(tmp_path: Path) -> None:
+    """A fault narrowed to a symbol nobody lists would never fire: the server checks the
+    profile's symbols against its source's listing once the source is prepared, and does not
+    start, saying which fault and which symbol (``fault_names.check_symbols``); a listed
+    symbol of either market, in any case, is taken."""
+    from tickerplant.faults.profile import ProfileError
+    from tickerplant.gateway.fault_names import check_symbols
+    from tickerplant.market.instruments import Market, catalogue
+
+    listing = {market: catalogue(market, 1_790_000_000_000) for market in Market}
+    check_symbols('[[fault]]\nkind = "timeout"\nrate = 0.1\nsymbols = ["btcusdt", "ETHUSD_PERP"]\n', listing)
+    check_symbols("", listing)  # no profile
+    said = "--faults: fault 2 (market-stall): symbols: 'BTCUSDX' is not a symbol the server lists"
+    typo = '[[fault]]\nkind = "timeout"\nrate = 0.1\n[[fault]]\nkind = "market-stall"\nat = "+5s"\nsymbols = ["BTCUSDX"]\n'
+    with pytest.raises(ProfileError, match=re.escape(said)):
+        check_symbols(typo, listing)
+    written = tmp_path / "typo.toml"
+    written.write_text(typo)
+    db = tmp_path / "venue.db"
+    served = subprocess.run(
+        [sys.executable, "-m", "tickerplant", "serve", "--um-port", "0", "--cm-port", "0", "--venue-db", str(db),
+         "--faults", str(written)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert served.returncode == 1, served.stderr
+    assert served.stderr.splitlines()[-1] == f"tickerplant: cannot start: {said}", served.stderr
+    assert "Traceback" not in served.stderr

@@ -110,3 +110,22 @@ async def test_a_split_process_waiting_for_its_bus_stops_at_ctrl_c_and_a_url_wit
     async with asyncio.timeout(60 * SECONDS):
         _, err = await refused.communicate()
     assert refused.returncode == 1 and "--nats is a URL such as nats://host:4222" in err.decode(), err
+
+
+async def test_serve_workers_refuses_a_fault_naming_a_symbol_the_plant_does_not_list(tmp_path: Path) -> None:
+    """The plant prepares the source, so it checks the profile's symbols against the listing
+    (``fault_names.check_symbols``); a fault that could never fire stops the start, said by
+    the plant and the supervisor both."""
+    written = tmp_path / "typo.toml"
+    written.write_text('[[fault]]\nkind = "market-stall"\nat = "+5s"\nsymbols = ["BTCUSDX"]\n')
+    served = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tickerplant", "serve", "--workers", "2", "--um-port", str(free_port()),
+        "--cm-port", str(free_port()), "--venue-db", str(tmp_path / "venue.db"), "--faults", str(written),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60 * SECONDS):
+        _, err = await served.communicate()
+    said = err.decode()
+    assert served.returncode == 1, said
+    assert "tickerplant plant: cannot start: --faults: fault 1 (market-stall): symbols: 'BTCUSDX' is not a" in said
+    assert said.splitlines()[-1] == "tickerplant: cannot start: plant exited with 1 before it served", said

@@ -1,7 +1,8 @@
-"""A fault profile's ``endpoints`` checked against what the server serves, before it starts:
-a name that matches nothing (``"POST /fapi/v1/ordr"``, ``"order.plac"``,
-``"ORDER_TRADE_UPDAT"``) would leave its fault silent forever, the operator none the wiser
-(docs/faults.md, "The profile file").
+"""A fault profile's ``endpoints`` checked against what the server serves, before it starts,
+and its ``symbols`` against what its source lists, once the source is prepared: a name that
+matches nothing (``"POST /fapi/v1/ordr"``, ``"order.plac"``, ``"ORDER_TRADE_UPDAT"``,
+``"BTCUSDX"``, a symbol a replay does not hold) would leave its fault silent forever, the
+operator none the wiser (docs/faults.md, "The profile file").
 
 What each family's faults meet, by name (``faults/decider.py``'s ``where``):
 
@@ -18,18 +19,19 @@ budget: only their route tables are read, so a route added there is known here.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from functools import cache
 from typing import Any, cast
 
 from tickerplant.faults.decider import is_diff_depth
-from tickerplant.faults.profile import Family, FaultKind, Profile, ProfileError
-from tickerplant.market.instruments import Market
+from tickerplant.faults.profile import Family, FaultKind, Profile, ProfileError, parse_profile
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.streams import parse
 from tickerplant.protocol.user_streams import EVENTS, EXPIRED
 from tickerplant.venue.wire.rest import PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading
 
-__all__ = ["check_endpoints", "served"]
+__all__ = ["check_endpoints", "check_symbols", "served"]
 
 _EVENTS = EVENTS - {EXPIRED}  # the expiry is the listen-key-expired fault's own, never an event's
 
@@ -69,3 +71,17 @@ def check_endpoints(profile: Profile) -> None:
             if not known:
                 where = f"fault {number} ({fault.kind.value})"
                 raise ProfileError(f"{where}: endpoints: {name!r} is not {what} of the server")
+
+
+def check_symbols(profile_text: str, instruments: Mapping[Market, Collection[Instrument]]) -> None:
+    """Raise ``ProfileError`` naming the first fault with a symbol none of ``instruments`` (the
+    prepared source's listing, both markets) is: its fault would never fire. No profile
+    (``profile_text`` empty): nothing to check."""
+    if not profile_text:
+        return
+    listed = {inst.symbol for insts in instruments.values() for inst in insts}
+    for number, fault in enumerate(parse_profile(profile_text).faults, 1):
+        for name in sorted(fault.symbols):
+            if name not in listed:
+                where = f"fault {number} ({fault.kind.value})"
+                raise ProfileError(f"--faults: {where}: symbols: {name!r} is not a symbol the server lists")
