@@ -141,9 +141,11 @@ class Lean:
         share = qty if closing <= 0 else qty - closing
         return units * share * _E8 // (_WHOLE * qty * self.leverage)
 
-    def _margin(self, seat: Seat, account: Account, side: int, qty: int, value: int) -> None:
+    def _margin(
+        self, seat: Seat, account: Account, side: int, qty: int, value: int, keep: bool = True
+    ) -> None:
         """The side's sums as they would be: refused -2019 if its open-order margin grows past
-        the available balance, else kept, and the account's total moved."""
+        the available balance, else (``keep``) kept, and the account's total moved."""
         other = 1 - side
         mine = self._side_im(seat, side, qty, value, seat.orders)
         theirs = self._side_im(seat, other, seat.qty[other], seat.value[other], seat.orders)
@@ -151,6 +153,8 @@ class Lean:
         cost = im - seat.open_im
         if cost > 0 and cost > account.wallet + account.upnl - account.used:
             raise Refused(-2019, "Margin is insufficient.")
+        if not keep:  # a taker's check: the order as if it rested, nothing kept
+            return
         seat.qty[side], seat.value[side] = qty, value
         account.used += cost
         seat.open_im = im
@@ -171,6 +175,8 @@ class Lean:
         if seat is None:
             seat = self.seats[account_id] = Seat()
         account = self.accounts[account_id]
+        q, v = seat.qty[side] + qty, seat.value[side] + qty * price
+        self._margin(seat, account, side, q, v, tif == 0)  # as if it all rested (part 3 §7.3)
         order = Order(account_id, self.next_id, side, tif, price, qty, now)
         self.next_id += 1
         self.events.append((now, account_id, "NEW", _OPEN, order.copy(), None, self._values(seat)))
@@ -179,8 +185,9 @@ class Lean:
                 break
             self._fill(seat, account, order, level_price, min(shown, qty - order.executed), now)
         left = qty - order.executed
+        if tif == 0 and left < qty:  # it took: only what rests of it counts
+            self._margin(seat, account, side, q - qty + left, v - (qty - left) * price)
         if left and tif == 0:
-            self._margin(seat, account, side, seat.qty[side] + left, seat.value[side] + left * price)
             seat.orders[order.order_id] = order
             self._rest(order)
         elif left:
