@@ -11,9 +11,10 @@ no self-trade prevention, no order counts, no journal but the rows made. What it
 each command, as the venue does (docs/venue.md):
 
 - a GTC or IOC order: PRICE_FILTER, LOT_SIZE, PERCENT_PRICE against the mark, MIN_NOTIONAL
-  (part 1 §10); the taker's walk down the published levels, each fill's commission and the
-  position's sums (Σqty, Σqty·price: the entry price is their quotient) with the realized PnL
-  of what it closes (part 3 §4); decision 7's open-order margin of the side left resting
+  (part 1 §10); its margin as if it all rested, before it takes; the taker's walk down the
+  published levels, each fill's commission and the position's sums (Σqty, Σqty·price: the
+  entry price is their quotient) with the realized PnL of what it closes (part 3 §4);
+  decision 7's open-order margin of the side left resting
   (its orders beyond what would close the opposite position, at their prices, plus the
   loss of those priced past the mark) against the account's available balance (part 3
   §7.8), kept as running sums that every change moves; its place behind the quantity its
