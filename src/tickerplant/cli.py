@@ -48,7 +48,7 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
         raise SystemExit(f"configuration: {exc}") from None
     _admin_guarded(config)
     config = _fault_profile(config)
-    if config.replay.paused and not config.admin_port:
+    if config.replay.paused and not config.admin_port and args.command != "run":  # run: never (run_bot)
         # its resume is the admin listener's (the market port changes no state)
         raise SystemExit("configuration: --paused waits for POST /api/replay/resume: it takes --admin-port")
     return config

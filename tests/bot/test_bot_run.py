@@ -159,3 +159,30 @@ async def test_a_run_on_an_empty_range_is_refused_and_one_without_a_database_say
     assert code == 0
     err = capsys.readouterr().err
     assert f"no accounts database at {tmp_path / 'typo.db'}" in err and "no report: no database at" in err
+
+
+async def test_a_report_ends_with_the_replay_however_long_the_bot_takes_to_exit_after_it(tmp_path: Path) -> None:
+    """Told to stop at the replay's end, a bot takes a wall second to exit (~20 market seconds
+    at x20): the run's report still ends at the replay's last event, not when the bot got
+    round to exiting (its flat seconds counted as returns, and no two runs alike)."""
+    files = still_market(tmp_path / "files", T0 + 20_000)  # its last event: the book's row at +19.75 s
+    db = tmp_path / "venue.db"
+    env = {**os.environ, **account(db)}
+    command = [sys.executable, str(Path(__file__).with_name("lingering_bot.py")), "1.0"]
+    code = await run_bot(run_config(files, db, 20.0), command, find_library(), 1000, env, tmp_path / "report")
+    assert code == 0
+    report = json.loads((tmp_path / "report" / "account-1-USDT.json").read_text())
+    assert report["end_ms"] == T0 + 19_750, report["end_ms"] - T0
+
+
+async def test_a_report_folder_that_cannot_be_written_is_refused_before_the_run(tmp_path: Path) -> None:
+    """Found out at the start, not after the whole run with the bot's exit status kept (a
+    script saw no failure): the folder is made and a file written in it first."""
+    files = still_market(tmp_path / "files", T0 + 20_000)
+    (tmp_path / "a-file").write_text("")
+    folder = tmp_path / "a-file" / "reports"
+    with pytest.raises(SystemExit, match=re.escape(f"tickerplant run: --report {folder}: cannot write there:")):
+        await run_bot(run_config(files, tmp_path / "venue.db", 20.0), ["true"], find_library(), 1000, {}, folder)
+    made = tmp_path / "new" / "reports"  # a folder that is not there yet is made
+    code = await run_bot(run_config(files, tmp_path / "venue.db", 20.0), ["true"], find_library(), 1000, {}, made)
+    assert code == 0 and made.is_dir()

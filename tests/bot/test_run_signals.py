@@ -1,7 +1,8 @@
 """``tickerplant run`` stopped by signals (docs/run.md, "What the run does"): a first SIGINT
 tells the bot to stop and gives it the grace; a second kills its process group at once,
 and the run still ends as a run does (its summary told). And nothing the bot started
-outlives the run: what its process group holds when the bot exits is stopped too."""
+outlives the run: what its process group holds when the bot exits is stopped too, and so is
+the whole group of a run killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -67,6 +68,20 @@ async def test_what_a_bot_started_and_left_running_ends_with_the_run(tmp_path: P
             _, err = await process.communicate()
         assert process.returncode == 0, err.decode()
         assert not alive(helper) and not alive(bot)
+    finally:
+        ended(process, helper, bot)
+
+
+async def test_a_run_killed_with_kill_9_leaves_nothing_of_its_bot_running(tmp_path: Path) -> None:
+    """The run cannot stop anything once SIGKILL has it: its watchdog (``bot/watchdog.py``),
+    a process of its own reading a pipe the run holds, kills the bot's process group when
+    the pipe ends without the run's word that it stopped the group itself."""
+    process, (helper, bot) = await run(tmp_path, "stay")
+    try:
+        assert alive(bot) and alive(helper)
+        process.kill()
+        await process.wait()
+        await eventually(lambda: not alive(bot) and not alive(helper), 10 * SECONDS)
     finally:
         ended(process, helper, bot)
 

@@ -47,6 +47,9 @@ FULL_PATHS = (
 # A wait the full build scales: its name is in the library's dynamic symbols, never in the
 # clock-only build's.
 _SCALES_WAITS = b"\x00epoll_wait\x00"
+# What every build reads its start and rate from (``bot_environment``): a library without the
+# name is not libfaketime, and the bot's clock would be the wall's
+_READS_FAKETIME = b"FAKETIME"
 
 
 class Faketime(NamedTuple):
@@ -66,7 +69,7 @@ def packaged_library() -> str | None:
 
 def find_library(given: str | None = None) -> Faketime:
     """``given``, else the first full build installed, else the packaged clock-only one.
-    Raises ValueError when there is none, or ``given`` is not a file."""
+    Raises ValueError when there is none, or ``given`` is not a file or not libfaketime."""
     if given:
         if not Path(given).is_file():
             raise ValueError(f"no libfaketime library at {given}")
@@ -79,7 +82,10 @@ def find_library(given: str | None = None) -> Faketime:
     if not candidates:
         raise ValueError("no libfaketime library: pip install libfaketime, or apt install libfaketime")
     path = candidates[0]
-    return Faketime(path, _SCALES_WAITS in Path(path).read_bytes())
+    read = Path(path).read_bytes()
+    if _READS_FAKETIME not in read:  # libc, a text file: preloaded, it would leave the clock the wall's
+        raise ValueError(f"{path} is not a libfaketime library (it reads no FAKETIME variable)")
+    return Faketime(path, _SCALES_WAITS in read)
 
 
 def bot_environment(

@@ -23,6 +23,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,11 +32,12 @@ from pathlib import Path
 from tickerplant.app import Tickerplant
 from tickerplant.bot.faketime import Faketime, bot_environment
 from tickerplant.bot.governor import LagGovernor, LagSummary
+from tickerplant.bot.watchdog import Watchdog
 from tickerplant.clock import MarketClock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds.replay.player import ReplaySource
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.report.journal_rows import NoJournal, ahead_of_start, traded_accounts
+from tickerplant.report.journal_rows import NoJournal, ahead_of_start, last_trading_ms, traded_accounts
 from tickerplant.report.rows import PricePoint
 from tickerplant.report.run_marks import RunMarks
 from tickerplant.report.write import write_report
@@ -80,6 +82,8 @@ async def run_bot(
         raise SystemExit("tickerplant run: --workers is serve's alone: a run is one process")
     if config.replay.paused:  # held until the bot starts, then played: the bot's clock runs from its start
         raise SystemExit("tickerplant run: --paused is serve's alone: a run's market starts with its bot")
+    if report_dir is not None:  # found out now, not after the whole run
+        _writable(report_dir)
     wall = SystemClock()
     # paused until the bot's process starts: the market's clock starts with the bot's
     paused = dataclasses.replace(config.replay, paused=True)
@@ -115,21 +119,28 @@ async def run_bot(
     # (vfork: the spawn well under a millisecond, the loading a few): the bot's clock is
     # behind the market's by that moment ×speed, which the governor holds the market for,
     # and never ahead of it (an asyncio subprocess forks this large process: ~35 ms).
+    watchdog = Watchdog()  # the bot's group killed if this process dies without stopping it
     source.resume()
     try:
         bot = subprocess.Popen(list(command), env=env, start_new_session=True)
     except OSError as exc:
+        watchdog.done()
         await server.close()
         raise SystemExit(f"tickerplant run: cannot start {command[0]}: {exc}") from None
+    watchdog.watch(bot.pid)  # its process group's id: the bot leads a session of its own
     stop = _Stop(asyncio.get_running_loop())  # from now to the bot's end (and its group's)
     try:
         stopped = await _watch(server, source, bot, governor, wall, stop)
         code = await _ended(bot, stop)
     finally:
         stop.close()
+    watchdog.done()
     _tell(_summary(governor.summary(), speed))
     end_ms, prices = market.now_ms(), marks.points()  # at once: the market plays on until it closes
     await server.close()
+    if source.ended_ms is not None:  # the replay ended first: the run's market time ends with it
+        end_ms = _replay_end(config.venue_db, source.ended_ms, end_ms)
+        prices = [point for point in prices if point.time_ms <= end_ms]
     if report_dir is not None:
         instruments = [inst for listed in server.instruments.values() for inst in listed]
         await asyncio.to_thread(_reports, config.venue_db, start_ms, end_ms, instruments, prices, report_dir)
@@ -137,6 +148,28 @@ async def run_bot(
         _tell(f"stopped: {stopped}")
         return 1
     return code
+
+
+def _writable(folder: Path) -> None:
+    """``folder`` made if missing, and a file written in it and removed: else refused."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise SystemExit(f"tickerplant run: --report {folder}: cannot write there: {exc}") from None
+
+
+def _replay_end(db: str, ended_ms: int, exited_ms: int) -> int:
+    """The run's market time's end when the replay ended before the bot: the replay's last
+    event (``ended_ms``), not the moment the bot got round to exiting (``exited_ms``: its
+    flat minutes counted as returns, and no two runs alike), unless the bot traded after it
+    (its fills and orders are the run's: up to the last of them)."""
+    try:
+        traded_ms = last_trading_ms(db)
+    except NoJournal:
+        traded_ms = None
+    return min(exited_ms, max(ended_ms, traded_ms or 0))
 
 
 def _range(config: ServerConfig) -> str:

@@ -103,6 +103,7 @@ class ReplaySource:
         self.exact_while: Callable[[], bool] | None = None  # exact only while it says so
         self._delivering_us: int | None = None  # the event time being delivered (exact)
         self.empty = False  # the recordings hold no event in the range (prepare)
+        self.ended_ms: int | None = None  # its last event's time, once it has played them all
 
     async def prepare(self) -> Prepared:
         config = self._config
@@ -291,6 +292,7 @@ class ReplaySource:
         finally:
             if progress is not None:
                 progress.close()
+        self.ended_ms = replayer.now_us // 1000  # (before ``finish``'s cadences, 5 s on)
         outs = _outs()
         replayer.finish(outs)
         _publish(sink, outs, [])
