@@ -186,3 +186,19 @@ async def test_a_report_folder_that_cannot_be_written_is_refused_before_the_run(
     made = tmp_path / "new" / "reports"  # a folder that is not there yet is made
     code = await run_bot(run_config(files, tmp_path / "venue.db", 20.0), ["true"], find_library(), 1000, {}, made)
     assert code == 0 and made.is_dir()
+
+
+async def test_a_command_that_cannot_start_exits_as_a_shell_says_and_a_bot_s_end_is_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """127 for a command not found, 126 for one found but not run (a shell's numbers: a bot's
+    own exit 1 is the bot's), and the run says how the bot ended."""
+    files = still_market(tmp_path / "files", T0 + 20_000)
+    config, library = run_config(files, tmp_path / "venue.db", 20.0), find_library()
+    assert await run_bot(config, [str(tmp_path / "no-such-bot")], library, 1000, {}) == 127
+    assert "tickerplant run: cannot start " in capsys.readouterr().err
+    not_executable = tmp_path / "bot.sh"
+    not_executable.write_text("exit 0\n")
+    assert await run_bot(config, [str(not_executable)], library, 1000, {}) == 126
+    assert await run_bot(config, ["sh", "-c", "exit 7"], library, 1000, {}) == 7
+    assert "tickerplant run: the bot exited with 7" in capsys.readouterr().err

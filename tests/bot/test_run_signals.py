@@ -56,6 +56,7 @@ async def test_a_second_sigint_kills_a_bot_that_ignores_the_first_and_the_run_en
         said = err.decode()
         assert process.returncode == 128 + signal.SIGKILL and "Traceback" not in said, said
         assert "the bot's clock against the market's" in said or "signed no request" in said, said
+        assert "tickerplant run: the bot was ended by SIGKILL (exit status 137)" in said, said
         assert not alive(bot) and not alive(helper)
     finally:
         ended(process, helper, bot)

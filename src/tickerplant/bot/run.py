@@ -123,10 +123,11 @@ async def run_bot(
     source.resume()
     try:
         bot = subprocess.Popen(list(command), env=env, start_new_session=True)
-    except OSError as exc:
+    except OSError as exc:  # as a shell says it: 127 not found, 126 found but not run
         watchdog.done()
         await server.close()
-        raise SystemExit(f"tickerplant run: cannot start {command[0]}: {exc}") from None
+        _tell(f"cannot start {command[0]}: {exc}")
+        return 127 if isinstance(exc, FileNotFoundError) else 126
     watchdog.watch(bot.pid)  # its process group's id: the bot leads a session of its own
     stop = _Stop(asyncio.get_running_loop())  # from now to the bot's end (and its group's)
     try:
@@ -136,6 +137,7 @@ async def run_bot(
         stop.close()
     watchdog.done()
     _tell(_summary(governor.summary(), speed))
+    _tell(_how_it_ended(bot.returncode))
     end_ms, prices = market.now_ms(), marks.points()  # at once: the market plays on until it closes
     await server.close()
     if source.ended_ms is not None:  # the replay ended first: the run's market time ends with it
@@ -309,6 +311,17 @@ def _group_left(group: int) -> bool:
 def _signal(bot: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(bot.pid, sig)
+
+
+def _how_it_ended(returncode: int | None) -> str:
+    """How the bot ended, as its exit status says it (the run's is the same number)."""
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:  # a number with no name (between the real-time ones)
+            name = f"signal {-returncode}"
+        return f"the bot was ended by {name} (exit status {128 - returncode})"
+    return f"the bot exited with {returncode}"
 
 
 def _summary(summary: LagSummary, speed: float) -> str:
