@@ -165,9 +165,9 @@ class AdminServer:
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         try:
             await site.start()
-        except OSError:
+        except OSError as exc:  # "Address already in use": which listener, which address
             await runner.cleanup()
-            raise
+            raise OSError(exc.errno, f"the admin listener on {host}:{port}: {exc.strerror}") from exc
         self._runner = runner
         self.port = runner.addresses[0][1]
         self._host = host

@@ -214,11 +214,15 @@ class Listener:
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         config = self._config
         ssl = server_context(config.tls_cert, config.tls_key) if config.tls_cert else None
-        self._server = await serve(
-            self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
-            trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic, ssl=ssl,
-            turns=self.rest_turns,
-        )  # fmt: skip
+        try:
+            self._server = await serve(
+                self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
+                trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic,
+                ssl=ssl, turns=self.rest_turns,
+            )  # fmt: skip
+        except OSError as exc:  # "Address already in use": which of the listeners, which address
+            which = "USDⓈ-M" if self.market is Market.UM else "COIN-M"
+            raise OSError(exc.errno, f"the {which} listener on {host}:{port}: {exc.strerror}") from exc
         self.port = self._server.sockets[0].getsockname()[1]
 
     def serve_engine(
