@@ -263,6 +263,9 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
         await asyncio.wait_for(plant.done.wait(), 5 * SECONDS)
         status = await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay")
         assert status["state"] == "finished" and status["events"] == 600 + 400 + 300
+        # its time the last event's, which is the files' end (no --end), not 5 s on (the cadences' flush)
+        times = {r.time_ms for r in data["btc"] + data["coin"]} | {int(t) for _, b in data["book"] for t in b.split(",")[-2:]}
+        assert status["replayTime"] == status["endTime"] == max(times) and status["progress"] == 1.0, status
         books = [m["data"]["u"] for m in received if m["stream"] == "btcusdt@bookTicker"]
         assert books == [u for u, _ in data["book"]]
         aggs = [m["data"]["a"] for m in received if m["stream"] == "btcusdt@aggTrade"]

@@ -154,6 +154,9 @@ class ReplaySource:
         replay_ms = (replayer.now_us // 1000) if replayer else None
         start_ms = self._start_us // 1000 if replayer else None
         end_ms = self._config.end_ms
+        if self.ended_ms is not None:  # played: its time is its last event's (not the cadences' flush
+            replay_ms = self.ended_ms  # 5 s on), the files' end once reached when no --end was given
+            end_ms = self.ended_ms if end_ms is None else end_ms
         read, total = (files.read_bytes[0], files.total_bytes) if files else (0, 0)
         return {
             "state": self.state,
@@ -164,7 +167,7 @@ class ReplaySource:
             "bytesRead": read,
             "bytesTotal": total,
             "startTime": start_ms,
-            "endTime": end_ms,  # --end, when given; else the files' end, unknown until reached
+            "endTime": end_ms,  # --end, when given; else the files' end, null until reached
             "progress": _progress(self.state, start_ms, replay_ms, end_ms, read, total),
         }
 
