@@ -31,6 +31,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from .parts import resting_price, taking_price
+
 __all__ = ["Lean", "run_lean"]
 
 _E8 = 100_000_000  # money in 1e-8 of USDT
@@ -297,26 +299,18 @@ def run_lean(made: Sequence[tuple[str, int, int, int]], accounts: int, bids: Seq
     lean = Lean(accounts, bids, asks, mid)
     apply = lean.apply
     resting: list[tuple[int, int, int] | None] = []
-    now = 0
     started = time.perf_counter()
-    for kind, account, side, arg in made:
-        now += 1
+    for now, (kind, account, side, arg) in enumerate(made, 1):
         if kind == "gtc":
-            price = mid - 100 - 100 * arg if side == 0 else mid + 100 * arg
-            apply(kind, account, side, 0, price, 1, now)
+            apply(kind, account, side, 0, resting_price(mid, side, arg), 1, now)
             resting.append((account, lean.next_id - 1, side))
         elif kind == "ioc":
-            apply(kind, account, side, 1, mid + 300 if side == 0 else mid - 400, 2, now)
-        else:
-            found = resting[arg] if arg < len(resting) else None
-            if found is None:
-                continue
+            apply(kind, account, side, 1, taking_price(mid, side), 2, now)
+        elif arg < len(resting) and (found := resting[arg]) is not None:  # (else: cancelled, skipped)
             owner, order_id, own_side = found
             if kind == "cancel":
                 apply(kind, owner, order_id, 0, 0, 0, now)
                 resting[arg] = None
             else:
-                step = 1 + (now % 20)
-                price = mid - 100 - 100 * step if own_side == 0 else mid + 100 * step
-                apply(kind, owner, order_id, own_side, 1, price, now)
+                apply(kind, owner, order_id, own_side, 1, resting_price(mid, own_side, 1 + now % 20), now)
     return len(made) / (time.perf_counter() - started)

@@ -13,9 +13,20 @@ from tickerplant.venue.domain.commands import Place
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.money import parse_amount
 
-__all__ = ["T0", "Counting", "Deposits", "Kinds"]
+__all__ = ["T0", "Counting", "Deposits", "Kinds", "resting_price", "taking_price"]
 
 T0 = 1_790_000_000_000
+
+
+def resting_price(mid: int, side: int, ticks: int) -> int:
+    """A GTC's or a move's price in the mix: ``ticks`` levels (100 price units each) off its
+    side's best, a buy (``side`` 0) below the bid one level under ``mid``, a sell above ``mid``."""
+    return mid - 100 - 100 * ticks if side == 0 else mid + 100 * ticks
+
+
+def taking_price(mid: int, side: int) -> int:
+    """An IOC's limit in the mix: a few levels into the other side."""
+    return mid + 300 if side == 0 else mid - 400
 
 
 class Deposits:

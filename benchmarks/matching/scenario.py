@@ -46,7 +46,7 @@ from ..harness.report import Target, verdict
 from .floor import BareBook
 from .lean import run_lean
 from .open_orders import run_open_orders
-from .parts import T0, Counting, Deposits, Kinds
+from .parts import T0, Counting, Deposits, Kinds, resting_price, taking_price
 from .same_symbol import run_same_symbol
 from .taken_out import taken_out
 
@@ -119,14 +119,14 @@ def run_venue(made: list[Command], accounts: int, journal: object, kinds: Kinds 
         buy = Side.BUY if side == 0 else Side.SELL
         try:
             if kind == "gtc":
-                price = MID - 100 - 100 * arg if side == 0 else MID + 100 * arg
+                price = resting_price(MID, side, arg)
                 order = NewOrder(inst, buy, OrderType.LIMIT, TimeInForce.GTC, price, 1, False, None, False, 0,
                                  "NONE", "NONE")  # fmt: skip
                 placed = apply(Place(account, order), now)
                 assert placed.order is not None
                 resting.append((account, placed.order.order_id, side))
             elif kind == "ioc":
-                price = MID + 300 if side == 0 else MID - 400
+                price = taking_price(MID, side)
                 order = NewOrder(inst, buy, OrderType.LIMIT, TimeInForce.IOC, price, 2, False, None, False, 0,
                                  "NONE", "NONE")  # fmt: skip
                 apply(Place(account, order), now)
@@ -139,8 +139,7 @@ def run_venue(made: list[Command], accounts: int, journal: object, kinds: Kinds 
                     apply(Cancel(owner, "BTCUSDT", order_id, None), now)
                     resting[arg] = None
                 else:
-                    step = 1 + (now % 20)
-                    price = MID - 100 - 100 * step if own_side == 0 else MID + 100 * step
+                    price = resting_price(MID, own_side, 1 + now % 20)
                     own = Side.BUY if own_side == 0 else Side.SELL
                     apply(Amend(owner, "BTCUSDT", order_id, None, own, 1, price), now)
         except Exception as exc:  # a refusal (-5027 for a move to the same price): a command all the same
@@ -168,12 +167,11 @@ def run_floor(made: list[Command]) -> float:
     for kind, _account, side, arg in made:
         now += 1
         if kind == "gtc":
-            price = MID - 100 - 100 * arg if side == 0 else MID + 100 * arg
-            book.place(next_id, side, price, 1, True)
+            book.place(next_id, side, resting_price(MID, side, arg), 1, True)
             resting.append((next_id, side))
             next_id += 1
         elif kind == "ioc":
-            book.place(next_id, side, MID + 300 if side == 0 else MID - 400, 2, False)
+            book.place(next_id, side, taking_price(MID, side), 2, False)
             next_id += 1
         else:
             found = resting[arg] if arg < len(resting) else None
@@ -184,9 +182,7 @@ def run_floor(made: list[Command]) -> float:
             if kind == "cancel":
                 resting[arg] = None
             else:
-                step = 1 + (now % 20)
-                price = MID - 100 - 100 * step if own_side == 0 else MID + 100 * step
-                book.place(next_id, own_side, price, 1, True)
+                book.place(next_id, own_side, resting_price(MID, own_side, 1 + now % 20), 1, True)
                 resting[arg] = (next_id, own_side)
                 next_id += 1
     return len(made) / (time.perf_counter() - started)
