@@ -95,6 +95,8 @@ class StreamConnections:
         self.plans: dict[str, ConnectionPlan] = {}
         self.live: dict[tuple[str, int], StreamListener] = {}  # (group, index) -> serving
         self._keepers: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # a keeper's first connection, until it is open and carries its plan (``subscribe``)
+        self._first: dict[tuple[str, int], asyncio.Future[None]] = {}
         self._request_ids = itertools.count(1)
         self._connection_ids = itertools.count(1)
         self.closed = False
@@ -114,8 +116,13 @@ class StreamConnections:
                     waits.append(self._subscribe_on(group, connection, added))
                 elif key not in self._keepers:
                     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._first[key] = ready
                     self._keepers[key] = asyncio.create_task(self._keep(group, index, ready))
                     waits.append(ready)
+                elif (first := self._first.get(key)) is not None and not first.done():
+                    # its first connection is opening: ``_open`` subscribes what the plan
+                    # gained meanwhile before it is ready (a reopen's: at once, as documented)
+                    waits.append(_settled(first))
         await asyncio.gather(*waits)
 
     async def _subscribe_on(self, group: str, connection: StreamListener, names: list[str]) -> None:
@@ -277,16 +284,28 @@ class StreamConnections:
         connection.opened_ms = self.clock.now_ms()
         if again:  # counted now: its first frames may be handed out while it subscribes
             self.reconnects += 1
-        names = self.plans[group].streams_of(index)
-        if names:
-            try:
-                await self._send(connection, "SUBSCRIBE", names)
-            except BaseException:
-                # Never leave a half-open connection delivering; what it delivered before
-                # failing ends with a loss, as for any connection that drops.
-                await self._retire(connection, lost=True)
-                raise
-        elif self.backlog.paused:
+        plan, sent = self.plans[group], set[str]()
+        try:
+            # what the plan holds, then what it gained or lost while the last went out (a
+            # subscribe or an unsubscribe meanwhile found no live connection to send to)
+            while True:
+                names = plan.streams_of(index)
+                added = [name for name in names if name not in sent]
+                removed = sent.difference(names)
+                if not added and not removed:
+                    break
+                if added:
+                    await self._send(connection, "SUBSCRIBE", added)
+                    sent.update(added)
+                if removed:
+                    await self._send(connection, "UNSUBSCRIBE", sorted(removed))
+                    sent.difference_update(removed)
+        except BaseException:
+            # Never leave a half-open connection delivering; what it delivered before
+            # failing ends with a loss, as for any connection that drops.
+            await self._retire(connection, lost=True)
+            raise
+        if not sent and self.backlog.paused:
             transport.underlying_transport.pause_reading()
         return connection
 
@@ -351,3 +370,8 @@ class StreamConnections:
         finally:
             timer.cancel()
             due.cancel()
+
+
+async def _settled(future: asyncio.Future[None]) -> None:
+    """Once ``future`` is done, whatever its outcome (another caller's to raise)."""
+    await asyncio.wait((future,))
