@@ -118,6 +118,8 @@ class Exchange:
                 return connection.respond(self.unavailable.pop(0), '{"code":-1008,"msg":"Service Unavailable."}')
             self.snapshots_served += 1
             return connection.respond(200, self.chain.snapshot(self.snapshot_at).decode())
+        if request.path.startswith("/fapi/v1/depth?symbol=BTCUSDT&limit=5"):  # a watched symbol's first look
+            return connection.respond(200, self.chain.snapshot(self.snapshot_at).decode())
         if request.path.startswith("/fapi/v1/depth"):
             return connection.respond(400, '{"code":-1121,"msg":"Invalid symbol."}')
         if self.refusing:  # a server down behind its proxy: every handshake refused
@@ -273,6 +275,17 @@ async def test_an_unknown_symbol_is_raised_to_the_consumer(exchange: Exchange) -
         await books.watch("NOSUCH")
         exchange.chain.events[0]["s"] = "NOSUCH"
         await exchange.send(0)
+        with pytest.raises(OSError, match="400"):
+            async with asyncio.timeout(10 * SECONDS):
+                await books.__anext__()
+
+
+async def test_an_unknown_symbol_whose_stream_sends_nothing_is_raised_to_the_consumer(exchange: Exchange) -> None:
+    """The server takes the stream of a symbol it does not list and sends nothing on it (as
+    Binance does): the snapshot, asked for at the first event, would never be; the symbol is
+    looked at once it is watched, and its 400 ends the iteration."""
+    async with OrderBooks(exchange.url, market=Market.UM, delays=quick) as books:
+        await books.watch("NOSUCH")
         with pytest.raises(OSError, match="400"):
             async with asyncio.timeout(10 * SECONDS):
                 await books.__anext__()

@@ -4,6 +4,7 @@ and the book equal to a REST snapshot taken at the same update id (spec ยง4.9, ย
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -86,3 +87,17 @@ async def test_a_book_kept_from_tickerplant_agrees_with_its_snapshots(
                 break
         else:
             pytest.fail("no snapshot fell on an event boundary of the 100 ms stream")
+
+
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_a_symbol_the_server_does_not_list_ends_the_iteration_with_its_400(
+    start_server: StartServer, market: Market
+) -> None:
+    """Its stream is taken and sends nothing (as Binance does); the symbol's first look, at
+    once, is refused 400 -1121, which ends the iteration (docs/client.md, OrderBooks)."""
+    plant = await start_server()
+    async with OrderBooks(plant.url(market)) as books:
+        await books.watch("NOPEUSDT")
+        with pytest.raises(OSError, match="400"):
+            async with asyncio.timeout(10 * SECONDS):
+                await books.__anext__()

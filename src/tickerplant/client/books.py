@@ -115,6 +115,7 @@ class OrderBooks:
         self._inputs: asyncio.Queue[_Input] = asyncio.Queue(maxsize=1000)  # backpressure
         self._ready: deque[BookItem] = deque()
         self._fetches: dict[str, asyncio.Task[None]] = {}
+        self._looks: set[asyncio.Task[None]] = set()  # a watched symbol's first look (``_look``)
         self._retries: dict[str, Iterator[float]] = {}  # per symbol, until it syncs
         self._pump: asyncio.Task[None] | None = None
         self._decode = msgspec.json.Decoder(DepthSnapshot).decode
@@ -156,6 +157,10 @@ class OrderBooks:
                 names.append(self.stream_name(key))
         if self._pump is None:
             self._pump = asyncio.create_task(self._read_streams())
+        for name in names:
+            look = asyncio.create_task(self._look(name.partition("@")[0].upper()))
+            self._looks.add(look)
+            look.add_done_callback(self._looks.discard)
         if names:
             await self._streams.subscribe(*names)
 
@@ -176,7 +181,7 @@ class OrderBooks:
         return ready.popleft()
 
     async def close(self) -> None:
-        tasks = [*self._fetches.values(), *([self._pump] if self._pump is not None else [])]
+        tasks = [*self._fetches.values(), *self._looks, *([self._pump] if self._pump is not None else [])]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -265,6 +270,22 @@ class OrderBooks:
         assert self.market is not None
         prefix = rest_prefix(self.market)
         return f"{rest_base(self.url)}{prefix}/depth?symbol={symbol.upper()}&limit={self._limit}"
+
+    async def _look(self, symbol: str) -> None:
+        """A watched symbol asked for at once, its smallest depth (``limit=5``): a refusal no
+        retry cures (an unknown symbol's 400) ends the iteration now. The server takes the
+        stream of a symbol it does not list and sends it nothing (as Binance does), so the
+        snapshot, asked for at the stream's first event, would never have been; whatever
+        else, the snapshot's own fetches retry."""
+        assert self.market is not None
+        try:
+            await self._get(f"{rest_base(self.url)}{rest_prefix(self.market)}/depth?symbol={symbol}&limit=5")
+        except OSError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, urllib.error.HTTPError):
+                cause.close()  # the error holds the response, and with it the socket
+                if not _retryable(cause.code):
+                    await self._inputs.put(exc)
 
     async def _fetch(self, symbol: str, delay_s: float) -> None:
         clock = self._clock
