@@ -153,6 +153,9 @@ async def test_a_refused_subscribe_raises_and_the_connections_other_streams_come
         assert refused.value.names == ["ethusdt@bookTicker"]
         with pytest.raises(TypeError):
             await streams.subscribe(123)  # type: ignore[arg-type]  (a mistake no server takes)
+        for wrong in (123, None, ["btcusdt@trade"], ""):  # taken before: nothing done, or failing by the way
+            with pytest.raises(TypeError, match="stream names are non-empty strings"):
+                await streams.unsubscribe(wrong)  # type: ignore[arg-type]
 
         def back(items: list[Any]) -> bool:  # over the connection opened after the 1008
             return streams.reconnects >= 1 and len(books(items, "BTCUSDT")) >= 5

@@ -97,6 +97,26 @@ async def test_honours_429_and_418(start_server: StartServer) -> None:
         assert book["symbol"] == "BTCUSDT"
 
 
+async def test_a_request_on_a_closed_connection_fails_at_once_though_the_server_said_to_wait(
+    start_server: StartServer,
+) -> None:
+    """A 418 closes the session with its ban: the next request said "not connected" only once
+    the ban's wait (120 s and more) had passed. A closed connection fails at once."""
+    clock = ManualClock(_MID_MINUTE_MS)
+    plant = await start_server(request_weight_per_min=9, simulator={"actions_per_s": 1e-9}, clock=clock)
+    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", weight_margin=10.0, clock=clock) as api:
+        await api.ticker_book("BTCUSDT")
+        await api.ticker_book("BTCUSDT")
+        with pytest.raises(RateLimited):
+            await api.ticker_book("BTCUSDT")  # told to wait for the next minute
+        transport = api._transport
+        assert transport is not None
+        transport.disconnect()  # as the server closes a banned session
+        await eventually(lambda: transport.is_disconnected, 5 * SECONDS)
+        with pytest.raises(ConnectionError, match="not connected"):
+            await asyncio.wait_for(api.ticker_book("BTCUSDT"), 5 * SECONDS)  # not on the clock's wait
+
+
 async def test_a_burst_before_any_reply_waits_for_the_first_to_tell_the_limit(start_server: StartServer) -> None:
     """Eight requests of weight 20 the moment it connects, against a limit of 60: the first
     goes alone, its reply tells the limit and what the IP used (the handshake's 5), and the

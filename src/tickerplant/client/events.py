@@ -21,10 +21,11 @@ Frames a stream connection receives (spec §2.3, §3.1, §3.3):
 - combined (``/stream``): ``{"stream":"<name>","data":<payload>}``;
 - control replies ``{"result":…,"id":…}`` and errors ``{"error":{"code","msg"},"id":…}``.
 
-An event type this module does not model (``!contractInfo``, COIN-M's mark- and
-index-price klines, …) is returned as an ``UnknownEvent`` holding its bytes, never
-raised: a client that subscribes to a stream we do not type must keep running. Bytes that
-are not JSON raise ``msgspec.DecodeError``.
+An event type this module does not model (``!contractInfo``, ``!assetIndex@arr``, …) is
+returned as an ``UnknownEvent`` holding its bytes, never raised: a client that subscribes
+to a stream we do not type must keep running; so is JSON that is no stream's event and no
+reply (``stream`` None, its reason said). Bytes that are not JSON raise
+``msgspec.DecodeError``.
 """
 
 from __future__ import annotations

@@ -152,11 +152,11 @@ class _Streams(Generic[T]):
         connection carrying them has acknowledged."""
         if self._connections.closed:
             raise RuntimeError(f"subscribe on a closed {type(self).__name__}")
-        if not all(isinstance(name, str) and name for name in names):  # no server takes one
-            raise TypeError(f"stream names are non-empty strings, not {names!r}")
+        _check_names(names)
         await self._connections.subscribe(names)
 
     async def unsubscribe(self, *names: str) -> None:
+        _check_names(names)  # (a list or a number was taken, and failed on the way or did nothing)
         await self._connections.unsubscribe(names)
 
     async def close(self) -> None:
@@ -164,6 +164,11 @@ class _Streams(Generic[T]):
 
     def _reading(self, reading: bool) -> None:
         self._connections.set_reading(reading)
+
+
+def _check_names(names: tuple[object, ...]) -> None:
+    if not all(isinstance(name, str) and name for name in names):  # no server takes one
+        raise TypeError(f"stream names are non-empty strings, not {names!r}")
 
 
 _S = TypeVar("_S", bound=_Streams[Any])

@@ -134,10 +134,9 @@ class WebSocketAPI:
         ``weight`` is what the request will cost, so the client can wait for the next
         minute instead of running into a 429.
         """
+        self._connected()  # a closed connection fails now, not after a ban's wait (a 418 closes it)
         await self._wait_for_budget(weight)
-        transport = self._transport
-        if transport is None or transport.is_disconnected:
-            raise ConnectionError("not connected")
+        transport = self._connected()
         request_id = next(self._ids)
         future: asyncio.Future[_Reply] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
@@ -157,6 +156,12 @@ class WebSocketAPI:
             self._blocked_until_ms = max(self._blocked_until_ms, retry_at)
             raise RateLimited(reply.status, code, msg, retry_at)
         raise ApiError(reply.status, code, msg)
+
+    def _connected(self) -> WSTransport:
+        transport = self._transport
+        if transport is None or transport.is_disconnected:
+            raise ConnectionError("not connected")
+        return transport
 
     async def ticker_book(self, symbol: str | None = None) -> Any:
         return await self.request("ticker.book", _symbol(symbol), weight=2 if symbol else 5)
