@@ -273,15 +273,11 @@ class StreamConnections:
         opened again (a reconnect)."""
         connection = self.listener(self, group, index, next(self._connection_ids))
         path = f"/{group}/stream" if group else "/stream"
-        transport, _ = await ws_connect(
-            lambda: connection,
-            self.url + path,
-            enable_auto_ping=True,
-            auto_ping_idle_timeout=self.ping_interval_s,
-            auto_ping_reply_timeout=self.pong_timeout_s,
-        )
+        transport, _ = await ws_connect(lambda: connection, self.url + path)  # its keep-alive: ours
         connection.transport = transport
         connection.opened_ms = self.clock.now_ms()
+        kept = asyncio.create_task(self._keep_alive(connection))
+        connection.gone.add_done_callback(lambda _: kept.cancel())
         if again:  # counted now: its first frames may be handed out while it subscribes
             self.reconnects += 1
         plan, sent = self.plans[group], set[str]()
@@ -308,6 +304,30 @@ class StreamConnections:
         if not sent and self.backlog.paused:
             transport.underlying_transport.pause_reading()
         return connection
+
+    async def _keep_alive(self, connection: StreamListener) -> None:
+        """A ping every ``ping_interval_s``, and the connection closed when no pong comes
+        within ``pong_timeout_s`` (a server gone silent: picows' auto-ping did this), unless
+        the backlog has paused reading: a pong behind unread frames cannot be read, and a
+        consumer that stays behind is the server's to cut, not a reason for the client to
+        drop a connection that serves (it did, every interval, losing what was in flight)."""
+        clock = self.clock
+        while True:
+            await clock.sleep_until(clock.now_ms() + self.ping_interval_s * 1000)
+            transport = connection.transport
+            if transport is None or transport.is_disconnected:
+                return
+            if self.backlog.paused:
+                continue
+            connection.ponged = False
+            transport.send_ping()
+            await clock.sleep_until(clock.now_ms() + self.pong_timeout_s * 1000)
+            if connection.ponged or self.backlog.paused or transport.is_disconnected:
+                continue
+            log.warning("stream connection %s/%d: no pong within %g s; closing it",
+                        connection.group or "/", connection.index, self.pong_timeout_s)  # fmt: skip
+            transport.disconnect()
+            return
 
     async def _retire(self, connection: StreamListener, *, lost: bool = False) -> None:
         connection.retired = not lost

@@ -88,6 +88,7 @@ class StreamListener(WSListener):
         self.retired = False  # closed on purpose (rollover, close): nothing lost
         self.pacer = Pacer(keeper.control_rate_per_s, keeper.control_burst)
         self.opened_ms = 0
+        self.ponged = False  # a pong read since the keeper's last ping (``StreamConnections._keep_alive``)
         self.on_ws_frame = self._filer()
 
     def _filer(self) -> Callable[[WSTransport, WSFrame], None]:
@@ -129,6 +130,8 @@ class StreamListener(WSListener):
         msg_type = frame.msg_type
         if msg_type is _TEXT:
             self.keeper.off_path(self, payload)
+        elif msg_type is WSMsgType.PONG:
+            self.ponged = True
         elif msg_type is WSMsgType.CLOSE:
             transport.send_close(frame.get_close_code(), frame.get_close_message())
             transport.disconnect()
