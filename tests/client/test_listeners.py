@@ -144,3 +144,21 @@ async def test_raw_streams_file_each_frame_with_the_time_it_was_read() -> None:
     items = drain(delivery)
     assert all(isinstance(i, RawMessage) for i in items)
     assert [i.received_ns for i in items] == [T0_MS * 1_000_000, (T0_MS + 5) * 1_000_000]
+
+
+async def test_every_waiting_consumer_is_woken_and_one_cancelled_cancels_no_other() -> None:
+    """Two consumers of one client wait on the one future: a frame wakes both (a second one
+    used to replace the first's future, which nothing woke again); one cancelled while they
+    wait does not cancel the other, which looks again."""
+    waker = Waker()
+    first, second = asyncio.ensure_future(waker.wait()), asyncio.ensure_future(waker.wait())
+    await asyncio.sleep(0)
+    waker.wake()
+    await asyncio.sleep(0)
+    assert first.done() and second.done()
+    first, second = asyncio.ensure_future(waker.wait()), asyncio.ensure_future(waker.wait())
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    assert first.cancelled()
+    assert second.done() and not second.cancelled()

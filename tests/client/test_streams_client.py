@@ -293,3 +293,23 @@ async def test_prices_as_the_original_strings(start_server: StartServer) -> None
         await streams.subscribe("btcusdt@bookTicker")
         item = await asyncio.wait_for(anext(streams), 10 * SECONDS)
     assert isinstance(item, BookTicker) and isinstance(item.bid_price, str) and item.bid_price.count(".") == 1
+
+
+async def test_two_consumers_of_one_client_both_read_and_both_end_at_its_close(start_server: StartServer) -> None:
+    """Two tasks iterating one ``MarketStreams``: both are handed items (the first starved
+    once the second waited), and both iterations end at ``close`` (the first waited for ever)."""
+    plant = await start_server()
+    streams = MarketStreams(plant.url(Market.UM))
+    await streams.subscribe("btcusdt@depth5@100ms", "ethusdt@depth5@100ms")  # ten frames a second each
+    counts = {"a": 0, "b": 0}
+
+    async def consume(name: str) -> None:
+        async for _ in streams:
+            counts[name] += 1
+            await asyncio.sleep(0)  # a consumer that lets the other run
+
+    tasks = [asyncio.create_task(consume(name)) for name in counts]
+    await eventually(lambda: min(counts.values()) >= 3, 10 * SECONDS)
+    await streams.close()
+    async with asyncio.timeout(5 * SECONDS):
+        await asyncio.gather(*tasks)

@@ -28,19 +28,27 @@ _HEAD = slice(0, len(COMBINED_PREFIX))
 
 
 class Waker:
-    """The consumer waiting for items, woken by whatever files some."""
+    """The consumers waiting for items, woken by whatever files some: one future they all
+    wait on (a second consumer that made its own left the first waiting, starved and, after
+    ``close``, for ever)."""
 
     __slots__ = ("waiter",)
 
     def __init__(self) -> None:
-        self.waiter: asyncio.Future[None] | None = None  # set while the consumer waits
+        self.waiter: asyncio.Future[None] | None = None  # set while a consumer waits
 
     async def wait(self) -> None:
-        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            self.waiter = waiter = asyncio.get_running_loop().create_future()
         try:
-            await waiter
-        finally:
-            self.waiter = None
+            await waiter  # (not shielded: a shield costs the wake a turn of the loop)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # this consumer is cancelled
+            # another waiting consumer was cancelled, and the future with it: a wake for this
+            # one, which looks again
 
     def wake(self) -> None:
         waiter = self.waiter
