@@ -313,3 +313,18 @@ async def test_two_consumers_of_one_client_both_read_and_both_end_at_its_close(s
     await streams.close()
     async with asyncio.timeout(5 * SECONDS):
         await asyncio.gather(*tasks)
+
+
+async def test_a_refused_subscribe_names_every_name_it_did_not_get(start_server: StartServer) -> None:
+    """Names in paced chunks of 200; the first past the server's cap is refused (code 4, then
+    its 1008): the chunks after it are not asked for either, and ``SubscribeRefused.names``
+    lists them too (it named the refused chunk alone, the rest planned, refused again at
+    the reconnect and given up in a log line)."""
+    plant = await start_server(limits={"max_streams": 150})
+    names = [f"x{n}usdt@aggTrade" for n in range(300)]
+    async with MarketStreams(plant.url(Market.UM), delays=lambda: iter([0.05] * 1000)) as streams:
+        with pytest.raises(SubscribeRefused) as refused:
+            await streams.subscribe(*names)
+        assert refused.value.names == names
+        plan = streams._connections.plans[""]
+        assert not any(plan.streams_of(i) for i in plan.connections()), "nothing left planned"

@@ -341,7 +341,8 @@ class StreamConnections:
         """Send ``method`` for ``names`` in paced chunks and wait for every reply."""
         clock = self.clock
         pacer = connection.pacer
-        for chunk in chunks(names):
+        parts = chunks(names)
+        for sent, chunk in enumerate(parts, 1):
             # Several senders may wait for the same slot: look again after every sleep.
             while (wait_s := pacer.delay_s(now_s := clock.now_ns() / 1e9)) > 0:
                 await clock.sleep_until((now_s + wait_s) * 1000)
@@ -369,7 +370,11 @@ class StreamConnections:
                     transport.underlying_transport.pause_reading()
             if not reply.ok:
                 said = f"{method} refused: {reply.error_code} {reply.error_msg}"
-                raise SubscribeRefused(said, chunk) if method == "SUBSCRIBE" else ConnectionError(said)
+                if method != "SUBSCRIBE":
+                    raise ConnectionError(said)
+                # the chunks not sent after it are not asked for either (the server closes
+                # 1008 after a code 4): the caller is told every name it did not get
+                raise SubscribeRefused(said, [name for part in (chunk, *parts[sent:]) for name in part])
 
     async def _wait(self, future: asyncio.Future[Any], until_ms: float) -> None:
         """Until ``future`` is done or the clock reads ``until_ms``, whichever comes first."""
