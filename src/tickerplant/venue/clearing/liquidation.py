@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 from tickerplant.market.instruments import Market
 from tickerplant.market.updates import Liquidation
 from tickerplant.venue.clearing.funding import tran_id
+from tickerplant.venue.domain.brackets import bracket_at
 from tickerplant.venue.domain.contract import Bracket, Contract
 from tickerplant.venue.domain.events import BalanceUpdate, Income, Made, MarginCall, OrderRow, WalletChange
 from tickerplant.venue.domain.money import AMOUNT_SCALE
@@ -279,7 +280,7 @@ def _moving_collateral(engine: EngineState, ledger: Ledger, symbol: str) -> Frac
 
 
 def _bracket(contract: Contract, notional: Fraction) -> Bracket:
-    return next((b for b in contract.brackets if notional <= b.cap), contract.brackets[-1])
+    return bracket_at(contract.brackets, notional.numerator, notional.denominator)
 
 
 def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, out: Made) -> None:

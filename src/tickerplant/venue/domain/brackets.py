@@ -18,7 +18,7 @@ from fractions import Fraction
 from tickerplant.market.instruments import Instrument, Market, listed_price
 from tickerplant.venue.domain.money import AMOUNT_SCALE
 
-__all__ = ["Bracket", "brackets_of", "coin_scale"]
+__all__ = ["Bracket", "bracket_at", "brackets_of", "caps_of", "coin_scale", "max_notional"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +102,23 @@ def brackets_of(inst: Instrument) -> tuple[Bracket, ...]:
     if inst.market is Market.CM:
         return _coin(coin_scale(inst))
     return {"BTC": _BTCUSDT, "ETH": _ETHUSDT}.get(inst.base_asset, _ALT_USDT)
+
+
+def bracket_at(brackets: tuple[Bracket, ...], size: int, den: int = 1) -> Bracket:
+    """The bracket that holds a notional of ``size / den`` (§6.1): its cap at least it."""
+    for candidate in brackets:
+        if size <= candidate.cap * den:
+            return candidate
+    return brackets[-1]
+
+
+def max_notional(brackets: tuple[Bracket, ...], leverage: int) -> int:
+    """§6.1: the cap of the highest bracket whose initial leverage is at least ``leverage``."""
+    allowed = [b.cap for b in brackets if b.initial_leverage >= leverage]
+    return max(allowed) if allowed else brackets[0].cap
+
+
+def caps_of(brackets: tuple[Bracket, ...]) -> tuple[int, ...]:
+    """``max_notional`` at each leverage from 0 to the highest, by index: read by every
+    placement's -2027 check, made once per symbol (at most 126 entries)."""
+    return tuple(max_notional(brackets, leverage) for leverage in range(brackets[0].initial_leverage + 1))

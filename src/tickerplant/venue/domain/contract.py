@@ -36,7 +36,7 @@ from fractions import Fraction
 from math import gcd
 
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.venue.domain.brackets import Bracket, brackets_of
+from tickerplant.venue.domain.brackets import Bracket, bracket_at, brackets_of, caps_of, max_notional
 from tickerplant.venue.domain.money import AMOUNT_SCALE, Ratio
 from tickerplant.venue.domain.orders import BASE_FINE, Side
 from tickerplant.venue.domain.position import FLAT, SUM_DENOMINATOR, Position, bounded
@@ -77,7 +77,8 @@ def _truncated(num: int, den: int) -> int:
 class Contract:
     """One symbol's arithmetic: units to values, and the formulas of §7."""
 
-    __slots__ = ("_coin", "brackets", "inst", "inverse", "max_leverage", "price_one", "qty_one")
+    __slots__ = ("_caps", "_coin", "brackets", "default_leverage", "inst", "inverse", "max_leverage",
+                 "price_one", "qty_one")  # fmt: skip
 
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
@@ -86,6 +87,8 @@ class Contract:
         self.qty_one: int = 10**inst.qty_decimals
         self.brackets = brackets_of(inst)
         self.max_leverage = self.brackets[0].initial_leverage
+        self.default_leverage = min(DEFAULT_LEVERAGE, self.max_leverage)  # decision 6
+        self._caps = caps_of(self.brackets)  # §6.1's cap at each leverage (``max_notional``)
         # inverse: an order's notional in 1e-8 of the coin is ``q × _coin / (qty_one × p)``
         self._coin: int = inst.contract_size * self.price_one * AMOUNT_SCALE
 
@@ -315,27 +318,20 @@ class Contract:
     def maintenance(self, notional: Fraction) -> Fraction:
         """§7.4: ``|notional| × MMR − cum`` with the bracket that holds it, exact."""
         size = abs(notional)
-        bracket = self._bracket(size.numerator, size.denominator)
+        bracket = bracket_at(self.brackets, size.numerator, size.denominator)
         return max(_ZERO, size * bracket.mmr - bracket.cum)
 
     def maintenance_e8(self, num: int, den: int) -> int:
         """§7.4 for a notional of ``num / den`` (``_notional``) in 1e-8, rounded down (§10;
         worked example B's 0.00076923): ``cum`` is on the 1e-8 grid, so one division."""
         size = abs(num)
-        bracket = self._bracket(size, den)
+        bracket = bracket_at(self.brackets, size, den)
         return max(0, size * bracket.mmr_num * AMOUNT_SCALE // (den * bracket.mmr_den) - bracket.cum_e8)
 
-    def _bracket(self, size: int, den: int) -> Bracket:
-        """The bracket that holds a notional of ``size / den`` (§6.1)."""
-        for candidate in self.brackets:
-            if size <= candidate.cap * den:
-                return candidate
-        return self.brackets[-1]
-
     def max_notional(self, leverage: int) -> int:
-        """§6.1: the cap of the highest bracket whose initial leverage is at least ``leverage``."""
-        allowed = [b.cap for b in self.brackets if b.initial_leverage >= leverage]
-        return max(allowed) if allowed else self.brackets[0].cap
+        """§6.1 (``brackets.max_notional``), read from the symbol's table of caps."""
+        caps = self._caps
+        return caps[leverage] if 0 <= leverage < len(caps) else max_notional(self.brackets, leverage)
 
     def past_cap(self, qty_units: int, mark: Fraction, leverage: int) -> bool:
         """Whether ``qty_units`` (either sign) at ``mark`` is worth more than ``leverage``'s

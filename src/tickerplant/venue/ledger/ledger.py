@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from tickerplant.venue.domain.contract import DEFAULT_LEVERAGE, Contract, Position, toward_zero
+from tickerplant.venue.domain.contract import Contract, Position, toward_zero
 from tickerplant.venue.domain.events import Income, MarginMove
 from tickerplant.venue.domain.orders import Order, PositionSide, Side
 from tickerplant.venue.ledger.figures import Figures, SymbolFigures, isolated_wallets
 from tickerplant.venue.ledger.kept_figures import SUMS, AssetTotals, KeptAsset, position_figures
 from tickerplant.venue.ledger.seat import MarginKey, Seat
-from tickerplant.venue.ledger.side_margins import SideMargins, margin_key
+from tickerplant.venue.ledger.side_margins import SideMargins
 from tickerplant.venue.ledger.stamped import StampedDict, StampedSet
 
 __all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
@@ -123,7 +123,7 @@ class Ledger:
         return trial
 
     def leverage_of(self, contract: Contract) -> int:
-        return self.leverage.get(contract.inst.symbol, min(DEFAULT_LEVERAGE, contract.max_leverage))
+        return self.leverage.get(contract.inst.symbol, contract.default_leverage)  # decision 6's
 
     def position(self, symbol: str, side: PositionSide = PositionSide.BOTH) -> Position:
         found = self.positions.get((symbol, side))
@@ -263,7 +263,7 @@ class Ledger:
         """What a symbol's kept open-order margin was worked out at."""
         position = self.positions.get((seat.symbol, _ONE_WAY_SIDE))
         held = position.amt if position is not None else 0
-        return margin_key(self._margins.ratio(mark), held, self.leverage_of(contract), self.hedge)
+        return self._margins.key(mark, held, self.leverage_of(contract), self.hedge)
 
     def _side_margin(
         self, seat: Seat[Ledger], contract: Contract, mark: Fraction, key: MarginKey, side: Side,
@@ -434,7 +434,7 @@ class Ledger:
             leverage = self.leverage_of(contract)
             both = held_part.value(symbol, contract, price, self.positions, leverage, symbol in self.isolated)
             amt = both.amt if both is not None else 0  # ``open_order_im``: ``_key`` of what was read here
-            at = margin_key(self._margins.ratio(price), amt, leverage, self.hedge)
+            at = self._margins.key(price, amt, leverage, self.hedge)
             _, buys, sells = self._margins_of(seat, contract, price, at)
             margin = buys + sells if self.hedge else max(buys, sells)
             symbols.append([seat, price, seat.changes, at, margin])

@@ -18,13 +18,7 @@ from typing import Any
 from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.ledger.seat import MarginKey, Seat
 
-__all__ = ["MarginKey", "SideMargins", "margin_key"]
-
-
-def margin_key(ratio: tuple[int, int], held: int, leverage: int, hedge: bool) -> MarginKey:
-    """The key of margins worked out at a mark of ``ratio`` (its numerator and denominator,
-    ``SideMargins.ratio``) with a one-way position of ``held``."""
-    return (ratio[0], ratio[1], held, leverage, hedge)
+__all__ = ["MarginKey", "SideMargins"]
 
 
 class SideMargins:
@@ -40,13 +34,15 @@ class SideMargins:
         self._mark: Fraction | None = None  # the last mark a key was made at, and its ratio
         self._ratio = (0, 1)
 
-    def ratio(self, mark: Fraction) -> tuple[int, int]:
-        """``mark``'s numerator and denominator (a key's first two parts), read once per mark
-        object: a ``Fraction``'s are properties, a Python call each, and the market's mark
-        is one object per payload (every check between two marks reads the same one)."""
+    def key(self, mark: Fraction, held: int, leverage: int, hedge: bool) -> MarginKey:
+        """The key of margins worked out at ``mark`` with a one-way position of ``held``:
+        the mark's numerator and denominator, read once per mark object (a ``Fraction``'s
+        are properties, a Python call each, and the market's mark is one object per payload:
+        every check between two marks reads the same one)."""
         if mark is not self._mark:
             self._mark, self._ratio = mark, (mark.numerator, mark.denominator)
-        return self._ratio
+        ratio = self._ratio
+        return (ratio[0], ratio[1], held, leverage, hedge)
 
     @staticmethod
     def at(seat: Seat[Any], key: MarginKey) -> list[int | None]:
