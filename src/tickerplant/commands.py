@@ -101,7 +101,13 @@ def settle_heap() -> None:
     made instead of every 700: a replay at ``--speed max`` makes a tracked message per
     event (and a block of rows is a few lists of ~15,000 ints, which each full collection
     walks while it lives), so collections took 0.3-0.6 s of a 1.2 M-event replay; they
-    take ~0.02 s so. The collector still runs; cyclic garbage waits a little longer."""
+    take ~0.02 s so. The collector still runs; cyclic garbage waits a little longer.
+
+    The simulator's seedings kept for the next start in this process (tests start hundreds)
+    are dropped first: a serving process starts once (``positions.forget_seedings``)."""
+    from tickerplant.feeds.simulator.positions import forget_seedings
+
+    forget_seedings()
     gc.collect()
     gc.freeze()
     gc.set_threshold(_YOUNG_COLLECTION, *gc.get_threshold()[1:])

@@ -10,7 +10,12 @@ from collections import Counter
 
 import pytest
 
-from tickerplant.feeds.simulator.positions import MAX_POSITIONS, Positions, open_interest_history
+from tickerplant.feeds.simulator.positions import (
+    MAX_POSITIONS,
+    Positions,
+    forget_seedings,
+    open_interest_history,
+)
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.market.updates import BookUpdate, Liquidation, OpenInterest, Trade
@@ -314,3 +319,43 @@ def test_a_simulator_seeded_again_is_its_first_seedings_twin() -> None:
     moved = [dataclasses.replace(BTCUSDT, initial_price=BTCUSDT.initial_price + 1000 * BTCUSDT.tick), BTCUSD]
     other = run(Simulator(moved, seed=918_273, start_ms=NOW_MS, book_levels=20))
     assert other[0] != first[0]
+
+
+def test_a_serving_process_keeps_no_seeding_beside_its_simulator() -> None:
+    """What ``commands.settle_heap`` drops once a serving process has made its simulators
+    (``forget_seedings``): the seeding kept for a next start held every seeded position, so
+    each one the running simulator replaced lived on (~20,000, ~4 MB, through a server's
+    first minutes: the memory benchmark's window). After it, a seeded position is the
+    simulator's alone, and a simulator of the same seed made next is seeded again, the same."""
+    import gc
+
+    def seeded(sim: Simulator) -> list[tuple[int, int]]:
+        return [(p.open_interest, len(p)) for p in map(sim.positions, ("BTCUSDT", "BTCUSD_PERP"))]
+
+    def holders(position: object) -> list[type]:  # the containers that hold it
+        return sorted((type(r) for r in gc.get_referrers(position) if isinstance(r, (list, tuple))), key=str)
+
+    instruments = [BTCUSDT, BTCUSD]
+    sim = Simulator(instruments, seed=5_550_123, start_ms=NOW_MS, book_levels=20)
+    first = seeded(sim)
+    some = next(iter(sim.positions("BTCUSDT").positions()))
+    assert tuple in holders(some)  # the seeding kept for a next start holds it too
+    forget_seedings()
+    assert holders(some) == [list]  # the simulator's alone
+    del sim, some
+    again = Simulator(instruments, seed=5_550_123, start_ms=NOW_MS, book_levels=20)
+    assert seeded(again) == first
+
+
+def test_settle_heap_forgets_the_seedings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from tickerplant import commands
+    from tickerplant.feeds.simulator import positions
+
+    for name in ("collect", "freeze", "set_threshold"):  # not this test process's collector
+        monkeypatch.setattr(gc, name, lambda *args: None)
+    Simulator([BTCUSDT], seed=5_550_124, start_ms=NOW_MS, book_levels=20)
+    assert positions._SEEDINGS
+    commands.settle_heap()
+    assert not positions._SEEDINGS
