@@ -38,8 +38,9 @@ from tickerplant.market.book.text import BookText
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.derivatives.open_interest import InterestHistory, InterestNote
 from tickerplant.market.instruments import Market
-from tickerplant.market.klines.candles import Kline, SymbolKlines
+from tickerplant.market.klines.candles import Kline
 from tickerplant.market.klines.price_candles import PriceBars
+from tickerplant.market.klines.symbol_klines import SymbolKlines
 from tickerplant.market.plant.view import LastPrice, MarketView, SymbolView
 from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.updates import Level

@@ -15,10 +15,10 @@ from tickerplant.market.klines.candles import (
     INTERVALS,
     Kline,
     KlineSeries,
-    SymbolKlines,
     close_time,
     open_time,
 )
+from tickerplant.market.klines.symbol_klines import SymbolKlines
 from tickerplant.protocol.market_data import rest_row
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z

@@ -27,8 +27,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, cast
+from typing import Final
 
+from tickerplant.market.klines.kline_ring import IntRing, KlineRing
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS
 
 __all__ = [
@@ -39,8 +40,8 @@ __all__ = [
     "KlineColumns",
     "KlineRow",
     "KlineSeries",
-    "SymbolKlines",
     "close_time",
+    "grid_runs",
     "open_time",
 ]
 
@@ -159,6 +160,8 @@ class KlineSeries:
     """
 
     __slots__ = ("_klines", "_length", "_opens", "_phase", "interval", "maxlen", "revisions")
+    _klines: deque[Kline] | KlineRing
+    _opens: deque[int] | IntRing
 
     def __init__(self, interval: str, maxlen: int = 1500) -> None:
         open_time(interval, 0)  # rejects an unknown interval
@@ -169,9 +172,11 @@ class KlineSeries:
         # a fixed length (0 for 1M) and where its grid starts: open_time without its lookups
         self._length = _LENGTH_MS.get(interval, 0)
         self._phase = _MONDAY_MS if interval == "1w" else 0
-        self._klines: deque[Kline] = deque()
-        # the open times of _klines, kept alongside for bisecting; evicted together
-        self._opens: deque[int] = deque()
+        # the klines, and their open times alongside for bisecting (evicted together); 1s's
+        # (a kline a second) in preallocated integer columns (``kline_ring.py``)
+        ring = interval == "1s"
+        self._klines = KlineRing(maxlen, Kline) if ring else deque()
+        self._opens = IntRing(maxlen) if ring else deque()
         # changes to a kline other than the latest (a late trade, a kline put in its place):
         # klines before the latest are unchanged while this is (protocol/encoded_rows.py)
         self.revisions = 0
@@ -259,7 +264,10 @@ class KlineSeries:
         grid = all(open_time(self.interval, t) == t for t in opens[:1] + opens[-1:])  # the ends: cheap
         if not grid or any(b <= a for a, b in itertools.pairwise(opens)):
             raise ValueError(f"{self.interval} klines whose open times do not ascend on its grid")
-        self._klines, self._opens = deque(klines[-self.maxlen :]), deque(opens[-self.maxlen :])
+        kept, kept_opens = klines[-self.maxlen :], opens[-self.maxlen :]
+        ring = isinstance(self._klines, KlineRing)
+        self._klines = KlineRing(self.maxlen, Kline, kept) if ring else deque(kept)
+        self._opens = IntRing(self.maxlen, kept_opens) if ring else deque(kept_opens)
         self.revisions += 1  # every kline may have changed (protocol/encoded_rows.py)
 
     def add_rows(self, rows: Iterable[KlineRow]) -> None:
@@ -330,6 +338,7 @@ class KlineSeries:
             k.taker_buy_quote += quote
         k.first_id = min(k.first_id, trade_id)
         k.last_id = max(k.last_id, trade_id + trades - 1)
+        klines[index] = k  # (a ring's kline is read as a copy: written back)
         return k
 
     def query(self, start_ms: int | None, end_ms: int | None, limit: int) -> list[Kline]:
@@ -397,54 +406,3 @@ def grid_runs(columns: KlineColumns, grid_ms: int) -> list[GridRun]:
             runs.append((run, lo, hi))
             lo = hi
     return runs
-
-
-class SymbolKlines:
-    """One KlineSeries per interval for one symbol; every trade feeds them all. At most
-    ``maxlen`` klines per interval: 22,500 for the 15 intervals at the default 1,500."""
-
-    __slots__ = ("_second", "_series")
-
-    def __init__(self, intervals: Iterable[str] = INTERVALS, maxlen: int = 1500) -> None:
-        self._series = {interval: KlineSeries(interval, maxlen) for interval in intervals}
-        self._second = self._series.get("1s")  # the one interval whose klines open on whole seconds
-
-    @property
-    def intervals(self) -> tuple[str, ...]:
-        return tuple(self._series)
-
-    def add(
-        self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
-        trades: int = 1,
-    ) -> None:
-        for series in self._series.values():
-            series.add(time_ms, trade_id, price, qty, quote, buyer_is_maker, trades)
-
-    def add_rows(self, rows: Sequence[KlineRow]) -> None:
-        """``add`` each row in turn (``add_columns`` of their columns)."""
-        if rows:
-            self.add_columns(cast(KlineColumns, tuple(map(list, zip(*rows, strict=True)))))
-
-    def add_columns(self, columns: KlineColumns) -> None:
-        """``add`` each of the columns' rows in turn: the rows summed once per step of a
-        grid (``grid_runs``), then one series at a time (``KlineSeries.add_runs``). Every
-        interval but 1s opens on whole minutes (§4.7), so a minute's step never straddles
-        one of their klines: they take the rows summed per minute, and 1s alone per second
-        (a backlog of dense trades is then a fold or two per minute for 15 of the 16
-        series, and a fold or a new kline per second for 1s)."""
-        if not columns[0]:
-            return
-        minutes = grid_runs(columns, MINUTE_MS)
-        second = self._second
-        for series in self._series.values():
-            if series is second:
-                series.add_runs(grid_runs(columns, 1000), columns)
-            else:
-                series.add_runs(minutes, columns)
-
-    def series(self, interval: str) -> KlineSeries:
-        """The series of ``interval``; KeyError if this symbol does not keep it."""
-        return self._series[interval]
-
-
-# --- wire shapes ---------------------------------------------------------------------------------

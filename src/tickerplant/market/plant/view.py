@@ -66,8 +66,8 @@ from tickerplant.market.klines.candles import (
     INTERVALS,
     Kline,
     KlineRow,
-    SymbolKlines,
 )
+from tickerplant.market.klines.symbol_klines import SymbolKlines
 from tickerplant.market.messages import KLINE_ROW, StreamMessage, SymbolStreams
 from tickerplant.market.payloads.builders import quote_units, quotes_units
 from tickerplant.market.payloads.builders import ticker as ticker_payload
