@@ -89,6 +89,9 @@ def test_a_1s_series_filling_to_its_bound_makes_no_memory() -> None:
         tracemalloc.stop()
     assert len(series) == 1500
     assert grown < 20_000  # the live kline and its integers, not 1,500 klines' (~700 KB as objects)
+    read = series.query(None, None, 1500)  # a REST answer's: made as read, then kept as made
+    assert all(a is b for a, b in zip(read, series.query(None, None, 1500), strict=True))
+    assert read[-1] is series.latest()
 
 
 @given(st.lists(st.tuples(st.sampled_from(["append", "popleft", "insert"]), st.integers(-5, 8)), max_size=60))

@@ -359,6 +359,8 @@ class KlineSeries:
             lo = max(lo, hi - limit)
         else:
             hi = min(hi, lo + limit)
+        if isinstance(klines, KlineRing):  # the 1s series' columns: its klines made as read
+            return klines.span(lo, hi)
         if lo == 0 and hi == len(klines):
             return list(klines)
         # a deque indexes by walking blocks from the nearer end; one walk per kline returned

@@ -8,11 +8,13 @@ minutes at ~0.8 MB a minute), and what the series holds is bounded by design at
 
 ``KlineRing`` stands where ``KlineSeries`` keeps a ``deque`` of klines, with the operations
 it uses on one (``klines[-1]``, ``append``, ``popleft``, ``insert``, item get and set,
-``len``, iteration), and ``IntRing`` where it keeps the ``deque`` of their open times (read
-by ``bisect``). The latest kline is a live ``Kline`` that trades mutate in place, as in a
-deque; the ones before it are written into the columns when the next one comes, and read
-back as new ``Kline`` objects (the REST answers' rows are then written again, not kept by
-identity: ``protocol/encoded_rows.py``). A kline read from the columns and changed (a late
+``len``, iteration) and ``span`` for its queries, and ``IntRing`` where it keeps the
+``deque`` of their open times (read by ``bisect``). The latest kline is a live ``Kline``
+that trades mutate in place, as in a deque; the ones before it are written into the
+columns when the next one comes. A closed kline is made again as a ``Kline`` when it is
+read, and that object kept until its slot changes: the REST answers' rows, kept by the
+kline's identity and trade count (``protocol/encoded_rows.py``), are found again as from a
+deque, and a series nobody reads holds no objects. A kline read and changed (a late
 trade's) is written back (``ring[i] = kline``).
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:  # candles.py makes the rings: the class is handed over, not imported
     from tickerplant.market.klines.candles import Kline
@@ -60,9 +62,6 @@ class IntRing:
     def __getitem__(self, index: int) -> int:
         return self._values[self._at(index)]
 
-    def set(self, index: int, value: int) -> None:
-        self._values[self._at(index)] = value
-
     def append(self, value: int) -> None:
         if self._size == self._cap:
             raise IndexError("ring full")
@@ -95,69 +94,118 @@ class IntRing:
 
 
 class KlineRing:
-    """Klines in preallocated columns, the latest a live ``Kline`` (see the module's text)."""
+    """Klines in preallocated columns, the latest a live ``Kline`` (see the module's text).
+    A closed kline read is made once and kept until its slot changes (``_made``), so the
+    same kline is the same object to the REST answers' rows (``encoded_rows.py``) as a
+    deque's is; a slot nobody read holds no object."""
 
-    __slots__ = ("_columns", "_latest", "_make")
+    __slots__ = ("_cap", "_columns", "_has", "_latest", "_made", "_make", "_size", "_start")
 
     def __init__(self, maxlen: int, make: Callable[..., Kline], klines: Iterable[Kline] = ()) -> None:
-        self._columns = [IntRing(maxlen) for _ in _FIELDS]
+        self._cap = maxlen + 1  # (a series inserts before it drops its oldest)
+        self._columns = [array("q", bytes(8 * self._cap)) for _ in _FIELDS]
+        self._made: list[Kline | None] = [None] * self._cap  # by slot: read, or the latest
+        self._has = bytearray(self._cap)  # 1 where ``_made`` holds one (a C search for a 0)
         self._make = make  # ``Kline``, from its fields in order
         self._latest: Kline | None = None
+        self._start = self._size = 0
         for kline in klines:
             self.append(kline)
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return self._size
 
-    def _write(self, index: int, kline: Kline) -> None:
+    def _slot(self, index: int) -> int:
+        size = self._size
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("ring index out of range")
+        return (self._start + index) % self._cap
+
+    def _write(self, slot: int, kline: Kline) -> None:
         for column, name in zip(self._columns, _FIELDS, strict=True):
-            column.set(index, getattr(kline, name))
+            column[slot] = getattr(kline, name)
 
-    def _read(self, index: int) -> Kline:
-        return self._make(*(column[index] for column in self._columns))
+    def _read(self, slot: int) -> Kline:
+        made = self._made[slot]
+        if made is None:
+            made = self._made[slot] = self._make(*(column[slot] for column in self._columns))
+            self._has[slot] = 1
+        return made
 
     def __getitem__(self, index: int) -> Kline:
-        size = len(self)
-        if index < 0:
-            index += size
-        if index == size - 1 and self._latest is not None:
-            return self._latest
-        return self._read(index)
+        return self._read(self._slot(index))
 
     def __setitem__(self, index: int, kline: Kline) -> None:
-        size = len(self)
-        if index < 0:
-            index += size
-        if index == size - 1:
+        slot = self._slot(index)
+        self._write(slot, kline)
+        self._made[slot], self._has[slot] = kline, 1
+        if slot == self._slot(-1):
             self._latest = kline
-        self._write(index, kline)
 
     def append(self, kline: Kline) -> None:
+        if self._size == self._cap:
+            raise IndexError("ring full")
         if self._latest is not None:  # the latest so far is closed: its values into the columns
-            self._write(len(self) - 1, self._latest)
-        for column, name in zip(self._columns, _FIELDS, strict=True):
-            column.append(getattr(kline, name))
-        self._latest = kline
+            last = self._slot(-1)
+            self._write(last, self._latest)
+            self._made[last], self._has[last] = None, 0  # (read again, made again: not kept unread)
+        slot = (self._start + self._size) % self._cap
+        self._write(slot, kline)
+        self._made[slot] = self._latest = kline
+        self._has[slot] = 1
+        self._size += 1
 
     def popleft(self) -> Kline:
-        first = self[0]
-        for column in self._columns:
-            column.popleft()
-        if not len(self):
+        slot = self._slot(0)
+        first = self._read(slot)
+        self._made[slot], self._has[slot] = None, 0
+        self._start = (slot + 1) % self._cap
+        self._size -= 1
+        if not self._size:
             self._latest = None
         return first
 
     def insert(self, index: int, kline: Kline) -> None:
         """``kline`` before position ``index`` (rare: a late trade's kline in a gap, a kline
-        file's row put between two): after the latest, it is an ``append``."""
-        size = len(self)
-        if index >= size:
+        file's row put between two): the columns laid out from their first slot first, the
+        klines after it moved up one; after the latest, it is an ``append``."""
+        size = self._size
+        index = max(0, min(index + size if index < 0 else index, size))
+        if index == size:
             self.append(kline)
             return
-        if self._latest is not None:
-            self._write(size - 1, self._latest)
-        for column, name in zip(self._columns, _FIELDS, strict=True):
-            column.insert(index, getattr(kline, name))
+        if size == self._cap:
+            raise IndexError("ring full")
+        self._write(self._slot(-1), self._latest or self[-1])  # the latest's values, as they are
+        start, columns = self._start, self._columns
+        for n, column in enumerate(columns):
+            if start:
+                column = columns[n] = column[start:] + column[:start]
+            column[index + 1 : size + 1] = column[index:size]
+        self._start, self._size = 0, size + 1
+        self._made, self._has = [None] * self._cap, bytearray(self._cap)
+        self._write(index, kline)
+        self._made[index], self._made[size] = kline, self._latest
+        self._has[index] = self._has[size] = 1
+
+    def span(self, lo: int, hi: int) -> list[Kline]:
+        """The klines from position ``lo`` to ``hi``, those made before as they were (a
+        REST answer's 1,500 in two list slices when nobody changed them)."""
+        start, cap = self._start, self._cap
+        a, b = start + lo, start + hi
+        slots = [*range(a, min(b, cap)), *range(max(a, cap) - cap, b - cap)] if b > cap else range(a, b)
+        made, has = self._made, self._has
+        if b <= cap:
+            out, complete = made[a:b], 0 not in has[a:b]
+        elif a < cap:
+            out, complete = made[a:cap] + made[: b - cap], 0 not in has[a:cap] and 0 not in has[: b - cap]
+        else:
+            out, complete = made[a - cap : b - cap], 0 not in has[a - cap : b - cap]
+        if not complete:
+            out = [self._read(slot) for slot in slots]
+        return cast("list[Kline]", out)
 
     def __iter__(self) -> Iterator[Kline]:
-        return (self[i] for i in range(len(self)))
+        return iter(self.span(0, self._size))
