@@ -160,7 +160,7 @@ class KlineSeries:
     """
 
     __slots__ = ("_klines", "_length", "_opens", "_phase", "interval", "maxlen", "revisions")
-    _klines: deque[Kline] | KlineRing
+    _klines: deque[Kline] | KlineRing[Kline]
     _opens: deque[int] | IntRing
 
     def __init__(self, interval: str, maxlen: int = 1500) -> None:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, cast
+from typing import Generic, TypeVar, cast
 
-if TYPE_CHECKING:  # candles.py makes the rings: the class is handed over, not imported
-    from tickerplant.market.klines.candles import Kline
+# the kline's class (``candles.Kline``, which makes the rings: handed over, not imported),
+# its fields the ``_FIELDS`` in order
+K = TypeVar("K")
 
 __all__ = ["IntRing", "KlineRing"]
 
@@ -93,7 +94,7 @@ class IntRing:
         return (self[i] for i in range(self._size))
 
 
-class KlineRing:
+class KlineRing(Generic[K]):
     """Klines in preallocated columns, the latest a live ``Kline`` (see the module's text).
     A closed kline read is made once and kept until its slot changes (``_made``), so the
     same kline is the same object to the REST answers' rows (``encoded_rows.py``) as a
@@ -101,13 +102,13 @@ class KlineRing:
 
     __slots__ = ("_cap", "_columns", "_has", "_latest", "_made", "_make", "_size", "_start")
 
-    def __init__(self, maxlen: int, make: Callable[..., Kline], klines: Iterable[Kline] = ()) -> None:
+    def __init__(self, maxlen: int, make: Callable[..., K], klines: Iterable[K] = ()) -> None:
         self._cap = maxlen + 1  # (a series inserts before it drops its oldest)
         self._columns = [array("q", bytes(8 * self._cap)) for _ in _FIELDS]
-        self._made: list[Kline | None] = [None] * self._cap  # by slot: read, or the latest
+        self._made: list[K | None] = [None] * self._cap  # by slot: read, or the latest
         self._has = bytearray(self._cap)  # 1 where ``_made`` holds one (a C search for a 0)
         self._make = make  # ``Kline``, from its fields in order
-        self._latest: Kline | None = None
+        self._latest: K | None = None
         self._start = self._size = 0
         for kline in klines:
             self.append(kline)
@@ -123,28 +124,28 @@ class KlineRing:
             raise IndexError("ring index out of range")
         return (self._start + index) % self._cap
 
-    def _write(self, slot: int, kline: Kline) -> None:
+    def _write(self, slot: int, kline: K) -> None:
         for column, name in zip(self._columns, _FIELDS, strict=True):
             column[slot] = getattr(kline, name)
 
-    def _read(self, slot: int) -> Kline:
+    def _read(self, slot: int) -> K:
         made = self._made[slot]
         if made is None:
             made = self._made[slot] = self._make(*(column[slot] for column in self._columns))
             self._has[slot] = 1
         return made
 
-    def __getitem__(self, index: int) -> Kline:
+    def __getitem__(self, index: int) -> K:
         return self._read(self._slot(index))
 
-    def __setitem__(self, index: int, kline: Kline) -> None:
+    def __setitem__(self, index: int, kline: K) -> None:
         slot = self._slot(index)
         self._write(slot, kline)
         self._made[slot], self._has[slot] = kline, 1
         if slot == self._slot(-1):
             self._latest = kline
 
-    def append(self, kline: Kline) -> None:
+    def append(self, kline: K) -> None:
         if self._size == self._cap:
             raise IndexError("ring full")
         if self._latest is not None:  # the latest so far is closed: its values into the columns
@@ -157,7 +158,7 @@ class KlineRing:
         self._has[slot] = 1
         self._size += 1
 
-    def popleft(self) -> Kline:
+    def popleft(self) -> K:
         slot = self._slot(0)
         first = self._read(slot)
         self._made[slot], self._has[slot] = None, 0
@@ -167,7 +168,7 @@ class KlineRing:
             self._latest = None
         return first
 
-    def insert(self, index: int, kline: Kline) -> None:
+    def insert(self, index: int, kline: K) -> None:
         """``kline`` before position ``index`` (rare: a late trade's kline in a gap, a kline
         file's row put between two): the columns laid out from their first slot first, the
         klines after it moved up one; after the latest, it is an ``append``."""
@@ -190,7 +191,7 @@ class KlineRing:
         self._made[index], self._made[size] = kline, self._latest
         self._has[index] = self._has[size] = 1
 
-    def span(self, lo: int, hi: int) -> list[Kline]:
+    def span(self, lo: int, hi: int) -> list[K]:
         """The klines from position ``lo`` to ``hi``, those made before as they were (a
         REST answer's 1,500 in two list slices when nobody changed them)."""
         start, cap = self._start, self._cap
@@ -205,7 +206,7 @@ class KlineRing:
             out, complete = made[a - cap : b - cap], 0 not in has[a - cap : b - cap]
         if not complete:
             out = [self._read(slot) for slot in slots]
-        return cast("list[Kline]", out)
+        return cast("list[K]", out)
 
-    def __iter__(self) -> Iterator[Kline]:
+    def __iter__(self) -> Iterator[K]:
         return iter(self.span(0, self._size))
