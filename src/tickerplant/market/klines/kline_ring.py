@@ -36,82 +36,15 @@ _FIELDS = (
 )  # fmt: skip (``Kline``'s fields, in its order)
 
 
-class IntRing:
-    """Integers in a preallocated ring of ``maxlen + 1`` (a series inserts before it drops
-    its oldest), with a ``deque``'s ``append``, ``popleft``, ``insert``, item get and ``len``."""
+class _Ring:
+    """Where ``maxlen + 1`` slots (a series inserts before it drops its oldest) hold a
+    deque's items: from ``_start``, ``_size`` of them, wrapping round."""
 
-    __slots__ = ("_cap", "_size", "_start", "_values")
+    __slots__ = ("_cap", "_size", "_start")
 
-    def __init__(self, maxlen: int, values: Iterable[int] = ()) -> None:
+    def __init__(self, maxlen: int) -> None:
         self._cap = maxlen + 1
-        self._values = array("q", bytes(8 * self._cap))
         self._start = self._size = 0
-        for value in values:
-            self.append(value)
-
-    def __len__(self) -> int:
-        return self._size
-
-    def _at(self, index: int) -> int:
-        size = self._size
-        if index < 0:
-            index += size
-        if not 0 <= index < size:
-            raise IndexError("ring index out of range")
-        return (self._start + index) % self._cap
-
-    def __getitem__(self, index: int) -> int:
-        return self._values[self._at(index)]
-
-    def append(self, value: int) -> None:
-        if self._size == self._cap:
-            raise IndexError("ring full")
-        self._values[(self._start + self._size) % self._cap] = value
-        self._size += 1
-
-    def popleft(self) -> int:
-        value = self[0]
-        self._start = (self._start + 1) % self._cap
-        self._size -= 1
-        return value
-
-    def insert(self, index: int, value: int) -> None:
-        """``value`` before position ``index`` (rare: a late trade's kline in a gap), the
-        ring laid out from its first slot first, then the values after it moved up one."""
-        size = self._size
-        if size == self._cap:
-            raise IndexError("ring full")
-        index = max(0, min(index + size if index < 0 else index, size))
-        values = self._values
-        if self._start:
-            values = self._values = values[self._start :] + values[: self._start]
-            self._start = 0
-        values[index + 1 : size + 1] = values[index:size]
-        values[index] = value
-        self._size = size + 1
-
-    def __iter__(self) -> Iterator[int]:
-        return (self[i] for i in range(self._size))
-
-
-class KlineRing(Generic[K]):
-    """Klines in preallocated columns, the latest a live ``Kline`` (see the module's text).
-    A closed kline read is made once and kept until its slot changes (``_made``), so the
-    same kline is the same object to the REST answers' rows (``encoded_rows.py``) as a
-    deque's is; a slot nobody read holds no object."""
-
-    __slots__ = ("_cap", "_columns", "_has", "_latest", "_made", "_make", "_size", "_start")
-
-    def __init__(self, maxlen: int, make: Callable[..., K], klines: Iterable[K] = ()) -> None:
-        self._cap = maxlen + 1  # (a series inserts before it drops its oldest)
-        self._columns = [array("q", bytes(8 * self._cap)) for _ in _FIELDS]
-        self._made: list[K | None] = [None] * self._cap  # by slot: read, or the latest
-        self._has = bytearray(self._cap)  # 1 where ``_made`` holds one (a C search for a 0)
-        self._make = make  # ``Kline``, from its fields in order
-        self._latest: K | None = None
-        self._start = self._size = 0
-        for kline in klines:
-            self.append(kline)
 
     def __len__(self) -> int:
         return self._size
@@ -123,6 +56,87 @@ class KlineRing(Generic[K]):
         if not 0 <= index < size:
             raise IndexError("ring index out of range")
         return (self._start + index) % self._cap
+
+    def _next(self) -> int:
+        """The slot an item appended takes (counted in from now)."""
+        if self._size == self._cap:
+            raise IndexError("ring full")
+        slot = (self._start + self._size) % self._cap
+        self._size += 1
+        return slot
+
+    def _drop_first(self) -> None:
+        self._start = (self._start + 1) % self._cap
+        self._size -= 1
+
+    def _make_room(self, columns: list[array[int]], index: int) -> int:
+        """Room for an item inserted before position ``index`` (as ``list.insert`` reads it)
+        in each of ``columns``: laid out from the first slot, the items from there on moved
+        up one slot (in C). Returns that position, the slot the item is to be written in."""
+        size = self._size
+        if size == self._cap:
+            raise IndexError("ring full")
+        index = max(0, min(index + size if index < 0 else index, size))
+        start = self._start
+        for n, column in enumerate(columns):
+            if start:
+                column = columns[n] = column[start:] + column[:start]
+            column[index + 1 : size + 1] = column[index:size]
+        self._start, self._size = 0, size + 1
+        return index
+
+
+class IntRing(_Ring):
+    """Integers in a preallocated ring, with a ``deque``'s ``append``, ``popleft``,
+    ``insert``, item get and ``len``."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, maxlen: int, values: Iterable[int] = ()) -> None:
+        super().__init__(maxlen)
+        self._values = array("q", bytes(8 * self._cap))
+        for value in values:
+            self.append(value)
+
+    def __getitem__(self, index: int) -> int:
+        return self._values[self._slot(index)]
+
+    def append(self, value: int) -> None:
+        self._values[self._next()] = value
+
+    def popleft(self) -> int:
+        value = self[0]
+        self._drop_first()
+        return value
+
+    def insert(self, index: int, value: int) -> None:
+        """``value`` before position ``index`` (rare: a late trade's kline in a gap)."""
+        columns = [self._values]
+        slot = self._make_room(columns, index)
+        self._values = columns[0]
+        self._values[slot] = value
+
+    def __iter__(self) -> Iterator[int]:
+        return (self[i] for i in range(self._size))
+
+
+class KlineRing(_Ring, Generic[K]):
+    """Klines in preallocated columns, the latest a live ``Kline`` (see the module's text).
+    A closed kline read is made once and kept until its slot changes (``_made``), so the
+    same kline is the same object to the REST answers' rows (``encoded_rows.py``) as a
+    deque's is; a slot nobody read holds no object."""
+
+    __slots__ = ("_columns", "_has", "_latest", "_made", "_make")
+
+    def __init__(self, maxlen: int, make: Callable[..., K], klines: Iterable[K] = ()) -> None:
+        super().__init__(maxlen)
+        self._columns = [array("q", bytes(8 * self._cap)) for _ in _FIELDS]
+        self._made: list[K | None] = [None] * self._cap  # by slot: read, or the latest
+        self._has = bytearray(self._cap)  # 1 where ``_made`` holds one (a C search for a 0)
+        self._make = make  # ``Kline``, from its fields in order
+        self._latest: K | None = None
+        for kline in klines:
+            self.append(kline)
 
     def _write(self, slot: int, kline: K) -> None:
         for column, name in zip(self._columns, _FIELDS, strict=True):
@@ -146,50 +160,37 @@ class KlineRing(Generic[K]):
             self._latest = kline
 
     def append(self, kline: K) -> None:
-        if self._size == self._cap:
-            raise IndexError("ring full")
         if self._latest is not None:  # the latest so far is closed: its values into the columns
             last = self._slot(-1)
             self._write(last, self._latest)
             self._made[last], self._has[last] = None, 0  # (read again, made again: not kept unread)
-        slot = (self._start + self._size) % self._cap
+        slot = self._next()
         self._write(slot, kline)
         self._made[slot] = self._latest = kline
         self._has[slot] = 1
-        self._size += 1
 
     def popleft(self) -> K:
         slot = self._slot(0)
         first = self._read(slot)
         self._made[slot], self._has[slot] = None, 0
-        self._start = (slot + 1) % self._cap
-        self._size -= 1
+        self._drop_first()
         if not self._size:
             self._latest = None
         return first
 
     def insert(self, index: int, kline: K) -> None:
         """``kline`` before position ``index`` (rare: a late trade's kline in a gap, a kline
-        file's row put between two): the columns laid out from their first slot first, the
-        klines after it moved up one; after the latest, it is an ``append``."""
-        size = self._size
-        index = max(0, min(index + size if index < 0 else index, size))
-        if index == size:
+        file's row put between two); after the latest, it is an ``append``."""
+        if index >= self._size:
             self.append(kline)
             return
-        if size == self._cap:
-            raise IndexError("ring full")
         self._write(self._slot(-1), self._latest or self[-1])  # the latest's values, as they are
-        start, columns = self._start, self._columns
-        for n, column in enumerate(columns):
-            if start:
-                column = columns[n] = column[start:] + column[:start]
-            column[index + 1 : size + 1] = column[index:size]
-        self._start, self._size = 0, size + 1
+        slot = self._make_room(self._columns, index)
         self._made, self._has = [None] * self._cap, bytearray(self._cap)
-        self._write(index, kline)
-        self._made[index], self._made[size] = kline, self._latest
-        self._has[index] = self._has[size] = 1
+        self._write(slot, kline)
+        last = self._size - 1
+        self._made[slot], self._made[last] = kline, self._latest
+        self._has[slot] = self._has[last] = 1
 
     def span(self, lo: int, hi: int) -> list[K]:
         """The klines from position ``lo`` to ``hi``, those made before as they were (a
