@@ -94,9 +94,14 @@ async def test_ccxt_fetch_status_finds_the_venue_up(plant: Tickerplant, venue: V
         status = await exchange.fetch_status()
         assert (status["status"], status["info"]) == ("ok", {"status": 0, "msg": "normal"})
     async with aiohttp.ClientSession() as session:
-        base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
-        # weight 1: the IP's second after ccxt's on this listener
-        assert await _get(session, f"{base}/sapi/v1/system/status", {}) == (200, {"status": 0, "msg": "normal"}, 2)
+        url = f"http://127.0.0.1:{plant.listeners[Market.UM].port}/sapi/v1/system/status"
+        for _ in range(3):  # weight 1: what one more adds to the IP's minute, both within one
+            minute = SystemClock().now_ms() // 60_000  # (the count starts again as a minute turns)
+            _, _, before = await _get(session, url, {})
+            status, answer, after = await _get(session, url, {})
+            if SystemClock().now_ms() // 60_000 == minute:
+                break
+        assert (status, answer, after - before) == (200, {"status": 0, "msg": "normal"}, 1)
 
 
 async def test_ccxt_fetch_status_tells_a_maintenance_window_that_covers_the_venue(start_server: StartServer) -> None:

@@ -338,7 +338,7 @@ class KlineSeries:
             k.taker_buy_quote += quote
         k.first_id = min(k.first_id, trade_id)
         k.last_id = max(k.last_id, trade_id + trades - 1)
-        klines[index] = k  # (a ring's kline is read as a copy: written back)
+        klines[index] = k  # (a ring keeps a closed kline in columns: its new values written there)
         return k
 
     def query(self, start_ms: int | None, end_ms: int | None, limit: int) -> list[Kline]:
