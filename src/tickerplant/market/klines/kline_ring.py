@@ -184,12 +184,14 @@ class KlineRing(_Ring, Generic[K]):
         if index >= self._size:
             self.append(kline)
             return
-        self._write(self._slot(-1), self._latest or self[-1])  # the latest's values, as they are
+        latest = self._latest  # (None only while the ring is empty)
+        assert latest is not None
+        self._write(self._slot(-1), latest)  # the latest's values, as they are
         slot = self._make_room(self._columns, index)
         self._made, self._has = [None] * self._cap, bytearray(self._cap)
         self._write(slot, kline)
         last = self._size - 1
-        self._made[slot], self._made[last] = kline, self._latest
+        self._made[slot], self._made[last] = kline, latest
         self._has[slot] = self._has[last] = 1
 
     def span(self, lo: int, hi: int) -> list[K]:
@@ -197,7 +199,6 @@ class KlineRing(_Ring, Generic[K]):
         REST answer's 1,500 in two list slices when nobody changed them)."""
         start, cap = self._start, self._cap
         a, b = start + lo, start + hi
-        slots = [*range(a, min(b, cap)), *range(max(a, cap) - cap, b - cap)] if b > cap else range(a, b)
         made, has = self._made, self._has
         if b <= cap:
             out, complete = made[a:b], 0 not in has[a:b]
@@ -206,7 +207,7 @@ class KlineRing(_Ring, Generic[K]):
         else:
             out, complete = made[a - cap : b - cap], 0 not in has[a - cap : b - cap]
         if not complete:
-            out = [self._read(slot) for slot in slots]
+            out = [self._read(slot % cap) for slot in range(a, b)]
         return cast("list[K]", out)
 
     def __iter__(self) -> Iterator[K]:
