@@ -43,6 +43,7 @@ from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order
 
 from ..harness.report import Target, verdict
+from .bytecodes import a_command
 from .floor import BareBook
 from .lean import run_lean
 from .open_orders import run_open_orders
@@ -53,6 +54,7 @@ from .taken_out import taken_out
 TARGET = Target(0.15)
 MID = 6_000_000  # 60000.00 in BTCUSDT's price units (2 decimals)
 LEVELS = 50
+TRACED = 20_000  # commands whose bytecodes are counted (``bytecodes.py``)
 Command = tuple[str, int, int, int]  # (kind, account, side 0 buy / 1 sell, price or order index)
 
 
@@ -268,6 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     kinds = Kinds()
     run_venue(made, args.accounts, Counting(), kinds)
     print(f"  a command by its kind (each timed apart, µs): {kinds.report(len(made))}")
+    first = made[:TRACED]  # the quick mix: the mix is seeded, its first commands the same
+    floor_b = a_command(run_floor, first, run_floor)
+    lean_b = a_command(lambda m: run_lean(m, args.accounts, bids, asks, MID), first, run_lean)
+    venue_b = a_command(lambda m: run_venue(m, args.accounts, Counting()), first, run_venue)
+    print(f"  Python bytecodes a command (the mix's first {len(first):,}, traced: a count that does not"
+          f" move with the machine): floor {floor_b:,.0f}, lean core {lean_b:,.0f}, venue {venue_b:,.0f}"
+          f" ({venue_b / lean_b:.1f}× the lean core's)")  # fmt: skip
     resting, per_trade = run_trades(args.accounts)
     print(f"  a public trade without the one book, {resting:,} orders resting: {per_trade:,.1f} µs a trade")
     alone, full, open_orders = run_open_orders(200 if args.quick else 2000)
