@@ -218,6 +218,20 @@ def run_trades(accounts: int, trades: int = 2000, per_account: int = 10) -> tupl
     return len(engine.resting("BTCUSDT")), (time.perf_counter() - started) / trades * 1e6
 
 
+def print_bytecodes(first: list[Command], accounts: int) -> None:
+    """The bytecodes a command of ``first`` (``bytecodes.py``); none of a compiled core's."""
+    if not hasattr(Engine.apply, "__code__"):  # a compiled build's (mypyc): no bytecode of its own
+        print("  Python bytecodes a command: not counted, the venue's core is compiled")
+        return
+    bids, asks = Published().bids, Published().asks
+    floor = a_command(run_floor, first, run_floor)
+    lean = a_command(lambda m: run_lean(m, accounts, bids, asks, MID), first, run_lean)
+    venue = a_command(lambda m: run_venue(m, accounts, Counting()), first, run_venue)
+    print(f"  Python bytecodes a command (the mix's first {len(first):,}, traced: a count the machine"
+          f" does not move): floor {floor:,.0f}, lean core {lean:,.0f}, venue {venue:,.0f}"
+          f" ({venue / lean:.1f}× the lean core's)")  # fmt: skip
+
+
 def print_parts(made: list[Command], args: argparse.Namespace) -> None:
     """``--parts``: the mix's µs a command whole and with each part taken out (``taken_out.py``)."""
     print(f"== where a command of the mix goes: {len(made):,} commands, {args.accounts:,} accounts,"
@@ -270,13 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = Kinds()
     run_venue(made, args.accounts, Counting(), kinds)
     print(f"  a command by its kind (each timed apart, µs): {kinds.report(len(made))}")
-    first = made[:TRACED]  # the quick mix: the mix is seeded, its first commands the same
-    floor_b = a_command(run_floor, first, run_floor)
-    lean_b = a_command(lambda m: run_lean(m, args.accounts, bids, asks, MID), first, run_lean)
-    venue_b = a_command(lambda m: run_venue(m, args.accounts, Counting()), first, run_venue)
-    print(f"  Python bytecodes a command (the mix's first {len(first):,}, traced: a count that does not"
-          f" move with the machine): floor {floor_b:,.0f}, lean core {lean_b:,.0f}, venue {venue_b:,.0f}"
-          f" ({venue_b / lean_b:.1f}× the lean core's)")  # fmt: skip
+    print_bytecodes(made[:TRACED], args.accounts)
     resting, per_trade = run_trades(args.accounts)
     print(f"  a public trade without the one book, {resting:,} orders resting: {per_trade:,.1f} µs a trade")
     alone, full, open_orders = run_open_orders(200 if args.quick else 2000)
