@@ -108,7 +108,7 @@ class DepthStreams:
     ``diff[i]`` is `<symbol>@depth<suffix>`, ``partial[i]`` the `@depth5`, `@depth10` and
     `@depth20` names at that speed, for the speeds in the order given."""
 
-    __slots__ = ("diff", "partial", "rpi")
+    __slots__ = ("diff", "every", "partial", "rpi")
 
     def __init__(self, symbol: str, speeds_ms: tuple[int, ...], *, rpi: bool) -> None:
         lower = symbol.lower()
@@ -119,3 +119,6 @@ class DepthStreams:
         ]
         # `<symbol>@rpiDepth@500ms`, USDⓈ-M only
         self.rpi = f"{lower}@{StreamKind.RPI_DEPTH.value}@500ms" if rpi else None
+        # every one of them: whether somebody takes any of the symbol's depth
+        partials = [name for names in self.partial for name in names]
+        self.every = (*self.diff, *partials, *([self.rpi] if self.rpi else []))

@@ -14,6 +14,7 @@ import sys
 from tickerplant.feeds.simulator.positions import MAX_POSITIONS
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.book.order_book import OrderBook, settle_table
+from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
@@ -104,3 +105,53 @@ def test_an_idle_market_is_at_its_steady_size_from_the_start() -> None:
         assert len(view.book(sv)) == len(plant.symbols[symbol].book)
     klines = [len(view.symbols[s].klines.series("1m")) for s in SYMBOLS]
     assert all(k > 0 for k in klines)
+
+
+def _texts(plant: Plant, symbol: str) -> tuple[int, int]:
+    depth = plant.symbols[symbol].depth
+    return len(depth.bid_levels), len(depth.ask_levels)
+
+
+def test_the_depth_texts_are_kept_while_somebody_takes_the_symbols_depth_and_only_then() -> None:
+    """Kept for nobody, a depth text held its level's integers from when it was written
+    while the book moved on (the memory benchmark's first minutes: ~6 MB over the catalogue,
+    and ~16 MB of texts from the start)."""
+    instruments = [inst for inst in catalogue(Market.UM, T0) if inst.symbol in SYMBOLS]
+    sim = Simulator(instruments, seed=5, start_ms=T0)
+    plant = Plant(Market.UM, instruments, now_ms=T0)
+    books: list[StreamMessage] = []
+    for update in sim.initial_updates(T0):
+        plant.apply(update, T0, books)
+    plant.end_batch(T0, books)
+    plant.start_depth_chains()
+    demand = Subscribed()
+    plant.follow(demand)  # a serving process's: only what its connections hold
+    now = T0
+
+    def trade(seconds: int) -> list[StreamMessage]:
+        nonlocal now
+        out: list[StreamMessage] = []
+        for _ in range(seconds * 50):
+            now += 20
+            for update in sim.advance(now):
+                plant.apply(update, now, out)
+            plant.end_batch(now, out)
+            if now >= plant.next_tick_ms:
+                plant.tick(now, out)
+        return out
+
+    trade(2)
+    assert [_texts(plant, s) for s in SYMBOLS] == [(0, 0), (0, 0)]  # nobody takes depth
+    demand.hold("btcusdt@depth@100ms")
+    pushed = trade(1)
+    btc = plant.symbols["BTCUSDT"].book
+    assert _texts(plant, "BTCUSDT") == (len(btc.bids), len(btc.asks))  # the whole book's, at once
+    assert _texts(plant, "ETHUSDT") == (0, 0)
+    assert any(m.stream == "btcusdt@depth@100ms" for m in pushed)
+    demand.release("btcusdt@depth@100ms")
+    trade(1)
+    assert [_texts(plant, s) for s in SYMBOLS] == [(0, 0), (0, 0)]
+    plant.follow(None)  # a plant behind the bus: every stream, so every symbol's texts
+    assert [_texts(plant, s) for s in SYMBOLS] == [
+        (len(plant.symbols[s].book.bids), len(plant.symbols[s].book.asks)) for s in SYMBOLS
+    ]

@@ -103,7 +103,15 @@ class _Levels:
     benchmark's RSS for its whole run at the default rate, for 7 % fewer formattings.)
     Past its side's levels plus _SLACK, prices the book no longer holds are dropped too,
     should a level ever leave the book without a push naming it. Its dict's table is made
-    the size churn gives it when the chains start and after a pruning (``settle``)."""
+    the size churn gives it when it is first written whole and after a pruning (``settle``).
+
+    Kept only while somebody takes one of the symbol's depth streams (``BookDepth.keep_texts``):
+    written whole then (``write_all``), dropped when nobody does (``forget``). A text kept
+    holds its price's and quantity's integers, the book's at the time; with no push to
+    write it again, a level the book changed meanwhile kept its old integers alive beside
+    the book's new ones, ~32 bytes a level changed, up to ~6 MB over the catalogue, the
+    fastest near the touch (the memory benchmark's first minutes, which it could not tell
+    from a leak), and the texts themselves ~16 MB for nobody."""
 
     __slots__ = ("_price_format", "_price_scale", "_qty_format", "_qty_scale", "_written", "_zero")
 
@@ -150,6 +158,21 @@ class _Levels:
         """The texts' table at the size churn gives it (``book.settle_table``)."""
         settle_table(self._written)
 
+    def write_all(self, prices: Iterable[int], quantities: dict[int, int]) -> None:
+        """Every level's text now (the side's ``prices`` and ``quantities``), so that the texts
+        are the book while somebody takes its depth rather than filling toward it as levels
+        are first touched (for half an hour on the deep simulated books: growth a memory
+        benchmark cannot tell from a leak)."""
+        self(prices, quantities)
+        self.settle()
+
+    def forget(self) -> None:
+        """No text kept (nobody takes the symbol's depth): none holds the book's integers."""
+        self._written = {}
+
+    def __len__(self) -> int:
+        return len(self._written)
+
 
 class SymbolDepth:
     """One symbol's chains, names, frame, the text of its book's levels and its top 20."""
@@ -172,6 +195,7 @@ class SymbolDepth:
         "inst",
         "names",
         "partial_tails",
+        "texts_kept",
         "time_ms",
     )
 
@@ -189,6 +213,7 @@ class SymbolDepth:
         self.time_ms = 0  # transaction time of the last update folded in (`T`)
         self.bid_levels = _Levels(inst)
         self.ask_levels = _Levels(inst)
+        self.texts_kept = False  # the levels' texts written whole: somebody takes its depth
         # Per side, the top 5, 10 and 20 as JSON arrays. They hold until a change reaches
         # the top 20: a price at or above its 20th bid (``bid_edge``), at or below its 20th
         # ask (``ask_edge``); on a side shorter than 20 levels, any change (_FAR).
@@ -257,6 +282,7 @@ def _arrays(levels: list[bytes]) -> list[bytes]:
 _TOP = PARTIAL_DEPTH_LEVELS[-1]
 _SLACK = 256  # level texts kept per side beyond the book's levels before pruning
 _FAR = 1 << 62  # beyond any price
+_NOBODY = object()  # no demand yet: the level texts are looked at (``BookDepth.keep_texts``)
 
 
 class BookDepth:
@@ -273,6 +299,9 @@ class BookDepth:
         self._next_ms = [(now_ms // speed + 1) * speed for speed in DEPTH_SPEEDS_MS[:_CADENCES]]
         self.next_tick_ms = min(self._next_ms)
         self.wanted: Demand = None  # the streams somebody takes (market/demand.py); None: all
+        # the demand the level texts were last kept for, and its version (``keep_texts``)
+        self._texts_for: Demand | object = _NOBODY
+        self._texts_version: int | None = None
 
     def start_here(self) -> None:
         """The books as they stand are where every chain starts: a source's initial books
@@ -283,23 +312,47 @@ class BookDepth:
             depth.bids_touched = set()
             depth.asks_touched = set()
             depth.bid_top_stale = depth.ask_top_stale = True  # what told so is dropped
-            # Every level's text now, so the texts are the book from the start rather than
-            # filling toward it as the levels are first touched (for half an hour on the
-            # deep simulated books: growth a memory benchmark cannot tell from a leak).
+            depth.texts_kept = False  # written whole once somebody takes its depth (``keep_texts``)
+            depth.bid_levels.forget()
+            depth.ask_levels.forget()
             book = depth.book
-            depth.bid_levels(book.bid_prices, book.bids)
-            depth.ask_levels(book.ask_prices, book.asks)
-            # and their tables, and the book's, at the size churn gives them (market/book/order_book.py)
-            depth.bid_levels.settle()
-            depth.ask_levels.settle()
-            book.settle()
+            book.settle()  # its tables at the size churn gives them (market/book/order_book.py)
             for chain in depth.chains:
                 chain.moved_on(book)
                 chain.bids = set()
                 chain.asks = set()
+        self._texts_for = _NOBODY  # written whole at the demand's next look, if it wants them
+
+    def follow(self, wanted: Demand) -> None:
+        """Write the streams in ``wanted`` only (None: all; ``market/demand.py``), and keep
+        the level texts of the symbols whose depth it takes."""
+        self.wanted = wanted
+        self.keep_texts()
+
+    def keep_texts(self) -> None:
+        """Each symbol's level texts kept (written whole) while somebody takes one of its
+        depth streams, and dropped while nobody does (``_Levels``' docstring). Looked at
+        again when the demand changes (``Subscribed.version``; a demand without one, at
+        every tick; None, every stream wanted: once)."""
+        wanted = self.wanted
+        version = -1 if wanted is None else getattr(wanted, "version", None)
+        if wanted is self._texts_for and version is not None and version == self._texts_version:
+            return
+        self._texts_for, self._texts_version = wanted, version
+        for depth in self.symbols:
+            taken = wanted is None or any(name in wanted for name in depth.names.every)
+            if taken and not depth.texts_kept:
+                book = depth.book
+                depth.bid_levels.write_all(book.bid_prices, book.bids)
+                depth.ask_levels.write_all(book.ask_prices, book.asks)
+            elif not taken and depth.texts_kept:
+                depth.bid_levels.forget()
+                depth.ask_levels.forget()
+            depth.texts_kept = taken
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every speed due at ``now_ms``, for every symbol whose book moved."""
+        self.keep_texts()
         due = []
         for index, speed in enumerate(DEPTH_SPEEDS_MS[:_CADENCES]):
             next_ms = self._next_ms[index]

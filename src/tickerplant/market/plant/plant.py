@@ -137,7 +137,7 @@ class Plant:
         """Write a client-facing payload only for the streams in ``wanted`` (None: all);
         every stream's state is kept as if it pushed (``market/demand.py``)."""
         self.wanted = wanted
-        self._depth.wanted = wanted
+        self._depth.follow(wanted)
         self._klines.wanted = wanted
         self._force_orders.wanted = wanted
         self.marks.follow(wanted)
