@@ -11,6 +11,9 @@ from __future__ import annotations
 import random
 import sys
 
+import pytest
+
+import tickerplant.market.book.depth as depth_module
 from tickerplant.feeds.simulator.positions import MAX_POSITIONS
 from tickerplant.feeds.simulator.simulator import Simulator
 from tickerplant.market.book.order_book import OrderBook, settle_table
@@ -155,3 +158,35 @@ def test_the_depth_texts_are_kept_while_somebody_takes_the_symbols_depth_and_onl
     assert [_texts(plant, s) for s in SYMBOLS] == [
         (len(plant.symbols[s].book.bids), len(plant.symbols[s].book.asks)) for s in SYMBOLS
     ]
+
+
+def test_a_demand_taking_many_symbols_depth_has_their_texts_written_a_few_at_each_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deep book's texts are ~5 ms of the loop: a client taking forty symbols' depth at
+    once would hold it 0.2 s; they are written ``TEXTS_A_LOOK`` symbols a look instead."""
+    monkeypatch.setattr(depth_module, "TEXTS_A_LOOK", 1)
+    instruments = [inst for inst in catalogue(Market.UM, T0) if inst.symbol in SYMBOLS]
+    sim = Simulator(instruments, seed=5, start_ms=T0)
+    plant = Plant(Market.UM, instruments, now_ms=T0)
+    books: list[StreamMessage] = []
+    for update in sim.initial_updates(T0):
+        plant.apply(update, T0, books)
+    plant.end_batch(T0, books)
+    plant.start_depth_chains()
+    demand = Subscribed()
+    plant.follow(demand)
+    demand.hold("btcusdt@depth20@100ms")
+    demand.hold("ethusdt@depth")
+    kept = []
+    now = T0
+    while len(kept) < 3:
+        now += 20
+        out: list[StreamMessage] = []
+        for update in sim.advance(now):
+            plant.apply(update, now, out)
+        plant.end_batch(now, out)
+        if now >= plant.next_tick_ms:
+            plant.tick(now, out)
+            kept.append(sum(1 for s in SYMBOLS if plant.symbols[s].depth.texts_kept))
+    assert kept == [1, 2, 2]  # one symbol a look, then both

@@ -59,7 +59,7 @@ from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS, DepthStreams, Stre
 from tickerplant.market.payloads import builders
 from tickerplant.market.units import fixed, fixed_format
 
-__all__ = ["DEPTH_SPEEDS_MS", "BookDepth", "SymbolDepth", "json_array"]
+__all__ = ["DEPTH_SPEEDS_MS", "TEXTS_A_LOOK", "BookDepth", "SymbolDepth", "json_array"]
 
 DEPTH_SPEEDS_MS = (250, 500, 100, 0)  # no suffix, @500ms, @100ms (§4.14), @0ms: real time
 _CADENCES = 3  # the speeds pushed at a cadence, first in DEPTH_SPEEDS_MS
@@ -105,13 +105,10 @@ class _Levels:
     should a level ever leave the book without a push naming it. Its dict's table is made
     the size churn gives it when it is first written whole and after a pruning (``settle``).
 
-    Kept only while somebody takes one of the symbol's depth streams (``BookDepth.keep_texts``):
-    written whole then (``write_all``), dropped when nobody does (``forget``). A text kept
-    holds its price's and quantity's integers, the book's at the time; with no push to
-    write it again, a level the book changed meanwhile kept its old integers alive beside
-    the book's new ones, ~32 bytes a level changed, up to ~6 MB over the catalogue, the
-    fastest near the touch (the memory benchmark's first minutes, which it could not tell
-    from a leak), and the texts themselves ~16 MB for nobody."""
+    Kept only while somebody takes the symbol's depth (``BookDepth.keep_texts``): a text
+    holds its level's integers, and with no push to write it again it kept them alive beside
+    the book's new ones (~6 MB over the catalogue in a server's first minutes, the memory
+    benchmark's tail, beside ~16 MB of texts for nobody)."""
 
     __slots__ = ("_price_format", "_price_scale", "_qty_format", "_qty_scale", "_written", "_zero")
 
@@ -159,10 +156,8 @@ class _Levels:
         settle_table(self._written)
 
     def write_all(self, prices: Iterable[int], quantities: dict[int, int]) -> None:
-        """Every level's text now (the side's ``prices`` and ``quantities``), so that the texts
-        are the book while somebody takes its depth rather than filling toward it as levels
-        are first touched (for half an hour on the deep simulated books: growth a memory
-        benchmark cannot tell from a leak)."""
+        """Every level's text now: the book's, not filling toward it as levels are first
+        touched (for half an hour on deep books: growth a memory benchmark takes for a leak)."""
         self(prices, quantities)
         self.settle()
 
@@ -283,6 +278,7 @@ _TOP = PARTIAL_DEPTH_LEVELS[-1]
 _SLACK = 256  # level texts kept per side beyond the book's levels before pruning
 _FAR = 1 << 62  # beyond any price
 _NOBODY = object()  # no demand yet: the level texts are looked at (``BookDepth.keep_texts``)
+TEXTS_A_LOOK = 2  # symbols whose level texts are written whole at one look (``keep_texts``)
 
 
 class BookDepth:
@@ -302,6 +298,7 @@ class BookDepth:
         # the demand the level texts were last kept for, and its version (``keep_texts``)
         self._texts_for: Demand | object = _NOBODY
         self._texts_version: int | None = None
+        self._texts_done = False  # every symbol it takes written (else: at the next tick's look)
 
     def start_here(self) -> None:
         """The books as they stand are where every chain starts: a source's initial books
@@ -330,25 +327,35 @@ class BookDepth:
         self.keep_texts()
 
     def keep_texts(self) -> None:
-        """Each symbol's level texts kept (written whole) while somebody takes one of its
-        depth streams, and dropped while nobody does (``_Levels``' docstring). Looked at
-        again when the demand changes (``Subscribed.version``; a demand without one, at
-        every tick; None, every stream wanted: once)."""
+        """Each symbol's level texts written whole while somebody takes its depth, dropped
+        while nobody does. Looked at when the demand changes (``Subscribed.version``; without
+        one, every tick; None: once), ``TEXTS_A_LOOK`` symbols a look until all are written
+        (a deep book's are ~5 ms of the loop); a push meanwhile writes the levels it names."""
         wanted = self.wanted
         version = -1 if wanted is None else getattr(wanted, "version", None)
-        if wanted is self._texts_for and version is not None and version == self._texts_version:
+        if (
+            self._texts_done and wanted is self._texts_for
+            and version is not None and version == self._texts_version
+        ):  # fmt: skip
             return
         self._texts_for, self._texts_version = wanted, version
+        left = TEXTS_A_LOOK
+        self._texts_done = True
         for depth in self.symbols:
             taken = wanted is None or any(name in wanted for name in depth.names.every)
             if taken and not depth.texts_kept:
+                if not left:
+                    self._texts_done = False  # the next tick's look writes it
+                    continue
+                left -= 1
                 book = depth.book
                 depth.bid_levels.write_all(book.bid_prices, book.bids)
                 depth.ask_levels.write_all(book.ask_prices, book.asks)
+                depth.texts_kept = True
             elif not taken and depth.texts_kept:
                 depth.bid_levels.forget()
                 depth.ask_levels.forget()
-            depth.texts_kept = taken
+                depth.texts_kept = False
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Push every speed due at ``now_ms``, for every symbol whose book moved."""
