@@ -115,44 +115,57 @@ def _texts(plant: Plant, symbol: str) -> tuple[int, int]:
     return len(depth.bid_levels), len(depth.ask_levels)
 
 
+class _Market:
+    """A simulated market and its plant following ``demand``, as a serving process's plant
+    follows its connections' (``Subscribed``), its books' chains started."""
+
+    def __init__(self, demand: Subscribed) -> None:
+        instruments = [inst for inst in catalogue(Market.UM, T0) if inst.symbol in SYMBOLS]
+        self.sim = Simulator(instruments, seed=5, start_ms=T0)
+        self.plant = Plant(Market.UM, instruments, now_ms=T0)
+        books: list[StreamMessage] = []
+        for update in self.sim.initial_updates(T0):
+            self.plant.apply(update, T0, books)
+        self.plant.end_batch(T0, books)
+        self.plant.start_depth_chains()
+        self.plant.follow(demand)
+        self.now = T0
+
+    def step(self, out: list[StreamMessage]) -> bool:
+        """20 ms of trading into ``out``; whether the plant ticked."""
+        self.now += 20
+        for update in self.sim.advance(self.now):
+            self.plant.apply(update, self.now, out)
+        self.plant.end_batch(self.now, out)
+        if self.now < self.plant.next_tick_ms:
+            return False
+        self.plant.tick(self.now, out)
+        return True
+
+    def trade(self, seconds: int) -> list[StreamMessage]:
+        out: list[StreamMessage] = []
+        for _ in range(seconds * 50):
+            self.step(out)
+        return out
+
+
 def test_the_depth_texts_are_kept_while_somebody_takes_the_symbols_depth_and_only_then() -> None:
     """Kept for nobody, a depth text held its level's integers from when it was written
     while the book moved on (the memory benchmark's first minutes: ~6 MB over the catalogue,
     and ~16 MB of texts from the start)."""
-    instruments = [inst for inst in catalogue(Market.UM, T0) if inst.symbol in SYMBOLS]
-    sim = Simulator(instruments, seed=5, start_ms=T0)
-    plant = Plant(Market.UM, instruments, now_ms=T0)
-    books: list[StreamMessage] = []
-    for update in sim.initial_updates(T0):
-        plant.apply(update, T0, books)
-    plant.end_batch(T0, books)
-    plant.start_depth_chains()
     demand = Subscribed()
-    plant.follow(demand)  # a serving process's: only what its connections hold
-    now = T0
-
-    def trade(seconds: int) -> list[StreamMessage]:
-        nonlocal now
-        out: list[StreamMessage] = []
-        for _ in range(seconds * 50):
-            now += 20
-            for update in sim.advance(now):
-                plant.apply(update, now, out)
-            plant.end_batch(now, out)
-            if now >= plant.next_tick_ms:
-                plant.tick(now, out)
-        return out
-
-    trade(2)
+    market = _Market(demand)
+    plant = market.plant
+    market.trade(2)
     assert [_texts(plant, s) for s in SYMBOLS] == [(0, 0), (0, 0)]  # nobody takes depth
     demand.hold("btcusdt@depth@100ms")
-    pushed = trade(1)
+    pushed = market.trade(1)
     btc = plant.symbols["BTCUSDT"].book
     assert _texts(plant, "BTCUSDT") == (len(btc.bids), len(btc.asks))  # the whole book's, at once
     assert _texts(plant, "ETHUSDT") == (0, 0)
     assert any(m.stream == "btcusdt@depth@100ms" for m in pushed)
     demand.release("btcusdt@depth@100ms")
-    trade(1)
+    market.trade(1)
     assert [_texts(plant, s) for s in SYMBOLS] == [(0, 0), (0, 0)]
     plant.follow(None)  # a plant behind the bus: every stream, so every symbol's texts
     assert [_texts(plant, s) for s in SYMBOLS] == [
@@ -166,27 +179,12 @@ def test_a_demand_taking_many_symbols_depth_has_their_texts_written_a_few_at_eac
     """A deep book's texts are ~5 ms of the loop: a client taking forty symbols' depth at
     once would hold it 0.2 s; they are written ``TEXTS_A_LOOK`` symbols a look instead."""
     monkeypatch.setattr(depth_module, "TEXTS_A_LOOK", 1)
-    instruments = [inst for inst in catalogue(Market.UM, T0) if inst.symbol in SYMBOLS]
-    sim = Simulator(instruments, seed=5, start_ms=T0)
-    plant = Plant(Market.UM, instruments, now_ms=T0)
-    books: list[StreamMessage] = []
-    for update in sim.initial_updates(T0):
-        plant.apply(update, T0, books)
-    plant.end_batch(T0, books)
-    plant.start_depth_chains()
     demand = Subscribed()
-    plant.follow(demand)
+    market = _Market(demand)
     demand.hold("btcusdt@depth20@100ms")
     demand.hold("ethusdt@depth")
     kept = []
-    now = T0
     while len(kept) < 3:
-        now += 20
-        out: list[StreamMessage] = []
-        for update in sim.advance(now):
-            plant.apply(update, now, out)
-        plant.end_batch(now, out)
-        if now >= plant.next_tick_ms:
-            plant.tick(now, out)
-            kept.append(sum(1 for s in SYMBOLS if plant.symbols[s].depth.texts_kept))
+        if market.step([]):
+            kept.append(sum(1 for s in SYMBOLS if market.plant.symbols[s].depth.texts_kept))
     assert kept == [1, 2, 2]  # one symbol a look, then both
