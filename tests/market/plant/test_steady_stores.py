@@ -188,3 +188,17 @@ def test_a_demand_taking_many_symbols_depth_has_their_texts_written_a_few_at_eac
         if market.step([]):
             kept.append(sum(1 for s in SYMBOLS if market.plant.symbols[s].depth.texts_kept))
     assert kept == [1, 2, 2]  # one symbol a look, then both
+
+
+def test_the_texts_a_push_wrote_before_they_were_written_whole_go_when_nobody_takes_depth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(depth_module, "TEXTS_A_LOOK", 0)  # never written whole: pushes alone write
+    demand = Subscribed()
+    market = _Market(demand)
+    demand.hold("btcusdt@depth@100ms")
+    market.trade(1)
+    assert sum(_texts(market.plant, "BTCUSDT")) > 0  # the levels its pushes named
+    demand.release("btcusdt@depth@100ms")
+    market.trade(1)
+    assert _texts(market.plant, "BTCUSDT") == (0, 0)

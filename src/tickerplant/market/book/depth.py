@@ -163,7 +163,8 @@ class _Levels:
 
     def forget(self) -> None:
         """No text kept (nobody takes the symbol's depth): none holds the book's integers."""
-        self._written = {}
+        if self._written:
+            self._written = {}
 
     def __len__(self) -> int:
         return len(self._written)
@@ -352,7 +353,7 @@ class BookDepth:
                 depth.bid_levels.write_all(book.bid_prices, book.bids)
                 depth.ask_levels.write_all(book.ask_prices, book.asks)
                 depth.texts_kept = True
-            elif not taken and depth.texts_kept:
+            elif not taken:  # some a push wrote before they were written whole, too
                 depth.bid_levels.forget()
                 depth.ask_levels.forget()
                 depth.texts_kept = False
