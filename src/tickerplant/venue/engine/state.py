@@ -180,7 +180,8 @@ class EngineState:
             self.good_till.add(order)
 
     def resting(self, symbol: str) -> Collection[Order]:
-        """``symbol``'s resting orders, every account's, oldest first."""
+        """``symbol``'s resting orders, every account's, as they first came to rest (a moved
+        order keeps its place here: their order is ``Order.rested``)."""
         return self._resting.get(symbol, _NONE).values()
 
     def resting_order(self, symbol: str, order_id: int) -> Order | None:
@@ -372,12 +373,10 @@ class EngineState:
         self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
 
     def _rests_last(self, order: Order) -> None:
-        """``order`` the last of the venue's to come to rest: its ``rested`` the next, and last
-        of its symbol's resting orders (oldest first, as a restart restores them) when among them."""
+        """``order`` the last of the venue's to come to rest: its ``rested`` the next (what
+        orders its symbol's resting orders wherever their order matters: ``MakerIndex.met``,
+        the journal's state, a restart's restore), its place among them kept as it was."""
         order.rested, self.next_rested = self.next_rested, self.next_rested + 1
-        resting = self._resting.get(order.symbol)
-        if resting is not None and resting.pop(order.order_id, None) is not None:
-            resting[order.order_id] = order
 
     def trim(self, seat: Seat[Ledger], side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the reduce-only orders it can no longer close: ``er`` "4" (part 4 §3.1)."""

@@ -63,9 +63,16 @@ from tickerplant.market.units import fixed
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.contract import Position
 from tickerplant.venue.domain.kept import Kept
+from tickerplant.venue.domain.orders import Order
 from tickerplant.venue.ledger.ledger import Ledger
 
 __all__ = ["describe", "differences", "state_hash"]
+
+
+def _came_to_rest(order: Order) -> tuple[int, int]:
+    """A resting order's place among its symbol's (``Order.rested``; 0, from an older journal: by id)."""
+    return order.rested, order.order_id
+
 
 ENTRY_PLACES = 8  # the entry price as the position reads and the user data stream show it
 
@@ -103,7 +110,9 @@ def _engine(engine: Engine, now_ms: int | None) -> dict[str, Any]:
         "next_trade_id": dict(engine.next_trade_id),
         "next_amendment_id": dict(engine.next_amendment_id),
         "resting": {
-            s: [o.order_id for o in engine.resting(s)] for s in engine.instruments if engine.resting(s)
+            s: [o.order_id for o in sorted(engine.resting(s), key=_came_to_rest)]
+            for s in engine.instruments
+            if engine.resting(s)
         },
         "funded_ms": dict(engine.exposure.funded_ms),
         "pooled": sorted(engine.exposure.pooled),
