@@ -45,6 +45,8 @@ __all__ = [
     "QueueModel", "RiskAverse", "queue_model",
 ]  # fmt: skip
 
+_new = tuple.__new__  # a place made per resting order, without the NamedTuple's generated __new__
+
 
 class Position(NamedTuple):
     """One resting order's place in its level's queue (quantity units)."""
@@ -91,7 +93,7 @@ class _Queue:
         self.name = name
 
     def arrive(self, level: int, ahead: int | None = None) -> Position:
-        return Position(level if ahead is None else max(0, min(ahead, level)))
+        return _new(Position, (level if ahead is None else max(0, min(ahead, level)), 0))
 
     def trade(self, position: Position, qty: int, remaining: int) -> Filled:
         # trade: front_q_qty -= qty, cum_trade_qty += qty; is_filled: the excess fills it, front 0

@@ -71,6 +71,7 @@ HALTED = refusal(-1001, "Internal error; unable to process your request. Please 
 _GTX, _FOK, _IOC, _GTD = TimeInForce.GTX, TimeInForce.FOK, TimeInForce.IOC, TimeInForce.GTD
 _CANCELED, _EXPIRED = OrderStatus.CANCELED, OrderStatus.EXPIRED
 _EXPIRED_IN_MATCH = OrderStatus.EXPIRED_IN_MATCH
+_new = tuple.__new__  # a resting placement's row, without the NamedTuple's generated Python __new__
 
 Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public trade id or None
 Taken = tuple[list[Fill_], list[tuple[str, int, int, int, int]]]  # a taker's fills, the makers' matches
@@ -211,7 +212,7 @@ def accept(
             ledger.opened(order, seat)
             state._resting.setdefault(symbol, {})[order.order_id] = order
             state.good_till.add(order)  # a GTD one ends at its date, a GTC one after a year (good_till.py)
-            out.records.append(OrderRow(order.copy()))
+            out.records.append(_new(OrderRow, (order.copy(),)))  # (one a resting placement)
             if order.reduce_only:
                 state.trim(seat, order.position_side, now_ms, out)
     else:  # filled whole as it took

@@ -65,7 +65,7 @@ __all__ = ["Deposits", "EngineState"]
 # module's name ~11 ns; so bound once here. A member's text is its ``_value_``: ``value``
 # is a Python-level ``enum.property`` (~140 ns).
 _CM, _FILLED, _EXPIRED_IN_MATCH = Market.CM, OrderStatus.FILLED, OrderStatus.EXPIRED_IN_MATCH
-_new = tuple.__new__  # an order's event, without the NamedTuple's generated Python __new__
+_new = tuple.__new__  # an order's event and row, without the NamedTuples' generated Python __new__
 # the sides an ACCOUNT_UPDATE may show, in the documented example's order (``EngineState.shown``)
 _SHOWN_ONE_WAY = (PositionSide.BOTH,)
 _SHOWN_HEDGED = (PositionSide.BOTH, PositionSide.LONG, PositionSide.SHORT)
@@ -356,9 +356,9 @@ class EngineState:
             execution = "EXPIRED" if status is _EXPIRED_IN_MATCH else status._value_
             update = self.order_update(seat, execution, status, order, None, now_ms, expiry)
             out.events.append(update)
-            out.records.append(OrderRow(update.order))
+            out.records.append(_new(OrderRow, (update.order,)))
         else:
-            out.records.append(OrderRow(order.copy()))
+            out.records.append(_new(OrderRow, (order.copy(),)))
 
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
