@@ -21,7 +21,7 @@ def _order(side: Side, price: int, qty: int) -> Order:
 def test_a_change_drops_its_own_side_only_and_a_new_key_keeps_nothing() -> None:
     margins, seat = SideMargins(), Seat("BTCUSDT", None)
     margins.at(seat, KEY)[:] = [5, 9]
-    margins.changed(seat, False, _order(Side.BUY, 5_990_000, 1))
+    margins.changed(seat, False, _order(Side.BUY, 5_990_000, 1), 1)
     assert margins.at(seat, KEY) == [None, 9]
     margins.changed(seat, True)  # an order closed
     assert margins.at(seat, KEY) == [None, None]
@@ -35,15 +35,19 @@ def test_an_expected_margin_is_kept_for_the_change_it_was_found_for_only() -> No
     order = _order(Side.BUY, 5_990_000, 2)
     margins.expect(order, 2, 5_980_000, KEY, 6)
     order.price = 5_980_000
-    margins.changed(seat, False, order)  # the change the check weighed
+    margins.changed(seat, False, order, 2)  # the change the check weighed
     assert margins.at(seat, KEY) == [6, 9]
     margins.expect(order, 2, 5_970_000, KEY, 4)
     order.price = 5_960_000  # another change than the one weighed: worked out again
-    margins.changed(seat, False, order)
+    margins.changed(seat, False, order, 2)
     assert margins.at(seat, KEY) == [None, 9]
     margins.at(seat, KEY)[0] = 4
     margins.expect(order, 2, 5_960_000, KEY, 3)
-    margins.changed(seat, False, _order(Side.BUY, 5_960_000, 2))  # another order
+    margins.changed(seat, False, _order(Side.BUY, 5_960_000, 2), 2)  # another order
     assert margins.at(seat, KEY) == [None, 9]
-    margins.changed(seat, False, order)  # the expectation was used up
+    margins.changed(seat, False, order, 2)  # the expectation was used up
+    assert margins.at(seat, KEY) == [None, 9]
+    margins.at(seat, KEY)[0] = 4
+    margins.expect(order, 2, 5_960_000, KEY, 3)
+    margins.changed(seat, False, order, 1)  # what rests of it is not what the check counted
     assert margins.at(seat, KEY) == [None, 9]

@@ -160,7 +160,7 @@ class Ledger:
         sell = order.side.is_sell
         seat.values[sell] += now_value - value
         seat.counted[order] = (rest, now_qty, now_price, now_value)
-        self._margins.changed(seat, sell, order)
+        self._margins.changed(seat, sell, order, now_qty)
         self._changed(seat)
 
     def _changed(self, seat: Seat[Ledger]) -> None:
@@ -180,7 +180,7 @@ class Ledger:
         rest.add(qty, price, value)
         seat.values[sell] += value
         seat.counted[order] = (rest, qty, price, value)
-        self._margins.changed(seat, sell, order)
+        self._margins.changed(seat, sell, order, qty)
         self._changed(seat)
 
     def closed(self, order: Order, seat: Seat[Ledger] | None = None) -> None:

@@ -57,15 +57,15 @@ class SideMargins:
         margin ``margin`` at ``key``."""
         self._expected = (order, qty, price, key, margin)
 
-    def changed(self, seat: Seat[Any], sell: bool, order: Order | None = None) -> None:
+    def changed(self, seat: Seat[Any], sell: bool, order: Order | None = None, left: int = 0) -> None:
         """One of ``seat``'s open orders on a side (``sell``: the sells') opened, closed,
-        filled or moved (``order``: to what rests of it, at its price): the side's margin a
-        check found it would leave is the side's now, if this is the change it was found
-        for; else the side's is worked out again when next read. The other side's stays."""
+        filled or moved (``order``: to ``left``, what rests of it, at its price): the side's
+        margin a check found it would leave is the side's now, if this is the change it was
+        found for; else the side's is worked out again when next read. The other side's stays."""
         expected, self._expected = self._expected, None
         if (
             expected is not None and expected[0] is order and order is not None
-            and expected[1] == order.remaining and expected[2] == order.price
+            and expected[1] == left and expected[2] == order.price
         ):  # fmt: skip
             if seat.key != expected[3]:  # ``at``, inline: a move's and a placement's
                 seat.key, seat.margins = expected[3], [None, None]
