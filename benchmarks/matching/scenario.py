@@ -1,6 +1,6 @@
 """The venue's core in process against a bare matching book.
 
-    python -m benchmarks matching [--quick] [--commands 200000] [--accounts 1000] [--parts]
+    python -m benchmarks matching [--quick] [--commands 200000] [--accounts 1000] [--parts | --instructions]
 
 exchange-core's command mix, made once before anything is timed: 9 % GTC limits (resting
 away from the best price), 3 % IOC (crossing the book), 6 % cancels, 82 % moves (a resting
@@ -19,6 +19,9 @@ against the same levels. Commands per second, best of ``--repeats``. Target: ven
 
 ``--parts``: only where a command of the mix goes, each of the core's larger parts taken
 out in turn (``taken_out.py``): what it costs, µs a command, in the pure-Python core.
+``--instructions``: only the instructions a command of the mix's first ``TRACED`` costs the
+floor, the lean core and the venue (``instructions.py``: valgrind's callgrind, a count the
+machine does not move).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from tickerplant.venue.wire.order_entry import new_order
 from ..harness.report import Target, verdict
 from .bytecodes import a_command
 from .floor import BareBook
+from .instructions import instructions
 from .lean import run_lean
 from .open_orders import run_open_orders
 from .parts import T0, Counting, Deposits, Kinds, resting_price, taking_price
@@ -239,6 +243,18 @@ def print_bytecodes(first: list[Command], accounts: int) -> None:
           f" ({venue / lean:.1f}× the lean core's)")  # fmt: skip
 
 
+def print_instructions(commands: int, accounts: int) -> None:
+    """``--instructions``: the instructions a command of the mix's first ``commands``
+    (``instructions.py``, callgrind), the floor's, the lean core's and the venue's."""
+    print(f"== instructions a command of the mix's first {commands:,} (callgrind), {accounts:,} accounts")
+    floor, lean, venue = (instructions(kind, commands, accounts) for kind in ("floor", "lean", "venue"))
+    if floor is None or lean is None or venue is None:
+        print("  not counted: valgrind (with callgrind_control) is not installed")
+        return
+    print(f"  floor {floor:,.0f}, lean core {lean:,.0f}, venue {venue:,.0f}"
+          f" ({venue / lean:.1f}× the lean core's)")  # fmt: skip
+
+
 def print_parts(made: list[Command], args: argparse.Namespace) -> None:
     """``--parts``: the mix's µs a command whole and with each part taken out (``taken_out.py``)."""
     print(f"== where a command of the mix goes: {len(made):,} commands, {args.accounts:,} accounts,"
@@ -259,6 +275,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accounts", type=int, default=1000)
     p.add_argument("--repeats", type=int, default=None, help="best of (3; 2)")
     p.add_argument("--parts", action="store_true", help="only where a command goes, part by part")
+    p.add_argument(
+        "--instructions", action="store_true",
+        help=f"only the instructions a command of the mix's first {TRACED:,} (valgrind's callgrind; ~1 min)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     args.commands = args.commands or (20_000 if args.quick else 200_000)
     args.repeats = args.repeats or (2 if args.quick else 3)
@@ -267,6 +287,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.instructions:
+        print_instructions(TRACED, args.accounts)
+        return 0
     made = commands(args.commands, args.accounts)
     if args.parts:
         print_parts(made, args)
