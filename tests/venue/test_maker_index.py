@@ -1,6 +1,7 @@
 """The resting orders a public trade reaches without the one book (``venue/book/maker_index.py``):
 two engines take the same commands and trades, one reading the index, the other every
-resting order oldest first as the engine did before it; each step's events and journal
+resting order in the order they came to rest (``Order.rested``: a moved order behind those
+resting before its move) as the engine did before it; each step's events and journal
 batches are the same, and the index stays bounded."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable, Collection
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_engine import ALICE, BOB, NOW, Book, Deposits, Kept, order
 
@@ -25,7 +26,9 @@ from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_or
 
 
 class EveryOrder(MakerIndex):
-    """What the engine read before the index: every resting order, oldest first."""
+    """What the engine read before the index: every resting order, in the order they came
+    to rest (the engine keeps its resting orders as they were first placed: the order of rest
+    is their ``rested`` stamp)."""
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
@@ -35,7 +38,7 @@ class EveryOrder(MakerIndex):
         self, symbol: str, sellers_took: bool, price: int, resting: Collection[Order],
         find: Callable[[int], Order | None],
     ) -> list[Order]:  # fmt: skip
-        return list(self.engine.resting(symbol))
+        return sorted(self.engine.resting(symbol), key=lambda o: (o.rested, o.order_id))
 
 
 class Bounded(MakerIndex):
@@ -121,6 +124,10 @@ def plain(value: object) -> object:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(STEP, max_size=60))
+# two buys at one price, the first placed moved there from another after the second came:
+# the trade fills the second first (the moved one rests behind it)
+@example([("rest", ALICE, False, 5_999_000, 1), ("rest", ALICE, True, 5_999_010, 1),
+          ("rest", ALICE, True, 5_999_000, 1), ("move", 1, 5_999_000), ("trade", 5_999_000, 1, True)])
 def test_a_trade_reaches_the_orders_the_walk_of_every_resting_order_reaches(steps: list[tuple[object, ...]]) -> None:
     kept, walked = Kept(), Kept()
     indexed, reference = _engine(kept), _engine(walked)
