@@ -23,7 +23,8 @@ async def test_a_paused_connection_is_not_taken_for_a_silent_one(start_server: S
         plant.url(Market.UM), pause_at=20, resume_at=5, ping_interval_s=20.0, pong_timeout_s=20.0,
         report_losses=True, clock=clock,
     ) as streams:  # fmt: skip
-        await streams.subscribe("!bookTicker", "!markPrice@arr@1s")
+        # a stream pushed as it changes: `!bookTicker` is pushed every 5 s (Binance's speed)
+        await streams.subscribe("btcusdt@bookTicker", "!markPrice@arr@1s")
         backlog = streams._connections.backlog
         await eventually(lambda: backlog.paused, 10 * SECONDS)  # nobody reads: paused
         for _ in range(6):  # three pings and pong timeouts, the consumer behind
