@@ -152,8 +152,8 @@ async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is
     """Part 2 §7, part 1 §6.3: JSON nested 5,000 deep is not valid (-1130; it raised out of the
     decoder, the request unanswered and every REST request queued behind it held), a number
     of ``1e1000000000`` is refused as its text is (-1100; expanded it was a billion digits made
-    on the loop), a batch cancel naming no order (neither list, or only ``[]``) is -1102, and
-    the next request is answered."""
+    on the loop), a batch cancel naming no order (neither list, or only ``[]``) is -1102, one
+    on a symbol not listed -1121, and the next request is answered."""
     symbol, qty = ("BTCUSDT", "0.010") if market is Market.UM else ("BTCUSD_PERP", "1")
     deep = "[" * 5_000 + "]" * 5_000
     status, answer = await post(http, plant, venue, market, "batchOrders", {"batchOrders": deep})
@@ -169,6 +169,12 @@ async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is
         status, answer = await post(http, plant, venue, market, "batchOrders", {"symbol": symbol, **lists},
                                     method="DELETE")  # fmt: skip
         assert (status, answer) == (400, {"code": -1102, "msg": neither}), lists  # the single cancel's text
+    # the batch's one symbol is read before any of its orders, as a single cancel's is: a symbol
+    # not listed is -1121 for the request (400), not one -1121 per order in a 200
+    for lists in ({"orderIdList": "[1]"}, {"origClientOrderIdList": '["a", "b"]'}):
+        status, answer = await post(http, plant, venue, market, "batchOrders", {"symbol": "NOPE", **lists},
+                                    method="DELETE")  # fmt: skip
+        assert (status, answer) == (400, INVALID_SYMBOL), lists
     limit = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "Q",
              "price": far_below(plant, market, symbol)}  # fmt: skip
     vast = json.dumps([limit]).replace('"Q"', "1e1000000000")

@@ -54,8 +54,8 @@ from tickerplant.venue.domain.recorded import Flow, History, Span, fill_tran_id
 from tickerplant.venue.engine.state import EngineState
 
 __all__ = [
-    "WINDOW_MS", "KeptHistory", "amendments", "flows", "liquidations", "margin_moves", "open_orders", "order",
-    "orders", "trades", "window",
+    "WINDOW_MS", "KeptHistory", "amendments", "asked_open_orders", "flows", "liquidations", "margin_moves",
+    "open_orders", "order", "orders", "trades", "window",
 ]
 
 DAY_MS: Final = 24 * 3600_000
@@ -167,6 +167,17 @@ def open_orders(engine: EngineState, account_id: int, symbol: str | None) -> lis
         if shown is not None:  # (kept as its algo order is added: ``algo_told.tell_algo``)
             found.setdefault(algo.symbol, []).append(shown)
     return [o for orders in found.values() for o in sorted(orders, key=lambda o: o.order_id)]
+
+
+def asked_open_orders(engine: EngineState, account_id: int, params: Mapping[str, str]) -> list[Order]:
+    """``openOrders``: the account's open orders on the ``symbol`` asked, or on COIN-M on
+    every symbol of the ``pair`` asked (part 2 §11's COIN-M table: ``symbol`` or ``pair``,
+    read as ``allOrders`` reads them: both -1128, a pair not listed -1121), else on every
+    symbol (``open_orders``' order)."""
+    if engine.market is Market.CM and params.get("pair"):
+        symbols = _symbols(engine, params, with_ids=())
+        return [o for o in open_orders(engine, account_id, None) if o.symbol in symbols]
+    return open_orders(engine, account_id, params.get("symbol") or None)
 
 
 def orders(engine: EngineState, account_id: int, params: Mapping[str, str], now_ms: int) -> list[Order]:

@@ -92,8 +92,22 @@ class PrivateEndpoint(NamedTuple):
     weight_unscoped: int = 0  # the weight without ``symbol`` (openOrders: 40), 0: the same
 
     def weight_of(self, request: PrivateRequest) -> int:  # with a symbol, or not (checks._plain)
-        unscoped = self.weight_unscoped and (request.query + request.body).find(b"symbol=") < 0
-        return self.weight_unscoped if unscoped else self.weight
+        if not self.weight_unscoped:  # one weight, a symbol or not (most routes)
+            return self.weight
+        scoped = _names_symbol(request.query) or _names_symbol(request.body)
+        return self.weight if scoped else self.weight_unscoped
+
+
+def _names_symbol(raw: bytes) -> bool:
+    """Whether ``raw`` (a query or a form, as received) sends a ``symbol``: its name in any case
+    (decision 4) with a value (an empty one counts as not sent, as the answer reads it)."""
+    if raw.lower().find(b"symbol=") < 0:  # most requests: no such text at all
+        return False
+    for part in raw.split(b"&"):
+        name, sent, value = part.partition(b"=")
+        if sent and value and name.lower() == b"symbol":
+            return True
+    return False
 
 
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
@@ -337,6 +351,7 @@ class PrivateRest:
         client_ids = batches.id_list(params, "origClientOrderIdList") if ids is None else None
         if ids is None and client_ids is None:
             raise refused(-1102, batches.NEITHER_LIST)
+        symbol = engine.symbol(symbol).symbol  # the batch's one symbol, before any order: -1121 (400)
         refs = [{"symbol": symbol, "orderid": str(i)} for i in ids or ()] + [
             {"symbol": symbol, "origclientorderid": c} for c in client_ids or ()
         ]
@@ -349,7 +364,7 @@ class PrivateRest:
 
     def _open_orders(self, authorized: Authorized, now_ms: int) -> Any:
         engine = self._engine
-        orders = engine.open_orders(authorized.account.account_id, authorized.params.get("symbol") or None)
+        orders = history.asked_open_orders(engine, authorized.account.account_id, authorized.params)
         return [order_payloads.read(o, engine.instruments[o.symbol]) for o in orders]
 
     def _countdown(self, authorized: Authorized, now_ms: int) -> Any:
