@@ -34,6 +34,7 @@ BAD_WINDOW = {"code": -1130, "msg": "Data sent for parameter 'recvWindow' is not
 MALFORMED_GTD = {"code": -1102, "msg": "Mandatory parameter 'goodTillDate' was not sent, was empty/null, or malformed."}
 PRECISION = {"code": -1111, "msg": "Precision is over the maximum defined for this asset."}
 MATCH = {"code": -5037, "msg": "Invalid price match"}
+NOT_A_CLIENT_ID = {"code": -4015, "msg": "Client order id is not valid."}
 
 
 def not_sent(name: str) -> dict[str, Any]:
@@ -106,6 +107,11 @@ async def test_rest_refuses_what_binance_refuses(
          {"code": -4001, "msg": "Price less than 0."}),
         ("order", limit | {"price": "0"}, {"code": -4001, "msg": "Price less than 0."}),
         ("algoOrder", without(stop, "quantity"), not_sent("quantity")),
+        # a system order's client id (a liquidation's, an ADL's, a settlement's) is not a client's
+        ("order", limit | {"newClientOrderId": "autoclose-mine1"}, NOT_A_CLIENT_ID),
+        ("order", market_order | {"newClientOrderId": "adl_autoclose"}, NOT_A_CLIENT_ID),
+        ("order/test", limit | {"newClientOrderId": "settlement_autoclose-1"}, NOT_A_CLIENT_ID),
+        ("algoOrder", stop | {"clientAlgoId": "autoclose-mine2"}, NOT_A_CLIENT_ID),
     ]  # fmt: skip
     for path, params, refusal in cases:
         assert await post(http, plant, venue, market, path, params) == (400, refusal), (path, params)
@@ -129,9 +135,11 @@ async def test_rest_refuses_what_binance_refuses(
     status, algo = await post(http, plant, venue, market, "algoOrder", stop | legacy | {"priceProtect": "true"})
     assert (status, algo["algoStatus"], algo["priceProtect"]) == (200, "NEW", True)
     # a batch's orders alike, each in its place; a null is as if not sent
-    batch = json.dumps([limit | {"stopPrice": "NaN"}, limit | {"stopPrice": None}, limit | {"symbol": symbol.lower()}])
+    batch = json.dumps([limit | {"stopPrice": "NaN"}, limit | {"stopPrice": None}, limit | {"symbol": symbol.lower()},
+                        limit | {"newClientOrderId": "autoclose-1"}])  # fmt: skip
     status, answers = await post(http, plant, venue, market, "batchOrders", {"batchOrders": batch})
     assert status == 200 and answers[0] == illegal("stopPrice") and answers[2] == INVALID_SYMBOL
+    assert answers[3] == NOT_A_CLIENT_ID
     assert answers[1]["status"] == "NEW"
     # a JSON number is the decimal sent, no float between: its decimals counted, an exponent's too
     precise = low + ("" if "." in low else ".") + "000000001"  # the same price, decimals past the tick's
@@ -223,6 +231,7 @@ async def test_the_ws_api_refuses_what_binance_refuses(
             (limit | {"recvWindow": 2**63}, BAD_WINDOW),  # a JSON number, as the docs send INTs
             (without(limit, "side"), not_sent("side")),
             (without(limit, "type"), not_sent("type")),
+            (limit | {"newClientOrderId": "autoclose-mine1"}, NOT_A_CLIENT_ID),
         ]
         for params, refusal in cases:
             reply = await ws.call("order.place", hmac_signed(plant, venue.alice_hmac, params))

@@ -146,22 +146,23 @@ def test_a_client_id_finds_the_latest_order_holding_it(engine: Engine) -> None:
     assert query() == second.order_id  # an open one on another symbol does not stand in
 
 
-def test_a_client_id_a_liquidation_shares_finds_the_liquidation(engine: Engine, book: Book) -> None:
-    """A liquidation's ``autoclose-…`` id is made without -4116's check: an open order the
-    user gave that id beforehand is older than the liquidation, which is the newest holding it."""
+def test_a_liquidations_client_id_is_not_a_clients_and_finds_the_liquidation(engine: Engine, book: Book) -> None:
+    """A system order's client id (a liquidation's ``autoclose-…``) is refused for a client's
+    order, -4015 (the venue and its clients know a liquidation by it: part 2 §3.3); the
+    liquidation's own is made without -4116's check, and the liquidation is found by it."""
     set_dual_side(engine, ALICE, True)
     set_margin_type(engine, ALICE, "BTCUSDT", "ISOLATED", NOW)
     set_leverage(engine, ALICE, "BTCUSDT", 50, NOW)
     new_order(engine, ALICE, order(type="MARKET", quantity="0.500", positionSide="LONG", timeinforce=""), NOW)
     cid = f"autoclose-{NOW + 5000}{1:06d}"  # the liquidation's id at NOW + 5000
-    mine = new_order(engine, ALICE, order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT",
-                                     newClientOrderId=cid), NOW + 1).order  # fmt: skip
+    mine = order(side="SELL", quantity="0.010", price="61000", positionSide="SHORT", newClientOrderId=cid)
+    assert refusal(partial(new_order, engine), ALICE, mine, NOW + 1) == (-4015, "Client order id is not valid.")
     book.marks["BTCUSDT"] = Fraction(58000)
     check(engine, "BTCUSDT", NOW + 5000, Made())  # the margin check's step alone: liquidated
-    assert mine is not None and mine.status is OrderStatus.NEW  # the other side's: not cancelled
     found = history.order(engine, ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW, open_only=False)
-    assert found.order_id > mine.order_id and found.status is OrderStatus.FILLED
+    assert found.client_order_id == cid and found.status is OrderStatus.FILLED
     assert refusal(partial(cancel_order, engine), ALICE, {"symbol": "BTCUSDT", "origclientorderid": cid}, NOW + 5001)[0] == -2011
+
 
 def test_the_checks_of_part_2_section_8(engine: Engine) -> None:
     cases = [

@@ -50,7 +50,7 @@ from tickerplant.venue.domain.order_params import (
     time_in_force,
     working_type,
 )
-from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, PositionSide, TimeInForce
+from tickerplant.venue.domain.orders import PositionSide, TimeInForce, client_id_allowed
 
 __all__ = ["parse_algo_ref", "parse_legacy_conditional", "parse_new_algo"]
 
@@ -149,7 +149,7 @@ def parse_new_algo(
         if activate:
             check_stop_price(f, activate)
     client_id = params.get("clientalgoid") or None
-    if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
+    if client_id is not None and not client_id_allowed(client_id):  # its pattern, not a system order's
         raise refused(-4015, "Client order id is not valid.")
     gtd = good_till(params, tif, now_ms)
     return NewAlgoOrder(

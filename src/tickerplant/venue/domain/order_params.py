@@ -41,7 +41,7 @@ from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import FinerDigits, to_units
 from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.venue.domain.commands import NewOrder
-from tickerplant.venue.domain.orders import CLIENT_ORDER_ID, OrderType, PositionSide, Side, TimeInForce
+from tickerplant.venue.domain.orders import OrderType, PositionSide, Side, TimeInForce, client_id_allowed
 
 __all__ = [
     "ALGO_DECIMALS", "CONDITIONAL", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES",
@@ -289,7 +289,7 @@ def parse_new_order(
     tif = sent_tif if order_type.is_limit and sent_tif is not None else TimeInForce.GTC
     result = response_type(params)
     client_id = params.get("newclientorderid") or None
-    if client_id is not None and CLIENT_ORDER_ID.fullmatch(client_id) is None:
+    if client_id is not None and not client_id_allowed(client_id):  # its pattern, not a system order's
         too_long = len(client_id) > 36
         raise refused(-4015, "Client order id length should not be more than 36 chars" if too_long
                       else "Client order id is not valid.")  # fmt: skip
