@@ -76,11 +76,11 @@ async def test_a_funding_time_charges_the_position_notional_times_rate(
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])
     # a short receives at a positive rate: 0.1 × 61 234.56 × 0.000375 = 2.29629600
     update = await user.recv()
-    assert update["e"] == "ACCOUNT_UPDATE" and list(update["a"]) == ["B", "P", "S", "m"]
+    assert update["e"] == "ACCOUNT_UPDATE" and list(update["a"]) == ["B", "P", "m", "S"]
     after = await wallet(client)
     assert after - before == Decimal("2.29629600")
     assert update["a"] == {"B": [{"a": "USDT", "wb": f"{after:.8f}", "cw": f"{after:.8f}", "bc": "2.296296"}],
-                           "P": [], "S": "BTCUSDT", "m": "FUNDING_FEE"}  # fmt: skip
+                           "P": [], "m": "FUNDING_FEE", "S": "BTCUSDT"}  # fmt: skip
     rows = await client.futures_income_history(incomeType="FUNDING_FEE")
     assert [(r["symbol"], r["income"], r["asset"], r["time"], r["tradeId"]) for r in rows] == [
         ("BTCUSDT", "2.29629600", "USDT", funding_ms, "")]  # fmt: skip

@@ -84,9 +84,9 @@ def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Eng
     assert alice == {
         "e": "ACCOUNT_UPDATE", "T": at + 5, "E": at + 5,
         "a": {"B": [{"a": "USDT", "wb": "9981.95000000", "cw": "9981.95000000", "bc": "-3.05"}], "P": [],
-              "S": "BTCUSDT", "m": "FUNDING_FEE"},
+              "m": "FUNDING_FEE", "S": "BTCUSDT"},
     }  # fmt: skip
-    assert list(alice) == ["e", "T", "E", "a"] and list(alice["a"]) == ["B", "P", "S", "m"]
+    assert list(alice) == ["e", "T", "E", "a"] and list(alice["a"]) == ["B", "P", "m", "S"]
     assert bob["a"]["B"][0]["bc"] == "0.0061"
     rows = income(engine, reads(ALICE, incometype="FUNDING_FEE"), at + 10)  # type: ignore[arg-type]
     assert rows == [{

@@ -128,7 +128,7 @@ def test_funding_is_paid_from_the_isolated_wallet(engine: Engine) -> None:
     assert a["B"] == [{"a": "USDT", "wb": "9981.95000000", "cw": "8500.00000000", "bc": "-3.05"}]
     assert (a["P"][0]["s"], a["P"][0]["pa"], a["P"][0]["mt"], a["P"][0]["iw"]) == (
         "BTCUSDT", "0.5", "isolated", "1481.95000000")  # fmt: skip
-    assert list(a) == ["B", "P", "S", "m"]
+    assert list(a) == ["B", "P", "m", "S"]
 
 
 def test_position_margin_adds_and_takes_within_bounds(engine: Engine, journal: Kept) -> None:

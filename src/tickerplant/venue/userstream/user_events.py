@@ -298,8 +298,8 @@ def _account_update(engine: Engine, event: AccountUpdate, alias: str) -> bytes:
 
 def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
     """A balance (part 4 §3.4): ``B``, ``P`` (``[]``, or the isolated position a funding fee
-    was paid from), ``S`` (funding only), then ``m``: a funding fee, a clearance fee, a
-    transfer."""
+    was paid from), ``m`` (a funding fee, a clearance fee, a transfer), then ``S`` (funding
+    only)."""
     wallet, cross = fixed(event.wallet, 8), fixed(event.cross_wallet, 8)
     # a transfer's E is T + 1, as captured (part 4 §5, "Transfer in/out")
     sent = event.time_ms + 1 if event.reason in ("DEPOSIT", "WITHDRAW") else event.time_ms
@@ -317,9 +317,9 @@ def _balance_update(engine: Engine, event: BalanceUpdate, alias: str) -> bytes:
         side, mark, realized = event.position_side, event.mark, event.realized
         shown = _position(engine, event.symbol, amt, cost, isolated_wallet, side, mark, realized, made)
         a["P"] = [shown]
-    if event.reason == "FUNDING_FEE":
-        a["S"] = event.symbol
     a["m"] = event.reason
+    if event.reason == "FUNDING_FEE":  # last: part 4 Unresolved 10's ``B P m S``
+        a["S"] = event.symbol
     head["a"] = a
     return _encode(head)
 
