@@ -41,7 +41,8 @@ from tickerplant.venue.auth.checks import (
     vouched,
 )
 from tickerplant.venue.userstream.activity import VenueActivity
-from tickerplant.venue.wire.rest import Accounts, PrivateEndpoint, PrivateRest, error_body
+from tickerplant.venue.wire.endpoint import PrivateEndpoint
+from tickerplant.venue.wire.rest import Accounts, PrivateRest, error_body
 from tickerplant.venue.wire.ws_trading import WsAdmitted, WsTrading
 
 __all__ = [

@@ -57,7 +57,8 @@ from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
 from tickerplant.protocol.request_weight import RequestWeight
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.domain.order_params import parse_int, refused
-from tickerplant.venue.wire.rest import Accounts, PrivateEndpoint, PrivateRest
+from tickerplant.venue.wire.endpoint import PrivateEndpoint
+from tickerplant.venue.wire.rest import Accounts, PrivateRest
 
 __all__ = ["coin_rows", "outside_rest", "venue_assets"]
 

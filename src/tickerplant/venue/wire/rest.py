@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -47,12 +47,13 @@ from tickerplant.venue.userstream.activity import VenueActivity
 from tickerplant.venue.wire import account_reads as reads
 from tickerplant.venue.wire import algo_rest, amendments, batches, margin_routes, settings_routes
 from tickerplant.venue.wire.account_payloads import account, balance, position_risk
+from tickerplant.venue.wire.endpoint import PrivateEndpoint
 from tickerplant.venue.wire.headed import Headed
 from tickerplant.venue.wire.order_entry import amend_order, cancel_all, cancel_order, new_order
 
 __all__ = [
-    "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateEndpoint",
-    "PrivateRest", "RoutesByBytes", "error_body", "private_routes",
+    "NO_LISTEN_KEY", "Accounts", "CountdownTable", "Headed", "ListenKeyTable", "PrivateRest", "RoutesByBytes",
+    "error_body", "private_routes",
 ]  # fmt: skip
 
 NO_LISTEN_KEY = refusal(-1125, "This listenKey does not exist.")  # part 4 §1.1, HTTP 400
@@ -83,31 +84,6 @@ class CountdownTable(Protocol):
     """The market's ``countdownCancelAll`` countdowns (``gateway/countdowns.py``)."""
 
     def set(self, account_id: int, symbol: str, countdown_ms: int, now_ms: int) -> None: ...
-
-
-class PrivateEndpoint(NamedTuple):
-    security: Security
-    weight: int  # REQUEST_WEIGHT (part 1 §7.5); 40 without a symbol where marked
-    answer: Callable[[Authorized, int], Any]  # (the authorized request, now) -> a JSON value
-    weight_unscoped: int = 0  # the weight without ``symbol`` (openOrders: 40), 0: the same
-
-    def weight_of(self, request: PrivateRequest) -> int:  # with a symbol, or not (checks._plain)
-        if not self.weight_unscoped:  # one weight, a symbol or not (most routes)
-            return self.weight
-        scoped = _names_symbol(request.query) or _names_symbol(request.body)
-        return self.weight if scoped else self.weight_unscoped
-
-
-def _names_symbol(raw: bytes) -> bool:
-    """Whether ``raw`` (a query or a form, as received) sends a ``symbol``: its name in any case
-    (decision 4) with a value (an empty one counts as not sent, as the answer reads it)."""
-    if raw.lower().find(b"symbol=") < 0:  # most requests: no such text at all
-        return False
-    for part in raw.split(b"&"):
-        name, sent, value = part.partition(b"=")
-        if sent and value and name.lower() == b"symbol":
-            return True
-    return False
 
 
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
