@@ -1,7 +1,9 @@
 """REST requests that wait their turn (gateway/rest_turns.py) over real sockets: with one
 answer a loop turn (``rest_turn_ms`` 0), a burst of concurrent and pipelined requests is
 answered whole and in order on each connection, and clients that leave while in line
-cost their turn and no more (how long streams wait meanwhile: ``benchmarks/stall``)."""
+cost their turn and no more (how long streams wait meanwhile: ``benchmarks/stall``). A
+client pipelining faster than its turns answer is read no further than they answer: its
+bytes wait in its socket, not in the server."""
 
 from __future__ import annotations
 
@@ -77,4 +79,19 @@ async def test_requests_in_line_before_a_half_close_are_answered(start_server: S
     answers = [await read_answer(reader) for _ in range(4)]
     assert [answer[:13] for answer in answers] == [b"HTTP/1.1 200 "] * 4, answers
     assert await reader.read() == b""  # and then the server's end of the stream
+    writer.close()
+
+
+async def test_a_pipeline_faster_than_its_turns_is_not_read_ahead_of_them(start_server: StartServer) -> None:
+    """One connection sending ``/fapi/v1/time`` pipelined as fast as it can, reading its
+    answers, grew the server by a read (~256 KiB) a turn, every turn: ~60 MB a second, held
+    until it closed. Read no further than its turns answer, what it sent waits in its own
+    socket: past the kernel's buffers (a few MB on loopback), in its transport's."""
+    plant = await start_server(rest_turn_ms=0.0)  # one answer a turn
+    reader, writer = await asyncio.open_connection("127.0.0.1", plant.listeners[Market.UM].port)
+    sent = b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n" * 1_000_000  # 40 MB
+    writer.write(sent)
+    for _ in range(300):  # 300 turns: a read a turn would have taken it all in
+        await read_answer(reader)
+    assert writer.transport.get_write_buffer_size() > len(sent) // 2  # most of it still the client's
     writer.close()

@@ -1,7 +1,8 @@
 """A connection waiting in line for its REST turn (``rest_turns``) keeps reading until
 something more comes: a client waiting for its answer costs no pause and resume of its
 socket; one that sends more meanwhile has that read kept, reading paused until its turn,
-and its requests answered in order."""
+and its requests answered in order; reading resumes only once what it kept is answered, not
+at a turn that leaves some of it in line."""
 
 from __future__ import annotations
 
@@ -62,3 +63,17 @@ def test_what_comes_in_line_is_kept_reading_paused_and_answered_in_order() -> No
     )
     assert all(b'{"path":"/%s"}' % p in written for p in (b"a", b"b", b"c"))
     assert transport.calls == ["pause", "resume"]
+
+
+def test_reading_stays_paused_until_what_was_kept_is_answered() -> None:
+    door, transport, scheduled = _door()
+    door.data_received(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    door.data_received(b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(3)))
+    assert transport.calls == ["pause"]
+    _turn(scheduled)  # the turn's one answer, /a: back in line with /0, /1 and /2 kept
+    assert b'{"path":"/a"}' in transport.written and transport.calls == ["pause"]  # nothing more read
+    for answered in (b"/0", b"/1"):
+        _turn(scheduled)
+        assert b'{"path":"%s"}' % answered in transport.written and transport.calls == ["pause"]
+    _turn(scheduled)  # the last kept one answered: reading again
+    assert b'{"path":"/2"}' in transport.written and transport.calls == ["pause", "resume"]

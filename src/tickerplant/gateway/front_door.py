@@ -38,10 +38,10 @@ connection holds one for ``KEEP_ALIVE_IDLE_MS`` at most, and counts against the 
 file descriptors like any other (``acceptor``: past the soft limit, new clients get 503).
 
 Memory: the bytes kept are bounded by a head's (16 KiB, ``http_head.MAX_HEAD_BYTES``) and a
-body's (64 KiB, ``http_head.MAX_BODY_BYTES``) plus one read. A client that pipelines
-requests without reading the answers is not answered further while the transport's send
-buffer is over its high-water mark (``pause_writing``): its requests wait in the socket,
-not in the process.
+body's (64 KiB, ``http_head.MAX_BODY_BYTES``) plus two reads. A client that pipelines faster
+than its REST turns answer is not read again until what it sent is answered
+(``resume_answers``), nor one that does not read its answers while the send buffer is over
+its high-water mark (``pause_writing``): its requests wait in the socket, not the process.
 """
 
 from __future__ import annotations
@@ -182,9 +182,8 @@ class FrontDoor(asyncio.Protocol):
             self._arm(HEAD_TIMEOUT_MS)  # idle until now, and a head begun: its time starts
 
     def pause_writing(self) -> None:
-        """The send buffer is over its high-water mark: answer nothing more and read nothing
-        more until the client has read; one that reads nothing for ``KEEP_ALIVE_IDLE_MS`` is
-        closed."""
+        """The send buffer is over its high-water mark: answer and read nothing more until the
+        client reads; one that reads nothing for ``KEEP_ALIVE_IDLE_MS`` is closed."""
         self._paused = True
         if self._transport is not None and self._heads is not None:
             self._transport.pause_reading()
@@ -337,17 +336,18 @@ class FrontDoor(asyncio.Protocol):
         self._in_line = True
 
     def resume_answers(self) -> None:
-        """This connection's turn (``RestTurns``): answer its requests while the budget
-        lasts, and read again."""
+        """This connection's turn (``RestTurns``): answer while the budget lasts, then read again
+        unless back in line with requests kept (a pipelining client's reads would pile up)."""
         transport = self._transport
         if not self._in_line or transport is None or self._heads is None:
             return
         self._in_line = False
-        if self._line_paused:
-            self._line_paused = False
+        answered = self._answer()
+        if self._line_paused and not self._in_line and self._heads is not None:
+            self._line_paused = False  # all it kept answered, or a head still coming: read on
             if not (self._paused or self._reading_paused):
                 transport.resume_reading()
-        if not self._answer() and not self._in_line and self._heads is not None and not self._paused:
+        if not answered and not self._in_line and self._heads is not None and not self._paused:
             self._arm(HEAD_TIMEOUT_MS if self._heads.started else KEEP_ALIVE_IDLE_MS)
 
     def eof_received(self) -> bool:

@@ -21,8 +21,8 @@ so REST takes turns:
 What a request costs is measured around it (routing, answer, write) on the listener's
 clock. A single answer is never cut (the budget bounds a turn's REST to the budget plus
 one answer: a `klines?limit=1500`, encoded once, ~0.2 ms). Waiting costs nothing a
-connection does not hold already: its complete head, and one read at most (reading is
-paused once anything more comes, ``front_door``).
+connection does not hold already: its complete head, and two reads at most (reading is
+paused once anything more comes, and resumes once what was kept is answered: ``front_door``).
 
 Sans-I/O: the loop enters only as ``schedule``, time only as ``now_ns``; a test drives both.
 """
