@@ -112,6 +112,8 @@ async def test_rest_refuses_what_binance_refuses(
         ("order", market_order | {"newClientOrderId": "adl_autoclose"}, NOT_A_CLIENT_ID),
         ("order/test", limit | {"newClientOrderId": "settlement_autoclose-1"}, NOT_A_CLIENT_ID),
         ("algoOrder", stop | {"clientAlgoId": "autoclose-mine2"}, NOT_A_CLIENT_ID),
+        # its client id before the combinations (part 2 §8's order: -4015 in step 2, -4137 in 3)
+        ("algoOrder", stop | {"clientAlgoId": "bad id!", "closePosition": "true"}, NOT_A_CLIENT_ID),
     ]  # fmt: skip
     for path, params, refusal in cases:
         assert await post(http, plant, venue, market, path, params) == (400, refusal), (path, params)

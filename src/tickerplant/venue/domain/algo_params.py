@@ -3,11 +3,13 @@ part 2 §4.2), with ``order_params``' pieces, each refusal with Binance's code a
 
 1. ``algoType`` ``CONDITIONAL`` only (-1116), ``symbol`` as listed (-1121), ``side``
    (-1117), ``type`` one of ``algo_order.TYPES`` (-1116), each not sent -1102;
-   ``reduceOnly`` from a hedge-mode account (-1106), ``positionSide`` (-4060);
+   ``timeInForce`` (-1115), ``newOrderRespType`` (-1136), ``clientAlgoId`` (-4015: part 2
+   §8's order, a new order's), ``positionSide`` (-4060);
 2. every parameter sent in its form, whatever the type (``order_params.check_forms`` and
    the enumerations' readers): garbage in one the type does not use is refused as on a new
-   order; ``priceMatch`` only on ``STOP``/``TAKE_PROFIT`` (-5038), instead of ``price``
-   (-1106), the child then priced by the book when it triggers;
+   order; then ``reduceOnly`` from a hedge-mode account (-1106); ``priceMatch`` only on
+   ``STOP``/``TAKE_PROFIT`` (-5038), instead of ``price`` (-1106), the child then priced by
+   the book when it triggers;
 3. ``closePosition=true`` only on STOP_MARKET and TAKE_PROFIT_MARKET (-1106), with no
    ``quantity`` (-4137) and no ``reduceOnly`` (-1106); else ``quantity`` (-1102); a STOP's
    or TAKE_PROFIT's ``price``, the ``triggerPrice`` (or the legacy ``stopPrice``) of all
@@ -15,7 +17,7 @@ part 2 §4.2), with ``order_params``' pieces, each refusal with Binance's code a
 4. PRICE_FILTER on the price, the trigger and activation prices' bound (-4007) and tick
    (-4014, ``check_stop_price``), LOT_SIZE /
    MARKET_LOT_SIZE on the quantity; a trailing stop's ``callbackRate`` 0.1–20 % (-2007);
-5. ``clientAlgoId`` (-4015), GTD's ``goodTillDate`` (-5040).
+5. GTD's ``goodTillDate`` (-5040).
 
 What needs the account or the market (its position mode: -4061, -2022; the open algo
 orders: -4045, -4130; the latest price: -2021) is the engine's (``algo/placing.py``).
@@ -87,16 +89,19 @@ def parse_new_algo(
         raise mandatory("type")
     if kind not in TYPES:
         raise refused(-1116, "Invalid orderType.")
-    refuse_reduce_only(params, hedge)
-    held = _POSITION_SIDES.get(params.get("positionside", "BOTH"))
-    if held is None:
-        raise refused(-4060, "Invalid position side.")
     limit = kind in ("STOP", "TAKE_PROFIT")  # the types with a limit price, and a time in force
     sent_tif = time_in_force(params, inst.market)  # a MARKET child's is GTC, as a MARKET order's
     tif = sent_tif if limit and sent_tif is not None else TimeInForce.GTC
     response_type(params)  # its value: the endpoint's answer is the same either way
+    client_id = params.get("clientalgoid") or None  # step 2 of part 2 §8's order, as a new order's
+    if client_id is not None and not client_id_allowed(client_id):  # its pattern, not a system order's
+        raise refused(-4015, "Client order id is not valid.")
+    held = _POSITION_SIDES.get(params.get("positionside", "BOTH"))
+    if held is None:
+        raise refused(-4060, "Invalid position side.")
     stp, match, working = stp_mode(params), price_match(params), working_type(params)
     check_forms(params, ALGO_DECIMALS)
+    refuse_reduce_only(params, hedge)  # a combination (step 3): hedge mode's
     if match != "NONE":  # a STOP's or TAKE_PROFIT's child priced by the book instead (part 2 §4.2)
         if not limit:
             raise refused(-5038, "Price match only supports order type: LIMIT, STOP AND TAKE_PROFIT")
@@ -148,9 +153,6 @@ def parse_new_algo(
         )
         if activate:
             check_stop_price(f, activate)
-    client_id = params.get("clientalgoid") or None
-    if client_id is not None and not client_id_allowed(client_id):  # its pattern, not a system order's
-        raise refused(-4015, "Client order id is not valid.")
     gtd = good_till(params, tif, now_ms)
     return NewAlgoOrder(
         inst, side, kind, tif, qty, price, trigger, working, close, reduce_only,
