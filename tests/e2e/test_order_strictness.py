@@ -35,6 +35,7 @@ MALFORMED_GTD = {"code": -1102, "msg": "Mandatory parameter 'goodTillDate' was n
 PRECISION = {"code": -1111, "msg": "Precision is over the maximum defined for this asset."}
 MATCH = {"code": -5037, "msg": "Invalid price match"}
 NOT_A_CLIENT_ID = {"code": -4015, "msg": "Client order id is not valid."}
+INVALID_TIF = {"code": -1115, "msg": "Invalid timeInForce."}
 
 
 def not_sent(name: str) -> dict[str, Any]:
@@ -243,10 +244,17 @@ async def test_the_ws_api_refuses_what_binance_refuses(
     ws = await raw(http, plant)
     stop = {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
             "quantity": "0.010", "triggerPrice": far_below(plant, Market.UM, "BTCUSDT")}  # fmt: skip
+    # a STOP's time in force: the WebSocket method's enum has no GTX, GTD (part 2 §4.2), REST's has
+    limit_stop = stop | {"type": "STOP", "price": stop["triggerPrice"]}
+    gtd = {"timeInForce": "GTD", "goodTillDate": str(plant.clock.now_ms() + 3_600_000)}
     for params, refusal in ((stop | {"priceMatch": "xyz"}, MATCH), (stop | {"symbol": "btcusdt"}, INVALID_SYMBOL),
-                            (stop | {"callbackRate": "\N{ROCKET}"}, illegal("callbackRate"))):  # fmt: skip
+                            (stop | {"callbackRate": "\N{ROCKET}"}, illegal("callbackRate")),
+                            (limit_stop | {"timeInForce": "GTX"}, INVALID_TIF), (limit_stop | gtd, INVALID_TIF)):  # fmt: skip
         reply = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, params))
         assert (reply["status"], reply["error"]) == (400, refusal), params
+    for tif in ({"timeInForce": "GTX"}, gtd):
+        status, placed_rest = await post(http, plant, venue, Market.UM, "algoOrder", limit_stop | tif)
+        assert (status, placed_rest["timeInForce"]) == (200, tif["timeInForce"]), placed_rest
     placed = await ws.call("algoOrder.place", hmac_signed(plant, venue.alice_hmac, stop | {"workingType": "MARK_PRICE"}))
     assert placed["status"] == 200, placed
     await ws.ws.close()

@@ -25,7 +25,7 @@ orders: -4045, -4130; the latest price: -2021) is the engine's (``algo/placing.p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 
 from tickerplant.market.instruments import Instrument, Market
@@ -75,12 +75,13 @@ def parse_legacy_conditional(
 
 def parse_new_algo(
     params: Mapping[str, str], instruments: Mapping[str, Instrument], now_ms: int, hedge: bool,
-    most_rate: int = 20, trigger_name: str = "triggerPrice",
+    most_rate: int = 20, trigger_name: str = "triggerPrice", tifs: Collection[TimeInForce] = (),
 ) -> NewAlgoOrder:  # fmt: skip
     """The algo order ``params`` describe, or the first refusal (the module's docstring);
     ``hedge``: the account's position mode (``reduceOnly`` is refused in it, whatever its
     value: -1106); ``most_rate``: a trailing stop's greatest ``callbackRate``, per cent;
-    ``trigger_name``: the trigger price's name as the endpoint takes it (-1102 names it)."""
+    ``trigger_name``: the trigger price's name as the endpoint takes it (-1102 names it);
+    ``tifs``: the times in force the endpoint takes, when fewer than a new order's (-1115)."""
     if params.get("algotype", "") != "CONDITIONAL":
         raise refused(-1116, "Invalid algoType.") if params.get("algotype") else mandatory("algoType")
     inst, side = symbol_and_side(params, instruments)
@@ -91,6 +92,8 @@ def parse_new_algo(
         raise refused(-1116, "Invalid orderType.")
     limit = kind in ("STOP", "TAKE_PROFIT")  # the types with a limit price, and a time in force
     sent_tif = time_in_force(params, inst.market)  # a MARKET child's is GTC, as a MARKET order's
+    if tifs and sent_tif is not None and sent_tif not in tifs:
+        raise refused(-1115, "Invalid timeInForce.")
     tif = sent_tif if limit and sent_tif is not None else TimeInForce.GTC
     response_type(params)  # its value: the endpoint's answer is the same either way
     client_id = params.get("clientalgoid") or None  # step 2 of part 2 §8's order, as a new order's

@@ -13,7 +13,7 @@ the parse reaches no engine and journals nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from tickerplant.market.instruments import Market
@@ -25,23 +25,31 @@ from tickerplant.venue.domain.algo_order import AlgoOrder
 from tickerplant.venue.domain.algo_params import parse_algo_ref, parse_new_algo
 from tickerplant.venue.domain.commands import CancelAlgo, CancelAllAlgos, PlaceAlgo
 from tickerplant.venue.domain.order_params import parse_int, parse_time_range, refused
+from tickerplant.venue.domain.orders import TimeInForce
 from tickerplant.venue.engine.history import WINDOW_MS, window
 from tickerplant.venue.payloads import algo_payloads
 from tickerplant.venue.wire.headed import Headed
 
-__all__ = ["ROUTES", "cancel_algo", "cancel_all_algos", "new_algo"]
+__all__ = ["ROUTES", "WS_TIFS", "cancel_algo", "cancel_all_algos", "new_algo", "place"]
 
 AlgoEndpoint = Callable[[Engine, Authorized, int], Any]
 _CANCELLED_ALL = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
+# The WebSocket API's ``algoOrder.place`` takes fewer times in force than REST's (part 2 §4.2:
+# its enum dropped GTX, GTD and RPI); refused -1115 there, never more forgiving than Binance
+WS_TIFS = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
+
+
 def new_algo(
-    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int
-) -> tuple[AlgoOrder, list[tuple[str, int]]]:
+    engine: Engine, account_id: int, params: Mapping[str, str], now_ms: int,
+    tifs: Collection[TimeInForce] = (),
+) -> tuple[AlgoOrder, list[tuple[str, int]]]:  # fmt: skip
     """``POST …/algoOrder``'s change: the order placed, and the account's order counts after
-    it (X-MBX-ORDER-COUNT-*: charged before the parse, a refused order counts too)."""
+    it (X-MBX-ORDER-COUNT-*: charged before the parse, a refused order counts too); ``tifs``:
+    the times in force taken, when fewer than REST's (``WS_TIFS``)."""
     counts = engine.counts.charge(account_id, now_ms)
-    new = parse_new_algo(params, engine.instruments, now_ms, engine.ledger(account_id).hedge)
+    new = parse_new_algo(params, engine.instruments, now_ms, engine.ledger(account_id).hedge, tifs=tifs)
     order = engine.apply(PlaceAlgo(account_id, new), now_ms).algo
     assert order is not None
     return order, counts
@@ -57,8 +65,8 @@ def cancel_all_algos(engine: Engine, account_id: int, symbol: str, now_ms: int) 
     engine.apply(CancelAllAlgos(account_id, engine.symbol(symbol).symbol), now_ms)
 
 
-def place(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
-    order, counts = new_algo(engine, authorized.account.account_id, authorized.params, now_ms)
+def place(engine: Engine, authorized: Authorized, now_ms: int, tifs: Collection[TimeInForce] = ()) -> Any:
+    order, counts = new_algo(engine, authorized.account.account_id, authorized.params, now_ms, tifs)
     return Headed(algo_payloads.placed(order, engine.instruments[order.symbol]), counts)
 
 

@@ -42,6 +42,7 @@ from tickerplant.protocol.request_weight import rate_limit_error
 from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession, limits_shown
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.auth.ws_checks import WsParams, authorize_ws, check_session, read_params
+from tickerplant.venue.wire import algo_rest
 from tickerplant.venue.wire.rest import Headed, PrivateRest
 
 __all__ = ["WsAdmitted", "WsMethod", "WsTrading"]
@@ -140,6 +141,9 @@ class WsTrading:
             endpoint = rest.routes.get((verb, path))
             if endpoint is not None:  # only what the REST surface serves (an engine, listen keys)
                 self.methods[name] = WsMethod(endpoint.security, weight, endpoint.answer, places)
+        if "algoOrder.place" in self.methods and rest.engine is not None:  # fewer times in force
+            ws_place = functools.partial(algo_rest.place, rest.engine, tifs=algo_rest.WS_TIFS)
+            self.methods["algoOrder.place"] = self.methods["algoOrder.place"]._replace(answer=ws_place)
         if um:  # the account reads' WebSocket shapes differ from their REST twins' (part 3 §4.2)
             for name, v2 in (("account.status", True), ("v2/account.status", False)):
                 if name in self.methods:
