@@ -79,6 +79,22 @@ async def test_rest_endpoints_headers_and_shared_weight(start_server: StartServe
     depth = await get(plant, Market.CM, "/dapi/v1/depth?symbol=BTCUSD_PERP&limit=5")
     assert depth.body["pair"] == "BTCUSD" and len(depth.body["bids"]) == 5
     assert depth.headers["X-MBX-USED-WEIGHT-1M"] == "2", "each market keeps its own budget"
+    # REST's depth without a limit: the 500 levels at a weight of 1, as measured on Binance (§7.4);
+    # the same in the WebSocket API costs its documented 10 (§6); a limit of 500 costs 10 on both
+    depth = await get(plant, Market.CM, "/dapi/v1/depth?symbol=BTCUSD_PERP&limit=500")
+    deepest = len(depth.body["bids"])
+    for query, weight, levels in (("", 1, deepest), ("&limit=", 1, deepest), ("&limit=500", 10, deepest),
+                                  ("&limit=5", 2, 5), ("&limit=7", 1, None)):  # fmt: skip
+        used = int(depth.headers["X-MBX-USED-WEIGHT-1M"])
+        depth = await get(plant, Market.CM, f"/dapi/v1/depth?symbol=BTCUSD_PERP{query}")
+        shown = len(depth.body["bids"]) if depth.status == 200 else None
+        assert (shown, int(depth.headers["X-MBX-USED-WEIGHT-1M"]) - used) == (levels, weight), query
+    async with websockets.connect(plant.url(Market.CM) + "/ws-dapi/v1") as api:
+        counts = []
+        for asked in ({"symbol": "BTCUSD_PERP", "limit": 5}, {"symbol": "BTCUSD_PERP"}):
+            await api.send(json.dumps({"id": 1, "method": "depth", "params": asked}))
+            counts.append(json.loads(await api.recv())["rateLimits"][0]["count"])
+    assert counts[1] - counts[0] == 10
     spot = await get(plant, Market.UM, "/api/v3/ping")
     assert spot.body == {}
     missing = await get(plant, Market.UM, "/fapi/v1/noSuchEndpoint")

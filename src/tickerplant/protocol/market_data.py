@@ -261,8 +261,15 @@ class MarketData:
     # -- depth (§6.1, §7.4) ----------------------------------------------------------------
 
     def depth_weight(self, params: Params) -> int:
+        """The WebSocket API's ``depth`` (§6): by its limit, 500 when none is sent."""
         limit = int_param(params, "limit")
         return DEPTH_LIMITS.get(500 if limit is None else limit, 1)
+
+    def rest_depth_weight(self, params: Params) -> int:
+        """REST's ``depth`` (§7.4): by its limit, but 1 when none is sent, as measured on
+        Binance (500 levels answered all the same); a refused limit costs 1 too."""
+        limit = int_param(params, "limit")
+        return 1 if limit is None else DEPTH_LIMITS.get(limit, 1)
 
     def depth(self, params: Params, now_ms: int) -> Any:
         """The view's book at its last diff-depth event (§6.1, §7.4): ``lastUpdateId`` is the

@@ -8,6 +8,7 @@ shares; a refused request still costs its weight (§7.1).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -160,7 +161,7 @@ class RestApi:
             f"{prefix}/v1/ping": Method(_constant(1), lambda params, now: {}),
             f"{prefix}/v1/time": Method(_constant(1), lambda params, now: {"serverTime": now}),
             f"{prefix}/v1/exchangeInfo": Method(_constant(1), self._exchange_info),
-            f"{prefix}/v1/depth": m["depth"],
+            f"{prefix}/v1/depth": dataclasses.replace(m["depth"], weight=data.rest_depth_weight),  # §7.4
             f"{prefix}/v1/ticker/price": m["ticker.price"],
             f"{prefix}/v1/ticker/bookTicker": m["ticker.book"],
             f"{prefix}/v1/ticker/24hr": m["ticker.24hr"],
