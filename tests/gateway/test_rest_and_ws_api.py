@@ -89,6 +89,11 @@ async def test_rest_endpoints_headers_and_shared_weight(start_server: StartServe
         depth = await get(plant, Market.CM, f"/dapi/v1/depth?symbol=BTCUSD_PERP{query}")
         shown = len(depth.body["bids"]) if depth.status == 200 else None
         assert (shown, int(depth.headers["X-MBX-USED-WEIGHT-1M"]) - used) == (levels, weight), query
+    # COIN-M's tickers by pair, every contract of it: weighed as without a symbol (§7.5–§7.7)
+    for path, weight in (("ticker/price", 2), ("ticker/bookTicker", 5), ("ticker/24hr", 40)):
+        used = int(depth.headers["X-MBX-USED-WEIGHT-1M"])
+        depth = await get(plant, Market.CM, f"/dapi/v1/{path}?pair=BTCUSD")
+        assert (depth.status, int(depth.headers["X-MBX-USED-WEIGHT-1M"]) - used) == (200, weight), path
     async with websockets.connect(plant.url(Market.CM) + "/ws-dapi/v1") as api:
         counts = []
         for asked in ({"symbol": "BTCUSD_PERP", "limit": 5}, {"symbol": "BTCUSD_PERP"}):

@@ -177,13 +177,20 @@ class MarketData:
     def _has_selection(self, params: Params) -> bool:
         return bool(params.get("symbol")) or (self._cm and bool(params.get("pair")))
 
+    @staticmethod
+    def _one_symbol(params: Params) -> bool:
+        """Whether a ticker request is weighed as one symbol's (§7.5–§7.7: "with symbol");
+        COIN-M's ``pair``, every contract of it, is weighed as without (never less than Binance
+        documents: a pair is no ``symbol``)."""
+        return bool(params.get("symbol"))
+
     # the selection rules, for the other answer families (protocol/derivatives_data.py)
     symbol, selection, has_selection = _symbol, _selection, _has_selection
 
     # -- ticker.price (§6.2, §7.5) ---------------------------------------------------------
 
     def ticker_price_weight(self, params: Params) -> int:
-        return 1 if self._has_selection(params) else 2
+        return 1 if self._one_symbol(params) else 2
 
     def ticker_price(self, params: Params, now_ms: int) -> Any:
         views, single = self._selection(params)
@@ -228,7 +235,7 @@ class MarketData:
     # -- ticker.book (§6.3, §7.6) ----------------------------------------------------------
 
     def ticker_book_weight(self, params: Params) -> int:
-        return 2 if self._has_selection(params) else 5
+        return 2 if self._one_symbol(params) else 5
 
     def ticker_book(self, params: Params, now_ms: int) -> Any:
         views, single = self._selection(params)
@@ -333,7 +340,7 @@ class MarketData:
     # -- 24 h ticker (§7.7) ----------------------------------------------------------------
 
     def ticker_24h_weight(self, params: Params) -> int:
-        return 1 if self._has_selection(params) else 40
+        return 1 if self._one_symbol(params) else 40
 
     def ticker_24h(self, params: Params, now_ms: int) -> Any:
         views, single = self._selection(params)
