@@ -1,5 +1,6 @@
 """A bot for tests/bot/test_bot_run.py, run by ``tickerplant run``: it buys 0.100 BTCUSDT at
-market, holds it until a trade of the market's passes ``argv[1]`` (ms), then writes its USDT
+market, holds it until the market's book passes ``argv[1]`` (ms, a ``bookTicker``'s event time: the
+market may trade no more), then writes its USDT
 ``marginBalance`` (``GET /fapi/v2/account``) to the file ``argv[2]`` and exits."""
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def signed(method: str, path: str, query: str) -> Any:
 
 
 signed("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.100")
-with connect(URL.replace("http", "ws", 1) + "/ws/btcusdt@aggTrade") as trades:  # held until the market's time
-    while json.loads(trades.recv())["E"] < UNTIL_MS:
+with connect(URL.replace("http", "ws", 1) + "/ws/btcusdt@bookTicker") as book:  # held until the market's time
+    while json.loads(book.recv())["E"] < UNTIL_MS:
         pass
 (usdt,) = [a for a in signed("GET", "/fapi/v2/account", "")["assets"] if a["asset"] == "USDT"]
 with open(OUT, "w") as out:

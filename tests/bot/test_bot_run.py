@@ -118,14 +118,15 @@ async def test_a_run_on_a_database_that_traded_later_is_refused(tmp_path: Path) 
 async def test_the_runs_report_marks_a_held_position_as_the_account_does(tmp_path: Path) -> None:
     """A bot buys, holds through a move from 42000 to 43000 and reads its account: the report
     the run writes ends at the account's margin balance, the move in its equity and PnL, not
-    at the fill's price (``report/run_marks.py``)."""
+    at the fill's price (``report/run_marks.py``). The trades stop before the move: the book
+    alone moves the venue's mark (no mark prices replayed: its mid), which no trade or mark
+    message told the report's marks; they read each symbol's mark when the run ends."""
     files = tmp_path / "files"
     files.mkdir()
-    moved = T0 + 20_000  # the book and the trades step up 1000.0 here
+    moved = T0 + 20_000  # the book steps up 1000.0 here; the trades stop before it
     book = [f"{i + 1},{p},1.000,{p + 0.1:.1f},1.000,{t},{t}"
             for i, t in enumerate(range(T0, T0 + 40_000, 250)) for p in [42000.0 if t < moved else 43000.0]]  # fmt: skip
-    taps = [f"{i + 1},{42000.0 if t < moved else 43000.0},0.050,2100.000,{t + 100},true"
-            for i, t in enumerate(range(T0, T0 + 40_000, 1000))]  # fmt: skip
+    taps = [f"{i + 1},42000.0,0.050,2100.000,{t + 100},true" for i, t in enumerate(range(T0, moved - 1000, 1000))]
     write(files, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
     write(files, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, taps, zipped=False)
     db, out = tmp_path / "venue.db", tmp_path / "account.json"

@@ -1,6 +1,6 @@
 """``report/run_marks.py``: what a run samples to mark its report's positions at, taking
 the time as an argument: the venue's mark at each trade and mark message, the first of an
-interval and the last, bounded however long the run."""
+interval and the last, bounded however long the run; and each symbol's mark when it ends."""
 
 from __future__ import annotations
 
@@ -50,3 +50,15 @@ def test_a_long_run_is_sampled_more_coarsely_rather_than_kept_whole() -> None:
     assert len(points) <= 101 and points[-1].time_ms == 9_999 * 60_000  # the last is always there
     gaps = {b.time_ms - a.time_ms for a, b in itertools.pairwise(points[:-1])}  # the kept, the last apart
     assert len(gaps) == 1 and gaps.pop() > 60_000  # evenly, coarser
+
+
+def test_each_symbols_mark_when_the_run_ends_is_its_last_point() -> None:
+    prices: dict[str, Fraction | None] = {"BTCUSDT": Fraction(42_000)}
+    marks = RunMarks([engine(prices)])  # type: ignore[list-item]
+    marks.heard([StreamMessage("btcusdt@aggTrade", b"{}")], 1_000)
+    prices["BTCUSDT"] = Fraction(4_206_505, 100)  # the book's mid moved: no trade nor mark since
+    ended = marks.at_end()
+    prices["BTCUSDT"] = Fraction(1)  # after the end: not read
+    assert marks.points(5_000, ended) == [PricePoint(1_000, "BTCUSDT", 4_200_000), PricePoint(5_000, "BTCUSDT", 4_206_505)]
+    # a replay that ended before the run did: nothing after its end, the end's mark at it
+    assert marks.points(900, ended) == [PricePoint(900, "BTCUSDT", 4_206_505)]

@@ -138,11 +138,11 @@ async def run_bot(
     watchdog.done()
     _tell(_summary(governor.summary(), speed))
     _tell(_how_it_ended(bot.returncode))
-    end_ms, prices = market.now_ms(), marks.points()  # at once: the market plays on until it closes
+    end_ms, ended = market.now_ms(), marks.at_end()  # at once: the market plays on until it closes
     await server.close()
     if source.ended_ms is not None:  # the replay ended first: the run's market time ends with it
         end_ms = _replay_end(config.venue_db, source.ended_ms, end_ms)
-        prices = [point for point in prices if point.time_ms <= end_ms]
+    prices = marks.points(end_ms, ended)  # each symbol's mark at the end its last point
     if report_dir is not None:
         instruments = [inst for listed in server.instruments.values() for inst in listed]
         await asyncio.to_thread(_reports, config.venue_db, start_ms, end_ms, instruments, prices, report_dir)

@@ -5,8 +5,10 @@ out while its own account (``/fapi/v2/account``) has it. ``tickerplant run`` the
 samples, as the market's messages pass its venue, each symbol's mark as the venue reads it
 (``EngineState.mark``: the replay's mark price, else its book's mid), the price the
 account's unrealized PnL is worked out at, at each of the symbol's trades and marks: the
-first of every interval (a minute to begin with) and the last of all, so that the
-report's equity at the end meets the account's.
+first of every interval (a minute to begin with) and the last of all; and when the run
+ends, every symbol's mark then (``at_end``): a mark that moved with no trade or mark message
+since (the book's mid, without a replay's mark prices) is in the report's last point, so
+that its equity at the end meets the account's.
 
 Bounded by design: past ``most`` points the interval doubles and only the first point of
 each new interval is kept, so a long run keeps an even, coarser sampling rather than
@@ -14,7 +16,8 @@ growing with it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
 
 from tickerplant.market.messages import StreamMessage
 from tickerplant.report.rows import PricePoint
@@ -69,6 +72,25 @@ class RunMarks:
         self._kept = kept
         self._interval = {point.symbol: point.time_ms // every for point in kept}  # the last's, each
 
-    def points(self) -> list[PricePoint]:
-        """What was sampled, in time order: the points kept and each symbol's last."""
-        return sorted({*self._kept, *self._last.values()})
+    def at_end(self) -> dict[str, int | Fraction]:
+        """Every symbol's mark as the venue reads it now, in price units (a symbol without a
+        mark left out): the run's last word, read before its market closes."""
+        found: dict[str, int | Fraction] = {}
+        for engine, symbol, scale in self._streams.values():
+            mark = engine.mark(symbol)
+            if mark is not None:
+                exact = mark * scale
+                found[symbol] = exact.numerator if exact.denominator == 1 else exact
+        return found
+
+    def points(
+        self, end_ms: int | None = None, ended: Mapping[str, int | Fraction] | None = None
+    ) -> list[PricePoint]:
+        """What was sampled, in time order: the points kept and each symbol's last, up to
+        ``end_ms`` (the run's end), where each symbol's mark at the end (``at_end``) is its
+        last point."""
+        heard = {*self._kept, *self._last.values()}
+        if end_ms is not None:
+            heard = {point for point in heard if point.time_ms <= end_ms}
+            heard |= {PricePoint(end_ms, symbol, price) for symbol, price in (ended or {}).items()}
+        return sorted(heard)
