@@ -17,7 +17,7 @@ from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import Clock, MarketClock, SystemClock
 from tickerplant.config import ServerConfig
-from tickerplant.feeds import Backlog, Source
+from tickerplant.feeds import INPUT_ERRORS, Backlog, Source, failure_reason
 from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.controls import control, set_speed
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
@@ -274,7 +274,10 @@ class Tickerplant:
             await self.source.run(self)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except INPUT_ERRORS as exc:  # its input: a file, a row it cannot read
+            log.error("the source failed: %s; serving what it delivered", exc)
+            self.finished(failure_reason(exc), failed=True)
+        except Exception:  # a bug: its traceback
             log.exception("the source failed; serving what it delivered")
             self.finished("source failed; see the server log", failed=True)
 
@@ -385,3 +388,4 @@ class Tickerplant:
             self.group.flush()  # what the last iteration staged
             save_order_counts(self.journal, list(self.engines.values()), self.venue_clock)  # refusals too
         self.journal.close()
+

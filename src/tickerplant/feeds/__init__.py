@@ -9,6 +9,7 @@ so they reach clients byte for byte. Either way the gateways see the same bus.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from typing import NamedTuple, Protocol
 
@@ -18,7 +19,7 @@ from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.plant.plant import Plant
 
-__all__ = ["Backlog", "Prepared", "Sink", "Source"]
+__all__ = ["INPUT_ERRORS", "Backlog", "Prepared", "Sink", "Source", "failure_reason"]
 
 
 class Prepared(NamedTuple):
@@ -81,3 +82,16 @@ class Source(Protocol):
     async def run(self, sink: Sink) -> None:
         """Feed ``sink`` until the source ends (then call ``sink.finished``) or is cancelled."""
         ...
+
+
+# What a source meets in its input while it runs (a replay's file gone, a row it cannot read,
+# a zip broken past its start): told in a line and in the clients' close, not as a bug's traceback
+INPUT_ERRORS = (OSError, ValueError, zipfile.BadZipFile)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The clients' close reason for a source that met ``exc`` in its input: what it met, cut
+    to a WebSocket close frame's reason (RFC 6455 §5.5: 123 bytes of UTF-8)."""
+    text = f"source failed: {exc}"
+    encoded = text.encode()
+    return text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "..."

@@ -36,7 +36,7 @@ from tickerplant.bus.listing import Listing, encode_listing
 from tickerplant.bus.nats import HEARTBEAT_MS, NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
-from tickerplant.feeds import Backlog, Source
+from tickerplant.feeds import INPUT_ERRORS, Backlog, Source, failure_reason
 from tickerplant.gateway.fault_names import check_symbols
 from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Market
@@ -148,7 +148,10 @@ class PlantProcess:
             await self.source.run(self)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except INPUT_ERRORS as exc:  # its input: a file, a row it cannot read
+            log.error("the source failed: %s", exc)
+            self.finished(failure_reason(exc), failed=True)
+        except Exception:  # a bug: its traceback
             log.exception("the source failed")
             self.finished("source failed; see the plant's log", failed=True)
 

@@ -294,6 +294,37 @@ async def test_a_server_replays_files_to_real_clients_and_says_when_it_ends(tmp_
         await plant.close()
 
 
+async def test_a_bad_row_met_while_playing_is_told_in_a_line_and_the_close_and_the_status_says_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row it cannot read past what the start reads (a file's first 1 MiB): the replay
+    ends there, its clients closed 1011 with what it met (the file and the row), the log
+    saying it in one line, not a bug's traceback, and its status ``failed``, not ``playing``."""
+    t0 = 1_704_067_200_000
+    lines_ = [f"{i},4200{i % 10}.5,0.050,2100.000,{t0 + 10 * i},true" for i in range(1, 25_001)]
+    lines_[24_500] = f"24501,notaprice,0.050,2100.000,{t0 + 245_010},true"
+    write(tmp_path, "BTCUSDT-trades-2024-01-01", UM_TRADES_HEADER, lines_, zipped=False)
+    replay = ReplayConfig(paths=(str(tmp_path),), speed=None, paused=True)
+    plant = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=free_port(), replay=replay))
+    await plant.start()  # the first rows read: it starts
+    try:
+        http = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+        async with websockets.connect(f"{plant.url(Market.UM)}/ws/btcusdt@aggTrade", max_size=None) as ws:
+            await asyncio.to_thread(_http, f"{plant.admin_url()}/api/replay/resume", "POST")
+            with pytest.raises(websockets.ConnectionClosedError) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10 * SECONDS)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+        reason = closed.value.rcvd.reason
+        assert reason.startswith("source failed: ") and "data row 24501" in reason, reason
+        await asyncio.wait_for(plant.done.wait(), 5 * SECONDS)
+        assert (await asyncio.to_thread(_http, f"{http}/tickerplant/v1/replay"))["state"] == "failed"
+        told = [r for r in caplog.records if r.getMessage().startswith("the source failed: ")]
+        assert len(told) == 1 and told[0].exc_info is None and "data row 24501" in told[0].getMessage()
+    finally:
+        await plant.close()
+
+
 async def test_speed_keeps_the_replay_clock(tmp_path: Path) -> None:
     rng = random.Random(3)
     rows_ = trades(rng, 40, T0, 100.0, "0.01", "0.1")

@@ -292,6 +292,9 @@ class ReplaySource:
         replayer.follow(sink.demand)  # only what somebody takes is written (market/demand.py)
         try:
             await self._play(replayer, sink, config)
+        except Exception:  # (a row it cannot read): the status says so, the server says why
+            self.state = "failed"
+            raise
         finally:
             if progress is not None:
                 progress.close()
