@@ -104,6 +104,9 @@ class Exchange:
         self.refusing = False
         self.refused = 0
         self.unavailable: list[int] = []  # the statuses the next snapshots fail with, in turn
+        self.retry_after: str | None = None  # a refusal's Retry-After header, seconds
+        self.clock: ManualClock | None = None  # the client's: each snapshot's time on it
+        self.served_at: list[int] = []  # the client's clock at each snapshot asked for (``clock``)
         self.server: Server | None = None
 
     @property
@@ -114,8 +117,13 @@ class Exchange:
 
     def answer_rest(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path.startswith("/fapi/v1/depth?symbol=BTCUSDT&limit=1000"):
+            if self.clock is not None:
+                self.served_at.append(self.clock.now_ms())
             if self.unavailable:  # the server's failure, not the request's (trading part 1 §6.2)
-                return connection.respond(self.unavailable.pop(0), '{"code":-1008,"msg":"Service Unavailable."}')
+                refused = connection.respond(self.unavailable.pop(0), '{"code":-1008,"msg":"Service Unavailable."}')
+                if self.retry_after is not None:
+                    refused.headers["Retry-After"] = self.retry_after
+                return refused
             self.snapshots_served += 1
             return connection.respond(200, self.chain.snapshot(self.snapshot_at).decode())
         if request.path.startswith("/fapi/v1/depth?symbol=BTCUSDT&limit=5"):  # a watched symbol's first look
@@ -268,6 +276,47 @@ async def test_a_snapshot_the_server_failed_is_fetched_again(exchange: Exchange)
         assert exchange.unavailable == [] and exchange.snapshots_served == 1
         assert updates(items)[0].snapshot_id == exchange.chain.ids[6]
         exchange.chain.assert_book(books["BTCUSDT"])
+
+
+async def test_a_rate_limited_snapshot_waits_for_the_servers_retry_after(exchange: Exchange) -> None:
+    """A 429 (or 418) is the IP's budget spent: no snapshot is asked for again until its
+    ``Retry-After`` has passed, whatever the backoff says (asked again at the backoff's pace,
+    a 429 became a 418 ban of the whole IP, orders included)."""
+    clock = exchange.clock = ManualClock()
+    exchange.unavailable, exchange.retry_after = [429], "3"
+    async with OrderBooks(exchange.url, market=Market.UM, delays=quick, clock=clock) as books:
+        exchange.snapshot_at = 6
+        await books.watch("BTCUSDT")
+        await exchange.send(6)
+        synced = asyncio.create_task(collect_until(books, lambda got: bool(updates(got)), 10 * SECONDS))
+
+        def served_again() -> bool:
+            clock.advance(500)  # the backoff's 10 ms passed at the first step
+            return exchange.snapshots_served == 1
+
+        await eventually(served_again)
+        items = await synced
+    assert len(exchange.served_at) == 2 and exchange.served_at[1] - exchange.served_at[0] >= 3_000
+    assert updates(items)[0].snapshot_id == exchange.chain.ids[6]
+
+
+async def test_close_ends_an_iteration_whatever_waits_and_asks_for_no_snapshot_after() -> None:
+    """``close`` ends the consumer's iteration even when its queue is full (the end marker
+    found no room), and nothing read after it asks for a snapshot (a fetch that outlived
+    the client, retrying for ever)."""
+    long = Exchange(Chain(1_100))
+    async with serve(long.handle, "127.0.0.1", 0, process_request=long.answer_rest) as server:
+        long.server = server
+        books = OrderBooks(long.url, market=Market.UM, delays=quick)
+        long.snapshot_at = 1  # too old for the events: the book keeps wanting one
+        await books.watch("BTCUSDT")
+        await eventually(lambda: len(long.subscribed) == 1)
+        await long.send(*range(2, 1_100))  # nobody reads: the queue (1,000 inputs) fills
+        await eventually(lambda: books._inputs.full())  # the state under test
+        await books.close()
+        with pytest.raises(StopAsyncIteration):
+            await anext(books)
+        assert books._fetches == {}
 
 
 async def test_an_unknown_symbol_is_raised_to_the_consumer(exchange: Exchange) -> None:

@@ -119,6 +119,10 @@ class OrderBooks:
         self._retries: dict[str, Iterator[float]] = {}  # per symbol, until it syncs
         self._pump: asyncio.Task[None] | None = None
         self._decode = msgspec.json.Decoder(DepthSnapshot).decode
+        # a 429's or 418's ``Retry-After``: the IP's budget is every snapshot's, so none is
+        # asked for before it (asked again at once, a 429 becomes a 418 ban of the whole IP)
+        self._rate_limited_until_ms = 0
+        self._closed = False
 
     async def __aenter__(self) -> OrderBooks:
         return self
@@ -176,11 +180,14 @@ class OrderBooks:
 
     async def __anext__(self) -> BookItem:
         ready = self._ready
-        while not ready:
+        while not ready or self._closed:
+            if self._closed:  # however much waits in the queue (a full one takes no end marker)
+                raise StopAsyncIteration
             self._take(await self._inputs.get())
         return ready.popleft()
 
     async def close(self) -> None:
+        self._closed = True  # no snapshot asked for from here on (``_ask_for_snapshots``)
         tasks = [*self._fetches.values(), *self._looks, *([self._pump] if self._pump is not None else [])]
         for task in tasks:
             task.cancel()
@@ -237,6 +244,8 @@ class OrderBooks:
         self._ask_for_snapshots()
 
     def _ask_for_snapshots(self) -> None:
+        if self._closed:
+            return
         for symbol, book in self._books.items():
             if book.wants_snapshot and symbol not in self._fetches:
                 retry = self._retries.get(symbol)
@@ -278,14 +287,36 @@ class OrderBooks:
         snapshot, asked for at the stream's first event, would never have been; whatever
         else, the snapshot's own fetches retry."""
         assert self.market is not None
+        await self._after_rate_limit()
         try:
             await self._get(f"{rest_base(self.url)}{rest_prefix(self.market)}/depth?symbol={symbol}&limit=5")
         except OSError as exc:
             cause = exc.__cause__
             if isinstance(cause, urllib.error.HTTPError):
                 cause.close()  # the error holds the response, and with it the socket
+                self._note_rate_limit(cause)
                 if not _retryable(cause.code):
                     await self._inputs.put(exc)
+
+    async def _after_rate_limit(self) -> None:
+        """Until the last 429's or 418's ``Retry-After`` has passed (nothing when none came)."""
+        clock = self._clock
+        while (now_ms := clock.now_ms()) < self._rate_limited_until_ms:
+            await clock.sleep_until(self._rate_limited_until_ms)
+            if clock.now_ms() <= now_ms:  # a clock that does not move: no busy wait
+                break
+
+    def _note_rate_limit(self, refused: urllib.error.HTTPError) -> None:
+        """A 429 or 418: no snapshot of any symbol until its ``Retry-After`` (seconds, part 1
+        §7.2) has passed; without one, a second."""
+        if refused.code not in _RATE_LIMITED:
+            return
+        try:
+            wait_s = max(1, int(refused.headers.get("Retry-After") or 1))
+        except ValueError:
+            wait_s = 1
+        until_ms = self._clock.now_ms() + wait_s * 1000
+        self._rate_limited_until_ms = max(self._rate_limited_until_ms, until_ms)
 
     async def _fetch(self, symbol: str, delay_s: float) -> None:
         clock = self._clock
@@ -294,12 +325,14 @@ class OrderBooks:
         url = self.snapshot_url(symbol)
         retry = self._retries.get(symbol) or self._delays()
         while True:
+            await self._after_rate_limit()
             try:
                 body = self._decode(await self._get(url))
             except OSError as exc:
                 cause = exc.__cause__
                 if isinstance(cause, urllib.error.HTTPError):
                     cause.close()  # the error holds the response, and with it the socket
+                    self._note_rate_limit(cause)
                     if not _retryable(cause.code):
                         await self._inputs.put(exc)  # refused: raised to the consumer
                         return
