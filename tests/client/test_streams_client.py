@@ -16,6 +16,7 @@ import pytest
 from collecting import collect_until
 from conftest import StartServer
 from driven_clock import driven
+from ports import free_port
 from timing import SECONDS, eventually
 
 from tickerplant.client.backlog import Lagged
@@ -328,3 +329,15 @@ async def test_a_refused_subscribe_names_every_name_it_did_not_get(start_server:
         assert refused.value.names == names
         plan = streams._connections.plans[""]
         assert not any(plan.streams_of(i) for i in plan.connections()), "nothing left planned"
+
+
+async def test_a_subscribe_waiting_for_its_first_connection_is_raised_when_the_client_closes() -> None:
+    """``close`` while the first connection is still opening (here it never can: nothing
+    listens) raises the subscribe waiting for it, as a subscribe on a closed client does,
+    where it stayed pending for ever."""
+    streams = MarketStreams(f"ws://127.0.0.1:{free_port()}")
+    subscribing = asyncio.ensure_future(streams.subscribe("btcusdt@trade"))
+    await asyncio.sleep(0)  # it began: its first connection is being opened
+    await streams.close()
+    with pytest.raises(RuntimeError, match="closed before its first connection was ready"):
+        await asyncio.wait_for(subscribing, 5 * SECONDS)

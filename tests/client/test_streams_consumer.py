@@ -180,6 +180,17 @@ def test_what_could_not_be_buffered_is_one_lagged_item_in_its_place(batch: int) 
     assert describe(drain(delivery)) == [("lagged", 3)] + [("book", "BTCUSDT", u) for u in range(4, 8)]
 
 
+def test_max_buffered_below_pause_at_is_the_bound_all_the_same(batch: int) -> None:
+    """``max_buffered`` is the hard bound whatever ``pause_at`` is: one below it drops the
+    oldest (one ``Lagged`` in their place) before reading pauses, where it was first checked
+    once ``pause_at`` items were held (50,000 by default)."""
+    decisions: list[bool] = []
+    delivery = Delivery(numbers=str, pause_at=100, resume_at=10, max_buffered=4, reading=decisions.append)
+    feed(delivery, 1, *(book("BTCUSDT", u) for u in range(1, 8)))
+    assert delivery.held == 4 and decisions == []  # bounded, not paused
+    assert describe(drain(delivery)) == [("lagged", 3)] + [("book", "BTCUSDT", u) for u in range(4, 8)]
+
+
 def test_reading_pauses_above_pause_at_and_resumes_at_resume_at(batch: int) -> None:
     decisions: list[bool] = []
     delivery = Delivery(numbers=str, pause_at=10, resume_at=4, reading=decisions.append)

@@ -109,9 +109,10 @@ class Backlog(Generic[F, T]):
         self.paused = False  # the last decision: stop reading
         self.filing = 0  # the connection whose frames the backlog ends with (0: none yet)
         # How many frames the callback may hold before calling ``over_limit``: the
-        # threshold that applies now (pause_at, or max_buffered once paused), less the
-        # marks, which count as held items too. One comparison per frame.
-        self.limit = pause_at
+        # threshold that applies now (pause_at, or max_buffered once paused or when it is
+        # the smaller: the hard bound holds either way), less the marks, which count as held
+        # items too. One comparison per frame.
+        self.limit = min(pause_at, max_buffered)
         self._taken = 0  # frames ever removed from the head, settled or dropped
         self._head = 0  # the connection the frames at the head came over
         self._dropped = 0  # items dropped since the last Lagged was handed out
@@ -268,7 +269,8 @@ class Backlog(Generic[F, T]):
             self.over_limit()
 
     def _relimit(self) -> None:
-        self.limit = (self.max_buffered if self.paused else self.pause_at) - len(self.marks)
+        bound = self.max_buffered if self.paused else min(self.pause_at, self.max_buffered)
+        self.limit = bound - len(self.marks)
 
     def _trim(self, excess: int) -> None:
         """Drop the ``excess`` oldest held items."""

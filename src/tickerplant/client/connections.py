@@ -160,6 +160,9 @@ class StreamConnections:
         for task in self._keepers.values():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for first in self._first.values():  # a subscribe waiting for a first connection: raised
+            if not first.done():
+                first.set_exception(RuntimeError("closed before its first connection was ready"))
         for connection in list(self.live.values()):
             await self._retire(connection)
         self.live.clear()
