@@ -90,8 +90,6 @@ INPUT_ERRORS = (OSError, ValueError, zipfile.BadZipFile)
 
 
 def failure_reason(exc: BaseException) -> str:
-    """The clients' close reason for a source that met ``exc`` in its input: what it met, cut
-    to a WebSocket close frame's reason (RFC 6455 §5.5: 123 bytes of UTF-8)."""
-    text = f"source failed: {exc}"
-    encoded = text.encode()
-    return text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "..."
+    """The clients' close reason for a source that met ``exc`` in its input: what it met (the
+    listeners cut it to a close frame's reason, ``Listener.finish``)."""
+    return f"source failed: {exc}"

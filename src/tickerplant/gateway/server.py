@@ -56,7 +56,7 @@ from tickerplant.protocol.errors import (
     CLOSE_SHUTDOWN,
     CLOSE_SOURCE_FAILED,
     CLOSE_UPSTREAM_LOST,
-    CloseReason,
+    closing,
     unknown_path,
 )
 from tickerplant.protocol.limits import LimitCounters
@@ -396,7 +396,7 @@ class Listener:
     def _interrupt(self, streams: tuple[str, ...], reason: str) -> None:
         if self.streams is None:
             return
-        closed = self.streams.close_carrying(streams, CloseReason(CLOSE_UPSTREAM_LOST, reason[:120]))
+        closed = self.streams.close_carrying(streams, closing(CLOSE_UPSTREAM_LOST, reason))
         if closed:
             log.warning(
                 "%s: closed %d stream connections: %s", self.market.value, closed, reason,
@@ -412,10 +412,8 @@ class Listener:
         await asyncio.sleep(0)  # the fan-out's flush of this iteration goes first
         if self.streams is None:
             return
-        if failed:
-            close = CloseReason(CLOSE_SOURCE_FAILED, reason[:120])
-        else:
-            close = CLOSE_FINISHED if reason == CLOSE_FINISHED.reason else CloseReason(1000, reason[:120])
+        finished = not failed and reason == CLOSE_FINISHED.reason
+        close = CLOSE_FINISHED if finished else closing(CLOSE_SOURCE_FAILED if failed else 1000, reason)
         expired = asyncio.Event()
         deadline = self._clock.call_at(self._clock.now_ms() + round(drain_s * 1000), expired.set)
         try:
@@ -448,3 +446,4 @@ class Listener:
             door.shut()
         await asyncio.sleep(0)
         await self._server.wait_closed()
+

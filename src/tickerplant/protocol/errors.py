@@ -34,6 +34,7 @@ __all__ = [
     "CloseReason",
     "RequestRefused",
     "StreamError",
+    "closing",
     "mandatory",
     "refusal",
     "unknown_path",
@@ -48,6 +49,13 @@ class StreamError(NamedTuple):
 class CloseReason(NamedTuple):
     code: int  # WebSocket close code
     reason: str
+
+
+def closing(code: int, reason: str) -> CloseReason:
+    """A close with ``reason`` cut to a close frame's 123 bytes of UTF-8 (RFC 6455 §5.5),
+    whatever its characters (a file's name in it may be any)."""
+    encoded = reason.encode()
+    return CloseReason(code, reason if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "...")
 
 
 UNKNOWN_PROPERTY = StreamError(0, "Unknown property")
