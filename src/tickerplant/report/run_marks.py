@@ -46,11 +46,10 @@ class RunMarks:
         streams = self._streams
         heard = {found[1]: found for stream, _ in messages if (found := streams.get(stream)) is not None}
         for engine, symbol, scale in heard.values():  # each symbol's mark once a delivery: its last word
-            mark = engine.mark(symbol)
-            if mark is None:
+            price = _in_units(engine, symbol, scale)
+            if price is None:
                 continue
-            exact = mark * scale  # the venue's own mark: the account's uPnL is worked out at it
-            point = PricePoint(now_ms, symbol, exact.numerator if exact.denominator == 1 else exact)
+            point = PricePoint(now_ms, symbol, price)
             self._last[symbol] = point
             interval = now_ms // self._every_ms
             if self._interval.get(symbol) != interval:
@@ -77,10 +76,8 @@ class RunMarks:
         mark left out): the run's last word, read before its market closes."""
         found: dict[str, int | Fraction] = {}
         for engine, symbol, scale in self._streams.values():
-            mark = engine.mark(symbol)
-            if mark is not None:
-                exact = mark * scale
-                found[symbol] = exact.numerator if exact.denominator == 1 else exact
+            if (price := _in_units(engine, symbol, scale)) is not None:
+                found[symbol] = price
         return found
 
     def points(
@@ -94,3 +91,13 @@ class RunMarks:
             heard = {point for point in heard if point.time_ms <= end_ms}
             heard |= {PricePoint(end_ms, symbol, price) for symbol, price in (ended or {}).items()}
         return sorted(heard)
+
+
+def _in_units(engine: Engine, symbol: str, scale: int) -> int | Fraction | None:
+    """``symbol``'s mark as the venue reads it now (the account's uPnL is worked out at it), in
+    price units: an int at a tick, else exact; None without one."""
+    mark = engine.mark(symbol)
+    if mark is None:
+        return None
+    exact = mark * scale
+    return exact.numerator if exact.denominator == 1 else exact
