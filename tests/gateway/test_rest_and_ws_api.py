@@ -125,6 +125,22 @@ async def test_rest_429_with_retry_after_then_418(start_server: StartServer) -> 
     await refused.close()
 
 
+async def test_exchange_info_declares_the_weight_limit_the_server_keeps(start_server: StartServer) -> None:
+    """A client sizes its throttle from ``exchangeInfo.rateLimits`` (spec §7.1): the
+    REQUEST_WEIGHT it declares is ``--request-weight``'s, the one its 429 names; the order
+    limits stay Binance's."""
+    plant = await start_server(request_weight_per_min=300, clock=ManualClock())
+    for market, prefix in ((Market.UM, "/fapi"), (Market.CM, "/dapi")):
+        info = await get(plant, market, f"{prefix}/v1/exchangeInfo")
+        limits = {(r["rateLimitType"], r["interval"], r["intervalNum"]): r["limit"] for r in info.body["rateLimits"]}
+        orders = {("ORDERS", "MINUTE", 1): 1200} | ({("ORDERS", "SECOND", 10): 300} if market is Market.UM else {})
+        assert limits == {("REQUEST_WEIGHT", "MINUTE", 1): 300, **orders}
+    async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:
+        await api.send('{"id":1,"method":"time"}')
+        (weight,) = json.loads(await api.recv())["rateLimits"]
+    assert (weight["rateLimitType"], weight["limit"]) == ("REQUEST_WEIGHT", 300)
+
+
 async def test_ws_api_ban_closes_the_connection(start_server: StartServer) -> None:
     plant = await start_server(request_weight_per_min=12, clock=ManualClock())
     async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:

@@ -23,7 +23,7 @@ from tickerplant.venue.wire.order_entry import new_order
 
 def _relayed(market: Market, symbol: str, **filters: dict[str, str]) -> Instrument:
     """``symbol`` as a relay reads it from an upstream whose filters say ``filters``."""
-    body: dict[str, Any] = msgspec.json.decode(exchange_info(market, catalogue(market, NOW), NOW))
+    body: dict[str, Any] = msgspec.json.decode(exchange_info(market, catalogue(market, NOW), NOW, 2400))
     (entry,) = [s for s in body["symbols"] if s["symbol"] == symbol]
     for f in entry["filters"]:
         f.update(filters.get(f["filterType"], {}))

@@ -289,7 +289,7 @@ class RestApi:
         return parsed
 
     def _exchange_info(self, params: Params, now_ms: int) -> bytes:
-        return exchange_info(self._market, self._instruments, now_ms)
+        return exchange_info(self._market, self._instruments, now_ms, self.weight.limit)
 
     @staticmethod
     def error_body(error: RequestRefused) -> bytes:

@@ -241,7 +241,7 @@ class FakeUpstream:
 def scripted_relay(reads: list[list[Any]], symbols: list[str]) -> tuple[RelaySource, FakeUpstream]:
     """A relay of the catalogue's ``symbols`` whose upstream hands out ``reads``."""
     upstream = FakeUpstream(reads)
-    listed = exchange_info(Market.UM, _um(*symbols), NOW_MS)
+    listed = exchange_info(Market.UM, _um(*symbols), NOW_MS, 2400)
 
     async def fetch(url: str) -> bytes:
         return listed
@@ -684,7 +684,7 @@ async def test_the_relays_book_resyncs_on_a_pu_break_and_on_a_loss() -> None:
                     book_ids.append(msgspec.json.decode(message.payload)["u"])
             super().publish(market, messages)
 
-    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS)
+    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS, 2400)
 
     async def fetch_(url: str) -> bytes:
         if "/depth?" not in url:
@@ -722,7 +722,7 @@ async def test_the_relays_book_resyncs_on_a_pu_break_and_on_a_loss() -> None:
 
 
 async def test_a_book_stream_subscribed_for_the_book_alone_is_not_relayed() -> None:
-    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS)
+    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS, 2400)
 
     async def fetch_(url: str) -> bytes:
         return listed

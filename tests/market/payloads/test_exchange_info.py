@@ -19,11 +19,12 @@ from tickerplant.market.payloads.exchange_info import exchange_info, exchange_in
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00Z
 SERVER_TIME = 1_791_382_992_723
+WEIGHT = 2400  # the default --request-weight, declared as REQUEST_WEIGHT (§7.3)
 
 
 def _decode(market: Market, server_time_ms: int = SERVER_TIME) -> tuple[list[Instrument], dict[str, Any]]:
     instruments = catalogue(market, NOW_MS)
-    body: dict[str, Any] = msgspec.json.decode(exchange_info(market, instruments, server_time_ms))
+    body: dict[str, Any] = msgspec.json.decode(exchange_info(market, instruments, server_time_ms, WEIGHT))
     return instruments, body
 
 
@@ -158,7 +159,7 @@ def test_quarterlies_carry_their_contract_type_and_delivery() -> None:
 
 def test_top_level_key_order_um() -> None:
     instruments = catalogue(Market.UM, NOW_MS)
-    body = exchange_info(Market.UM, instruments, SERVER_TIME)
+    body = exchange_info(Market.UM, instruments, SERVER_TIME, WEIGHT)
     assert body.startswith(
         b'{"timezone":"UTC","serverTime":1791382992723,"futuresType":"U_MARGINED","rateLimits":['
         b'{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":2400},'
@@ -198,7 +199,7 @@ def test_top_level_key_order_um() -> None:
 
 def test_top_level_key_order_cm() -> None:
     instruments = catalogue(Market.CM, NOW_MS)
-    body = exchange_info(Market.CM, instruments, SERVER_TIME)
+    body = exchange_info(Market.CM, instruments, SERVER_TIME, WEIGHT)
     assert body.startswith(
         b'{"timezone":"UTC","serverTime":1791382992723,"rateLimits":['
         b'{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":2400},'
@@ -228,8 +229,8 @@ def test_top_level_key_order_cm() -> None:
 @pytest.mark.parametrize("server_time", [0, 7, SERVER_TIME, 10**13 - 1])
 def test_server_time_is_spliced_in(market: Market, server_time: int) -> None:
     instruments = catalogue(market, NOW_MS)
-    first = exchange_info(market, instruments, SERVER_TIME)  # fills the cache
-    body = exchange_info(market, instruments, server_time)
+    first = exchange_info(market, instruments, SERVER_TIME, WEIGHT)  # fills the cache
+    body = exchange_info(market, instruments, server_time, WEIGHT)
     assert msgspec.json.decode(body)["serverTime"] == server_time
     # everything but the time is the same bytes
     assert body.replace(b":%d," % server_time, b":T,", 1) == first.replace(b":%d," % SERVER_TIME, b":T,", 1)
@@ -237,14 +238,14 @@ def test_server_time_is_spliced_in(market: Market, server_time: int) -> None:
 
 def test_cache_follows_the_instruments() -> None:
     instruments = catalogue(Market.UM, NOW_MS)
-    whole = msgspec.json.decode(exchange_info(Market.UM, instruments, 1))
-    first_two = msgspec.json.decode(exchange_info(Market.UM, instruments[:2], 1))
+    whole = msgspec.json.decode(exchange_info(Market.UM, instruments, 1, WEIGHT))
+    first_two = msgspec.json.decode(exchange_info(Market.UM, instruments[:2], 1, WEIGHT))
     assert [e["symbol"] for e in first_two["symbols"]] == ["BTCUSDT", "ETHUSDT"]
     assert len(whole["symbols"]) == len(instruments)
     # a fresh but equal catalogue gives the same body
     again = catalogue(Market.UM, NOW_MS)
-    assert exchange_info(Market.UM, again, 5) == exchange_info(Market.UM, instruments, 5)
-    assert msgspec.json.decode(exchange_info(Market.UM, [], 3))["symbols"] == []
+    assert exchange_info(Market.UM, again, 5, WEIGHT) == exchange_info(Market.UM, instruments, 5, WEIGHT)
+    assert msgspec.json.decode(exchange_info(Market.UM, [], 3, WEIGHT))["symbols"] == []
 
 
 def test_spot_stub() -> None:
@@ -262,8 +263,8 @@ def test_max_price_does_not_move_with_the_price_an_instrument_starts_at() -> Non
         for inst in catalogue(market, NOW_MS):
             moved = dataclasses.replace(inst, initial_price=inst.initial_price * 3 // 2)
             assert order_filters(moved).max_price == order_filters(inst).max_price, inst.symbol
-            first = _filters(msgspec.json.decode(exchange_info(market, [inst], SERVER_TIME))["symbols"][0])
-            again = _filters(msgspec.json.decode(exchange_info(market, [moved], SERVER_TIME))["symbols"][0])
+            first = _filters(msgspec.json.decode(exchange_info(market, [inst], SERVER_TIME, WEIGHT))["symbols"][0])
+            again = _filters(msgspec.json.decode(exchange_info(market, [moved], SERVER_TIME, WEIGHT))["symbols"][0])
             assert first["PRICE_FILTER"]["maxPrice"] == again["PRICE_FILTER"]["maxPrice"], inst.symbol
     btc = next(i for i in catalogue(Market.UM, NOW_MS) if i.symbol == "BTCUSDT")
     assert order_filters(btc).max_price == 50 * int(listed_price(Market.UM, "BTC") * 10**btc.price_decimals)  # type: ignore[operator]

@@ -70,7 +70,7 @@ def _neutral(inst: Instrument) -> Instrument:
 @pytest.mark.parametrize("market", list(Market))
 def test_our_own_body_reads_back_as_the_catalogue(market: Market) -> None:
     instruments = catalogue(market, NOW_MS)
-    body = exchange_info(market, instruments, NOW_MS)
+    body = exchange_info(market, instruments, NOW_MS, 2400)
     read = instruments_from_exchange_info(market, body)
     assert [dataclasses.replace(i, published=None) for i in read] == [_neutral(i) for i in instruments]
     assert all(i.published is not None for i in read)  # the filters as they came (a relay's)
@@ -83,9 +83,9 @@ def test_a_relay_lists_what_its_upstream_lists(market: Market) -> None:
     values travel with the instruments (``Published``), though the simulator's starting price
     does not."""
     instruments = catalogue(market, NOW_MS)
-    upstream = msgspec.json.decode(exchange_info(market, instruments, NOW_MS))
+    upstream = msgspec.json.decode(exchange_info(market, instruments, NOW_MS, 2400))
     relayed = exchange_info(
-        market, instruments_from_exchange_info(market, exchange_info(market, instruments, 1)), NOW_MS
+        market, instruments_from_exchange_info(market, exchange_info(market, instruments, 1, 2400)), NOW_MS, 2400
     )
     assert msgspec.json.decode(relayed)["symbols"] == upstream["symbols"]
 
@@ -96,7 +96,7 @@ def test_binances_filters_are_listed_again_as_they_came(market: Market, entry: b
     minPrice and maxPrice, MARKET_LOT_SIZE, MIN_NOTIONAL, PERCENT_PRICE, not our rules'."""
     (inst,) = instruments_from_exchange_info(market, _body(entry))
     theirs = {f["filterType"]: f for f in msgspec.json.decode(entry)["filters"]}
-    (mine,) = msgspec.json.decode(exchange_info(market, [inst], NOW_MS))["symbols"]
+    (mine,) = msgspec.json.decode(exchange_info(market, [inst], NOW_MS, 2400))["symbols"]
     ours = {f["filterType"]: f for f in mine["filters"]}
     for kind in ("PRICE_FILTER", "LOT_SIZE", "MARKET_LOT_SIZE", "MAX_NUM_ORDERS", "MIN_NOTIONAL", "PERCENT_PRICE"):
         assert ours.get(kind) == theirs.get(kind), kind
@@ -112,7 +112,7 @@ def test_a_relayed_trigger_protect_is_listed_and_enforced_as_it_came(written: st
     catalogue's rule instead."""
     (inst,) = instruments_from_exchange_info(Market.UM, _body(_entry(triggerProtect=written)))
     assert order_filters(inst).trigger_protect == read
-    (mine,) = msgspec.json.decode(exchange_info(Market.UM, [inst], NOW_MS))["symbols"]
+    (mine,) = msgspec.json.decode(exchange_info(Market.UM, [inst], NOW_MS, 2400))["symbols"]
     assert mine["triggerProtect"] == read
 
 

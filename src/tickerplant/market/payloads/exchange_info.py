@@ -227,11 +227,11 @@ class ExchangeInfoCM(msgspec.Struct, frozen=True):
 
 # --- fixed values, as the live service sends them (§7.3) ---------------------------------------
 
-_RATE_LIMITS_CM: Final = [
-    RateLimit("REQUEST_WEIGHT", "MINUTE", 1, 2400),
-    RateLimit("ORDERS", "MINUTE", 1, 1200),
-]
-_RATE_LIMITS_UM: Final = [*_RATE_LIMITS_CM, RateLimit("ORDERS", "SECOND", 10, 300)]
+# the order limits are Binance's (venue/risk/order_counts.py counts them); the request weight's
+# is the server's own, ``--request-weight`` (§7.1: the limit a client reads here is the one
+# it meets, so that a throttle sized from it is not banned)
+_ORDER_LIMITS_CM: Final = [RateLimit("ORDERS", "MINUTE", 1, 1200)]
+_ORDER_LIMITS_UM: Final = [*_ORDER_LIMITS_CM, RateLimit("ORDERS", "SECOND", 10, 300)]
 _ORDER_TYPES: Final = [
     "LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET",
 ]  # fmt: skip
@@ -403,7 +403,13 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
 AUTO_ASSET_EXCHANGE = "-10000"
 
 
-def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int) -> bytes:
+def _rate_limits(market: Market, weight_limit: int) -> list[RateLimit]:
+    orders = _ORDER_LIMITS_UM if market is Market.UM else _ORDER_LIMITS_CM
+    return [RateLimit("REQUEST_WEIGHT", "MINUTE", 1, weight_limit), *orders]
+
+
+def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int, weight_limit: int) -> bytes:
+    limits = _rate_limits(market, weight_limit)
     if market is Market.UM:
         # every margin asset of the wallet (part 3 §11), then any other a catalogue margins in
         extra = sorted({inst.margin_asset for inst in instruments} - set(MARGIN_ASSETS))
@@ -411,27 +417,30 @@ def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int
         assets = [AssetUM(asset, True, AUTO_ASSET_EXCHANGE) for asset in margin_assets]
         symbols_um = [_symbol_um(inst) for inst in instruments]
         info: msgspec.Struct = ExchangeInfoUM(
-            "UTC", server_time_ms, "U_MARGINED", _RATE_LIMITS_UM, [], assets, symbols_um
+            "UTC", server_time_ms, "U_MARGINED", limits, [], assets, symbols_um
         )
     else:
         symbols_cm = [_symbol_cm(inst) for inst in instruments]
-        info = ExchangeInfoCM("UTC", server_time_ms, _RATE_LIMITS_CM, [], symbols_cm)
+        info = ExchangeInfoCM("UTC", server_time_ms, limits, [], symbols_cm)
     return msgspec.json.encode(info)
 
 
-# (market, ids of the instruments) -> (the instruments, the body after serverTime). The
+# (market, ids of the instruments, weight limit) -> (the instruments, the body after serverTime). The
 # value holds the instruments themselves, so their ids cannot be reused while cached; they
 # are frozen, so the same objects mean the same body.
-_tails: dict[tuple[Market, tuple[int, ...]], tuple[tuple[Instrument, ...], bytes]] = {}
+_tails: dict[tuple[Market, tuple[int, ...], int], tuple[tuple[Instrument, ...], bytes]] = {}
 _TAILS_KEPT = 8
 
 
-def exchange_info(market: Market, instruments: Sequence[Instrument], server_time_ms: int) -> bytes:
-    """The full JSON body of exchangeInfo for ``market`` listing ``instruments``, in order."""
-    key = (market, tuple(map(id, instruments)))
+def exchange_info(
+    market: Market, instruments: Sequence[Instrument], server_time_ms: int, weight_limit: int
+) -> bytes:
+    """The full JSON body of exchangeInfo for ``market`` listing ``instruments``, in order,
+    declaring ``weight_limit`` as the REQUEST_WEIGHT a minute (the server's ``--request-weight``)."""
+    key = (market, tuple(map(id, instruments)), weight_limit)
     cached = _tails.get(key)
     if cached is None:
-        body = _body(market, instruments, 0)
+        body = _body(market, instruments, 0, weight_limit)
         head = _TIME_HEAD + b"0"
         if not body.startswith(head):  # pragma: no cover - the struct fixes the order
             raise AssertionError("exchangeInfo must start with timezone, serverTime")
