@@ -114,3 +114,42 @@ def test_a_client_is_its_ipv4_address_or_its_ipv6_slash_64() -> None:
     assert client_key("192.0.2.7") == "192.0.2.7"
     assert client_key("2001:db8::1") == client_key("2001:db8::ffff:1") == "2001:db8::/64"
     assert client_key("::ffff:192.0.2.7") == "192.0.2.7"  # an IPv4 address, mapped
+
+
+def test_a_table_started_later_adopts_the_bans_and_the_minute_of_another() -> None:
+    """A gateway restarted beside another takes in the other's table (``standings``,
+    ``adopt``): an IP banned there is banned here until the same time, one refused this
+    minute is refused, one charged this minute goes on from its weight, and one charged in
+    an earlier minute is not handed over."""
+    first = RequestWeight(10, ban_after_refusals=1, first_ban_ms=120_000)
+    first.charge("old", 5, T0 - MINUTE)  # last minute's: counts for nothing now
+    first.charge("busy", 7, T0 + 1_000)
+    first.charge("refused", 10, T0 + 1_000)
+    assert first.charge("refused", 1, T0 + 2_000).status == 429
+    for _ in range(3):
+        banned = first.charge("banned", 6, T0 + 3_000)
+    assert banned.status == 418
+    standings = first.standings(T0 + 4_000, most=100)
+    assert [s.ip for s in standings] == ["banned", "refused", "busy"]  # limited first
+
+    later = RequestWeight(10, ban_after_refusals=1, first_ban_ms=120_000)
+    later.charge("busy", 2, T0 + 3_500)  # heard by both before the table came: not twice
+    later.adopt(standings, T0 + 4_000)
+    again = later.charge("banned", 1, T0 + 5_000)
+    assert (again.status, again.banned_until_ms) == (418, banned.banned_until_ms)
+    assert later.charge("refused", 1, T0 + 5_000).status == 418  # its second refusal this minute
+    assert later.charge("busy", 1, T0 + 5_000).used == 8
+    assert later.used("old", T0 + 5_000) == 0
+    assert later.charge("banned", 1, banned.banned_until_ms + MINUTE).status == 200  # the ban ends here too
+
+
+def test_the_standings_handed_over_are_bounded_and_keep_every_ban_first() -> None:
+    weight = RequestWeight(1, ban_after_refusals=0, first_ban_ms=120_000)
+    for n in range(50):
+        weight.charge(f"good{n}", 1, T0)
+    for n in range(3):
+        weight.charge(f"bad{n}", 2, T0)
+        weight.charge(f"bad{n}", 1, T0)
+    standings = weight.standings(T0, most=10)
+    assert len(standings) == 10 and {s.ip for s in standings[:3]} == {"bad0", "bad1", "bad2"}
+    assert [s.ip for s in standings[3:]] == [f"good{n}" for n in range(49, 42, -1)]  # the latest charged

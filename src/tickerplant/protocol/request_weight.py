@@ -24,7 +24,10 @@ from tickerplant.market.units import DAY_MS, MINUTE_MS
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.protocol.limits import LimitCounters
 
-__all__ = ["REQUEST_WEIGHT_PER_MINUTE", "RequestWeight", "WeightVerdict", "client_key", "rate_limit_error"]
+__all__ = [
+    "REQUEST_WEIGHT_PER_MINUTE", "IpStanding", "RequestWeight", "WeightVerdict", "client_key",
+    "rate_limit_error",
+]  # fmt: skip
 
 REQUEST_WEIGHT_PER_MINUTE = 2400  # REQUEST_WEIGHT per IP per minute, REST and WebSocket API (§7.1)
 
@@ -36,6 +39,19 @@ class WeightVerdict(NamedTuple):
     used: int  # the IP's weight in the current window, this request included
     retry_after_ms: int  # 429: until the window ends; 418: until the ban ends; else 0
     banned_until_ms: int  # 418 only
+
+
+class IpStanding(NamedTuple):
+    """An IP's standing as a table holds it (``RequestWeight.standings``): what another
+    table adopts (``RequestWeight.adopt``), so that a table started later refuses and bans
+    as the others do."""
+
+    ip: str  # the key it is counted under (``client_key``)
+    window_start_ms: int
+    used: int
+    refused: int
+    banned_until_ms: int
+    ban_ms: int
 
 
 class _IpWeight:
@@ -139,6 +155,45 @@ class RequestWeight:
             return WeightVerdict(418, state.used, state.ban_ms, state.banned_until_ms)
         self.counters.weight_refused += 1
         return WeightVerdict(429, state.used, window_start + self.window_ms - now_ms, 0)
+
+    def standings(self, now_ms: int, most: int) -> list[IpStanding]:
+        """At most ``most`` IPs' standings that still count at ``now_ms``: every banned or
+        refused IP first (a ban must not be forgotten), then those charged in the current
+        window, the most recently charged first."""
+        window = self._window(now_ms)
+        limited = [
+            (ip, state) for ip, state in self._limited.items() if not _released(state, now_ms, self.window_ms)
+        ]
+        limited.sort(key=lambda item: -item[1].banned_until_ms)  # the longest bans first
+        out = [
+            IpStanding(ip, s.window_start_ms, s.used, s.refused, s.banned_until_ms, s.ban_ms)
+            for ip, s in limited
+        ]
+        for ip in reversed(self._ips):
+            if len(out) >= most:
+                break
+            state = self._ips[ip]
+            if state.window_start_ms != window:
+                break  # in order of last use: the rest were charged before this window
+            out.append(IpStanding(ip, state.window_start_ms, state.used, 0, 0, state.ban_ms))
+        return out[:most]
+
+    def adopt(self, standings: list[IpStanding], now_ms: int) -> None:
+        """Another table's ``standings`` taken in: each IP's window and ban as the later or
+        longer of the two (a charge both heard is not counted twice), a limited one held
+        apart as this table's own."""
+        for ip, window_start, used, refused, banned_until, ban_ms in standings:
+            state = self._ips.get(ip) or self._limited.get(ip) or self._state(ip, now_ms)
+            if state is None:  # every place is a limited IP's: nothing more fits
+                return
+            if window_start > state.window_start_ms:
+                state.window_start_ms, state.used, state.refused = window_start, used, refused
+            elif window_start == state.window_start_ms:
+                state.used, state.refused = max(state.used, used), max(state.refused, refused)
+            state.banned_until_ms = max(state.banned_until_ms, banned_until)
+            state.ban_ms = max(state.ban_ms, ban_ms)
+            if (state.refused or now_ms < state.banned_until_ms) and ip in self._ips:
+                self._limited[ip] = self._ips.pop(ip)
 
     def refund(self, ip: str, weight: int, now_ms: int) -> int:
         """``weight`` charged in this window given back (an answer Binance does not count:

@@ -132,7 +132,8 @@ class GatewayProcess:
         # the plant's payload format, which its payloads are in, decides the merged streams
         self.config = config = dataclasses.replace(self.config, payload_format=listing.payload_format)
         # request weight is per IP across all gateways, as across Binance's servers
-        self.weight_sharing = sharing = {market: WeightSharing(bus, market) for market in listing.instruments}
+        sharing = {market: WeightSharing(bus, market, self.clock) for market in listing.instruments}
+        self.weight_sharing = sharing
         past = past_answers(listing.instruments, listing.past)  # the plant's simulated past
         workers = farm() if past is not None else None  # a long answer's cold parts: other cores
         if past is not None:

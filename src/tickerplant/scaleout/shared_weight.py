@@ -13,6 +13,12 @@ own; the charges of one loop iteration go out as one message, msgpack
 skips its own. Another gateway's refusals are not counted in this one's ``LimitCounters``
 (they are that gateway's): the counters of all gateways add up to the refusals made.
 Per-connection limits stay per connection.
+
+A gateway started later (a restarted one) has heard none of the charges before it: it asks
+the others for their table first (``<prefix>.<market>.weight.state``, request/reply,
+msgpack ``[[ip, window_start_ms, used, refused, banned_until_ms, ban_ms], …]``: every
+limited IP, then those charged this minute, within a NATS message) and adopts it before it
+serves, so an IP banned on the others is banned on it too, and its minute goes on counting.
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ import logging
 from typing import Any
 
 import msgspec
+import nats.errors
+from nats.aio.msg import Msg
 
 from tickerplant.bus.nats import NatsBus
+from tickerplant.clock import Clock
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.limits import LimitCounters
-from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict
+from tickerplant.protocol.request_weight import IpStanding, RequestWeight, WeightVerdict
 
 __all__ = ["SharedRequestWeight", "WeightSharing"]
 
@@ -39,6 +48,9 @@ class _Charges(msgspec.Struct, array_like=True):
 
 
 _decoder = msgspec.msgpack.Decoder(_Charges)
+_standings = msgspec.msgpack.Decoder(list[IpStanding])
+_STANDING_BYTES = 100  # a standing's most in msgpack: an IPv6 /64's text and five integers
+_ASK_S = 1.0  # how long a starting gateway waits for another's table (none: it is the first)
 
 
 class SharedRequestWeight(RequestWeight):
@@ -64,9 +76,11 @@ class SharedRequestWeight(RequestWeight):
 class WeightSharing:
     """One market's sharing of request weight over the bus."""
 
-    def __init__(self, bus: NatsBus, market: Market) -> None:
+    def __init__(self, bus: NatsBus, market: Market, clock: Clock) -> None:
         self.bus = bus
+        self.clock = clock
         self.subject = f"{bus.prefix}.{market.value}.weight"
+        self.state_subject = f"{self.subject}.state"
         self.weight: SharedRequestWeight | None = None
         self._pending: list[tuple[str, int, int]] = []
         self.absorbed = 0  # other gateways' charges applied here
@@ -77,7 +91,32 @@ class WeightSharing:
         return self.weight
 
     async def start(self) -> None:
+        """Hear the others' charges, take in their table, then answer those started later.
+        (Asked before answering: a gateway's own empty table must not answer its question.)"""
         await self.bus.on(self.subject, self._received)
+        await self._adopt()
+        await self.bus.client.subscribe(self.state_subject, cb=self._answer)
+
+    async def _adopt(self) -> None:
+        try:
+            reply = await self.bus.client.request(self.state_subject, b"", timeout=_ASK_S)
+        except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
+            return  # no other gateway: nothing was charged before this one
+        try:
+            standings = _standings.decode(reply.data)
+        except msgspec.DecodeError:
+            log.error("an unreadable weight table on %s (%d bytes)", self.state_subject, len(reply.data))
+            return
+        if self.weight is not None:
+            self.weight.adopt(standings, self.clock.now_ms())
+            self.absorbed += len(standings)
+
+    async def _answer(self, msg: Msg) -> None:
+        if self.weight is None or not msg.reply:
+            return
+        most = self.bus.client.max_payload // _STANDING_BYTES
+        table = self.weight.standings(self.clock.now_ms(), most)
+        await self.bus.client.publish(msg.reply, msgspec.msgpack.encode(table))
 
     def charged(self, ip: str, weight: int, now_ms: int) -> None:
         if not self._pending:  # once an iteration: the charges of a wave of requests together
