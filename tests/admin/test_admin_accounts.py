@@ -83,6 +83,12 @@ async def test_accounts_and_keys_over_the_admin_listener(
                 assert (await call(session, base, "GET", huge))[0] == 404
                 assert (await call(session, base, "POST", f"{huge}/deposit", {"amounts": "USDT=1"}))[0] == 404
                 assert (await call(session, base, "GET", f"{huge}/report.json"))[0] == 404
+            huge = "99999999999999999999999"  # named as sent, not as a number it overflowed to
+            for method, path, body in (("GET", "", None), ("POST", "/deposit", {"amounts": "USDT=1"}),
+                                       ("GET", "/report.json", None)):  # fmt: skip
+                assert await call(session, base, method, f"/api/accounts/{huge}{path}", body) == (
+                    404, {"code": -1, "msg": f"no account {huge}"}
+                )
             status, refused = await call(session, base, "GET", f"/api/accounts/{account_id}/report.json?from=99999999999999999999999")
             assert status == 400 and "past the year 9999" in refused["msg"]
 

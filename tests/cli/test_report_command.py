@@ -83,12 +83,15 @@ def test_nothing_to_report(journal: Path, tmp_path: Path) -> None:
 
 
 def test_a_range_after_every_row_or_an_asset_never_held_is_refused(journal: Path, tmp_path: Path) -> None:
-    """A year mistyped or an asset the account never held would make a flat or a zero report
-    that says nothing: it is refused, naming what the account has."""
+    """A year mistyped, a range before everything or an asset the account never held would
+    make a flat or a zero report that says nothing: it is refused, naming what the account has."""
     argv = ["report", "--db", str(journal), "--account", "1", "--out", str(tmp_path)]
     with pytest.raises(SystemExit, match=r"no row from 2099-01-01T00:00:00.000\+00:00: its last is at 1970"):
         main([*argv, "--from", "2099-01-01"])
     with pytest.raises(SystemExit, match="account 1 has no row in 'ZZZ': its rows are in USDT"):
         main([*argv, "--asset", "ZZZ"])
+    # a range ending before its first row: what the range holds, not that the account has nothing
+    with pytest.raises(SystemExit, match=r"account 1 has no row up to 1970-01-01T00:00:00.500\+00:00: its first is at 1970"):
+        main([*argv, "--to", "500"])
     assert not list(tmp_path.glob("account-*"))  # nothing written
     assert report(journal, tmp_path / "usdt", "--asset", "USDT", "--from", "3000")["start_ms"] == 3000

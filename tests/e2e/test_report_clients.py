@@ -55,6 +55,9 @@ async def test_a_ccxt_run_reported_and_drawn(
             assert answer.status == 400 and "'yesterday'" in (await answer.json())["msg"]
         async with session.get(f"{plant.admin_url()}/api/accounts/99/report.json") as answer:
             assert answer.status == 404  # no such account: nothing journaled
+        for asked, said in (({"to": "1000"}, "has no row up to 1970"), ({"asset": "ZZZ"}, "has no row in 'ZZZ'")):
+            async with session.get(f"{url}.json", params=asked) as answer:  # the question's, not the account's
+                assert (answer.status, said in (await answer.json())["msg"]) == (400, True), asked
 
     page = await browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(DEADLINE_MS)

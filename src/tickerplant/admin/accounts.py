@@ -38,7 +38,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from tickerplant.admin.reports import ReportsApi, account_in_path
+from tickerplant.admin.reports import NoSuchAccount, ReportsApi, account_in_path
 from tickerplant.clock import Clock, block_for
 from tickerplant.venue.auth.store import SETTLE_S, AccountStore, StoreError
 from tickerplant.venue.wire import administration as admin
@@ -123,7 +123,7 @@ class AccountsApi:
             store = AccountStore(self.path)
             try:
                 return _json(command(store, request, body, now_ms))
-            except _Missing as exc:
+            except (_Missing, NoSuchAccount) as exc:
                 return _json({"code": -1, "msg": str(exc)}, status=404)
             except (StoreError, ValueError, msgspec.DecodeError, RecursionError) as exc:
                 status = 404 if str(exc).startswith("no ") else 400

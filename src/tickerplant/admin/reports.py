@@ -22,10 +22,14 @@ import msgspec
 from aiohttp import web
 
 from tickerplant.report.render import report_html, report_json
-from tickerplant.report.write import NoJournal, build_figures, parse_range
+from tickerplant.report.write import NoJournal, NoRows, build_figures, parse_range
 from tickerplant.venue.auth.store import ID_MAX
 
-__all__ = ["ReportsApi", "account_in_path"]
+__all__ = ["NoSuchAccount", "ReportsApi", "account_in_path"]
+
+
+class NoSuchAccount(LookupError):
+    """A path's account id past any account's (``account_in_path``): 404, naming the id sent."""
 
 
 def _refusal(msg: str, status: int) -> web.Response:
@@ -54,9 +58,11 @@ class ReportsApi:
         query = request.query
         try:
             start, end = parse_range(query.get("from"), query.get("to"))
+            account_id = account_in_path(request)
         except ValueError as exc:
             return _refusal(str(exc), 400)
-        account_id = account_in_path(request)
+        except NoSuchAccount as exc:
+            return _refusal(str(exc), 404)
         asset = query.get("asset") or None
 
         def made() -> bytes:
@@ -65,14 +71,18 @@ class ReportsApi:
 
         try:
             body = await asyncio.get_running_loop().run_in_executor(None, made)
-        except NoJournal as exc:
-            return _refusal(str(exc), 404)
+        except NoJournal as exc:  # nothing of the account: 404; nothing in what was asked: 400
+            return _refusal(str(exc), 400 if isinstance(exc, NoRows) else 404)
         kind = "application/json" if as_json else "text/html"
         return web.Response(body=body, content_type=kind, charset="utf-8")
 
 
 def account_in_path(request: web.Request) -> int:
-    """The path's account id (``{account:[0-9]+}``); past any id (more digits than one holds):
-    one no account has, its digits never converted (Python refuses a 4,300-digit number)."""
-    digits = request.match_info["account"].lstrip("0") or "0"
-    return int(digits) if len(digits) <= len(str(ID_MAX)) else ID_MAX + 1
+    """The path's account id (``{account:[0-9]+}``); past any id an account can have:
+    ``NoSuchAccount``, naming it as sent (its digits never converted past a number's size:
+    Python refuses a 4,300-digit one)."""
+    sent = request.match_info["account"]
+    digits = sent.lstrip("0") or "0"
+    if len(digits) > len(str(ID_MAX)) or int(digits) > ID_MAX:
+        raise NoSuchAccount(f"no account {sent}")
+    return int(digits)

@@ -33,13 +33,18 @@ from tickerplant.venue.domain.orders import Fill
 from tickerplant.venue.journal.rows import ORDER_COLUMNS, fill_from_row, order_from_row
 from tickerplant.venue.journal.schema import FILL_COLUMNS
 
-__all__ = ["NoJournal", "ahead_of_start", "last_trading_ms", "read_rows", "traded_accounts"]
+__all__ = ["NoJournal", "NoRows", "ahead_of_start", "last_trading_ms", "read_rows", "traded_accounts"]
 
 END_OF_TIME_MS = 2**62  # no end given: every row
 
 
 class NoJournal(LookupError):
     """The database holds no journal (the server never traded on it) or no such account."""
+
+
+class NoRows(NoJournal):
+    """The account has rows, but none the report asked for (its range, its asset): a
+    question to ask again, not an account missing."""
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -189,6 +194,10 @@ def read_rows(
             )
         ]
         if not fills and not incomes:
+            later = _first_after(db, account_id, end)
+            if later is not None:  # rows, all after the range's end
+                first = _iso(later)
+                raise NoRows(f"account {account_id} has no row up to {_iso(end)}: its first is at {first}")
             raise NoJournal(f"account {account_id} has no fill and no income in the journal")
         if start_ms is None:  # from the first fill: the deposits before it are what the run starts with
             start = fills[0].time_ms if fills else incomes[0].time_ms
@@ -196,7 +205,7 @@ def read_rows(
         if start > last_ms and not any(point.time_ms >= start for point in marks):
             # a range after everything the account did: a typo's year, not a flat report
             last = _iso(last_ms)
-            raise NoJournal(f"account {account_id} has no row from {_iso(start)}: its last is at {last}")
+            raise NoRows(f"account {account_id} has no row from {_iso(start)}: its last is at {last}")
         orders = [
             order_from_row(row)
             for row in db.execute(
@@ -217,11 +226,21 @@ def read_rows(
         held = {contracts[f.symbol].inst.margin_asset for f in fills} | {i.asset for i in incomes}
         if asset not in held:
             have = ", ".join(sorted(held))
-            raise NoJournal(f"account {account_id} has no row in {asset!r}: its rows are in {have}")
+            raise NoRows(f"account {account_id} has no row in {asset!r}: its rows are in {have}")
     return RunRows(
         account_id, asset or _asset(fills, incomes, contracts, start), start, end_ms, fills, incomes,
         orders, sorted([*prices, *marks]), contracts,
     )  # fmt: skip
+
+
+def _first_after(db: sqlite3.Connection, account_id: int, end: int) -> int | None:
+    """The time of the account's first fill or income row after ``end``; None: it has none."""
+    row = db.execute(
+        "SELECT MIN(t) FROM (SELECT MIN(time_ms) AS t FROM venue_fills WHERE account_id = ? AND time_ms > ? "
+        "UNION ALL SELECT MIN(time_ms) FROM venue_income WHERE account_id = ? AND time_ms > ?)",
+        (account_id, end, account_id, end),
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def _others(

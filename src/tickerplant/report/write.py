@@ -14,11 +14,11 @@ from pathlib import Path
 
 from tickerplant.market.instruments import Instrument
 from tickerplant.report.figures import Figures, figures
-from tickerplant.report.journal_rows import NoJournal, read_rows
+from tickerplant.report.journal_rows import NoJournal, NoRows, read_rows
 from tickerplant.report.render import report_html, report_json
 from tickerplant.report.rows import PricePoint
 
-__all__ = ["NoJournal", "ReportFiles", "build_figures", "parse_range", "parse_time", "write_report"]
+__all__ = ["NoJournal", "NoRows", "ReportFiles", "build_figures", "parse_range", "parse_time", "write_report"]
 
 
 @dataclass(frozen=True, slots=True)
