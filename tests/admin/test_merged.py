@@ -157,6 +157,9 @@ def test_a_process_that_answers_but_does_not_hear_its_bus_is_not_up() -> None:
     assert samples["tickerplant_workers_up", (("role", "gateway"),)] == 1
     assert samples["tickerplant_workers_up", (("role", "plant"),)] == 1
     assert samples["tickerplant_connections", (("market", "um"), ("surface", "streams"))] == 7  # still counted
+    # the whole server's bus_up is each market's least, a 0 or 1 as each process' (not a sum: 3, 2)
+    assert samples["tickerplant_bus_up", (("market", "um"),)] == 0
+    assert samples["tickerplant_bus_up", (("market", "cm"),)] == 1
     samples = _samples(merge_metrics([Said("plant", PLANT + _bus_up(0, 0))]))  # away from NATS
     assert samples["tickerplant_workers_up", (("role", "plant"),)] == 0
 

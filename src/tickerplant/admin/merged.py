@@ -7,7 +7,10 @@ by bucket (``_bucket``, ``_count`` and ``_sum`` are samples like any other). A g
 is the whole server's figure (connections, subscriptions, RSS and open descriptors of all
 the processes), except for the gauges every process reads off the same market, which the
 first process that has them (the plant, listed first) gives: the book gauges and the
-replay's; and a start time, which is the oldest process'. A process that did not answer
+replay's; a start time, which is the oldest process'; and ``tickerplant_bus_up``, each
+market's the least of the processes' (1 only while every process that answered hears its
+bus: a sum would read 3 with two gateways, 2 with one of them deaf, and no alert written
+for the 0-or-1 figure would fire). A process that did not answer
 adds nothing; ``tickerplant_workers`` and ``tickerplant_workers_up`` say how many of each
 role there are and how many are up: answered, and hearing their bus (every
 ``tickerplant_bus_up`` sample they give is 1: the plant connected to NATS, a gateway's
@@ -47,6 +50,7 @@ FIRST_ANSWER = {
     "tickerplant_replay_time_seconds",
 }
 _OLDEST = {"process_start_time_seconds"}
+_LEAST = {"tickerplant_bus_up"}  # every process' 0 or 1: the whole server's is their least
 
 
 class Said(NamedTuple):
@@ -87,7 +91,7 @@ def merge_metrics(said: Sequence[Said]) -> bytes:
                 key = (sample.name, tuple(sorted(sample.labels.items())))
                 if key not in into:
                     into[key] = sample.value
-                elif family.name in _OLDEST:
+                elif family.name in _OLDEST or family.name in _LEAST:
                     into[key] = min(into[key], sample.value)
                 elif family.name not in FIRST_ANSWER or family.type != "gauge":
                     into[key] += sample.value
