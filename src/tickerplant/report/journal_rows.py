@@ -196,8 +196,8 @@ def read_rows(
         if not fills and not incomes:
             later = _first_after(db, account_id, end)
             if later is not None:  # rows, all after the range's end
-                first = _iso(later)
-                raise NoRows(f"account {account_id} has no row up to {_iso(end)}: its first is at {first}")
+                earliest = _iso(later)
+                raise NoRows(f"account {account_id} has no row up to {_iso(end)}: its first is at {earliest}")
             raise NoJournal(f"account {account_id} has no fill and no income in the journal")
         if start_ms is None:  # from the first fill: the deposits before it are what the run starts with
             start = fills[0].time_ms if fills else incomes[0].time_ms
