@@ -16,7 +16,8 @@ goes first; an idle loop leaves them both cores. A worker that died breaks its p
 tasks in it fail (their parts are then made on the loop, as without a farm) and the next
 task starts a new pool. A worker whose server ended, however (``kill -9`` too), exits within
 half a second. Memory: a worker holds its past's bounded caches (``series.py``,
-``marks.py``), some 60-80 MB with numpy; the tasks waiting are long answers' parts, 64 days'
+``marks.py``) of days and hours, its minutes let go after each task (the next draws other
+days), some 60-80 MB with numpy; the tasks waiting are long answers' parts, 64 days'
 worth a task, at most ``farming.IN_FLIGHT_MOST`` a past.
 """
 
@@ -222,10 +223,14 @@ def draw(recipe: Recipe, job: Job) -> list[Kline] | list[PriceBar]:
         past = SimulatedPast(*recipe)
         built = _DRAWN[recipe] = (past, PastMarks(past))
     past, marks = built
-    if job[0] == "days":
-        return past.daily(job[1], job[2])
-    _, symbol, kind, interval, opens = job
-    return marks.bars(symbol, kind, interval, opens)
+    try:
+        if job[0] == "days":
+            return past.daily(job[1], job[2])
+        _, symbol, kind, interval, opens = job
+        return marks.bars(symbol, kind, interval, opens)
+    finally:  # the next task draws the next days, not these minutes: a worker keeps its size
+        past.forget_minutes()
+        marks.forget_minutes()
 
 
 FARM = PastFarm()

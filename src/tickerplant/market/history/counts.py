@@ -94,6 +94,11 @@ class TradeCounts:
         # the listing block's days before the listing, which no id counts
         self._unlisted = (sum(days[0][:listed]), sum(days[1][:listed]))
 
+    def forget_minutes(self) -> None:
+        """Its hours' minute counts and joins let go (``SimulatedPast.forget_minutes``)."""
+        self._minute_counts.clear()
+        self._minute_joins.clear()
+
     # -- blocks and days ------------------------------------------------------------------
 
     def _block_total(self, block: int) -> tuple[int, int]:

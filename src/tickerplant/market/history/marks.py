@@ -31,6 +31,7 @@ first (``kline_pieces``, ``funding_pieces``: ``protocol/later.py``).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Generator, Iterator
 from functools import partial
 from typing import NamedTuple
@@ -82,8 +83,11 @@ class PastFunding(NamedTuple):
         return FundingEvent(self.symbol, self.funding_ms, rate, mark)
 
 
-# a minute of one symbol: (mark, index, premium) bars' (open, high, low, close), mark units
-_Minute = tuple[tuple[int, int, int, int], tuple[int, int, int, int], tuple[int, int, int, int]]
+# one funding interval's minutes of one symbol, by ``PriceKind`` (mark, index, premium): each
+# an array of the minutes' (open, high, low, close) in turn, mark units, 8 bytes a value. (As
+# a tuple of tuples of ints a minute took ~650 bytes, and the 512 intervals kept ~160 MB: a
+# farm's worker that had drawn one symbol's daily mark klines held that much.)
+_Interval = tuple["array[int]", "array[int]", "array[int]"]
 
 
 class PastMarks:
@@ -91,7 +95,7 @@ class PastMarks:
 
     def __init__(self, past: SimulatedPast) -> None:
         self.past = past
-        self._intervals: Lru[tuple[str, int], list[_Minute]] = Lru(_INTERVALS_KEPT)
+        self._intervals: Lru[tuple[str, int], _Interval] = Lru(_INTERVALS_KEPT)
         self._basis_keys: dict[tuple[Market, str], int] = {}
         self._fundings: Lru[tuple[str, int], PastFunding] = Lru(_FUNDINGS_KEPT)
         self._bars: Lru[tuple[str, PriceKind, str, int], PriceBar] = Lru(_BARS_KEPT)
@@ -104,6 +108,10 @@ class PastMarks:
         self._reference = {
             i.symbol: perpetuals.get((i.market, i.pair), i.symbol) for i in past.instruments.values()
         }
+
+    def forget_minutes(self) -> None:
+        """The funding intervals' minutes kept, let go (``SimulatedPast.forget_minutes``)."""
+        self._intervals.clear()
 
     def reference(self, symbol: str) -> str:
         """The contract whose prices give ``symbol``'s pair's index: its perpetual."""
@@ -146,14 +154,14 @@ class PastMarks:
         t = start
         while t <= last_ms:
             interval = t // FUNDING_INTERVAL_MS
-            minutes = self._interval(symbol, interval)
+            values = self._interval(symbol, interval)[kind]
             end = min(last_ms, (interval + 1) * FUNDING_INTERVAL_MS - 1)
-            i = (t - interval * FUNDING_INTERVAL_MS) // MINUTE_MS
+            i = 4 * ((t - interval * FUNDING_INTERVAL_MS) // MINUTE_MS)
             while t <= end:
-                o, h, low, c = minutes[i][kind]
+                o, h, low, c = values[i : i + 4]
                 out.append(PriceBar(t, t + MINUTE_MS - 1, o, h, low, c, _SAMPLES))
                 t += MINUTE_MS
-                i += 1
+                i += 4
         return out
 
     def span(self, symbol: str, kind: PriceKind, start_ms: int, end_ms: int) -> PriceBar | None:
@@ -178,8 +186,9 @@ class PastMarks:
             begin = n * FUNDING_INTERVAL_MS
             low_i = (max(first_ms, begin) - begin) // MINUTE_MS
             high_i = (min(last_ms, begin + FUNDING_INTERVAL_MS - 1) - begin) // MINUTE_MS
-            for minute in self._interval(symbol, n)[low_i : high_i + 1]:
-                o, h, lo, c = minute[kind]
+            values = self._interval(symbol, n)[kind]
+            for i in range(4 * low_i, 4 * high_i + 4, 4):
+                o, h, lo, c = values[i : i + 4]
                 if not count:
                     opened, high, low = o, h, lo
                 elif h > high:
@@ -354,10 +363,10 @@ class PastMarks:
 
     # -- one funding interval's minutes ---------------------------------------------------
 
-    def _interval(self, symbol: str, n: int) -> list[_Minute]:
+    def _interval(self, symbol: str, n: int) -> _Interval:
         return self._intervals.get((symbol, n), lambda: self._make_interval(symbol, n))
 
-    def _make_interval(self, symbol: str, n: int) -> list[_Minute]:
+    def _make_interval(self, symbol: str, n: int) -> _Interval:
         past = self.past
         inst = past.instruments[symbol]
         tape, ref = past.tape(symbol), past.tape(self.reference(symbol))
@@ -376,7 +385,7 @@ class PastMarks:
         bases = [o[3] - i for o, i in zip(owns, index_closes, strict=True)]
         average = PremiumAverage()
         window = sum(bases[1 : _BASIS_MINUTES + 1])  # the 30 minutes' basis to the first's close
-        out: list[_Minute] = []
+        marks, indexes, premiums = out = array("q"), array("q"), array("q")
         premium, mark = premium_units, mark_price
         for k in range(_BASIS_MINUTES, count):
             if k > _BASIS_MINUTES:
@@ -396,9 +405,7 @@ class PastMarks:
             m_o = mark(index_open, rate, until, basis_mean, po)
             m_h = mark(index_h, rate, until, basis_mean, ph)
             m_l, m_c = mark(index_l, rate, until, basis_mean, pl), mark(index_c, rate, until, basis_mean, pc)
-            out.append((
-                (m_o, max(m_o, m_h, m_l, m_c), min(m_o, m_h, m_l, m_c), m_c),
-                (index_open, index_h, index_l, index_c),
-                (p_o, max(p_o, p_h, p_l, p_c), min(p_o, p_h, p_l, p_c), p_c),
-            ))  # fmt: skip
+            marks.extend((m_o, max(m_o, m_h, m_l, m_c), min(m_o, m_h, m_l, m_c), m_c))
+            indexes.extend((index_open, index_h, index_l, index_c))
+            premiums.extend((p_o, max(p_o, p_h, p_l, p_c), min(p_o, p_h, p_l, p_c), p_c))
         return out

@@ -103,6 +103,9 @@ class Lru(Generic[K, V]):
             held.move_to_end(key)
         return value
 
+    def clear(self) -> None:
+        self._held.clear()
+
     def put(self, key: K, value: V) -> None:
         """``value`` kept at ``key``, the most recently used."""
         held = self._held
@@ -152,6 +155,10 @@ class AssetPath:
         self._vols: Lru[int, float] = Lru(_DAY_VALUES_KEPT)
         # E[v**2] = 1 for the day multiplier: its log has about this stationary variance
         self._vol_shift = _VOL_SIGMA**2 * _VOL_TAU_DAYS / 2.0
+
+    def forget_minutes(self) -> None:
+        """Its hours' minutes let go (``SimulatedPast.forget_minutes``)."""
+        self._minutes.clear()
 
     def cached(self) -> tuple[int, int]:
         """How many days of hours and hours of minutes are kept (each bounded)."""

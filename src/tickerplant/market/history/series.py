@@ -106,6 +106,16 @@ class SimulatedPast:
             _PASTS[key] = found
         return found
 
+    def forget_minutes(self) -> None:
+        """Every minute-level value kept let go (the paths' minutes, the tapes' minute counts,
+        the minute klines), the days' and hours' kept: a farm's worker after each task, whose
+        next draws the next days (``gateway/past_farm.draw``), not these minutes again."""
+        for path in self._paths.values():
+            path.forget_minutes()
+        for tape in self._tapes.values():
+            tape.counts.forget_minutes()
+        self._minute_klines.clear()
+
     def tape(self, symbol: str) -> SymbolTape:
         tape = self._tapes.get(symbol)
         if tape is None:
