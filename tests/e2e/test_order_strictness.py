@@ -115,6 +115,9 @@ async def test_rest_refuses_what_binance_refuses(
         ("algoOrder", stop | {"clientAlgoId": "autoclose-mine2"}, NOT_A_CLIENT_ID),
         # its client id before the combinations (part 2 §8's order: -4015 in step 2, -4137 in 3)
         ("algoOrder", stop | {"clientAlgoId": "bad id!", "closePosition": "true"}, NOT_A_CLIENT_ID),
+        # an ENUM's value as listed, as an order's side or type is (part 3 §4.5: ISOLATED, CROSSED)
+        ("marginType", {"symbol": symbol, "marginType": "isolated"},
+         {"code": -1130, "msg": "Data sent for parameter 'marginType' is not valid."}),
     ]  # fmt: skip
     for path, params, refusal in cases:
         assert await post(http, plant, venue, market, path, params) == (400, refusal), (path, params)

@@ -63,7 +63,8 @@ def margin_type_endpoint(engine: Engine, authorized: Authorized, now_ms: int) ->
     if not margin_type:
         raise mandatory("marginType")
     symbol = parse_symbol(authorized.params)
-    set_margin_type(engine, authorized.account.account_id, symbol, margin_type.upper(), now_ms)
+    # as listed, not in any case: every other ENUM value is (an order's side, type, timeInForce)
+    set_margin_type(engine, authorized.account.account_id, symbol, margin_type, now_ms)
     return _OK
 
 
