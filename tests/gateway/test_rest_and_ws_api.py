@@ -141,6 +141,26 @@ async def test_exchange_info_declares_the_weight_limit_the_server_keeps(start_se
     assert (weight["rateLimitType"], weight["limit"]) == ("REQUEST_WEIGHT", 300)
 
 
+async def test_a_symbol_sent_empty_is_refused_not_taken_for_every_symbol(start_server: StartServer) -> None:
+    """§8.1: -1105 "Parameter 'symbol' was empty." is ``symbol=``'s, where `symbol` is
+    optional (without it the answer is every symbol's: an empty one is not that); where it
+    is mandatory, -1102's "was empty/null"."""
+    plant = await start_server(clock=ManualClock())
+    empty = {"code": -1105, "msg": "Parameter 'symbol' was empty."}
+    for market, prefix in ((Market.UM, "/fapi"), (Market.CM, "/dapi")):
+        for path in ("ticker/price", "ticker/bookTicker", "ticker/24hr", "premiumIndex", "fundingRate"):
+            answer = await get(plant, market, f"{prefix}/v1/{path}?symbol=")
+            assert (answer.status, answer.body) == (400, empty), path
+        answer = await get(plant, market, f"{prefix}/v1/depth?symbol=")
+        assert (answer.status, answer.body["code"]) == (400, -1102)
+    for path in ("assetIndex", "indexInfo"):
+        assert (await get(plant, Market.UM, f"/fapi/v1/{path}?symbol=")).body == empty, path
+    async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:
+        await api.send('{"id":1,"method":"ticker.price","params":{"symbol":""}}')
+        reply = json.loads(await api.recv())
+    assert (reply["status"], reply["error"]) == (400, empty)
+
+
 async def test_ws_api_ban_closes_the_connection(start_server: StartServer) -> None:
     plant = await start_server(request_weight_per_min=12, clock=ManualClock())
     async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:

@@ -65,7 +65,7 @@ from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
-from tickerplant.protocol.query_values import Params, int_param, text_param
+from tickerplant.protocol.query_values import Params, int_param, optional_symbol, text_param
 
 __all__ = ["FUNDING_LIMIT_MAX", "DerivativesData", "price_row"]
 
@@ -196,7 +196,7 @@ class DerivativesData:
     # -- assetIndex ----------------------------------------------------------------------
 
     def asset_index(self, params: Params, now_ms: int) -> Any:
-        asked = text_param(params, "symbol")
+        asked = optional_symbol(params)
         assets = list(MARGIN_ASSETS)
         if asked is not None:
             assets = [a for a in assets if index_symbol(a) == asked.upper()]

@@ -122,6 +122,11 @@ def mandatory(name: str) -> RequestRefused:
     return RequestRefused(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
+def empty(name: str) -> RequestRefused:
+    """An optional parameter sent with no value (``symbol=``: spec §8.1's -1105 and its case)."""
+    return RequestRefused(-1105, f"Parameter '{name}' was empty.")
+
+
 def unknown_path(path: str, method: str = "GET") -> RequestRefused:
     """The live 404 for a path, or a path's method, the service does not have (trading part
     1 §6.2: ``Path /fapi/v1/positionRisk, Method GET is invalid``)."""

@@ -29,7 +29,7 @@ from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
 from tickerplant.protocol.kline_windows import KlineQuery, kline_query, klines_weight
 from tickerplant.protocol.later import eventually
 from tickerplant.protocol.past import PastAnswers
-from tickerplant.protocol.query_values import Params, int_param, text_param
+from tickerplant.protocol.query_values import Params, int_param, optional_symbol, text_param
 
 __all__ = [
     "DEPTH_LIMITS",
@@ -49,8 +49,9 @@ _encode_row = msgspec.json.Encoder().encode
 
 def named_symbol(market: MarketView, params: Params) -> SymbolView | None:
     """The symbol a request names, None when it names none; -1121 for one this market does
-    not list. Any case: the live service accepts lowercase (§1.2)."""
-    name = text_param(params, "symbol")
+    not list; -1105 for one sent empty (``optional_symbol``). Any case: the live service
+    accepts lowercase (§1.2)."""
+    name = optional_symbol(params)
     if name is None:
         return None
     view = market.symbol(name.upper())
@@ -60,7 +61,9 @@ def named_symbol(market: MarketView, params: Params) -> SymbolView | None:
 
 
 def required_symbol(market: MarketView, params: Params) -> SymbolView:
-    """``named_symbol`` where `symbol` is mandatory (-1102 without it)."""
+    """``named_symbol`` where `symbol` is mandatory (-1102 without it, or empty)."""
+    if params.get("symbol") == "":
+        raise mandatory("symbol")
     view = named_symbol(market, params)
     if view is None:
         raise mandatory("symbol")

@@ -27,7 +27,7 @@ from tickerplant.protocol.long_short import long_short_routes
 from tickerplant.protocol.market_data import MarketData, Method, Spliced
 from tickerplant.protocol.market_history import MarketHistory
 from tickerplant.protocol.open_interest import open_interest_routes
-from tickerplant.protocol.query_values import Params, text_param
+from tickerplant.protocol.query_values import Params, optional_symbol
 from tickerplant.protocol.request_weight import RequestWeight, WeightVerdict, client_key, rate_limit_error
 from tickerplant.protocol.taker_volumes import taker_volume_routes
 
@@ -127,7 +127,7 @@ def answered(result: Any, used_weight: int) -> RestAnswer | RestLater:
 
 def _no_composite_index(params: Params, now_ms: int) -> Any:
     """``GET /fapi/v1/indexInfo``: every composite index, or the one ``symbol`` names."""
-    if text_param(params, "symbol") is not None:
+    if optional_symbol(params) is not None:
         raise BAD_SYMBOL()
     return []
 
