@@ -30,7 +30,7 @@ class _Market:
     def __init__(self, seed: int) -> None:
         self.instruments = {market: catalogue(market, T0) for market in Market}
         every = [inst for insts in self.instruments.values() for inst in insts]
-        self.sim = Simulator(every, seed=seed, actions_per_s=3000.0, start_ms=T0, book_levels=20)
+        self.sim = Simulator(every, seed=seed, actions_per_s=1000.0, start_ms=T0, book_levels=20)
         self.derivatives = SimulatedDerivatives(every, seed=seed, start_ms=T0)
         self.history = self.sim.warm_history(T0, 3_600_000)
         self.last = {trade.symbol: trade.price for trade in self.history}
