@@ -45,7 +45,8 @@ at = "+5s"
 kind = "market-reset"
 at = "+7s"
 """
-STREAMS = "btcusdt@depth@100ms/ethusdt@depth@100ms/bnbusdt@depth@100ms"
+# ETHUSDT's continuous klines are its stream too, named after its pair and contract type
+STREAMS = "btcusdt@depth@100ms/ethusdt@depth@100ms/bnbusdt@depth@100ms/ethusdt_perpetual@continuousKline_1m"
 
 
 async def frames_until_closed(user: RawWebSocket) -> tuple[list[dict[str, object]], int | None]:
@@ -82,6 +83,9 @@ async def test_market_stream_faults(start_server: StartServer) -> None:
     gaps = sorted(after["E"] - before["E"] for before, after in pairwise(eth))
     assert gaps[-1] >= 2_000 > gaps[-2]  # one silence of the stall's length, then on
     assert sum(after["pu"] != before["u"] for before, after in pairwise(eth)) == 1  # what the stall lost
+    continuous = [m["data"]["E"] for m in seen if m["stream"] == "ethusdt_perpetual@continuousKline_1m"]
+    assert continuous and max(continuous) > start_ms + 4_000  # on again after the stall
+    assert not [e for e in continuous if start_ms + 2_100 <= e < start_ms + 3_900]  # silent through it
     bnb = [m["data"]["E"] for m in seen if m["stream"] == "bnbusdt@depth@100ms"]
     assert bnb and max(bnb) < start_ms + 3_000  # stalled from +3 s to the end: nothing since
     assert not [m for m in again if m["stream"] == "bnbusdt@depth@100ms"]

@@ -11,19 +11,23 @@ client that resyncs from a snapshot finds the book as it is.
   after a stalled upstream;
 - ``rollover``: at ``at``, every stream connection closed as at its 24th hour (§2.4).
 
-Only the streams somebody holds are asked about, so a profile without market faults costs
-the fan-out nothing (``publishing`` hands it back the fan-out's own ``publish``).
+A symbol's streams are those named after it and those named after what it belongs to: its
+pair and contract type (``ethusdt_perpetual@continuousKline_1m``) and, on COIN-M, its pair
+(``btcusd@indexPrice@1s``, every contract of the pair's). Only the streams somebody holds
+are asked about, so a profile without market faults costs the fan-out nothing
+(``publishing`` hands it back the fan-out's own ``publish``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tickerplant.faults.decider import Timed
 from tickerplant.faults.profile import Family, FaultKind
 from tickerplant.gateway.fault_gate import FaultGate
 from tickerplant.gateway.market_streams import StreamSurface
+from tickerplant.market.instruments import ContractType, Instrument
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CLOSE_LIFETIME
 
@@ -32,22 +36,38 @@ __all__ = ["MarketFaults", "publishing"]
 Publish = Callable[[Sequence[StreamMessage]], None]
 
 
-def publishing(faults: FaultGate | None, surface: StreamSurface, own: Collection[str]) -> Publish:
+def publishing(faults: FaultGate | None, surface: StreamSurface, own: Mapping[str, Instrument]) -> Publish:
     """What the bus hands the market's messages to: the fan-out's ``publish``, through the
-    profile's market faults when it has some (``own``: the listener's market's symbols)."""
+    profile's market faults when it has some (``own``: the listener's market's instruments)."""
     if faults is None or not faults.decider.has(Family.MARKET):
         return surface.fanout.publish
-    return MarketFaults(faults, surface, frozenset(own)).publish
+    return MarketFaults(faults, surface, own).publish
+
+
+def stream_heads(instruments: Mapping[str, Instrument]) -> dict[str, tuple[str, frozenset[str]]]:
+    """A stream name's head (before its ``@``) -> the symbol it is decided for and the
+    symbols whose stream it is: a symbol's own, its pair and contract type's (continuous
+    klines), its pair's (COIN-M index price: decided for the pair's perpetual)."""
+    heads: dict[str, list[str]] = {}
+    perpetuals_first = sorted(
+        instruments.values(), key=lambda inst: inst.contract_type is not ContractType.PERPETUAL
+    )
+    for inst in perpetuals_first:
+        contract = inst.contract_type.value.lower()
+        for head in (inst.symbol.lower(), f"{inst.pair.lower()}_{contract}", inst.pair.lower()):
+            heads.setdefault(head, []).append(inst.symbol)
+    return {head: (symbols[0], frozenset(symbols)) for head, symbols in heads.items()}
 
 
 class MarketFaults:
-    def __init__(self, faults: FaultGate, surface: StreamSurface, own: frozenset[str]) -> None:
-        """``own``: the listener's market's symbols. A timed fault that names only the other
-        market's is applied here to what carries them (the streams both hosts serve, §4.13)
-        but told (logged, counted) by its own market's listener alone."""
+    def __init__(self, faults: FaultGate, surface: StreamSurface, own: Mapping[str, Instrument]) -> None:
+        """``own``: the listener's market's instruments. A timed fault that names only the
+        other market's is applied here to what carries them (the streams both hosts serve,
+        §4.13) but told (logged, counted) by its own market's listener alone."""
         self.faults = faults
         self.surface = surface
-        self._own = own
+        self._own = frozenset(own)
+        self._heads = stream_heads(own)
         clock = faults.clock
         self._stalls: list[Timed] = []
         for timed in faults.decider.timed(Family.MARKET):
@@ -67,8 +87,11 @@ class MarketFaults:
             stream = message.stream
             if not fanout.carries(stream):
                 continue
-            symbol = stream.partition("@")[0].upper()
-            if any(not t.symbols or symbol in t.symbols for t in stalls):
+            head = stream.partition("@")[0]
+            found = self._heads.get(head)
+            # a stream of no listed symbol (an all-market one, !bookTicker): its head as named
+            symbol, symbols = found if found is not None else (head.upper(), frozenset((head.upper(),)))
+            if any(not t.symbols or not t.symbols.isdisjoint(symbols) for t in stalls):
                 continue
             decision = faults.decide_stream(Family.MARKET, stream, symbol, None, now_ms)
             if decision is None:
@@ -91,7 +114,8 @@ class MarketFaults:
             return  # ``publish`` holds the streams back for its window
         connections = list(self.surface.connections)
         if timed.symbols:
-            prefixes = tuple(f"{symbol.lower()}@" for symbol in timed.symbols)
+            heads = [head for head, (_, named) in self._heads.items() if not named.isdisjoint(timed.symbols)]
+            prefixes = tuple(f"{head}@" for head in {*heads, *(s.lower() for s in timed.symbols)})
             connections = [c for c in connections if any(k.startswith(prefixes) for k in c.delivery_keys())]
         for connection in connections:
             if timed.kind is FaultKind.ROLLOVER:
