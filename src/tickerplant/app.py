@@ -22,7 +22,7 @@ from tickerplant.feeds.relay.relay import DEFAULT_KINDS, RelaySource
 from tickerplant.feeds.replay.controls import control, set_speed
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
-from tickerplant.gateway.fault_names import check_symbols
+from tickerplant.gateway.fault_names import check_listed
 from tickerplant.gateway.market_streams import names_budget
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.past_farm import farm
@@ -156,7 +156,8 @@ class Tickerplant:
         replayed = self.venue_clock is not self.clock
         if replayed and (ahead := ahead_of_start(self.config.venue_db, prepared.start_ms)) is not None:
             raise ValueError(ahead)
-        check_symbols(self.config.faults.profile_text, prepared.instruments)  # named, but not listed
+        # a fault that could never fire: a symbol not listed, a window over before the start
+        check_listed(self.config.faults.profile_text, prepared.instruments, self.clock.now_ms())
         raise_open_files_limit()  # before the listeners take connections
         self.instruments = prepared.instruments
         self.plants = {

@@ -76,21 +76,39 @@ def test_the_names_each_family_meets_are_taken() -> None:
 
 
 def test_a_symbol_the_source_does_not_list_is_refused_at_the_start(tmp_path: Path) -> None:
-    """A fault narrowed to a symbol nobody lists would never fire: the server checks the
-    profile's symbols against its source's listing once the source is prepared, and does not
-    start, saying which fault and which symbol (``fault_names.check_symbols``); a listed
-    symbol of either market, in any case, is taken."""
+    """A fault that would never fire on this server stops its start, saying which fault and
+    why (``fault_names.check_listed``, once the source is prepared): a symbol nobody lists,
+    a stream named after no listed symbol, a window over before the start; a listed symbol
+    of either market, in any case, its pair's and contract's streams, an all-market stream,
+    and an open-ended window that began before the start are taken."""
     from tickerplant.faults.profile import ProfileError
-    from tickerplant.gateway.fault_names import check_symbols
+    from tickerplant.gateway.fault_names import check_listed
     from tickerplant.market.instruments import Market, catalogue
 
-    listing = {market: catalogue(market, 1_790_000_000_000) for market in Market}
-    check_symbols('[[fault]]\nkind = "timeout"\nrate = 0.1\nsymbols = ["btcusdt", "ETHUSD_PERP"]\n', listing)
-    check_symbols("", listing)  # no profile
+    start = 1_790_000_000_000
+    listing = {market: catalogue(market, start) for market in Market}
+    taken = (
+        '[[fault]]\nkind = "timeout"\nrate = 0.1\nsymbols = ["btcusdt", "ETHUSD_PERP"]\n'
+        '[[fault]]\nkind = "market-reset"\nrate = 0.1\nendpoints = ["ethusdt_perpetual@continuousKline_1m", '
+        '"btcusd@indexPrice@1s", "!bookTicker"]\n'
+        '[[fault]]\nkind = "market-stall"\nat = 1000\n'  # from long ago to the end: stalled from the start
+        '[[fault]]\nkind = "internal-error"\nat = 1000\n'
+    )
+    check_listed(taken, listing, start)
+    check_listed("", listing, start)  # no profile
+    for profile, why in (
+        ('[[fault]]\nkind = "timeout"\nrate = 0.1\n[[fault]]\nkind = "market-stall"\nat = "+5s"\nsymbols = ["BTCUSDX"]\n',
+         "--faults: fault 2 (market-stall): symbols: 'BTCUSDX' is not a symbol the server lists"),
+        ('[[fault]]\nkind = "market-reset"\nrate = 0.5\nendpoints = ["btcusdx@aggTrade"]\n',
+         "--faults: fault 1 (market-reset): endpoints: 'btcusdx@aggTrade' is not a stream of a symbol the server lists"),
+        (f'[[fault]]\nkind = "internal-error"\nat = {start - 60_000}\nfor_s = 60\n',
+         "--faults: fault 1 (internal-error): at: it is over before the server's start (2026-09-21T"),
+        (f'[[fault]]\nkind = "rollover"\nat = {start - 1}\n', "fault 1 (rollover): at: it is over before"),
+    ):
+        with pytest.raises(ProfileError, match=re.escape(why)):
+            check_listed(profile, listing, start)
     said = "--faults: fault 2 (market-stall): symbols: 'BTCUSDX' is not a symbol the server lists"
     typo = '[[fault]]\nkind = "timeout"\nrate = 0.1\n[[fault]]\nkind = "market-stall"\nat = "+5s"\nsymbols = ["BTCUSDX"]\n'
-    with pytest.raises(ProfileError, match=re.escape(said)):
-        check_symbols(typo, listing)
     written = tmp_path / "typo.toml"
     written.write_text(typo)
     db = tmp_path / "venue.db"

@@ -67,6 +67,12 @@ def test_a_fault_read_with_its_window_filters_and_defaults() -> None:
         ('[[fault]]\nkind = "timeout"\nat = -1', "at -1 is no time a replay or a clock reaches"),
         ('[[fault]]\nkind = "timeout"\nat = 1969-12-31T23:59:59Z', "at -1000 is no time"),
         ('[[fault]]\nkind = "depth-break"\nrate = 1\naccounts = [1]', "accounts narrow no market stream fault"),
+        # a setting that would be dropped without a word, or a window that never opens
+        ('[[fault]]\nkind = "internal-error"\nat = "+1s"\nfor_s = 0', "for_s 0 is a window that never opens"),
+        ('[[fault]]\nkind = "rollover"\nat = "+1s"\nrate = 0.5', "rate is not rollover's: it fires once, at at"),
+        ('[[fault]]\nkind = "market-stall"\nat = "+1s"\nrate = 0.5', "rate is not market-stall's"),
+        ('[[fault]]\nkind = "listen-key-expired"\nat = "+1s"\nfor_s = 5', "for_s is not listen-key-expired's"),
+        ('[[fault]]\nkind = "timeout"\nrate = 1\ndelay_ms = 0.5', "delay_ms is a whole number of milliseconds, not 0.5"),
         ("[[fault", "not TOML"),
     ],
 )

@@ -114,7 +114,7 @@ async def test_a_split_process_waiting_for_its_bus_stops_at_ctrl_c_and_a_url_wit
 
 async def test_serve_workers_refuses_a_fault_naming_a_symbol_the_plant_does_not_list(tmp_path: Path) -> None:
     """The plant prepares the source, so it checks the profile's symbols against the listing
-    (``fault_names.check_symbols``); a fault that could never fire stops the start, said by
+    (``fault_names.check_listed``); a fault that could never fire stops the start, said by
     the plant and the supervisor both."""
     written = tmp_path / "typo.toml"
     written.write_text('[[fault]]\nkind = "market-stall"\nat = "+5s"\nsymbols = ["BTCUSDX"]\n')

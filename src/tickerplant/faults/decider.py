@@ -28,7 +28,7 @@ from tickerplant.faults.answers import WireError
 from tickerplant.faults.profile import ORDER_ENDPOINTS, Family, Fault, FaultKind, Profile
 from tickerplant.faults.record import FaultRecord, Fired
 
-__all__ = ["Apply", "Decision", "FaultDecider", "Timed", "is_diff_depth", "throttle_exempt"]
+__all__ = ["Apply", "Decision", "FaultDecider", "Timed", "is_diff_depth", "is_timed", "throttle_exempt"]
 
 
 class Apply(enum.Enum):
@@ -121,7 +121,7 @@ class FaultDecider:
         ``THROTTLED`` spares; ``among``: a batch's symbols (upper case), one request that a
         fault narrowed to symbols meets when it names any of them. None: nothing."""
         for i, fault in enumerate(self.profile.faults):
-            if fault.kind.family is not family or _is_timed(fault):
+            if fault.kind.family is not family or is_timed(fault):
                 continue
             if not self._matches(i, fault, where, symbol, account, now_ms, among):
                 continue
@@ -150,7 +150,7 @@ class FaultDecider:
         """The one-shot faults of ``family``, each at its market time."""
         found = []
         for fault, (start, end) in zip(self.profile.faults, self._windows, strict=True):
-            if fault.kind.family is family and _is_timed(fault):
+            if fault.kind.family is family and is_timed(fault):
                 found.append(Timed(fault.kind, start, None if end is None else end - start, fault.symbols,
                                    fault.accounts))  # fmt: skip
         return found
@@ -198,7 +198,7 @@ _TIMED_ONLY = frozenset({FaultKind.LISTEN_KEY_EXPIRED, FaultKind.MARKET_STALL, F
 _TIMED_TOO = frozenset({FaultKind.STREAM_DROP, FaultKind.MARKET_RESET})
 
 
-def _is_timed(fault: Fault) -> bool:
+def is_timed(fault: Fault) -> bool:
     """Fired once at its ``at`` on the connections (``timed``), not drawn per request."""
     return fault.kind in _TIMED_ONLY or (fault.kind in _TIMED_TOO and fault.scheduled)
 

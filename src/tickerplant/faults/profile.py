@@ -180,6 +180,13 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
         raise ProfileError(f"{where}: give a rate, a window (at, for_s), or both")
     if kind in ONE_SHOT and at_ms is None:
         raise ProfileError(f"{where}: give at, the market time it fires")
+    if duration_ms == 0:  # a window that never opens: a fault that never fires
+        raise ProfileError(f"{where}: for_s 0 is a window that never opens")
+    # what a one-shot never reads, refused rather than dropped without a word
+    if kind in ONE_SHOT and "rate" in table:
+        raise ProfileError(f"{where}: rate is not {kind.value}'s: it fires once, at at")
+    if kind in ONE_SHOT and kind is not FaultKind.MARKET_STALL and "for_s" in table:
+        raise ProfileError(f"{where}: for_s is not {kind.value}'s: it fires once, at at")
     for key, kinds in (("placed", _PLACED), ("delay_ms", _DELAY_MS)):  # a setting its kind never reads
         if key in table and kind not in kinds:
             raise ProfileError(f"{where}: {key} is for {', '.join(sorted(k.value for k in kinds))} alone")
@@ -187,6 +194,8 @@ def _fault(number: int, table: Mapping[str, Any]) -> Fault:
     placed = _number(where, "placed", table.get("placed", _PLACED.get(kind, 0.0)), 0.0, 1.0)
     delay = table.get("delay_ms", _DELAY_MS.get(kind, 0))
     delay_ms = int(_number(where, "delay_ms", delay, 0.0, _AT_MOST_MS))
+    if delay_ms != delay:  # 0.5 was 0 without a word
+        raise ProfileError(f"{where}: delay_ms is a whole number of milliseconds, not {delay!r}")
     accounts = _names(where, "accounts", table.get("accounts", []), int)
     if accounts and kind.family is Family.MARKET:  # it never matched: no account asks for them
         raise ProfileError(f"{where}: accounts narrow no market stream fault (every client's streams)")

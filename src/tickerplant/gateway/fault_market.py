@@ -26,8 +26,9 @@ from collections.abc import Callable, Mapping, Sequence
 from tickerplant.faults.decider import Timed
 from tickerplant.faults.profile import Family, FaultKind
 from tickerplant.gateway.fault_gate import FaultGate
+from tickerplant.gateway.fault_names import stream_heads
 from tickerplant.gateway.market_streams import StreamSurface
-from tickerplant.market.instruments import ContractType, Instrument
+from tickerplant.market.instruments import Instrument
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import CLOSE_LIFETIME
 
@@ -42,21 +43,6 @@ def publishing(faults: FaultGate | None, surface: StreamSurface, own: Mapping[st
     if faults is None or not faults.decider.has(Family.MARKET):
         return surface.fanout.publish
     return MarketFaults(faults, surface, own).publish
-
-
-def stream_heads(instruments: Mapping[str, Instrument]) -> dict[str, tuple[str, frozenset[str]]]:
-    """A stream name's head (before its ``@``) -> the symbol it is decided for and the
-    symbols whose stream it is: a symbol's own, its pair and contract type's (continuous
-    klines), its pair's (COIN-M index price: decided for the pair's perpetual)."""
-    heads: dict[str, list[str]] = {}
-    perpetuals_first = sorted(
-        instruments.values(), key=lambda inst: inst.contract_type is not ContractType.PERPETUAL
-    )
-    for inst in perpetuals_first:
-        contract = inst.contract_type.value.lower()
-        for head in (inst.symbol.lower(), f"{inst.pair.lower()}_{contract}", inst.pair.lower()):
-            heads.setdefault(head, []).append(inst.symbol)
-    return {head: (symbols[0], frozenset(symbols)) for head, symbols in heads.items()}
 
 
 class MarketFaults:

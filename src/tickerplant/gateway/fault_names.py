@@ -20,18 +20,19 @@ budget: only their route tables are read, so a route added there is known here.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from tickerplant.faults.decider import is_diff_depth
-from tickerplant.faults.profile import Family, FaultKind, Profile, ProfileError, parse_profile
-from tickerplant.market.instruments import Instrument, Market
+from tickerplant.faults.decider import is_diff_depth, is_timed
+from tickerplant.faults.profile import Family, Fault, FaultKind, Profile, ProfileError, parse_profile
+from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.protocol.streams import parse
 from tickerplant.protocol.user_streams import EVENTS, EXPIRED
 from tickerplant.venue.wire.rest import PrivateRest
 from tickerplant.venue.wire.ws_trading import WsTrading
 
-__all__ = ["check_endpoints", "check_symbols", "served"]
+__all__ = ["check_endpoints", "check_listed", "served", "stream_heads"]
 
 _EVENTS = EVENTS - {EXPIRED}  # the expiry is the listen-key-expired fault's own, never an event's
 
@@ -73,15 +74,54 @@ def check_endpoints(profile: Profile) -> None:
                 raise ProfileError(f"{where}: endpoints: {name!r} is not {what} of the server")
 
 
-def check_symbols(profile_text: str, instruments: Mapping[Market, Collection[Instrument]]) -> None:
-    """Raise ``ProfileError`` naming the first fault with a symbol none of ``instruments`` (the
-    prepared source's listing, both markets) is: its fault would never fire. No profile
-    (``profile_text`` empty): nothing to check."""
+def stream_heads(instruments: Mapping[str, Instrument]) -> dict[str, tuple[str, frozenset[str]]]:
+    """A stream name's head (before its ``@``) -> the symbol it is decided for and the
+    symbols whose stream it is: a symbol's own, its pair and contract type's (continuous
+    klines), its pair's (COIN-M index price: decided for the pair's perpetual)."""
+    heads: dict[str, list[str]] = {}
+    perpetuals_first = sorted(
+        instruments.values(), key=lambda inst: inst.contract_type is not ContractType.PERPETUAL
+    )
+    for inst in perpetuals_first:
+        contract = inst.contract_type.value.lower()
+        for head in (inst.symbol.lower(), f"{inst.pair.lower()}_{contract}", inst.pair.lower()):
+            heads.setdefault(head, []).append(inst.symbol)
+    return {head: (symbols[0], frozenset(symbols)) for head, symbols in heads.items()}
+
+
+def check_listed(
+    profile_text: str, instruments: Mapping[Market, Collection[Instrument]], start_ms: int
+) -> None:
+    """Raise ``ProfileError`` naming the first fault that would never fire on this server: a
+    symbol none of ``instruments`` (the prepared source's listing, both markets) is, a market
+    stream named after none of them (``btcusdx@aggTrade``), or a window that ends before
+    ``start_ms``, the server's start on the faults' clock (a replay's date under ``serve
+    --replay``, whose faults keep the server's time). No profile: nothing to check."""
     if not profile_text:
         return
     listed = {inst.symbol for insts in instruments.values() for inst in insts}
+    heads = stream_heads({inst.symbol: inst for insts in instruments.values() for inst in insts})
     for number, fault in enumerate(parse_profile(profile_text).faults, 1):
+        where = f"--faults: fault {number} ({fault.kind.value})"
         for name in sorted(fault.symbols):
             if name not in listed:
-                where = f"fault {number} ({fault.kind.value})"
-                raise ProfileError(f"--faults: {where}: symbols: {name!r} is not a symbol the server lists")
+                raise ProfileError(f"{where}: symbols: {name!r} is not a symbol the server lists")
+        if fault.kind.family is Family.MARKET:
+            for name in sorted(fault.endpoints):
+                head = name.partition("@")[0]
+                if not head.startswith("!") and head not in heads:
+                    listing = "a stream of a symbol the server lists"
+                    raise ProfileError(f"{where}: endpoints: {name!r} is not {listing}")
+        if fault.at_ms is not None and not fault.after_start and _over_before(fault, start_ms):
+            started = datetime.fromtimestamp(start_ms / 1000, UTC).isoformat(timespec="seconds")
+            over = f"it is over before the server's start ({started}): it would never fire"
+            raise ProfileError(f"{where}: at: {over}")
+
+
+def _over_before(fault: Fault, start_ms: int) -> bool:
+    """Whether ``fault``'s window (``at`` a time, not after the start) has ended by
+    ``start_ms``: a window's end, or a one-shot's moment (a stall with no end lasts on)."""
+    assert fault.at_ms is not None
+    if fault.duration_ms is not None:
+        return fault.at_ms + fault.duration_ms <= start_ms
+    return is_timed(fault) and fault.kind is not FaultKind.MARKET_STALL and fault.at_ms < start_ms

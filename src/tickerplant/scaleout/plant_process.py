@@ -37,7 +37,7 @@ from tickerplant.bus.nats import HEARTBEAT_MS, NatsBus
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.config import ServerConfig
 from tickerplant.feeds import INPUT_ERRORS, Backlog, Source, failure_reason
-from tickerplant.gateway.fault_names import check_symbols
+from tickerplant.gateway.fault_names import check_listed
 from tickerplant.market.demand import Demand
 from tickerplant.market.instruments import Market
 from tickerplant.market.plant.plant import Plant
@@ -107,7 +107,8 @@ class PlantProcess:
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
-        check_symbols(self.config.faults.profile_text, prepared.instruments)  # named, but not listed
+        # a fault that could never fire: a symbol not listed, a window over before the start
+        check_listed(self.config.faults.profile_text, prepared.instruments, self.clock.now_ms())
         self.plants = {
             market: Plant(market, insts, now_ms=prepared.start_ms, payload_format=self.config.payload_format)
             for market, insts in prepared.instruments.items()
