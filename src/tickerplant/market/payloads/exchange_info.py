@@ -227,9 +227,8 @@ class ExchangeInfoCM(msgspec.Struct, frozen=True):
 
 # --- fixed values, as the live service sends them (§7.3) ---------------------------------------
 
-# the order limits are Binance's (venue/risk/order_counts.py counts them); the request weight's
-# is the server's own, ``--request-weight`` (§7.1: the limit a client reads here is the one
-# it meets, so that a throttle sized from it is not banned)
+# Binance's order limits (venue/risk/order_counts.py); the weight's is the server's own
+# (``--request-weight``, §7.1: a throttle sized from what it reads here is not banned)
 _ORDER_LIMITS_CM: Final = [RateLimit("ORDERS", "MINUTE", 1, 1200)]
 _ORDER_LIMITS_UM: Final = [*_ORDER_LIMITS_CM, RateLimit("ORDERS", "SECOND", 10, 300)]
 _ORDER_TYPES: Final = [
@@ -403,13 +402,9 @@ def _symbol_cm(inst: Instrument) -> SymbolCM:
 AUTO_ASSET_EXCHANGE = "-10000"
 
 
-def _rate_limits(market: Market, weight_limit: int) -> list[RateLimit]:
-    orders = _ORDER_LIMITS_UM if market is Market.UM else _ORDER_LIMITS_CM
-    return [RateLimit("REQUEST_WEIGHT", "MINUTE", 1, weight_limit), *orders]
-
-
 def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int, weight_limit: int) -> bytes:
-    limits = _rate_limits(market, weight_limit)
+    orders = _ORDER_LIMITS_UM if market is Market.UM else _ORDER_LIMITS_CM
+    limits = [RateLimit("REQUEST_WEIGHT", "MINUTE", 1, weight_limit), *orders]
     if market is Market.UM:
         # every margin asset of the wallet (part 3 §11), then any other a catalogue margins in
         extra = sorted({inst.margin_asset for inst in instruments} - set(MARGIN_ASSETS))
@@ -425,9 +420,8 @@ def _body(market: Market, instruments: Sequence[Instrument], server_time_ms: int
     return msgspec.json.encode(info)
 
 
-# (market, ids of the instruments, weight limit) -> (the instruments, the body after serverTime). The
-# value holds the instruments themselves, so their ids cannot be reused while cached; they
-# are frozen, so the same objects mean the same body.
+# (market, the instruments' ids, weight limit) -> (the instruments, the body after serverTime):
+# the instruments held, their ids are not reused while cached; frozen, the same is the same body.
 _tails: dict[tuple[Market, tuple[int, ...], int], tuple[tuple[Instrument, ...], bytes]] = {}
 _TAILS_KEPT = 8
 
@@ -435,8 +429,7 @@ _TAILS_KEPT = 8
 def exchange_info(
     market: Market, instruments: Sequence[Instrument], server_time_ms: int, weight_limit: int
 ) -> bytes:
-    """The full JSON body of exchangeInfo for ``market`` listing ``instruments``, in order,
-    declaring ``weight_limit`` as the REQUEST_WEIGHT a minute (the server's ``--request-weight``)."""
+    """exchangeInfo's body: ``market`` listing ``instruments``, in order, REQUEST_WEIGHT ``weight_limit``."""
     key = (market, tuple(map(id, instruments)), weight_limit)
     cached = _tails.get(key)
     if cached is None:
