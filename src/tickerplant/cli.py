@@ -59,6 +59,7 @@ def _fault_profile(config: ServerConfig) -> ServerConfig:
     named, text = config.faults.profile, config.faults.profile_text
     if not named and not text:
         return config
+    said = f"--faults {named}" if named else "[faults] profile_text"  # where it was written
     try:
         if named:
             text = BUILTIN[named] if named in BUILTIN else Path(named).read_text()
@@ -69,9 +70,9 @@ def _fault_profile(config: ServerConfig) -> ServerConfig:
         built = ", ".join(sorted(BUILTIN))
         raise SystemExit(f"--faults {named}: neither a built-in profile ({built}) nor a file") from None
     except UnicodeDecodeError as exc:  # before OSError's: a ValueError
-        raise SystemExit(f"--faults {named}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise SystemExit(f"{said}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except (OSError, ProfileError) as exc:
-        raise SystemExit(f"--faults {named}: {exc}") from None
+        raise SystemExit(f"{said}: {exc}") from None
     return dataclasses.replace(config, faults=dataclasses.replace(config.faults, profile_text=text))
 
 

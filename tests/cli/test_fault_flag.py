@@ -32,6 +32,10 @@ def test_faults_names_a_built_in_profile_or_reads_a_file(tmp_path: Path) -> None
     written.write_bytes(b'[[fault]]\nkind = "timeout"\nrate = 0.1\nname = "\xff"\n')  # a file not UTF-8: said so
     with pytest.raises(SystemExit, match=r"day.toml: not UTF-8 text \(invalid start byte at byte 46\)"):
         build_config(_parser().parse_args(["serve", "--faults", str(written)]))
+    inline = tmp_path / "server.toml"  # a profile written in the configuration: said where
+    inline.write_text("[faults]\nprofile_text = \"\"\"\n[[fault]]\nkind = 'timeout'\n\"\"\"\n")
+    with pytest.raises(SystemExit, match=r"^\[faults\] profile_text: fault 1 \(timeout\): give a rate, a window"):
+        build_config(_parser().parse_args(["serve", "--config", str(inline)]))
 
 
 @pytest.mark.parametrize(
