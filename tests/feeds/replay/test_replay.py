@@ -101,6 +101,12 @@ def test_a_bad_row_names_the_file_and_row(tmp_path: Path) -> None:
     assert file is not None
     with pytest.raises(ValueError, match=r"BTCUSDT-trades-2024-01-01\.csv, data row 1"):
         list(rows(file, 2, 3))
+    # a row short of a column: how many it has, not Python's "list index out of range"
+    path = write(tmp_path, "BTCUSDT-trades-2024-01-02", UM_TRADES_HEADER, ["1,42000.1,0.5,1"], zipped=False)
+    file = identify(path)
+    assert file is not None
+    with pytest.raises(ValueError, match=r"2024-01-02\.csv, data row 1: 4 columns, too few in b'1,42000\.1,0\.5,1'$"):
+        list(rows(file, 2, 3))
 
 
 _INT_SPELLINGS = ["7", "007", " 7", "7 ", "-7", "+7", "1_000", "7.0", "1e3", "x", ""]

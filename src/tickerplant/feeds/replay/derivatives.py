@@ -37,6 +37,7 @@ import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
+from tickerplant.feeds.replay.file_columns import unread_row
 from tickerplant.feeds.replay.public_files import FileKind, PublicFile, lines
 from tickerplant.market.derivatives.mark_price import (
     INTEREST_RATE,
@@ -86,7 +87,7 @@ def _rows(file: PublicFile, key: str, progress: list[int]) -> Iterator[tuple[int
             else:
                 yield int(f[_CLOSE_TIME]), order, key, _mark_units(f[_CLOSE])
         except (IndexError, ValueError) as exc:
-            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {line[:120]!r}") from None
+            raise unread_row(file.path.name, number, exc, line) from None
 
 
 class _Contract:

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["ints", "is_true", "makers"]
+__all__ = ["ints", "is_true", "makers", "unread_row"]
 
 _Decode = Callable[[bytes], list[Any]]
 
@@ -45,3 +45,10 @@ def _json_bools(text: bytes) -> list[bool]:
 
 ints = functools.partial(_json_column, msgspec.json.Decoder(list[int]).decode, int)
 makers = functools.partial(_json_column, _json_bools, is_true)
+
+
+def unread_row(name: str, number: int, exc: Exception, row: bytes) -> ValueError:
+    """What a row a replay cannot read is told as: its file and number, why, and its text
+    (a row short of a column says how many it has, not Python's "list index out of range")."""
+    why = f"{row.count(b',') + 1} columns, too few" if isinstance(exc, IndexError) else str(exc)
+    return ValueError(f"{name}, data row {number}: {why} in {row[:120]!r}")

@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from tickerplant.feeds.replay.derivatives import derivative_events
+from tickerplant.feeds.replay.file_columns import unread_row
 from tickerplant.feeds.replay.instruments import FinestDigits
 from tickerplant.feeds.replay.public_files import (
     DERIVATIVE_KINDS,
@@ -299,7 +300,7 @@ def _kline_rows(
                 close_ms = int(f[6])
                 row = [interval, int(f[0]), *f[1:6], close_ms, f[7], int(f[8]), f[9], f[10]]
             except (IndexError, ValueError) as exc:
-                raise ValueError(f"{file.path.name}, data row {number}: {exc} in {line[:120]!r}") from None
+                raise unread_row(file.path.name, number, exc, line) from None
             if close_ms < start:
                 continue
             if close_ms > end:

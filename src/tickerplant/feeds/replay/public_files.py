@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple, cast
 
-from tickerplant.feeds.replay.file_columns import ints, is_true, makers
+from tickerplant.feeds.replay.file_columns import ints, is_true, makers, unread_row
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import (
     FinerDigits,
@@ -110,6 +110,7 @@ _LAYOUT: dict[FileKind, tuple[tuple[int, int], ...]] = {
     FileKind.TRADES: ((0, _INT), (4, _INT), (1, _PRICE), (2, _QTY), (5, _BOOL)),
 }
 _TIME_FIELD = {FileKind.BOOK_TICKER: 2, FileKind.AGG_TRADES: 3, FileKind.TRADES: 1}
+_WIDEST = {kind: max(c for c, _ in fields) for kind, fields in _LAYOUT.items()}  # a row needs more
 # the columns whose digits size an instrument's units (``sample_decimals``)
 _PRICE_COLUMNS = {kind: tuple(c for c, how in fields if how == _PRICE) for kind, fields in _LAYOUT.items()}
 _QTY_COLUMNS = {kind: tuple(c for c, how in fields if how == _QTY) for kind, fields in _LAYOUT.items()}
@@ -347,6 +348,8 @@ def _columns(
     if len(fields) != width * len(chunk) or len(set(map(bytes.count, chunk, itertools.repeat(b",")))) != 1:
         raise ValueError("rows of different widths")
     layout = _LAYOUT[kind]
+    if width <= _WIDEST[kind]:  # every row short of a column: its columns were empty, its rows lost
+        raise ValueError("too few columns")
     raw: list[list[Any]] = [fields[c::width] for c, _ in layout]
     as_texts = False
     if texts is not None:  # the prices and sizes as the payloads write them, if all are
@@ -394,8 +397,7 @@ def _row_by_row(
                 where = f"{file.path.name}, data row {number}"
                 log.warning("%s: %s: %d rows skipped so far", where, exc, skipped[0])
         except (IndexError, ValueError) as exc:
-            row = b",".join(f)[:120]
-            raise ValueError(f"{file.path.name}, data row {number}: {exc} in {row!r}") from None
+            raise unread_row(file.path.name, number, exc, b",".join(f)) from None
     columns = tuple(map(list, zip(*converted, strict=True))) if converted else ()
     return (columns[_TIME_FIELD[file.kind]] if converted else []), columns
 
