@@ -106,6 +106,25 @@ async def test_the_archive_holds_the_rest_answers_rows(start_server: StartServer
     assert len(index) == 24 and int(index[0][0]) == DAY
 
 
+async def test_a_days_four_kinds_of_klines_are_each_its_own_though_their_files_share_a_name(
+    start_server: StartServer,
+) -> None:
+    """A symbol's trade, mark, index and premium index klines of a day are four files of one
+    name (``BTCUSDT-1h-2026-11-10.zip``; a USDⓈ-M pair's index is named by its symbol): each is
+    its own series, with its own checksum, in whichever order they are asked (the first one
+    asked was served, with its checksum, for all four)."""
+    plant = await start_server(clock=ManualClock(T0), simulator=STILL)
+    base = f"http://127.0.0.1:{plant.listeners[Market.UM].port}"
+    rest = f"{base}/fapi/v1/{{}}?{{}}=BTCUSDT&interval=1h&startTime={DAY}&limit=24"
+    made = {}
+    for kind, named in (("premiumIndexKlines", "symbol"), ("klines", "symbol"), ("indexPriceKlines", "pair"),
+                        ("markPriceKlines", "symbol")):  # fmt: skip
+        body, rows = await _file(base, f"/data/futures/um/daily/{kind}/BTCUSDT/1h/BTCUSDT-1h-2026-11-10.zip")
+        assert rows == _texts(msgspec.json.decode((await asyncio.to_thread(_get, rest.format(kind, named)))[2]))
+        made[kind] = body
+    assert len(set(made.values())) == 4
+
+
 async def test_what_the_past_does_not_hold_is_s3s_404(start_server: StartServer) -> None:
     plant = await start_server(clock=ManualClock(T0), simulator=STILL)
     base = f"http://127.0.0.1:{plant.listeners[Market.CM].port}"

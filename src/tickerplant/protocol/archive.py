@@ -177,15 +177,18 @@ class Archive:
             return _MISSING
         zip_name = file.name + ".zip"
         checksum = match.group(7) is not None
-        kept = self._kept.get(zip_name)
+        # kept by its path, not its name: a day's klines, mark, index and premium index
+        # klines of one symbol are all ``BTCUSDT-1m-<day>.zip`` (a pair's index is its symbol's)
+        key = match.group(0).removesuffix(".CHECKSUM")
+        kept = self._kept.get(key)
         if kept is not None:
-            self._kept.move_to_end(zip_name)
-            return self._answer(zip_name, kept, checksum)
-        if checksum and zip_name in self._checksums:
-            return ArchiveAnswer(200, b"application/octet-stream", self._checksums.get(zip_name, bytes))
+            self._kept.move_to_end(key)
+            return self._answer(key, kept, checksum)
+        if checksum and key in self._checksums:
+            return ArchiveAnswer(200, b"application/octet-stream", self._checksums.get(key, bytes))
         made: list[bytes] = []
         def finish() -> ArchiveAnswer:
-            return self._answer(zip_name, self._keep(zip_name, made[0]), checksum)
+            return self._answer(key, self._keep(key, zip_name, made[0]), checksum)
 
         return Later(self._build(file, made), finish)
 
@@ -357,20 +360,21 @@ class Archive:
             if not made:
                 packing.discard()  # its client left before it was made
 
-    def _keep(self, zip_name: str, body: bytes) -> bytes:
+    def _keep(self, key: str, zip_name: str, body: bytes) -> bytes:
+        """``body`` kept at ``key`` (its path), with its checksum line (which names the zip)."""
         checksum = b"%s  %s\n" % (hashlib.sha256(body).hexdigest().encode(), zip_name.encode())
-        self._checksums.get(zip_name, lambda: checksum)
+        self._checksums.get(key, lambda: checksum)
         if len(body) <= KEPT_BYTES:
-            self._kept[zip_name] = body
+            self._kept[key] = body
             self._kept_bytes += len(body)
             while self._kept_bytes > KEPT_BYTES:
                 _, dropped = self._kept.popitem(last=False)
                 self._kept_bytes -= len(dropped)
         return body
 
-    def _answer(self, zip_name: str, body: bytes, checksum: bool) -> ArchiveAnswer:
+    def _answer(self, key: str, body: bytes, checksum: bool) -> ArchiveAnswer:
         if checksum:
-            return ArchiveAnswer(200, b"application/octet-stream", self._checksums.get(zip_name, bytes))
+            return ArchiveAnswer(200, b"application/octet-stream", self._checksums.get(key, bytes))
         return ArchiveAnswer(200, b"application/zip", body)
 
 
