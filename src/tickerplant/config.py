@@ -349,8 +349,9 @@ class ServerConfig:
         default_factory=RelayConfig, metadata=section("relay (instead of the simulator)")
     )
     venue_db: str = setting(
-        "tickerplant.db", "the venue's SQLite database of accounts, balances and API keys (made by "
-        "tickerplant accounts create, mode 0600; the server only reads it); relative to the working "
+        "tickerplant.db", "the venue's SQLite database: the accounts, balances and API keys (made by "
+        "tickerplant accounts create, mode 0600), which the server reads, and the journal of its "
+        "orders, fills and positions, which one server at a time writes; relative to the working "
         "directory", flag="--venue-db", metavar="FILE",
     )  # fmt: skip
     workers: int = setting(
