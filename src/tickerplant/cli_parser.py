@@ -243,12 +243,14 @@ def _add_key_options(command: argparse.ArgumentParser) -> None:
 # source's settings and the payload format it encodes in; a gateway by its listeners'.
 _NATS_SETTINGS = {"nats_url", "nats_token_file", "nats_creds", "nats_tls_ca", "nats_tls_cert", "nats_tls_key"}
 _ADMIN_SETTINGS = {"admin_host", "admin_port", "admin_token", "admin_token_file"}
-# (the venue's REST and WebSocket API answers are made where its engines are: the plant's)
+# (the venue's REST and WebSocket API answers are made where its engines are: the plant's,
+# with its journal, and so are the faults of order entry, the WebSocket API and user data)
 _PLANT_SETTINGS = {
     "payload_format", "clock_offset_ms", "queue_model", "legacy_fill_fields", "legacy_conditional_orders",
-    *_ADMIN_SETTINGS, *_NATS_SETTINGS,
+    "venue_db", *_ADMIN_SETTINGS, *_NATS_SETTINGS,
 }  # fmt: skip
 _PLANT_SECTIONS = {"simulator", "replay", "relay"}
+_PLANT_FAULTS = {"profile", "profile_text"}  # not the per-connection aids: the plant holds no client
 _GATEWAY_SECTIONS = {None, "limits", "faults"}
 # a gateway serves the plant's format (bus/listing.py) and forwards its venue's answers
 _NOT_GATEWAY = {"workers", "payload_format", "legacy_fill_fields", "legacy_conditional_orders"}
@@ -290,7 +292,8 @@ def _add_log_options(command: argparse.ArgumentParser, level: str) -> None:
 
 def _add_scaleout_commands(commands: Any) -> None:
     for name, wanted, about in (
-        ("plant", lambda item: item.section in _PLANT_SECTIONS or item.name in _PLANT_SETTINGS,
+        ("plant", lambda item: item.section in _PLANT_SECTIONS or item.name in _PLANT_SETTINGS
+         or (item.section == "faults" and item.name in _PLANT_FAULTS),
          "run the source and the plants, publishing to gateways over NATS"),
         ("gateway", lambda item: item.section in _GATEWAY_SECTIONS and item.name not in _NOT_GATEWAY,
          "serve the protocols from a plant's data over NATS"),

@@ -79,6 +79,19 @@ def test_the_names_each_family_meets_are_taken() -> None:
     check_endpoints(parse_profile(profile))  # raises on any name it does not know
 
 
+def test_the_plant_takes_the_profile_and_the_venue_database_by_flag(tmp_path: Path) -> None:
+    """Split over processes, the plant decides the faults of order entry and holds the
+    venue's journal: it takes ``--faults`` and ``--venue-db`` as ``serve`` and the gateways do
+    (the plant refused both as unknown arguments); the per-connection aids stay the gateways'."""
+    db = str(tmp_path / "venue.db")
+    config = build_config(_parser().parse_args(["plant", "--faults", "binance-bad-day", "--venue-db", db]))
+    assert (config.faults.profile_text, config.venue_db) == (BUILTIN["binance-bad-day"], db)
+    gateway = build_config(_parser().parse_args(["gateway", "--faults", "binance-bad-day", "--venue-db", db]))
+    assert (gateway.faults.profile_text, gateway.venue_db) == (BUILTIN["binance-bad-day"], db)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["plant", "--fault-drop-after", "5"])  # no connection of a client's to drop
+
+
 def test_a_symbol_the_source_does_not_list_is_refused_at_the_start(tmp_path: Path) -> None:
     """A fault that would never fire on this server stops its start, saying which fault and
     why (``fault_names.check_listed``, once the source is prepared): a symbol nobody lists,
