@@ -88,11 +88,13 @@ _LOG_FORMAT_HELP = "text lines (default) or JSON lines with timestamp, level, lo
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tickerplant",
-        description="Binance USDⓈ-M and COIN-M futures market data, byte for byte.",
+        description="Binance USDⓈ-M and COIN-M futures, byte for byte: market data and a trading venue.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    _server_command(commands, "serve", "serve the market-data protocols (simulated market)", "INFO")
+    _server_command(
+        commands, "serve", "serve market data and the venue (a simulated, replayed or relayed market)", "INFO"
+    )
     _add_scaleout_commands(commands)
     _add_run_command(commands)
 
