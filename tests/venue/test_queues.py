@@ -240,3 +240,20 @@ def test_the_engine_moves_each_order_as_every_order_read_by_hand(
             assert 0 <= o.queue_ahead <= book.quantity_at("BTCUSDT", o.side is Side.BUY, o.price)
         assert len(engine.queues) <= 2 * len(now_resting) + _SLACK + 1
     assert RISK_AVERSE.name in QUEUE_MODELS
+
+
+def test_a_payload_the_engine_cannot_read_is_passed_over_and_the_trades_after_it_fill() -> None:
+    """A relayed upstream's payload that does not read (not an aggTrade, a price finer than
+    the instrument's ticks) is passed over as the market view passes it over: the trades of
+    the same delivery after it fill all the same (the whole delivery's fills were lost)."""
+    book = Book()
+    engine = engine_with(book)
+    resting = rest(engine)
+    finer = trade(BID, 500, True)  # its price one digit past the ticks
+    unreadable = [
+        StreamMessage("btcusdt@aggTrade", b'{"stream":"btcusdt@aggTrade","data":123}'),
+        StreamMessage(finer.stream, finer.payload.replace(b'"59999.00"', b'"59999.001"')),
+        StreamMessage("btcusdt@depthDiff", b"[1,2"),
+    ]
+    engine.apply(Trades(tuple([*unreadable, trade(BID, 1500, True)])), NOW + 1)  # 1.000 ahead, then 0.500 of it
+    assert resting.executed_qty == 500

@@ -86,6 +86,8 @@ class RelayBooks:
                 continue
             if clock.now_ms() < next_ms:
                 await clock.sleep_until(next_ms)
+                if not self._wanted:  # lost meanwhile, every book asked for (an upstream loss)
+                    continue
             symbol, book = next(iter(self._wanted.items()))
             if not book.wants_snapshot:  # synced meanwhile, or lost and not yet asking
                 del self._wanted[symbol]

@@ -113,18 +113,33 @@ def _maker_fills(engine: EngineState, messages: Iterable[StreamMessage], now_ms:
             queues.forget(symbol)
             continue
         queues.fresh(symbol, resting)
+        # a payload it cannot read (an upstream's, finer digits than the instrument's): passed
+        # over, as the market view passes it over; the messages after it fill all the same
         if stream in trades:
-            _trade(engine, symbol, _agg.decode(payload), now_ms, out)
+            inst = engine.instruments[symbol]
+            try:
+                trade = _agg.decode(payload)
+                price = to_units(trade.price, inst.price_decimals)
+                qty = to_units(trade.qty, inst.qty_decimals)
+            except (msgspec.DecodeError, ValueError):
+                continue
+            _trade(engine, symbol, trade, price, qty, now_ms, out)
         else:
-            queues.depth(symbol, _book.decode(payload), functools.partial(engine.resting_order, symbol))
+            try:
+                book = _book.decode(payload)
+            except msgspec.DecodeError:
+                continue
+            queues.depth(symbol, book, functools.partial(engine.resting_order, symbol))
 
 
-def _trade(engine: EngineState, symbol: str, trade: AggTrade[str], now_ms: int, out: Made) -> None:
-    inst, queues = engine.instruments[symbol], engine.queues
+def _trade(
+    engine: EngineState, symbol: str, trade: AggTrade[str], price: int, qty: int, now_ms: int, out: Made
+) -> None:
+    """``trade`` (at ``price`` for ``qty``, in units) fills the resting orders it reaches."""
+    queues = engine.queues
     # when a trade came: its own time where the market's times are the venue's, else (a
     # relay's upstream's clock, another machine's) when it reached the venue
     came_ms = trade.trade_time if engine.venue_market.times_are_ours else now_ms
-    price, qty = to_units(trade.price, inst.price_decimals), to_units(trade.qty, inst.qty_decimals)
     find = functools.partial(engine.resting_order, symbol)
     reached = engine.makers.met(symbol, trade.buyer_is_maker, price, engine.resting(symbol), find)
     used = 0  # what this trade filled of the venue's orders at its price: it fills no one twice
