@@ -78,14 +78,17 @@ def stream_heads(instruments: Mapping[str, Instrument]) -> dict[str, tuple[str, 
     """A stream name's head (before its ``@``) -> the symbol it is decided for and the
     symbols whose stream it is: a symbol's own, its pair and contract type's (continuous
     klines), its pair's (COIN-M index price: decided for the pair's perpetual)."""
-    heads: dict[str, list[str]] = {}
+    # a symbol's own name is its alone (a USDⓈ-M pair is named as its perpetual, whose streams
+    # a quarterly of the pair, BTCUSDT_261225, does not have)
+    heads: dict[str, list[str]] = {inst.symbol.lower(): [inst.symbol] for inst in instruments.values()}
     perpetuals_first = sorted(
         instruments.values(), key=lambda inst: inst.contract_type is not ContractType.PERPETUAL
     )
     for inst in perpetuals_first:
         contract = inst.contract_type.value.lower()
-        for head in (inst.symbol.lower(), f"{inst.pair.lower()}_{contract}", inst.pair.lower()):
-            heads.setdefault(head, []).append(inst.symbol)
+        for head in (f"{inst.pair.lower()}_{contract}", inst.pair.lower()):
+            if head.upper() not in instruments:
+                heads.setdefault(head, []).append(inst.symbol)
     return {head: (symbols[0], frozenset(symbols)) for head, symbols in heads.items()}
 
 
