@@ -54,7 +54,7 @@ async def test_btc_is_collateral_for_a_usdt_position(plant: Tickerplant, venue: 
 async def test_a_usdt_wallet_past_the_threshold_is_exchanged_for_btc(
     plant: Tickerplant, venue: Venue, closing: list[Any]
 ) -> None:
-    """A funding of 12 % takes bob's USDT wallet below -10 000 (exchangeInfo's
+    """A funding of 12 % of his notional takes bob's USDT wallet below -10 000 (exchangeInfo's
     ``autoAssetExchange``): his BTC is sold at its price to bring it back to zero, told as
     ``ACCOUNT_UPDATE`` ``m=AUTO_EXCHANGE`` and kept as ``AUTO_EXCHANGE`` income."""
     venue.store.deposit(venue.bob, Market.UM, "BTC", parse_amount("2"), SystemClock().now_ms())
@@ -66,7 +66,8 @@ async def test_a_usdt_wallet_past_the_threshold_is_exchanged_for_btc(
     user = await user_stream(plant, venue.bob_hmac)
     mark = Decimal((await client.futures_mark_price(symbol="BTCUSDT"))["markPrice"])
     now = plant.clock.now_ms()
-    event = FundingEvent("BTCUSDT", now, "0.12", f"{mark:.8f}")
+    # the capped rate (0.4 %, part 3 §9) at 30 times the mark: 12 % of the notional
+    event = FundingEvent("BTCUSDT", now, "0.004", f"{mark * 30:.8f}")
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(event))])
     updates = []
     while not updates or updates[-1]["a"]["m"] != "AUTO_EXCHANGE":

@@ -163,3 +163,34 @@ async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files
         assert force["o"]["T"] == FUNDING + 2 * MIN - 1
         await pushed.close()
         assert (await amounts())["BTCUSDT"] == "0.000"
+
+
+def files_past_the_cap(root: Path) -> None:
+    """``files``, but BTCUSDT's funding at 08:00 is 5 %: past any rate Binance charges."""
+    files(root)
+    funding = root / "futures" / "um" / "monthly" / "fundingRate" / "BTCUSDT"
+    rows = [f"{FUNDING - 8 * 60 * MIN},8,0.00010000", f"{FUNDING},8,0.05000000"]
+    write(funding, "BTCUSDT-fundingRate-2024-01", FUNDING_HEADER, rows, zipped=False)
+
+
+async def test_a_replayed_funding_rate_past_the_cap_is_charged_at_the_cap(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Part 3 §9 "Caps": the rate charged is ``clamp(rate, −MMR, +MMR)`` (BTCUSDT's first
+    bracket: 0.4 %), whatever a replayed file says; the market data shows the file's rate."""
+    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files_past_the_cap, "100000", T0)
+    engine = plant.engines[Market.UM]
+    await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, 4_200_010) == 3_000)
+    port, exposure = plant.listeners[Market.UM].port, engine.exposure
+    async with aiohttp.ClientSession() as session:
+        call = signed_calls(session, port, clock, api_key, SECRET)
+        bought = await call("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.100&newOrderRespType=RESULT")  # fmt: skip
+        assert bought["status"] == "FILLED"
+        clock.advance(2 * MIN + 1000)  # 08:00:01: the funding at the mark of 07:59's close, 42000
+        await eventually(lambda: exposure.funded_ms.get("BTCUSDT") == FUNDING)
+        rows = await call("GET", "/fapi/v1/income", "incomeType=FUNDING_FEE")
+        # 0.1 × 42000 × 0.004 = 16.8, not 0.1 × 42000 × 0.05 = 210
+        assert [(r["symbol"], r["income"]) for r in rows] == [("BTCUSDT", "-16.80000000")]
+        async with session.get(f"http://127.0.0.1:{port}/fapi/v1/fundingRate?symbol=BTCUSDT") as answer:
+            history = await answer.json()
+        assert [r["fundingRate"] for r in history if r["fundingTime"] == FUNDING] == ["0.05000000"]

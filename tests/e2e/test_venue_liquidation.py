@@ -199,9 +199,10 @@ async def test_a_bankrupt_liquidation_sends_no_wallet_below_zero_and_reconciles(
     entry, size = Decimal(position["entryPrice"]), Decimal(position["positionAmt"])
     wb = await wallet(bob)
     assert size == quantity and 0 < wb < Decimal("42.125")
-    # a funding of 1 % at a mark that makes it take all but 0.002 (notional × rate, §9)
-    mark = ((wb - Decimal("0.002")) / (size * Decimal("0.01"))).quantize(EIGHT)
-    funding = FundingEvent("BTCUSDT", plant.clock.now_ms(), "0.01000000", f"{mark}")
+    # a funding at the capped rate (0.4 %, part 3 §9) at a mark that makes it take all but
+    # 0.002 (notional × rate, §9)
+    mark = ((wb - Decimal("0.002")) / (size * Decimal("0.004"))).quantize(EIGHT)
+    funding = FundingEvent("BTCUSDT", plant.clock.now_ms(), "0.00400000", f"{mark}")
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])
     seen = [await user.recv()]
     assert seen[0]["a"]["m"] == "FUNDING_FEE"

@@ -43,7 +43,9 @@ def test_fees_and_funding_are_the_exact_figures_rounded(
     fee = abs(rate)
     assert contract.commission(qty, units, fee) == _down(_notional(contract, qty, price) * fee)
     assert contract.base(qty, units) == _down(_notional(contract, qty, price))
-    assert contract.funding_fee(amt, mark, rate) == toward_zero(-_notional(contract, amt, mark) * rate)
+    cap = contract.brackets[0].mmr  # part 3 §9 "Caps": the rate charged, clamped to ±MMR
+    charged = max(-cap, min(cap, rate))
+    assert contract.funding_fee(amt, mark, rate) == toward_zero(-_notional(contract, amt, mark) * charged)
 
 
 @given(

@@ -211,7 +211,8 @@ def test_a_usdt_wallet_below_the_threshold_is_covered_by_selling_btc_at_its_mark
     engine.apply(AutoExchange(), NOW)
     assert usdt(engine) == -fees  # above -10 000: kept, backed by the BTC
     engine.outbox.take()
-    engine.apply(Marks(tuple([funding(NOW, "0.12", "60000")])), NOW + 1)  # 12 % of 1.5 × 60 000: 10 800 paid
+    # the capped rate (0.4 %, part 3 §9) at a funding mark of 1 800 000: 10 800 paid
+    engine.apply(Marks(tuple([funding(NOW, "0.004", "1800000")])), NOW + 1)
     shortfall = fees + 10800
     assert usdt(engine) == -shortfall
     engine.apply(AutoExchange(), NOW + 1)
