@@ -199,6 +199,24 @@ async def test_a_batch_nested_past_the_decoders_depth_or_with_a_vast_exponent_is
     assert (status, answers[0]["status"], answers[0]["origQty"]) == (200, "NEW", qty)
 
 
+@pytest.mark.parametrize("market", [Market.UM, Market.CM])
+async def test_reads_and_settings_take_enum_values_as_listed(
+    plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession, market: Market
+) -> None:
+    """An ENUM parameter of the account's endpoints takes its values as listed, as an order's
+    side or type does (part 2 §6.9, §9): another value, or a listed one in another case, is
+    -1130 naming it (part 3 §12), not an answer for some other value; the listed ones answer."""
+    cases = [
+        ("forceOrders", {"autoCloseType": "adl"}, "autoCloseType"),
+        ("forceOrders", {"autoCloseType": "LIQUIDATIONS"}, "autoCloseType"),
+    ]
+    for path, params, name in cases:
+        refused = {"code": -1130, "msg": f"Data sent for parameter '{name}' is not valid."}
+        assert await post(http, plant, venue, market, path, params, "GET") == (400, refused), (path, params)
+    for path, params in (("forceOrders", {"autoCloseType": "ADL"}), ("forceOrders", {"autoCloseType": "LIQUIDATION"})):
+        assert await post(http, plant, venue, market, path, params, "GET") == (200, []), (path, params)
+
+
 async def test_a_route_that_raises_is_answered_as_an_unknown_outcome_and_the_listener_goes_on(
     plant: Tickerplant, venue: Venue, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,

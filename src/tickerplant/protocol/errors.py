@@ -36,6 +36,7 @@ __all__ = [
     "StreamError",
     "closing",
     "mandatory",
+    "not_valid",
     "refusal",
     "unknown_path",
 ]
@@ -120,6 +121,12 @@ BAD_SYMBOL = refusal(-1121, "Invalid symbol.")
 
 def mandatory(name: str) -> RequestRefused:
     return RequestRefused(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
+
+
+def not_valid(name: str) -> RequestRefused:
+    """A value its parameter does not take (trading part 1 §6.3's -1130 with its name; part 3
+    §12 gives it for an ENUM's bad value)."""
+    return RequestRefused(-1130, f"Data sent for parameter '{name}' is not valid.")
 
 
 def empty(name: str) -> RequestRefused:

@@ -18,7 +18,7 @@ from typing import Any
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.protocol.errors import mandatory
+from tickerplant.protocol.errors import mandatory, not_valid
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.order_params import parse_int, parse_time_range
@@ -30,7 +30,8 @@ __all__ = ["ROUTES", "Read"]
 
 Read = Callable[[Engine, Authorized, int], Any]
 _WEEK_MS = 7 * 24 * 3600_000  # income without a window: the last 7 days (part 3 §4.11)
-_INCOME_TYPES = ("REALIZED_PNL", "COMMISSION")
+# forceOrders' autoCloseType (part 2 §6.9, §9's "Force-order type"; both when not sent)
+_AUTO_CLOSE_TYPES = frozenset({"LIQUIDATION", "ADL"})
 
 
 def _rate(value: Fraction) -> str:
@@ -127,7 +128,12 @@ def force_orders(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     Binance's ``allOrders``-like window, at most ``limit`` (50, ≤ 100); no ADL here."""
     params = authorized.params
     symbol = params.get("symbol")
-    if params.get("autoclosetype", "LIQUIDATION").upper() == "ADL":
+    # an ENUM's value as listed, not in any case, as an order's side or type is; another is
+    # -1130, part 3 §12's code for a bad ENUM value, as marginType's (part 3 §4.5)
+    close_type = params.get("autoclosetype") or None
+    if close_type is not None and close_type not in _AUTO_CLOSE_TYPES:
+        raise not_valid("autoCloseType")
+    if close_type == "ADL":
         return []
     start, end = parse_time_range(params)
     limit = min(parse_int(params, "limit") or 50, 100)
