@@ -209,11 +209,15 @@ async def test_reads_and_settings_take_enum_values_as_listed(
     cases = [
         ("forceOrders", {"autoCloseType": "adl"}, "autoCloseType"),
         ("forceOrders", {"autoCloseType": "LIQUIDATIONS"}, "autoCloseType"),
+        ("income", {"incomeType": "funding_fee"}, "incomeType"),
+        ("income", {"incomeType": "FUNDING"}, "incomeType"),
     ]
     for path, params, name in cases:
         refused = {"code": -1130, "msg": f"Data sent for parameter '{name}' is not valid."}
         assert await post(http, plant, venue, market, path, params, "GET") == (400, refused), (path, params)
-    for path, params in (("forceOrders", {"autoCloseType": "ADL"}), ("forceOrders", {"autoCloseType": "LIQUIDATION"})):
+    listed = [("forceOrders", {"autoCloseType": "ADL"}), ("forceOrders", {"autoCloseType": "LIQUIDATION"}),
+              ("income", {"incomeType": "FUNDING_FEE"}), ("income", {"incomeType": "DELIVERED_SETTELMENT"})]  # fmt: skip
+    for path, params in listed:
         assert await post(http, plant, venue, market, path, params, "GET") == (200, []), (path, params)
 
 

@@ -12,7 +12,7 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, refusal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.wire.account_reads import force_orders
+from tickerplant.venue.wire.account_reads import force_orders, income
 
 
 def not_valid(name: str) -> tuple[int, str]:
@@ -38,3 +38,27 @@ def test_force_orders_take_auto_close_types_as_listed(engine: Engine, value: str
 def test_force_orders_answer_each_listed_auto_close_type_and_none(engine: Engine) -> None:
     for params in ({}, {"autoCloseType": ""}, {"autoCloseType": "LIQUIDATION"}, {"autoCloseType": "ADL"}):
         assert force_orders(engine, reads(**params), NOW) == [], params
+
+
+@pytest.mark.parametrize("value", ["funding_fee", "Commission", "FUNDING", "COMMISSION,TRANSFER", "PNL"])
+def test_income_takes_income_types_as_listed(engine: Engine, value: str) -> None:
+    assert refusal(income, engine, reads(incomeType=value), NOW) == not_valid("incomeType")
+
+
+def test_income_answers_every_type_the_venue_writes_and_none() -> None:
+    """The flows the venue records (``clearing/``, fills), each a type of its market's list."""
+    for market, kinds in (
+        (Market.UM, ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE", "INSURANCE_CLEAR", "TRANSFER", "AUTO_EXCHANGE")),
+        (Market.CM, ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE", "INSURANCE_CLEAR", "TRANSFER")),
+    ):  # fmt: skip
+        engine = Engine(market, catalogue(market, NOW), Book(), Deposits(), Kept())
+        for params in ({}, {"incomeType": ""}, *({"incomeType": kind} for kind in kinds)):
+            assert income(engine, reads(**params), NOW) == [], (market, params)
+
+
+def test_coin_m_income_takes_only_its_own_types(engine: Engine) -> None:
+    """COIN-M's list is its SDK's seven (part 3 §4.11): USDⓈ-M's Multi-Assets exchange is not one."""
+    if engine.market is Market.CM:
+        assert refusal(income, engine, reads(incomeType="AUTO_EXCHANGE"), NOW) == not_valid("incomeType")
+    else:
+        assert income(engine, reads(incomeType="AUTO_EXCHANGE"), NOW) == []

@@ -30,6 +30,22 @@ __all__ = ["ROUTES", "Read"]
 
 Read = Callable[[Engine, Authorized, int], Any]
 _WEEK_MS = 7 * 24 * 3600_000  # income without a window: the last 7 days (part 3 §4.11)
+# income's incomeType (part 3 §4.11): USDⓈ-M's from its SDK's enum and the doc, with ccxt's
+# SPECIAL_FUNDING_FEE; COIN-M's from its SDK's enum (all types when not sent)
+_UM_INCOME_TYPES = frozenset({
+    "TRANSFER", "WELCOME_BONUS", "REALIZED_PNL", "FUNDING_FEE", "COMMISSION", "INSURANCE_CLEAR",
+    "REFERRAL_KICKBACK", "COMMISSION_REBATE", "API_REBATE", "CONTEST_REWARD", "CROSS_COLLATERAL_TRANSFER",
+    "OPTIONS_PREMIUM_FEE", "OPTIONS_SETTLE_PROFIT", "INTERNAL_TRANSFER", "AUTO_EXCHANGE",
+    "DELIVERED_SETTELMENT", "COIN_SWAP_DEPOSIT", "COIN_SWAP_WITHDRAW", "POSITION_LIMIT_INCREASE_FEE",
+    "STRATEGY_UMFUTURES_TRANSFER", "FEE_RETURN", "BFUSD_REWARD", "SPECIAL_FUNDING_FEE",
+})  # fmt: skip
+_INCOME_TYPES = {
+    Market.UM: _UM_INCOME_TYPES,
+    Market.CM: frozenset({
+        "TRANSFER", "WELCOME_BONUS", "FUNDING_FEE", "REALIZED_PNL", "COMMISSION", "INSURANCE_CLEAR",
+        "DELIVERED_SETTELMENT",
+    }),
+}  # fmt: skip
 # forceOrders' autoCloseType (part 2 §6.9, §9's "Force-order type"; both when not sent)
 _AUTO_CLOSE_TYPES = frozenset({"LIQUIDATION", "ADL"})
 
@@ -102,10 +118,14 @@ def income(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     """Part 3 §4.11: the account's flows, oldest first, at most ``limit`` (100, ≤ 1000),
     within Binance's windows (``history.py``)."""
     params = authorized.params
+    # as listed, not in any case, as every ENUM's value (an order's side, marginType); a type
+    # not of the market's list is -1130, part 3 §12's code for a bad ENUM value
+    kind = params.get("incometype", "")
+    if kind and kind not in _INCOME_TYPES[engine.market]:
+        raise not_valid("incomeType")
     start, end = parse_time_range(params)
     limit = parse_int(params, "limit")
     limit = 100 if limit is None or limit <= 0 else min(limit, 1000)
-    kind = params.get("incometype", "").upper()
     account_id = authorized.account.account_id
     chosen = history.flows(engine, account_id, params.get("symbol"), kind, start, end, limit, now_ms)
     linear, index = engine.market is Market.UM, {s: i for i, s in enumerate(engine.instruments)}
