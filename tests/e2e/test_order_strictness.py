@@ -219,6 +219,13 @@ async def test_reads_and_settings_take_enum_values_as_listed(
               ("income", {"incomeType": "FUNDING_FEE"}), ("income", {"incomeType": "DELIVERED_SETTELMENT"})]  # fmt: skip
     for path, params in listed:
         assert await post(http, plant, venue, market, path, params, "GET") == (200, []), (path, params)
+    # positionMargin's positionSide as an order's: -4060 in another case (part 3 §4.8, part 2 §9)
+    symbol = "BTCUSDT" if market is Market.UM else "BTCUSD_PERP"
+    moved = {"symbol": symbol, "amount": "1", "type": "1"}
+    assert await post(http, plant, venue, market, "positionMargin", moved | {"positionSide": "both"}) == (
+        400, {"code": -4060, "msg": "Invalid position side."})  # fmt: skip
+    assert await post(http, plant, venue, market, "positionMargin", moved | {"positionSide": "BOTH"}) == (
+        400, {"code": -4049, "msg": "Add margin only support for isolated position."})  # fmt: skip
 
 
 async def test_a_route_that_raises_is_answered_as_an_unknown_outcome_and_the_listener_goes_on(

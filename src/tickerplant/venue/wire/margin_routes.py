@@ -52,7 +52,8 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
         raise RequestRefused(-1130, "Data sent for parameter 'type' is not valid.")
     listed = engine.symbol(symbol).symbol
     account_id = authorized.account.account_id
-    side = params.get("positionside", "BOTH").upper()
+    # as listed, not in any case, as an order's positionSide (part 2 §9; -4060 alike, part 3 §4.8)
+    side = params.get("positionside", "BOTH")
     if side not in ("LONG", "SHORT") if engine.ledger(account_id).hedge else side != "BOTH":  # part 3 §4.8
         raise refused(-4060, "Invalid position side.")
     amount = _amount(text)

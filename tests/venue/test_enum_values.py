@@ -13,6 +13,8 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, refusal
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.wire.account_reads import force_orders, income
+from tickerplant.venue.wire.margin_routes import move_margin
+from tickerplant.venue.wire.settings_routes import set_dual_side, set_margin_type
 
 
 def not_valid(name: str) -> tuple[int, str]:
@@ -62,3 +64,17 @@ def test_coin_m_income_takes_only_its_own_types(engine: Engine) -> None:
         assert refusal(income, engine, reads(incomeType="AUTO_EXCHANGE"), NOW) == not_valid("incomeType")
     else:
         assert income(engine, reads(incomeType="AUTO_EXCHANGE"), NOW) == []
+
+
+@pytest.mark.parametrize(("hedge", "value"), [(False, "both"), (False, "Both"), (True, "long"), (True, "Short")])
+def test_position_margin_takes_position_sides_as_listed(engine: Engine, hedge: bool, value: str) -> None:
+    """Part 3 §4.8's -4060, as an order's ``positionSide`` in another case (part 2 §9)."""
+    symbol = "BTCUSDT" if engine.market is Market.UM else "BTCUSD_PERP"
+    set_margin_type(engine, ALICE, symbol, "ISOLATED")
+    if hedge:
+        set_dual_side(engine, ALICE, hedge)
+    moved = reads(symbol=symbol, amount="1", type="1", positionSide=value)
+    assert refusal(move_margin, engine, moved, NOW) == (-4060, "Invalid position side.")
+    # as written, it reaches the account: no position to add margin to
+    moved = reads(symbol=symbol, amount="1", type="1", positionSide=value.upper())
+    assert refusal(move_margin, engine, moved, NOW) == (-4054, "Cannot add position margin: position is 0.")
