@@ -12,6 +12,8 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, book, journal, refusal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.core.engine import Engine
+from tickerplant.venue.domain.algo_params import parse_new_algo
+from tickerplant.venue.domain.order_params import parse_new_order
 from tickerplant.venue.wire.account_reads import force_orders, income
 from tickerplant.venue.wire.margin_routes import move_margin
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_margin_type
@@ -78,3 +80,31 @@ def test_position_margin_takes_position_sides_as_listed(engine: Engine, hedge: b
     # as written, it reaches the account: no position to add margin to
     moved = reads(symbol=symbol, amount="1", type="1", positionSide=value.upper())
     assert refusal(move_margin, engine, moved, NOW) == (-4054, "Cannot add position margin: position is 0.")
+
+
+_LIMIT = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeinforce": "GTC", "quantity": "0.010",
+          "price": "59000.00"}  # fmt: skip
+_STOP = {"algotype": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+         "quantity": "0.010", "triggerprice": "59000.00"}  # fmt: skip
+_ORDER_ENUMS = [  # (name, a listed value in another case, Binance's refusal: part 2 §3.1, §4.2)
+    ("side", "buy", (-1117, "Invalid side.")),
+    ("type", "limit", (-1116, "Invalid orderType.")),
+    ("timeinforce", "gtc", (-1115, "Invalid timeInForce.")),
+    ("positionside", "both", (-4060, "Invalid position side.")),
+    ("neworderresptype", "result", (-1136, "Invalid newOrderRespType.")),
+    ("workingtype", "mark_price", (-4031, "Invalid parameter working type")),
+    ("pricematch", "queue", (-5037, "Invalid price match")),
+    ("selftradepreventionmode", "expire_taker", (-5039, "Invalid self trade prevention mode")),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "refused"), _ORDER_ENUMS)
+def test_an_orders_enum_values_are_taken_as_listed(name: str, value: str, refused: tuple[int, str]) -> None:
+    """Every ENUM of a new order and an algo order (REST, batches and the WebSocket API read
+    them with these parsers) refuses a listed value in another case, as an unknown one."""
+    instruments = {i.symbol: i for i in catalogue(Market.UM, NOW)}
+    assert refusal(parse_new_order, _LIMIT | {name: value}, instruments, NOW, False) == refused
+    algo = (-1116, "Invalid orderType.") if name == "type" else refused
+    assert refusal(parse_new_algo, _STOP | {name: value}, instruments, NOW, False) == algo
+    assert refusal(parse_new_algo, _STOP | {"algotype": "conditional"}, instruments, NOW, False) == (
+        -1116, "Invalid algoType.")  # fmt: skip
