@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import pytest
 from conftest import StartServer
 
-from tickerplant.client.endpoints import fetch, market_of, rest_base
+from tickerplant.client.endpoints import HttpRefused, fetch, market_of, rest_base
 from tickerplant.market.instruments import Market
 
 
@@ -45,3 +46,20 @@ async def test_a_host_that_refuses_for_the_ips_weight_says_so(start_server: Star
         await fetch(base + "/fapi/v1/ping")
     with pytest.raises(OSError, match="refused the ping with 429: this IP's request weight is spent"):
         await market_of(plant.url(Market.UM))
+
+
+async def test_a_refusal_says_its_status_and_retry_after(start_server: StartServer) -> None:
+    """A GET answered 429 raises ``HttpRefused`` with the status and ``Retry-After``'s seconds
+    (spec §7.1), read off the wire; a 404 has none."""
+    plant = await start_server(request_weight_per_min=2, simulator={"actions_per_s": 1e-9})
+    base = rest_base(plant.url(Market.UM))
+    with pytest.raises(HttpRefused) as missing:
+        await fetch(base + "/fapi/v1/nothing")
+    assert missing.value.status == 404 and missing.value.retry_after_s is None
+    for _ in range(2):
+        with contextlib.suppress(HttpRefused):
+            await fetch(base + "/fapi/v1/ping")
+    with pytest.raises(HttpRefused) as limited:
+        await fetch(base + "/fapi/v1/ping")
+    assert limited.value.status == 429
+    assert limited.value.retry_after_s is not None and 0 < limited.value.retry_after_s <= 60

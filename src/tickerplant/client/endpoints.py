@@ -16,11 +16,31 @@ from tickerplant.market.instruments import Market
 from tickerplant.protocol.endpoints import BINANCE_REST, BINANCE_STREAMS, REST_PREFIX, rest_base, rest_prefix
 
 # The URL facts live in protocol/endpoints.py; named here too, as before.
-__all__ = ["BINANCE_REST", "BINANCE_STREAMS", "fetch", "market_of", "rest_base", "rest_prefix"]
+__all__ = ["BINANCE_REST", "BINANCE_STREAMS", "HttpRefused", "fetch", "market_of", "rest_base", "rest_prefix"]
+
+
+class HttpRefused(OSError):
+    """A GET answered with a status other than 200: ``status``, and ``retry_after_s``, the
+    answer's ``Retry-After`` in seconds when it gave one (spec §7.1: with a 429, the wait
+    that avoids a ban; with a 418, the time left of the ban)."""
+
+    def __init__(self, message: str, status: int, retry_after_s: float | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """A ``Retry-After`` header's seconds; None when absent or not a number of seconds (its
+    HTTP-date form is not Binance's, §7.1)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
 async def fetch(url: str, timeout_s: float = 10.0) -> bytes:
-    """GET ``url`` and return the body; raises ``OSError`` on any failure or non-200."""
+    """GET ``url`` and return the body; raises ``OSError`` on any failure, ``HttpRefused``
+    (one) on an answer other than 200."""
 
     def get() -> bytes:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
@@ -31,7 +51,10 @@ async def fetch(url: str, timeout_s: float = 10.0) -> bytes:
         raise OSError(f"not an http(s) URL: {url}")
     try:
         return await asyncio.to_thread(get)
-    except urllib.error.URLError as exc:  # HTTPError included
+    except urllib.error.HTTPError as exc:  # an answer: its status and Retry-After said
+        wait = retry_after_s(exc.headers.get("Retry-After") if exc.headers is not None else None)
+        raise HttpRefused(f"GET {url}: {exc}", exc.code, wait) from exc
+    except urllib.error.URLError as exc:
         raise OSError(f"GET {url}: {exc}") from exc
 
 

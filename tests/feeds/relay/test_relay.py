@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
@@ -798,3 +799,25 @@ def test_a_payload_narrowed() -> None:
     assert narrowed(array, {"BTCUSDT", "SOLUSDT"}) is array
     assert narrowed(array, {"BTCUSDT"}) == b'[{"e":"24hrMiniTicker","s":"BTCUSDT","c":"1.0"}]'
     assert narrowed(array, {"ETHUSDT"}) is None and narrowed(b"not json", set()) == b"not json"
+
+
+async def test_an_upstream_that_refuses_a_snapshot_for_the_ips_weight_is_not_asked_again_meanwhile(
+    start_server: StartServer, start_relay: StartRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upstream whose request weight is spent answers the relay's depth snapshot 429 with
+    Retry-After (spec §7.1): the relay says so once and asks nothing of it until then."""
+    upstream = await start_server(request_weight_per_min=10)  # exchangeInfo fits, a snapshot (20) not
+    with caplog.at_level(logging.WARNING, "tickerplant.relay"):
+        relay = await start_relay({Market.UM: upstream.url(Market.UM)}, symbols=["BTCUSDT"], kinds=["depth@100ms"])
+        source = relay.source
+        assert isinstance(source, RelaySource)
+
+        def refused() -> bool:
+            return any("refused a depth snapshot with 429" in r.getMessage() for r in caplog.records)
+
+        await eventually(refused, 10 * SECONDS)
+        books = source.books[Market.UM]
+        assert books.schedule.banned_until_ms > relay.clock.now_ms() + 1000, "Retry-After: the window's end"
+        assert books.schedule.due(relay.clock.now_ms() + 5_000) is None, "not within the pacing's 1 s, nor 5"
+        assert books.fetched == 1
+    assert len([r for r in caplog.records if "refused a depth snapshot" in r.getMessage()]) == 1

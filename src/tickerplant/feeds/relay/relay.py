@@ -46,7 +46,7 @@ import msgspec
 from tickerplant.bus import Bus, StreamMessage
 from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.backoff import backoff
-from tickerplant.client.endpoints import fetch, market_of
+from tickerplant.client.endpoints import HttpRefused, fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
@@ -58,6 +58,7 @@ from tickerplant.feeds.relay.books import (
     RelayBooks,
 )
 from tickerplant.feeds.relay.narrowed import narrowed
+from tickerplant.feeds.relay.snapshots import UpstreamLimited
 from tickerplant.feeds.relay.streams import (
     DEFAULT_KINDS,
     keeps_books,
@@ -197,7 +198,9 @@ class RelaySource:
     ``connect(url, **stream_options)`` makes each market's reader (``RawStreams``) and
     ``fetch(url)`` GETs the upstream's REST (exchangeInfo, depth snapshots); a test hands
     in its own. Depth snapshots are fetched at most ``snapshot_weight_per_minute`` of
-    request weight a minute per market, and retried ``fetch_delays`` apart.
+    request weight a minute per market, a symbol's failing one retried on its own
+    ``fetch_delays`` apart; after a 429 or 418 every symbol's waits out the answer's
+    ``Retry-After``, or ``ban_delays`` without one (``feeds/relay/snapshots.py``).
     """
 
     def __init__(
@@ -210,6 +213,8 @@ class RelaySource:
         clock: Clock | None = None,
         fetch_attempts: int = 5,
         fetch_delays: Callable[[], Iterator[float]] = lambda: backoff(0.5, 2.0, 8.0),
+        # a 429's weight window is the UTC minute (§7.1): a minute first, then longer
+        ban_delays: Callable[[], Iterator[float]] = lambda: backoff(60.0, 2.0, 600.0),
         connect: Callable[..., Upstream] = RawStreams,
         fetch: Callable[[str], Awaitable[bytes]] = fetch,
         snapshot_weight_per_minute: int = SNAPSHOT_WEIGHT_PER_MINUTE,
@@ -234,6 +239,7 @@ class RelaySource:
         self.stream_options = {"clock": self._clock, **(stream_options or {})}
         self._fetch_attempts = fetch_attempts
         self._fetch_delays = fetch_delays
+        self._ban_delays = ban_delays
         self._connect = connect
         self._fetch = fetch
         self.instruments: dict[Market, list[Instrument]] = {}
@@ -327,7 +333,8 @@ class RelaySource:
             books = self.books[market] = RelayBooks(
                 {inst.symbol: FollowedBook(inst, max_buffered=BUFFERED) for inst in insts},
                 f"{rest_base(url)}{rest_prefix(market)}/depth?limit={SNAPSHOT_LIMIT}&symbol=",
-                batcher.add, self._fetch, self._clock, self._snapshot_interval_ms, self._fetch_delays,
+                batcher.add, self._snapshot, self._clock, self._snapshot_interval_ms, self._fetch_delays,
+                self._ban_delays, market.value,
             )  # fmt: skip
         try:
             async with asyncio.TaskGroup() as group:
@@ -344,6 +351,15 @@ class RelaySource:
                         fetching.cancel()
         finally:
             await streams.close()
+
+    async def _snapshot(self, url: str) -> bytes:
+        """A depth snapshot's GET; a 429 or 418 raised as the IP's limit (§7.1)."""
+        try:
+            return await self._fetch(url)
+        except HttpRefused as refused:
+            if refused.status not in (418, 429):
+                raise
+            raise UpstreamLimited(str(refused), refused.status, refused.retry_after_s) from refused
 
     async def _subscribe(self, market: Market, streams: Upstream, names: list[str]) -> None:
         log.info("%s: subscribing %d streams upstream", market.value, len(names))
