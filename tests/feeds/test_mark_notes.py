@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
+from tickerplant.bus import StreamMessage
+from tickerplant.feeds.mark_notes import REWIND_MS, MarkNotes, is_mark_stream
 
 T = 1_767_225_600_000
 H8 = 8 * 3_600_000
@@ -53,3 +54,43 @@ def test_the_same_push_on_two_streams_is_one_sample() -> None:
     assert len(notes.of(msgspec.json.encode(push))) == 1
     assert notes.of(msgspec.json.encode([push])) == []  # the same moment again, from an array
     assert len(notes.of(msgspec.json.encode(_push("BTCUSDT", T + 2000, "5.1", "0.00010000", T + H8)))) == 1
+
+
+def _state(out: list[StreamMessage]) -> list[tuple[str, int]]:
+    return [(m.stream, msgspec.json.decode(m.payload)["t"]) for m in out if m.stream.endswith("@markState")]
+
+
+def test_after_a_loss_the_next_push_is_taken_whatever_its_time() -> None:
+    """A replaying upstream restarted: its clock is behind the last push noted. The mark
+    follows it at once, and no funding is made of the two time lines' ``T``."""
+    notes = MarkNotes(["BTCUSDT"])
+    notes.of(msgspec.json.encode(_push("BTCUSDT", T + 5000, "5.0", "0.00010000", T + H8)))
+    assert notes.of(msgspec.json.encode(_push("BTCUSDT", T + 1000, "4.0", "0.00010000", T + H8))) == []
+    notes.lost()
+    out = notes.of(msgspec.json.encode(_push("BTCUSDT", T - H8 + 1000, "4.0", "0.00010000", T)))
+    assert _state(out) == [("btcusdt@markState", T - H8 + 1000)]
+    out = notes.of(msgspec.json.encode(_push("BTCUSDT", T - H8 + 2000, "4.1", "0.00010000", T)))
+    assert _state(out) == [("btcusdt@markState", T - H8 + 2000)], "and on from there"
+    assert notes.of(msgspec.json.encode(_push("BTCUSDT", T - H8 + 1500, "4.0", "0.00010000", T))) == []
+
+
+def test_a_funding_across_a_loss_is_noted_when_the_upstream_goes_on() -> None:
+    notes = MarkNotes(["BTCUSDT"])
+    notes.of(msgspec.json.encode(_push("BTCUSDT", T + H8 - 1000, "5.0", "0.00012000", T + H8)))
+    notes.lost()
+    out = notes.of(msgspec.json.encode(_push("BTCUSDT", T + H8 + 9000, "6.0", "0.00010000", T + 2 * H8)))
+    assert [m.stream for m in out] == ["btcusdt@fundingEvent", "btcusdt@markState"]
+
+
+def test_a_push_far_behind_the_last_starts_the_time_line_over_without_a_loss() -> None:
+    """A replaying upstream sent back, its connection kept: a straggler of a slower stream is
+    passed over, a push more than ``REWIND_MS`` behind is a new time line."""
+    notes = MarkNotes(["BTCUSDT"])
+    notes.of(msgspec.json.encode(_push("BTCUSDT", T + H8 + 60_000, "5.0", "0.00012000", T + 2 * H8)))
+    straggler = _push("BTCUSDT", T + H8 + 60_000 - REWIND_MS, "5.0", "0.00012000", T + 2 * H8)
+    assert notes.of(msgspec.json.encode(straggler)) == []
+    back = _push("BTCUSDT", T + H8 - 5000, "4.0", "0.00012000", T + H8)
+    assert _state(notes.of(msgspec.json.encode(back))) == [("btcusdt@markState", T + H8 - 5000)]
+    # and the funding at T + H8 noted when this time line passes it
+    out = notes.of(msgspec.json.encode(_push("BTCUSDT", T + H8 + 1000, "4.2", "0.00010000", T + 2 * H8)))
+    assert [m.stream for m in out] == ["btcusdt@fundingEvent", "btcusdt@markState"]

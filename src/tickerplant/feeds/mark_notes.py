@@ -13,7 +13,20 @@ a relay or a recording has only the public pushes (`<symbol>@markPrice[@1s]`,
   its rate the last ``r`` pushed before it, its mark price the last ``p`` — the estimate
   just before the funding, which the settled rate can differ from in the last digits.
 
-Memory: the last push of each symbol seen.
+A push whose ``E`` is not after the last one noted is the same moment on another stream
+(a relay takes ``markPrice``, ``markPrice@1s`` and the arrays), or a straggler of a slower
+one, and is passed over; but an upstream's clock may go back for good (a replaying upstream
+restarted, or sent back), and a mark that waited for it to catch up would stand still
+meanwhile. So the time line starts over, without a funding (the old ``T`` is the other
+time line's), at:
+
+- the first push of each symbol after ``lost`` (the connection that carried it dropped: what
+  answers now may be another upstream, or the same one restarted), whatever its ``E``;
+- a push more than ``REWIND_MS`` behind the last, which no straggler is (ten periods of the
+  slowest mark stream, 3 s, §4.14).
+
+Memory: the last push of each symbol seen, and which symbols were lost since (the listed
+symbols at most).
 """
 
 from __future__ import annotations
@@ -29,7 +42,9 @@ from tickerplant.market.units import fixed
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.streams import StreamKind, parse
 
-__all__ = ["MarkNotes", "is_mark_stream"]
+__all__ = ["REWIND_MS", "MarkNotes", "is_mark_stream"]
+
+REWIND_MS = 30_000  # a push this far behind the last one noted: the upstream's clock went back
 
 
 class _MarkPush(msgspec.Struct, frozen=True):
@@ -60,6 +75,12 @@ class MarkNotes:
 
     def __init__(self, symbols: Iterable[str]) -> None:
         self._last: dict[str, _MarkPush | None] = dict.fromkeys(symbols)
+        self._lost: set[str] = set()  # symbols whose next push starts their time line over
+
+    def lost(self) -> None:
+        """The mark pushes' upstream was lost: each symbol's next push is taken whatever its
+        ``E`` (a restarted upstream's clock may be behind the last one's)."""
+        self._lost.update(self._last)
 
     def of(self, payload: bytes) -> list[StreamMessage]:
         """The notes of one payload (an object or an array); nothing for one that is not
@@ -76,7 +97,10 @@ class MarkNotes:
             state_name, funding_name = internal_names(push.s)
             before = last[push.s]
             if before is not None and push.E <= before.E:
-                continue  # an older push, or the same one on another stream: nothing new
+                if push.s not in self._lost and before.E - push.E <= REWIND_MS:
+                    continue  # an older push, or the same one on another stream: nothing new
+                before = None  # a new time line: no funding between the two
+            self._lost.discard(push.s)
             if before is not None and before.r and 0 < before.T < push.T:
                 event = FundingEvent(push.s, before.T, before.r, before.p)
                 out.append(StreamMessage(funding_name, msgspec.json.encode(event)))

@@ -821,3 +821,40 @@ async def test_an_upstream_that_refuses_a_snapshot_for_the_ips_weight_is_not_ask
         assert books.schedule.due(relay.clock.now_ms() + 5_000) is None, "not within the pacing's 1 s, nor 5"
         assert books.fetched == 1
     assert len([r for r in caplog.records if "refused a depth snapshot" in r.getMessage()]) == 1
+
+
+async def test_a_mark_price_follows_an_upstream_whose_clock_went_back_after_a_loss() -> None:
+    """A replaying upstream restarted: the connection drops, and what it pushes next is older
+    than the last push relayed. The views' mark (premiumIndex) follows it, not the old one."""
+
+    def mark(e: int, p: str) -> RawMessage:
+        payload = b'{"e":"markPriceUpdate","E":%d,"s":"BTCUSDT","p":"%b","P":"1.0","i":"1.0","r":"0.0001","T":%d}'
+        return RawMessage("btcusdt@markPrice@1s", payload % (e, p.encode(), NOW_MS + 3_600_000), 0)
+
+    states: list[tuple[int, str]] = []
+
+    class Sink(FakeSink):
+        def publish(self, market: Market, messages: Any) -> None:
+            for message in messages:
+                if message.stream == "btcusdt@markState":
+                    decoded = msgspec.json.decode(message.payload)
+                    states.append((decoded["t"] - NOW_MS, decoded["p"]))
+            super().publish(market, messages)
+
+    listed = exchange_info(Market.UM, _um("BTCUSDT"), NOW_MS, 2400)
+
+    async def fetch_(url: str) -> bytes:
+        return listed
+
+    upstream = FakeUpstream([
+        [mark(NOW_MS + 5000, "100.0"), mark(NOW_MS + 4000, "99.0")],  # a straggler: passed over
+        [StreamsLost(("btcusdt@markPrice@1s",), 5)],
+        [mark(NOW_MS + 1000, "90.0"), mark(NOW_MS + 2000, "91.0")],  # restarted, from an earlier time
+    ])  # fmt: skip
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["markPrice@1s"],
+        connect=lambda url, **options: upstream, fetch=fetch_,
+    )  # fmt: skip
+    await relay.prepare()
+    await relay.run(Sink())  # type: ignore[arg-type]
+    assert states == [(5000, "100.0"), (1000, "90.0"), (2000, "91.0")]

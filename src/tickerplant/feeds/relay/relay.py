@@ -422,6 +422,8 @@ class RelaySource:
                     batcher.flush()
                 if isinstance(item, StreamsLost):
                     lost = [canonical[name] for name in item.streams if name in canonical]
+                    if marks.intersection(lost):  # what answers next may be a restarted upstream
+                        notes.lost()
                     down.update(lost)
                     down_at_ms = item.at_ms
                     log.warning(
@@ -429,6 +431,7 @@ class RelaySource:
                     )
                     sink.interrupt(market, lost, UPSTREAM_LOST)
                 elif isinstance(item, Lagged):  # which streams lost messages is unknown: all did
+                    notes.lost()
                     log.warning(
                         "%s: fell behind the upstream, %d messages dropped", market.value, item.dropped
                     )
