@@ -69,6 +69,25 @@ async def test_a_drop_is_reported_in_order_and_delivery_resumes(start_server: St
     assert lost.streams == ("btcusdt@bookTicker",)
 
 
+async def test_a_consumer_drops_a_connection_it_found_silent_and_it_comes_back(start_server: StartServer) -> None:
+    """``reconnect(name)``: the connection carrying ``name`` is dropped as if the server had (a
+    relay whose upstream stalled), reported lost in order, and opened and subscribed again."""
+    plant = await start_server()
+    async with RawStreams(plant.url(Market.UM), delays=lambda: iter([0.05] * 1000)) as streams:
+        await streams.subscribe("btcusdt@bookTicker")
+        await collect_until(streams, lambda items: bool(messages(items)), 10 * SECONDS)
+        assert streams.reconnect("btcusdt@bookTicker") == 1
+        assert streams.reconnect("ethusdt@bookTicker") == 0, "carried by no connection"
+
+        def resumed(items: list[Any]) -> bool:
+            lost = [n for n, i in enumerate(items) if isinstance(i, StreamsLost)]
+            return bool(lost) and bool(messages(items[lost[0] :]))
+
+        items = await collect_until(streams, resumed, 10 * SECONDS)
+        await eventually(lambda: streams.reconnects >= 1, 10 * SECONDS)
+    assert next(i for i in items if isinstance(i, StreamsLost)).streams == ("btcusdt@bookTicker",)
+
+
 async def test_a_rollover_hands_out_each_payload_once(start_server: StartServer) -> None:
     plant = await start_server()
     clock = ManualClock()

@@ -168,6 +168,24 @@ class StreamConnections:
         self.live.clear()
         self.waker.wake()
 
+    def reconnect(self, names: tuple[str, ...]) -> int:
+        """The connections carrying ``names`` dropped, as if the server had: their streams
+        are reported lost and they reopen after the usual backoff (a consumer that found
+        them silent, e.g. a relay whose upstream stalled). Returns how many were dropped."""
+        dropped = 0
+        for group, group_names in self._by_group(names).items():
+            plan = self.plans.get(group)
+            if plan is None:
+                continue
+            indexes = {index for name in group_names if (index := plan.connection_of(name)) is not None}
+            for index in indexes:
+                connection = self.live.get((group, index))
+                transport = connection.transport if connection is not None else None
+                if transport is not None and not transport.is_disconnected:
+                    transport.disconnect()
+                    dropped += 1
+        return dropped
+
     def set_reading(self, reading: bool) -> None:
         """The backlog's decision, applied to every serving connection."""
         for connection in self.live.values():

@@ -159,6 +159,12 @@ class _Streams(Generic[T]):
         _check_names(names)  # (a list or a number was taken, and failed on the way or did nothing)
         await self._connections.unsubscribe(names)
 
+    def reconnect(self, *names: str) -> int:
+        """Drop the connections carrying ``names`` as if the server had (their loss is
+        reported as any other) and open them again after the usual backoff: for a consumer
+        that knows a stream should have delivered by now. Returns how many were dropped."""
+        return self._connections.reconnect(names)
+
     async def close(self) -> None:
         await self._connections.close()
 

@@ -18,7 +18,8 @@ diff event follows, so clients retry rather than sync against a book that is not
 A loss upstream is never hidden. ``RawStreams`` reconnects and resubscribes by itself, but
 what was sent while it was away is gone; so when an upstream connection drops, the local
 connections carrying its streams are closed (1012) and their clients, on reconnecting,
-report the gap as they would against Binance.
+report the gap as they would against Binance. A connection whose mark price stream, which
+pushes whatever trades, has gone silent is taken for lost too (``stalls.StallWatch``).
 
 What decides (which names, what they are called locally, which symbols are listed) is
 the plain functions at the top; ``RelaySource`` is the asyncio shell around them.
@@ -43,13 +44,14 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from tickerplant.bus import Bus, StreamMessage
+from tickerplant.bus import StreamMessage
 from tickerplant.client import Lagged, RawItem, RawMessage, RawStreams, StreamsLost
 from tickerplant.client.backoff import backoff
 from tickerplant.client.endpoints import HttpRefused, fetch, market_of
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
+from tickerplant.feeds.relay.batcher import Batcher
 from tickerplant.feeds.relay.books import (
     BOOK_STREAM,
     BUFFERED,
@@ -59,6 +61,7 @@ from tickerplant.feeds.relay.books import (
 )
 from tickerplant.feeds.relay.narrowed import narrowed
 from tickerplant.feeds.relay.snapshots import UpstreamLimited
+from tickerplant.feeds.relay.stalls import SILENCE_MS, StallWatch
 from tickerplant.feeds.relay.streams import (
     DEFAULT_KINDS,
     keeps_books,
@@ -107,6 +110,8 @@ class Upstream(Protocol):
     def connections(self) -> int: ...
 
     async def subscribe(self, *names: str) -> None: ...
+
+    def reconnect(self, *names: str) -> int: ...
 
     async def close(self) -> None: ...
 
@@ -157,34 +162,6 @@ def exchange_info_url(upstream: str, market: Market) -> str:
 # --- the shell --------------------------------------------------------------------------------
 
 
-class _Batcher:
-    """Publishes what one read of the upstream brought as one bus batch: messages added
-    without the relay waiting in between go out together when it next waits, so each
-    gateway handles (and the fan-out flushes) a batch instead of single messages."""
-
-    max_batch = 4096  # a bound on what is held back, should the upstream never pause
-
-    def __init__(self, market: Market, bus: Bus) -> None:
-        self._market = market
-        self._bus = bus
-        self._pending: list[StreamMessage] = []
-        self._loop = asyncio.get_running_loop()
-
-    def add(self, message: StreamMessage) -> None:
-        pending = self._pending
-        pending.append(message)
-        if len(pending) == 1:
-            self._loop.call_soon(self.flush)
-        elif len(pending) >= self.max_batch:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            # A fresh list each time: a subscriber may hold on to the batch it was given.
-            batch, self._pending = self._pending, []
-            self._bus.publish(self._market, batch)
-
-
 class RelaySource:
     """``Tickerplant(config, source=RelaySource({Market.UM: "wss://fstream.binance.com"}))``
 
@@ -200,7 +177,8 @@ class RelaySource:
     in its own. Depth snapshots are fetched at most ``snapshot_weight_per_minute`` of
     request weight a minute per market, a symbol's failing one retried on its own
     ``fetch_delays`` apart; after a 429 or 418 every symbol's waits out the answer's
-    ``Retry-After``, or ``ban_delays`` without one (``feeds/relay/snapshots.py``).
+    ``Retry-After``, or ``ban_delays`` without one (``feeds/relay/snapshots.py``). A
+    connection whose mark price stream is silent ``silence_ms`` is reconnected (``stalls.py``).
     """
 
     def __init__(
@@ -218,6 +196,7 @@ class RelaySource:
         connect: Callable[..., Upstream] = RawStreams,
         fetch: Callable[[str], Awaitable[bytes]] = fetch,
         snapshot_weight_per_minute: int = SNAPSHOT_WEIGHT_PER_MINUTE,
+        silence_ms: float = SILENCE_MS,
     ) -> None:
         if not upstreams:
             raise ValueError("a relay needs at least one upstream")
@@ -240,6 +219,7 @@ class RelaySource:
         self._fetch_attempts = fetch_attempts
         self._fetch_delays = fetch_delays
         self._ban_delays = ban_delays
+        self._silence_ms = silence_ms
         self._connect = connect
         self._fetch = fetch
         self.instruments: dict[Market, list[Instrument]] = {}
@@ -327,7 +307,7 @@ class RelaySource:
             for inst in insts:
                 canonical.pop(f"{inst.symbol.lower()}@{BOOK_STREAM}", None)
         streams = self._connect(url, **self.stream_options)
-        batcher = _Batcher(market, sink.bus)
+        batcher = Batcher(market, sink.bus)
         books = None
         if keeps_books(self.kinds):
             books = self.books[market] = RelayBooks(
@@ -343,10 +323,13 @@ class RelaySource:
                 # SUBSCRIBE rate, and what the first ones deliver should flow meanwhile.
                 group.create_task(self._subscribe(market, streams, names))
                 fetching = group.create_task(books.fetch()) if books is not None else None
+                stalls = StallWatch(self._silence_ms)
+                watching = group.create_task(self._watch(market, streams, stalls))
                 try:
-                    await self._consume(market, streams, canonical, sink, batcher, books)
+                    await self._consume(market, streams, canonical, sink, batcher, books, stalls)
                 finally:
                     self.streams.pop(market, None)
+                    watching.cancel()
                     if fetching is not None:
                         fetching.cancel()
         finally:
@@ -361,6 +344,21 @@ class RelaySource:
                 raise
             raise UpstreamLimited(str(refused), refused.status, refused.retry_after_s) from refused
 
+    async def _watch(self, market: Market, streams: Upstream, stalls: StallWatch) -> None:
+        """Once a second, the silent connections dropped (``stalls.py``): their loss comes
+        back through ``_consume`` as any other."""
+        clock = self._clock
+        while True:
+            await clock.sleep_until(clock.now_ms() + 1000)
+            silent = stalls.stalled(clock.now_ms())
+            if silent:
+                log.warning(
+                    "%s: no push on %s for %g s, though it pushes every few seconds: the upstream "
+                    "is taken as stalled; reconnecting",
+                    market.value, ", ".join(silent), stalls.silence_ms / 1000,
+                )  # fmt: skip
+                streams.reconnect(*silent)
+
     async def _subscribe(self, market: Market, streams: Upstream, names: list[str]) -> None:
         log.info("%s: subscribing %d streams upstream", market.value, len(names))
         await streams.subscribe(*names)
@@ -372,10 +370,12 @@ class RelaySource:
         streams: Upstream,
         canonical: dict[str, str],
         sink: Sink,
-        batcher: _Batcher,
+        batcher: Batcher,
         books: RelayBooks | None,
+        stalls: StallWatch,
     ) -> None:
         add = batcher.add
+        clock = self._clock
         book_of = books.streams if books is not None else {}
         # the mark-price streams relayed: the views' `@markState` (premiumIndex) follows them
         marks = {name for name in canonical.values() if is_mark_stream(name)}
@@ -395,7 +395,8 @@ class RelaySource:
                     if name is not None and data is not None:
                         add(StreamMessage(name, data))
                         counts[market] += 1
-                        if name in marks:
+                        if name in marks:  # pushed whatever trades: its silence is a stall
+                            stalls.heard(item.stream, clock.now_ms())
                             for note in notes.of(item.data):
                                 add(note)
                     if book_of:  # after the frame: the views' book follows what was relayed
@@ -408,7 +409,7 @@ class RelaySource:
                         # The connection that carried it is back, with all of its streams.
                         log.warning(
                             "%s: upstream delivering again, %d ms after the loss",
-                            market.value, self._clock.now_ms() - down_at_ms,
+                            market.value, clock.now_ms() - down_at_ms,
                         )  # fmt: skip
                         down.clear()
                     continue
@@ -421,6 +422,7 @@ class RelaySource:
                     books.lost(item.streams if isinstance(item, StreamsLost) else None)
                     batcher.flush()
                 if isinstance(item, StreamsLost):
+                    stalls.lost(item.streams)
                     lost = [canonical[name] for name in item.streams if name in canonical]
                     if marks.intersection(lost):  # what answers next may be a restarted upstream
                         notes.lost()
