@@ -34,7 +34,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Collection,
-    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -64,16 +63,18 @@ from tickerplant.feeds.relay.snapshots import UpstreamLimited
 from tickerplant.feeds.relay.stalls import SILENCE_MS, StallWatch
 from tickerplant.feeds.relay.streams import (
     DEFAULT_KINDS,
+    canonical_names,
     keeps_books,
     relayable_kinds,
     stream_names,
 )
+from tickerplant.feeds.relay.unreadable import Unreadable
 from tickerplant.market.book.followed import FollowedBook
 from tickerplant.market.instruments import Instrument, Market, listed_price
 from tickerplant.market.payloads.listing import Listing, priced, read_exchange_info
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.market_data import DEPTH_LIMITS
-from tickerplant.protocol.streams import Route, StreamKind, resolve
+from tickerplant.protocol.streams import StreamKind
 
 __all__ = [
     "BOOK_STREAM",
@@ -139,19 +140,6 @@ def choose(
         named = [f"{s} ({why[s]})" if s in why else s for s in sorted(missing)]
         raise RelayError(f"not listed upstream as TRADING: {', '.join(named)}")
     return chosen
-
-
-def canonical_names(names: Iterable[str], instruments: Sequence[Instrument]) -> dict[str, str]:
-    """Each received stream name -> the canonical name the gateways route by. For the
-    lowercase names Binance sends they are the same string, but resolve() is the one
-    authority on that, so ask it rather than assume."""
-    symbols = {inst.symbol.lower(): inst for inst in instruments}
-    mapping: dict[str, str] = {}
-    for name in names:
-        key = resolve(name, symbols, Route.UNROUTED, strict_routing=False, lenient_case=True).key
-        if key is not None:
-            mapping[name] = key
-    return mapping
 
 
 def exchange_info_url(upstream: str, market: Market) -> str:
@@ -226,6 +214,7 @@ class RelaySource:
         self.streams: dict[Market, Upstream] = {}  # the live upstream readers, while running
         self.relayed = dict.fromkeys(Market, 0)  # messages published
         self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
+        self.unreadable = {market: Unreadable() for market in Market}  # frames passed over
         self.books: dict[Market, RelayBooks] = {}  # per market, when depth is relayed
 
     async def prepare(self) -> Prepared:
@@ -359,6 +348,12 @@ class RelaySource:
                 )  # fmt: skip
                 streams.reconnect(*silent)
 
+    def _unreadable(self, market: Market, unreadable: Unreadable, count: int, what: object) -> None:
+        said = unreadable.note(self._clock.now_ms(), count)
+        if said is not None:
+            log.warning("%s: %d upstream frames unreadable, passed over (%d in all); the last: %r",
+                        market.value, said, unreadable.total, what)  # fmt: skip
+
     async def _subscribe(self, market: Market, streams: Upstream, names: list[str]) -> None:
         log.info("%s: subscribing %d streams upstream", market.value, len(names))
         await streams.subscribe(*names)
@@ -385,8 +380,17 @@ class RelaySource:
         down: set[str] = set()  # streams lost upstream and not heard from since
         down_at_ms = 0
         counts = self.relayed
+        unreadable = self.unreadable[market]
+        items = aiter(streams)
         try:
-            async for item in streams:
+            while True:
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    break
+                except msgspec.DecodeError as exc:  # one frame not the combined form: passed over
+                    self._unreadable(market, unreadable, 1, exc)
+                    continue
                 if type(item) is RawMessage:
                     name = canonical.get(item.stream)
                     data: bytes | None = item.data
@@ -402,7 +406,10 @@ class RelaySource:
                     if book_of:  # after the frame: the views' book follows what was relayed
                         book = book_of.get(item.stream)
                         if book is not None:
+                            before = book.unreadable
                             books.event(book, item.data)  # type: ignore[union-attr]
+                            if book.unreadable != before:  # dropped, and synced again
+                                self._unreadable(market, unreadable, 1, item.data[:80])
                     if name is None:
                         continue  # not a name we relay: nothing local routes it
                     if down and name in down:

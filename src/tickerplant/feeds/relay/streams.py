@@ -2,7 +2,8 @@
 
 Plain functions, no I/O: the kinds a relay may carry (every kind tickerplant serves,
 ``protocol.streams.SERVED_KINDS``) and the upstream names of those kinds for the chosen
-instruments, spelled as Binance spells them (spec §3.4, §3.5). What the market views are
+instruments, spelled as Binance spells them (spec §3.4, §3.5), and the canonical names the
+gateways route them by. What the market views are
 told beside the relayed mark prices is ``feeds/mark_notes.py``'s.
 """
 
@@ -14,12 +15,13 @@ from tickerplant.feeds.relay.books import BOOK_STREAM
 from tickerplant.market.derivatives.asset_index_streams import asset_index_name
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.asset_index import MARGIN_ASSETS
-from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, StreamKind, parse
+from tickerplant.protocol.streams import DEPTH_KINDS, SERVED_KINDS, Route, StreamKind, parse, resolve
 
 __all__ = [
     "DEFAULT_KINDS",
     "KLINE_INTERVALS",
     "TRADES_STREAM",
+    "canonical_names",
     "keeps_books",
     "relayable_kinds",
     "stream_names",
@@ -138,3 +140,16 @@ def stream_names(instruments: Sequence[Instrument], kinds: Sequence[str]) -> lis
         names.update(dict.fromkeys(asset_index_name(asset) for asset in MARGIN_ASSETS))  # by asset (§3.5)
     every = [k for k in kinds if k.startswith("!") and (um or kind_of(k) not in _UM_ALL_MARKET)]
     return [*names, *every]
+
+
+def canonical_names(names: Iterable[str], instruments: Sequence[Instrument]) -> dict[str, str]:
+    """Each received stream name -> the canonical name the gateways route by. For the
+    lowercase names Binance sends they are the same string, but resolve() is the one
+    authority on that, so ask it rather than assume."""
+    symbols = {inst.symbol.lower(): inst for inst in instruments}
+    mapping: dict[str, str] = {}
+    for name in names:
+        key = resolve(name, symbols, Route.UNROUTED, strict_routing=False, lenient_case=True).key
+        if key is not None:
+            mapping[name] = key
+    return mapping

@@ -1,0 +1,102 @@
+"""Unreadable upstream frames (``feeds/relay/unreadable.py``): passed over, counted, and said
+in the log at most once per interval with how many, whatever the upstream sends."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+import pytest
+
+from tickerplant.client.streams import RawMessage
+from tickerplant.clock import ManualClock
+from tickerplant.feeds.relay.relay import RelaySource
+from tickerplant.feeds.relay.unreadable import UNREADABLE_LOG_MS, Unreadable
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.payloads.exchange_info import exchange_info
+
+T0 = 1_767_225_600_000
+
+
+def test_one_line_per_interval_with_the_count_since_the_last() -> None:
+    unreadable = Unreadable()
+    assert unreadable.note(T0) == 1, "the first is said at once"
+    assert [unreadable.note(T0 + ms) for ms in (1, 2, UNREADABLE_LOG_MS - 1)] == [None, None, None]
+    assert unreadable.note(T0 + UNREADABLE_LOG_MS) == 4, "the three held, and this one"
+    assert unreadable.total == 5
+
+
+class BrokenUpstream:
+    """``RawStreams``' surface handing out its script; an exception in it is raised in its
+    place, as ``RawStreams`` raises a frame it could not take apart, and iteration goes on."""
+
+    connections = 1
+
+    def __init__(self, script: list[Any], clock: ManualClock) -> None:
+        self.script = script
+        self.clock = clock
+
+    async def subscribe(self, *names: str) -> None:
+        pass
+
+    def reconnect(self, *names: str) -> int:
+        return 0
+
+    async def close(self) -> None:
+        pass
+
+    def __aiter__(self) -> BrokenUpstream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self.script:
+            raise StopAsyncIteration
+        self.clock.advance(1000)  # a second between frames
+        item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+async def test_unreadable_frames_are_passed_over_counted_and_logged_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = ManualClock(T0)
+    trade = RawMessage("btcusdt@trade", b'{"e":"trade"}', 0)
+    bad_depth = RawMessage("btcusdt@depth@100ms", b'{"e":"depthUpdate","U":"not a number"}', 0)
+    broken = msgspec.DecodeError("not the combined form")
+    script: list[Any] = [broken, trade, bad_depth, *([broken] * 20), trade]
+    published: list[str] = []
+
+    class Sink:
+        def __init__(self) -> None:
+            self.bus = self
+
+        def publish(self, market: Market, messages: Any) -> None:
+            published.extend(m.stream for m in messages)
+
+        def interrupt(self, market: Market, streams: Any, reason: str) -> None:
+            pass
+
+    listed = exchange_info(Market.UM, [i for i in catalogue(Market.UM, T0) if i.symbol == "BTCUSDT"], T0, 2400)
+
+    async def fetch(url: str) -> bytes:
+        if "/depth?" in url:
+            raise OSError("no snapshot here")
+        return listed
+
+    upstream = BrokenUpstream(script, clock)
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["trade", "depth@100ms"], clock=clock,
+        connect=lambda url, **options: upstream, fetch=fetch,
+    )  # fmt: skip
+    await relay.prepare()
+    with caplog.at_level(logging.WARNING, "tickerplant.relay"):
+        await relay.run(Sink())  # type: ignore[arg-type]
+    assert published.count("btcusdt@trade") == 2, "the frames after an unreadable one go on"
+    assert relay.unreadable[Market.UM].total == 22
+    said = [r.getMessage() for r in caplog.records if "unreadable" in r.getMessage()]
+    # a frame a second: said at the first (1 s), then at 11 s (the 9 from 3 s on) and 21 s
+    # (10); the two at 22 s and 23 s wait for a line, and are in the total meanwhile
+    assert [line.split(": ", 1)[1].split(" upstream")[0] for line in said] == ["1", "9", "10"], said
