@@ -71,6 +71,19 @@ async def test_a_bot_whose_requests_take_too_long_for_the_speed_stops_the_run_na
     assert 2_000 <= lag < 3_500 and speed == suggested_speed(5.0, 1000, lag)  # about x1.2: ~500 ms, half the bound
 
 
+async def test_a_bot_that_ends_before_its_lag_is_weighed_is_told_no_median_within_the_bound(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # five requests 3 s behind and gone: the run either held for them (no request since, no
+    # median) or had not looked yet (their median past the bound, said so), by the machine's pace
+    code, _ = await _run(tmp_path, "quick", 60)
+    assert code == 0
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "over 5 signed requests" in line]
+    held = "too few signed requests since the market was last held for a median (0 of 5)" in line
+    unweighed = re.search(r"last median 3\d{3}, past the 1000 ms bound: the run ended before the rules weighed it", line)
+    assert held or unweighed, line
+
+
 @pytest.mark.skipif(not find_library().waits, reason="the clock-only libfaketime does not scale sleeps")
 async def test_a_bots_sleeps_last_their_time_in_the_markets(tmp_path: Path) -> None:
     # the bot ends first: the replay is long enough for a slow start on a busy machine

@@ -107,3 +107,36 @@ def test_the_speed_suggested_halves_the_bound_at_two_significant_digits(
 def test_a_market_without_a_set_speed_has_no_governor() -> None:
     with pytest.raises(ValueError, match="set speed"):
         LagGovernor(float("inf"))
+
+
+def test_a_hold_that_overshoots_is_not_charged_to_the_bots_clock() -> None:
+    # at ×1000 a wall millisecond of a request's way is the whole bound: a first window slowed
+    # by connecting holds the market 6 s, and the quicker requests after it read ahead
+    governor = LagGovernor(1000.0, 1000, window=5)
+    _signed(governor, 6000, 6500, 7000, 6200, 8000)
+    assert governor.decide(1_000) == Verdict(hold_ms=6000)
+    assert governor.decide(1_006) == Verdict()  # 6 wall ms: held no more
+    _signed(governor, -1500, -1200, -1800, -1100, -1300)
+    stop = governor.decide(1_007).stop
+    assert stop is not None and "1300 ms ahead of the market's at ×1000" in stop
+    assert "within the 6000 ms the market was last held for it" in stop and "×380 would hold" in stop
+    assert "does the bot add" not in stop  # the hold's doing, not the bot's
+    beyond = LagGovernor(1000.0, 1000, window=5)
+    _signed(beyond, 1500, 1500, 1500, 1500, 1500)
+    assert beyond.decide(0) == Verdict(hold_ms=1500)
+    assert beyond.decide(10) == Verdict()
+    _signed(beyond, -3000, -3000, -3000, -3000, -3000)  # further ahead than the hold can explain
+    assert "does the bot add to its timestamps?" in str(beyond.decide(11).stop)
+
+
+def test_the_median_told_is_of_a_whole_window_since_the_last_hold_read_when_asked() -> None:
+    governor = LagGovernor(20.0, 1000, window=5)
+    _signed(governor, 1500, 1500, 1600, 1700, 1800)
+    assert governor.summary().last_median_ms == 1600  # not weighed yet: read now, past the bound
+    assert governor.decide(0) == Verdict(hold_ms=1500)
+    assert governor.decide(100) == Verdict()  # held no more (75 wall ms at ×20)
+    _signed(governor, 100, 120)
+    summary = governor.summary()
+    assert summary.last_median_ms is None and (summary.since_hold, summary.window) == (2, 5)  # the hold answered it
+    _signed(governor, 90, 110, 130)
+    assert governor.decide(120) == Verdict() and governor.summary().last_median_ms == 110

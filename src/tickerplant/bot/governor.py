@@ -27,6 +27,11 @@ The rules, in order:
    run never skips to catch up: a market paused by hand, an offset the bot adds), it stops
    and says so. One request stamped ahead (a bot trying ``-1021``, which the server answers
    as Binance would) is not the bot's clock: the median is.
+   A hold is the governor's doing, not the bot's: the smallest lag it holds for is the clock's
+   offset plus that request's way, so requests that come faster after it (a first window
+   slowed by connecting) read ahead by up to the hold. Ahead by no more than the last hold
+   (and the bound), the clock is not the cause: the stop says the hold overshot and names a
+   speed at which the ways' differences would be half the bound, as they scale with it.
 4. A market whose speed was changed on the admin listener (``POST /api/replay/speed``) runs
    apart from the bot's clock, which keeps the speed it started at (libfaketime's rate is
    set when the bot starts): a faster market is held as rule 2 says, again and again (in
@@ -64,9 +69,12 @@ class LagSummary(NamedTuple):
     requests: int
     min_ms: int | None
     max_ms: int | None
-    last_median_ms: float | None  # of the last window
+    last_median_ms: float | None  # of the last ``window`` since the last hold; None: fewer
     held_ms: int
     holds: int
+    since_hold: int = 0  # the requests counted since the last hold (at most ``window``)
+    window: int = 5
+    max_lag_ms: int = 1000
 
 
 class LagGovernor:
@@ -88,7 +96,7 @@ class LagGovernor:
         self.requests = 0
         self._min: int | None = None
         self._max: int | None = None
-        self._last_median: float | None = None
+        self._last_hold_ms = 0  # how far the last hold may have put the market behind the bot
         self.held_ms = 0
         self.holds = 0
 
@@ -126,7 +134,6 @@ class LagGovernor:
         if len(lags) < (lags.maxlen or 0):
             return _GO
         middle = median(lags)
-        self._last_median = middle
         # a request stamped ahead past the bound (refused -1021) is the request's, not the
         # clock's: the others decide a hold, when they are most of the window
         kept = [lag for lag in lags if lag >= -self.max_lag_ms]
@@ -135,7 +142,8 @@ class LagGovernor:
             self._holding_until_ms = wall_ms + smallest / self.speed
             self.held_ms += smallest
             self.holds += 1
-            lags.clear()
+            self._last_hold_ms = smallest
+            lags.clear()  # what they said is what the hold answered: the median starts afresh
             return Verdict(smallest)
         over = f"(bound {self.max_lag_ms} ms, the median of its last {len(lags)} signed requests)"
         changed = market_speed is not None and market_speed != self.speed
@@ -154,6 +162,14 @@ class LagGovernor:
                 f"the bot's clock was {middle:.0f} ms behind the market's at ×{self.speed:g} {over}; "
                 f"×{speed:g} would hold"
             )
+        elif -self.max_lag_ms - self._last_hold_ms <= middle < -self.max_lag_ms:
+            # the last hold's overshoot (rule 3): the ways' differences scale with the speed
+            speed = suggested_speed(self.speed, self.max_lag_ms, -middle)
+            self._stop = (
+                f"the bot's clock was {-middle:.0f} ms ahead of the market's at ×{self.speed:g} {over}, "
+                f"within the {self._last_hold_ms} ms the market was last held for it: its requests came "
+                f"faster than those the hold was measured on; ×{speed:g} would hold"
+            )
         elif middle < -self.max_lag_ms:  # no speed mends a clock ahead: the market is never skipped
             self._stop = (
                 f"the bot's clock was {-middle:.0f} ms ahead of the market's at ×{self.speed:g} {over}; "
@@ -162,7 +178,14 @@ class LagGovernor:
         return _GO if self._stop is None else Verdict(0, self._stop)
 
     def summary(self) -> LagSummary:
-        return LagSummary(self.requests, self._min, self._max, self._last_median, self.held_ms, self.holds)
+        """What was measured; the median of the last window since the last hold, read now (a
+        bot that ends between two looks has one the rules have not weighed yet), or None when
+        fewer requests came since: one taken before a hold is what the hold answered."""
+        lags, window = self._lags, self._lags.maxlen or 0
+        middle = median(lags) if len(lags) == window else None
+        held = (self.held_ms, self.holds)
+        measured = (self.requests, self._min, self._max, middle)
+        return LagSummary(*measured, *held, len(lags), window, self.max_lag_ms)
 
 
 def suggested_speed(speed: float, max_lag_ms: int, lag_ms: float) -> float:

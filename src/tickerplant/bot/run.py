@@ -136,7 +136,7 @@ async def run_bot(
     finally:
         stop.close()
     watchdog.done()
-    _tell(_summary(governor.summary(), speed))
+    _tell(_summary(governor.summary(), speed, stopped=stopped is not None))
     _tell(_how_it_ended(bot.returncode))
     end_ms, ended = market.now_ms(), marks.at_end()  # at once: the market plays on until it closes
     await server.close()
@@ -324,12 +324,25 @@ def _how_it_ended(returncode: int | None) -> str:
     return f"the bot exited with {returncode}"
 
 
-def _summary(summary: LagSummary, speed: float) -> str:
+def _summary(summary: LagSummary, speed: float, *, stopped: bool = False) -> str:
     if not summary.requests:
         return "the bot signed no request: its clock was not measured against the market's"
     held = f"; the market held {summary.holds} times, {summary.held_ms} ms in all" if summary.holds else ""
-    middle = "" if summary.last_median_ms is None else f", last median {summary.last_median_ms:.0f}"
     return (
         f"the bot's clock against the market's at ×{speed:g}, over {summary.requests} signed requests: "
-        f"lag {summary.min_ms}…{summary.max_ms} ms{middle}{held}"
+        f"lag {summary.min_ms}…{summary.max_ms} ms{_median(summary, stopped)}{held}"
     )
+
+
+def _median(summary: LagSummary, stopped: bool) -> str:
+    """The last median as the rules weigh it: over a whole window since the last hold (one
+    before it is what the hold answered); past the bound in a run that was not stopped for it
+    (it ended before the rules looked again), said so, never shown as though the bound held."""
+    middle, bound = summary.last_median_ms, summary.max_lag_ms
+    if middle is None:
+        since = " since the market was last held" if summary.holds else ""
+        return f", too few signed requests{since} for a median ({summary.since_hold} of {summary.window})"
+    if abs(middle) > bound and not stopped:
+        past = f"past the {bound} ms bound: the run ended before the rules weighed it"
+        return f", last median {middle:.0f}, {past}"
+    return f", last median {middle:.0f}"
