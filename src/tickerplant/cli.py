@@ -8,7 +8,7 @@ import dataclasses
 import os
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +156,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     try:
-        with logs.exits_logged():
+        with logs.exits_logged(), _refusals_named(args.command):
             _run(args)
     except KeyboardInterrupt:  # Ctrl-C before a command's own handler is set (a server starting)
         raise SystemExit(130) from None
     except BrokenPipeError:  # a reader gone (``watch … | head``): the rest is not wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         raise SystemExit(0) from None
+
+
+@contextlib.contextmanager
+def _refusals_named(command: str) -> Iterator[None]:
+    """Every refusal reads ``tickerplant <command>: …``, as a command's own say it: one that
+    shared code raises (the configuration, a token file, a fault profile) cannot name the
+    command it refuses, so it is named here."""
+    try:
+        yield
+    except SystemExit as exc:
+        if isinstance(exc.code, str) and not exc.code.startswith("tickerplant "):
+            raise SystemExit(f"tickerplant {command}: {exc.code}") from None
+        raise
 
 
 def _run(args: argparse.Namespace) -> None:

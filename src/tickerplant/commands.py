@@ -60,7 +60,7 @@ async def serve_workers(config: ServerConfig, log_level: str, log_format: str, n
         starting.result()
     except (OSError, NatsServerMissing, SupervisorFailed, PortHeld, sqlite3.Error) as exc:
         await supervisor.close()
-        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+        raise SystemExit(f"tickerplant serve: cannot start: {exc}") from None
     head = f"tickerplant serving from {config.workers} gateway processes, fed over {supervisor.nats_url}"
     about: dict[str, logs.Field] = {"workers": config.workers, "nats_url": supervisor.nats_url}
     _banner(head, (), about, supervisor.url(Market.UM), supervisor.url(Market.CM), supervisor.admin_url())
@@ -68,7 +68,7 @@ async def serve_workers(config: ServerConfig, log_level: str, log_format: str, n
     await asyncio.wait([asyncio.ensure_future(stop.wait()), failed], return_when=asyncio.FIRST_COMPLETED)
     await supervisor.close()
     if supervisor.failed.is_set():
-        raise SystemExit(f"tickerplant: {supervisor.failure}")
+        raise SystemExit(f"tickerplant serve: {supervisor.failure}")
 
 
 def _banner(
@@ -123,20 +123,21 @@ async def serve(config: ServerConfig) -> None:
     try:
         plant = Tickerplant(config)
     except ValueError as exc:  # a source that cannot be made (a relay's stream kinds)
-        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+        raise SystemExit(f"tickerplant serve: cannot start: {exc}") from None
     try:
         locks.claim(config.um_port, "USDⓈ-M")
         locks.claim(config.cm_port, "COIN-M")
         await plant.start()
     except (OSError, ValueError, zipfile.BadZipFile, RelayError, PortHeld) as exc:
         await plant.close()
-        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+        raise SystemExit(f"tickerplant serve: cannot start: {exc}") from None
     except DatabaseHeld as exc:  # another server journals it (its message names the database)
         await plant.close()
-        raise SystemExit(f"tickerplant: cannot start: {exc}") from None
+        raise SystemExit(f"tickerplant serve: cannot start: {exc}") from None
     except sqlite3.Error as exc:  # the venue database: not one, or not writable
         await plant.close()
-        raise SystemExit(f"tickerplant: cannot start: the venue database {config.venue_db}: {exc}") from None
+        said = f"the venue database {config.venue_db}: {exc}"
+        raise SystemExit(f"tickerplant serve: cannot start: {said}") from None
     settle_heap()
     um, cm = plant.url(Market.UM), plant.url(Market.CM)
     admin = plant.admin_url()

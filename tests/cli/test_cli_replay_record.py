@@ -144,7 +144,7 @@ async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
         async with asyncio.timeout(20 * SECONDS):
             _, err = await process.communicate()
         assert process.returncode == 1
-        assert err.decode().splitlines()[-1].startswith("tickerplant: cannot start:"), err.decode()
+        assert err.decode().splitlines()[-1].startswith("tickerplant serve: cannot start:"), err.decode()
         assert "Traceback" not in err.decode()
         if source is behind:  # checked before anything is played: the start named is the replay's own
             assert "the venue's time never goes back" in err.decode() and f"replay's start ({first})" in err.decode()

@@ -135,5 +135,5 @@ def test_a_symbol_the_source_does_not_list_is_refused_at_the_start(tmp_path: Pat
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert served.returncode == 1, served.stderr
-    assert served.stderr.splitlines()[-1] == f"tickerplant: cannot start: {said}", served.stderr
+    assert served.stderr.splitlines()[-1] == f"tickerplant serve: cannot start: {said}", served.stderr
     assert "Traceback" not in served.stderr

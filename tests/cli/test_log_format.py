@@ -136,7 +136,7 @@ def test_a_refusal_is_a_json_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert (run.returncode, run.stdout) == (1, "")
     (refusal,) = [json.loads(line) for line in run.stderr.splitlines()]
-    assert refusal["level"] == "ERROR" and refusal["message"].startswith(f"{missing}: ")
+    assert refusal["level"] == "ERROR" and refusal["message"].startswith(f"tickerplant serve: {missing}: ")
 
 
 def test_python_s_own_reports_are_json_lines() -> None:

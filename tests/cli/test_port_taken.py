@@ -25,5 +25,5 @@ def test_a_port_another_process_holds_is_named(tmp_path: Path, flag: str, which:
         )  # fmt: skip
     last = served.stderr.splitlines()[-1]
     assert served.returncode == 1, served.stderr
-    assert last.startswith(f"tickerplant: cannot start: [Errno 98] the {which} listener on 127.0.0.1:{port}: "), last
+    assert last.startswith(f"tickerplant serve: cannot start: [Errno 98] the {which} listener on 127.0.0.1:{port}: "), last
     assert "Traceback" not in served.stderr

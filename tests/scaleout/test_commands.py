@@ -128,4 +128,4 @@ async def test_serve_workers_refuses_a_fault_naming_a_symbol_the_plant_does_not_
     said = err.decode()
     assert served.returncode == 1, said
     assert "tickerplant plant: cannot start: --faults: fault 1 (market-stall): symbols: 'BTCUSDX' is not a" in said
-    assert said.splitlines()[-1] == "tickerplant: cannot start: plant exited with 1 before it served", said
+    assert said.splitlines()[-1] == "tickerplant serve: cannot start: plant exited with 1 before it served", said

@@ -43,7 +43,7 @@ async def test_a_second_server_on_a_journaled_database_is_refused_until_the_firs
             code, said = await refused("--venue-db", str(path), *ports, *workers)
             last = said.splitlines()[-1]
             assert code == 1 and "Traceback" not in said, said
-            assert last.startswith("tickerplant: cannot start:") and held in last, said
+            assert last.startswith("tickerplant serve: cannot start:") and held in last, said
             assert "not saved" not in said, said  # it held nothing, so it had nothing to save
             assert last.count(str(path)) == 1, said  # the database named once
         first.send_signal(signal.SIGKILL)
