@@ -12,8 +12,10 @@ import contextlib
 import io
 import json
 import random
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -25,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from tickerplant.client.books import OrderBooks
-from tickerplant.client.ladder import show_book
+from tickerplant.client.ladder import book_line, show_book
 from tickerplant.client.orderbook import BookResync, BookUpdate, LocalBook, ResyncReason
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
@@ -360,6 +362,16 @@ async def test_book_json_prints_the_top_levels(exchange: Exchange) -> None:
     for line, (bids, asks) in zip(lines, chain.states[3:7], strict=True):
         assert line["bids"] == [[str(p), str(q)] for p, q in sorted(bids.items(), reverse=True)[:3]]
         assert line["asks"] == [[str(p), str(q)] for p, q in sorted(asks.items())[:3]]
+    resync = json.loads(book_line(BookResync("BTCUSDT", ResyncReason.CHAIN_BROKEN, chain.ids[6]), LocalBook("BTCUSDT"), 3))
+    listed = _book_json_fields()  # docs/cli.md lists every field it prints
+    assert set(lines[0]) <= listed and set(resync) <= listed, (set(lines[0]) | set(resync)) - listed
+
+
+def _book_json_fields() -> set[str]:
+    """The JSON keys ``"name":`` docs/cli.md's ``book`` section names."""
+    text = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    section = text.split("## book", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r'"(\w+)":', section))
 
 
 async def test_book_shows_a_ladder(exchange: Exchange) -> None:
