@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
+import re
 import ssl
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -89,3 +93,39 @@ async def test_rest_streams_and_the_websocket_api_over_tls_on_one_port(
     async with asyncio.timeout(5 * SECONDS):
         assert not (await reader.read()).startswith(b"HTTP/1.1 200")
     writer.close()
+
+
+def test_init_prints_absolute_paths_that_hold_from_any_folder(tmp_path: Path) -> None:
+    """Run as a tester runs it, with a relative folder: every path it says to export or serve
+    with names the files wherever the shell then goes."""
+    said = subprocess.run(
+        [sys.executable, "-m", "tickerplant", "tls", "init", "tls"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True,
+    ).stdout  # fmt: skip
+    named = re.findall(r"(?:export \w+=|--tls-(?:cert|key) )(\S+)", said)
+    assert len(named) == 5, said
+    assert all(Path(path).is_absolute() and Path(path).is_file() for path in named), said
+    assert f"SSL_CERT_FILE={tmp_path / 'tls' / 'ca.pem'}" in said
+
+
+async def test_aiohttp_trusts_the_ca_that_ssl_cert_file_names(start_server: StartServer, issued: tls.Issued) -> None:
+    """aiohttp's default context is ``ssl.create_default_context()``, made as aiohttp is
+    imported: the variable exported before the process starts is honoured (docs/operations.md)."""
+    plant = await start_server(tls_cert=str(issued.cert), tls_key=str(issued.key))
+    url = f"https://localhost:{plant.listeners[Market.UM].port}/fapi/v1/time"
+    client = (
+        "import asyncio, sys, aiohttp\n"
+        "async def main():\n"
+        "    async with aiohttp.ClientSession() as session, session.get(sys.argv[1]) as answer:\n"
+        "        print(answer.status)\n"
+        "asyncio.run(main())\n"
+    )
+    for trusted, told in ((str(issued.ca), "200"), (None, "CERTIFICATE_VERIFY_FAILED")):
+        env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
+        env |= {"SSL_CERT_FILE": trusted} if trusted else {}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", client, url, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        async with asyncio.timeout(30 * SECONDS):
+            out, err = await process.communicate()
+        assert told in (out + err).decode(), (out + err).decode()

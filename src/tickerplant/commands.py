@@ -374,14 +374,15 @@ def tls_init(directory: Path, names: tuple[str, ...]) -> None:
     from tickerplant import tls
 
     try:
-        issued = tls.init(directory, datetime.datetime.now(datetime.UTC), extra_names=names)
+        # absolute: the lines printed are exported and used from other folders
+        issued = tls.init(directory.absolute(), datetime.datetime.now(datetime.UTC), extra_names=names)
     except OSError as exc:  # a file where the folder goes, one not writable
         raise SystemExit(f"tickerplant tls init: {directory}: {exc.strerror or exc}") from None
     print(
         f"wrote {issued.ca} (the CA to trust), {issued.cert} and {issued.key} (mode 0600), for "
         f"localhost, 127.0.0.1, ::1, {', '.join((*tls.BINANCE_HOSTS, *tls.CCXT_NAMES, *names))}\n"
         f"serve:   tickerplant serve --tls-cert {issued.cert} --tls-key {issued.key}\n"
-        f"trust:   export SSL_CERT_FILE={issued.ca}         # Python's ssl, aiohttp, websockets\n"
+        f"trust:   export SSL_CERT_FILE={issued.ca}         # Python's ssl: aiohttp, websockets, urllib\n"
         f"         export REQUESTS_CA_BUNDLE={issued.ca}    # requests (python-binance, Binance's SDK)\n"
         f"         export NODE_EXTRA_CA_CERTS={issued.ca}   # Node"
     )

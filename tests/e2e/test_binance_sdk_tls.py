@@ -1,7 +1,8 @@
 """Binance's modular SDK over TLS, as docs/operations.md's recipe runs it: `tickerplant tls
 init`'s CA trusted through the environment for its REST client (``REQUESTS_CA_BUNDLE``:
-requests), and given to its WebSocket clients as their ``https_agent`` (aiohttp takes its
-own default context, not ``SSL_CERT_FILE``); `https://` and `wss://` URLs on one port."""
+requests), and given to its WebSocket clients as their ``https_agent`` (a context of their
+own; aiohttp's default one would read ``SSL_CERT_FILE`` had it been exported before the
+import); `https://` and `wss://` URLs on one port."""
 
 from __future__ import annotations
 
