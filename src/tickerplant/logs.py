@@ -151,6 +151,11 @@ def setup(level: str, log_format: str) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(WarningBudget())
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    # picows logs each client connection's opening and closing at INFO (``picows.client``:
+    # a recorder's, a relay's, watch's): a line per connection the operator did not ask for,
+    # as the listeners' own are (gateway/server.py). Shown under --log-level debug.
+    if level.upper() != "DEBUG":
+        logging.getLogger("picows.client").setLevel(logging.WARNING)
     _AS_JSON[0] = log_format == "json"
     if _AS_JSON[0]:
         sys.excepthook = _uncaught

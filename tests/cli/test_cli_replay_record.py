@@ -75,6 +75,7 @@ async def test_record_then_replay_the_recording(start_server: StartServer, tmp_p
     async with asyncio.timeout(30 * SECONDS):
         stdout, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
+    assert "WS connection established" not in stderr.decode()  # picows' INFO per connection: DEBUG's
     files = [Path(line) for line in stdout.decode().split()]
     assert files and all(f.name.endswith(".jsonl.gz") and f.parent == out for f in files)
     header, items = read_recording(files[0])
@@ -112,6 +113,9 @@ async def test_serve_relay_from_another_tickerplant(start_server: StartServer) -
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10 * SECONDS):
             assert await process.wait() == 0
+    assert process.stderr is not None
+    logged = (await process.stderr.read()).decode()
+    assert "WS connection established" not in logged, logged  # picows' INFO per connection: DEBUG's
 
 
 async def test_serve_says_why_it_cannot_start(tmp_path: Path) -> None:
