@@ -126,3 +126,22 @@ async def test_an_exact_replay_held_or_paused_stands_before_the_event_due(tmp_pa
     replayer.step((T0 + 2_000) * 1000, 1_000, {m: [] for m in Market}, [])
     wall.advance(10)
     assert market.now_ms() == T0 + 1_999 + 200  # on from where it stood, at ×20
+
+
+@pytest.mark.parametrize(("before_ms", "warned"), [(90 * 86_400_000, True), (60_000, False)])
+async def test_a_start_long_before_the_data_is_warned_of_once_naming_both(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, before_ms: int, warned: bool
+) -> None:
+    book = [f"{i + 1},42000.0,1.000,42000.1,1.000,{t},{t}" for i, t in enumerate(range(T0, T0 + 10_000, 1000))]
+    write(tmp_path, "BTCUSDT-bookTicker-2024-01-01", BOOK_HEADER, book, zipped=False)
+    config = ReplayConfig(paths=(str(tmp_path),), speed=1.0, paused=True, start_ms=T0 - before_ms)  # a TOML's start_ms
+    with caplog.at_level("WARNING", logger="tickerplant.replay"):
+        await ReplaySource(config, ManualClock(WALL)).prepare()
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if warned:
+        assert said == [
+            "the replay starts at 2023-10-03 00:00:00.000 UTC, but its data begins at 2024-01-01 00:00:00.000 UTC: "
+            "the time between plays empty"
+        ]
+    else:
+        assert said == []

@@ -58,6 +58,8 @@ _MAX_SLEEP_NS = 50_000_000  # wake at least this often at ×N speed: periodic st
 # Bytes leaving a socket have no event of their own: a replay waiting for its clients looks
 # again this often.
 _LOOK_AGAIN_MS = 1
+_EMPTY_START_US = 3_600_000_000  # a start this far before the first event plays that long empty: told
+_EMPTY_START = "the replay starts at %s, but its data begins at %s: the time between plays empty"
 
 
 class ReplaySource:
@@ -141,6 +143,8 @@ class ReplaySource:
         # no event from the start to the end: every one before --start, or after --end, or none
         next_us, end_ms = self.replayer.next_us, config.end_ms
         self.empty = next_us is None or (end_ms is not None and next_us > end_ms * 1000 + 999)
+        if not self.empty and next_us is not None and next_us - start_us > _EMPTY_START_US:
+            log.warning(_EMPTY_START, _utc(start_us), _utc(next_us))
         log.info(
             "replaying %d public files and %d recordings from %s",
             len(self.files.public), len(self.files.recordings), _utc(start_us),
