@@ -158,10 +158,9 @@ class Contract:
     def funding_fee(self, amt: int, mark: Fraction, rate: Fraction) -> int:
         """§9: what a position of ``amt`` pays (negative) or receives at ``mark`` and
         ``rate``, ``−notional × rate`` in 1e-8, truncated toward zero as a PnL is (worked
-        example A: −3.05000000). The rate charged is capped (§9 "Caps": ``clamp(rate, −MMR,
-        +MMR)``, the first bracket's MMR, the spec's inference): a replayed file's rate
-        past it (Binance's own files never are) costs no position more than the cap, and
-        the simulated market's rates are within it already (±0.3 %, ``mark_price.DEFAULT_CAP``)."""
+        example A: −3.05000000), at the rate capped (§9 "Caps": ``clamp(rate, −MMR, +MMR)``,
+        the first bracket's, the spec's inference): a replayed file's rate past it (Binance's
+        are within it, the simulated market's too, ``mark_price.DEFAULT_CAP``) charges the cap."""
         cap = self.brackets[0].mmr
         rate = cap if rate > cap else -cap if rate < -cap else rate
         num, den = self._notional(amt, mark.numerator, mark.denominator)
