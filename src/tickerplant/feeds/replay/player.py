@@ -23,12 +23,9 @@ streams kept across a turn's deliveries (``turn_streams.py``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,7 @@ from tickerplant.clock import Clock, check_speed
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.feeds.replay.files import ReplayFiles, open_replay
+from tickerplant.feeds.replay.progress import ProgressBar, progress, utc_text, wants_progress
 from tickerplant.feeds.replay.replayer import ReplayClock, Replayer, StreamsBroken
 from tickerplant.feeds.replay.turn_streams import TurnStreams
 from tickerplant.feeds.replay.waits import ConsumerWaits
@@ -144,10 +142,10 @@ class ReplaySource:
         next_us, end_ms = self.replayer.next_us, config.end_ms
         self.empty = next_us is None or (end_ms is not None and next_us > end_ms * 1000 + 999)
         if not self.empty and next_us is not None and next_us - start_us > _EMPTY_START_US:
-            log.warning(_EMPTY_START, _utc(start_us), _utc(next_us))
+            log.warning(_EMPTY_START, utc_text(start_us), utc_text(next_us))
         log.info(
             "replaying %d public files and %d recordings from %s",
-            len(self.files.public), len(self.files.recordings), _utc(start_us),
+            len(self.files.public), len(self.files.recordings), utc_text(start_us),
         )  # fmt: skip
         return Prepared(self.files.instruments, start_us // 1000)
 
@@ -172,7 +170,7 @@ class ReplaySource:
             "bytesTotal": total,
             "startTime": start_ms,
             "endTime": end_ms,  # --end, when given; else the files' end, null until reached
-            "progress": _progress(self.state, start_ms, replay_ms, end_ms, read, total),
+            "progress": progress(self.state, start_ms, replay_ms, end_ms, read, total),
         }
 
     def set_speed(self, speed: float | None) -> None:
@@ -292,7 +290,9 @@ class ReplaySource:
         replayer = self.replayer
         assert replayer is not None, "prepare() first"
         config = self._config
-        progress = _Progress(self) if _wants_progress(config) else None
+        files = self.files
+        shown = wants_progress(config)
+        bar = ProgressBar(self.status, files.total_bytes if files else None) if shown else None
         replayer.follow(sink.demand)  # only what somebody takes is written (market/demand.py)
         try:
             await self._play(replayer, sink, config)
@@ -300,14 +300,14 @@ class ReplaySource:
             self.state = "failed"
             raise
         finally:
-            if progress is not None:
-                progress.close()
+            if bar is not None:
+                bar.close()
         self.ended_ms = replayer.now_us // 1000  # (before ``finish``'s cadences, 5 s on)
         outs = _outs()
         replayer.finish(outs)
         _publish(sink, outs, [])
         self.state = "finished"
-        log.info("%s: %d events up to %s", FINISHED, replayer.events, _utc(replayer.now_us))
+        log.info("%s: %d events up to %s", FINISHED, replayer.events, utc_text(replayer.now_us))
         sink.finished(FINISHED)
 
     async def _play(self, replayer: Replayer, sink: Sink, config: ReplayConfig) -> None:
@@ -383,68 +383,3 @@ def _publish(sink: Sink, outs: dict[Market, list[StreamMessage]], broken: list[S
             bus.publish(market, out)
     for loss in broken:
         sink.interrupt(loss.market, loss.streams, "The recording lost these streams here")
-
-
-def _progress(
-    state: str, start_ms: int | None, replay_ms: int | None, end_ms: int | None, read: int, total: int
-) -> float:
-    """0..1: the replay clock's way from start to ``--end`` when there is one, else the
-    share of the files' bytes read."""
-    if state == "finished":
-        return 1.0
-    if start_ms is not None and replay_ms is not None and end_ms is not None and end_ms > start_ms:
-        return min(1.0, max(0.0, (replay_ms - start_ms) / (end_ms - start_ms)))
-    return min(1.0, read / total) if total else 0.0
-
-
-def _utc(us: int) -> str:
-    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
-
-
-def _wants_progress(config: ReplayConfig) -> bool:
-    return sys.stderr.isatty() if config.progress is None else config.progress
-
-
-class _Progress:
-    """A rich progress bar on stderr: the bytes of the files read, and the replay clock."""
-
-    def __init__(self, source: ReplaySource) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._source = source
-        self._progress = Progress(
-            TextColumn("replay"),
-            BarColumn(),
-            DownloadColumn(),
-            TextColumn("{task.fields[clock]}  {task.fields[events]} events"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        files = source.files
-        total = files.total_bytes if files else None
-        self._task = self._progress.add_task("replay", total=total, clock="", events=0)
-        self._progress.start()
-        self._updater = asyncio.get_running_loop().create_task(self._update())
-
-    async def _update(self) -> None:
-        while True:
-            self._refresh()
-            await asyncio.sleep(0.25)
-
-    def _refresh(self) -> None:
-        status = self._source.status()
-        clock = _utc(status["replayTime"] * 1000) if status["replayTime"] else ""
-        self._progress.update(
-            self._task,
-            completed=status["bytesRead"],
-            clock=f"{status['state']} {clock}",
-            events=status["events"],
-        )
-
-    def close(self) -> None:
-        self._updater.cancel()
-        with contextlib.suppress(Exception):
-            self._refresh()
-        self._progress.stop()
