@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from public_data import BOOK_HEADER, T0, write
 
+from tickerplant.bus import StreamMessage
 from tickerplant.clock import ManualClock, MarketClock
 from tickerplant.config import ReplayConfig
 from tickerplant.feeds.replay.player import ReplaySource
@@ -123,9 +124,31 @@ async def test_an_exact_replay_held_or_paused_stands_before_the_event_due(tmp_pa
     wall.advance(1_000)
     assert market.now_ms() == T0 + 1_999  # not T0 + 3 s, past the event it has not had
     source.release() if stop == "hold" else source.resume()
+    assert market.now_ms() == T0 + 1_999  # still before it: due, not delivered
     replayer.step((T0 + 2_000) * 1000, 1_000, {m: [] for m in Market}, [])
     wall.advance(10)
-    assert market.now_ms() == T0 + 1_999 + 200  # on from where it stood, at ×20
+    assert market.now_ms() == T0 + 2_999  # T0 + 3 s due at the pace (T0 + 3.2 s), not delivered
+
+
+@pytest.mark.parametrize("stop", ["hold", "pause"])
+async def test_a_hold_costs_a_replay_behind_its_pace_the_hold_and_no_more(tmp_path: Path, stop: str) -> None:
+    """A replay behind its pace (deliveries slower than ×speed) and held (or paused) goes on
+    from where its pace stood, not from the next event it had not delivered: what was due
+    before the hold is still due after it, so the market loses the hold and no more. Restarted
+    at that event, it lost its backlog too (a market second here) on top of the hold."""
+    wall, source, market, replayer = await _a_row_a_second(tmp_path)
+    outs: dict[Market, list[StreamMessage]] = {m: [] for m in Market}
+    wall.advance(150)  # the pace: T0 + 3 s
+    replayer.step((T0 + 1_000) * 1000, 1_000, outs, [])  # T0 and T0 + 1 s: behind by two events
+    source.hold() if stop == "hold" else source.pause()
+    wall.advance(50)  # held one market second (50 wall ms at ×20)
+    source.release() if stop == "hold" else source.resume()
+    wall.advance(50)  # the pace: T0 + 4 s, the wall's 250 ms at ×20 but the 50 held
+    assert market.now_ms() == T0 + 1_999  # T0 + 2 s, due before the hold, still due
+    replayer.step((T0 + 4_000) * 1000, 1_000, outs, [])  # the loop's next turn: all that is due
+    assert market.now_ms() == T0 + 4_000
+    wall.advance(10)
+    assert market.now_ms() == T0 + 4_200
 
 
 @pytest.mark.parametrize(("before_ms", "warned"), [(90 * 86_400_000, True), (60_000, False)])

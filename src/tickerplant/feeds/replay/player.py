@@ -97,7 +97,7 @@ class ReplaySource:
         self._pace: ReplayClock | None = None  # the replay clock once playing at a speed
         self._begun = False  # the playing loop has started (its first resume)
         self._held = False  # held by tickerplant run's lag governor (``hold``), apart from a pause
-        self._stood_us: int | None = None  # where the replay clock stood when paused or held
+        self._stood_us: int | None = None  # where its pace stood when paused or held (``_stand``)
         self.waits = ConsumerWaits(patience_ms)  # for its clients, at speed max
         self._exact = exact
         self.exact_while: Callable[[], bool] | None = None  # exact only while it says so
@@ -231,10 +231,12 @@ class ReplaySource:
         self._playing.set()
 
     def _stand(self) -> None:
-        """Where the replay clock stands as it stops: it goes on from there (the replay's
-        events up to it are played once it goes on), never from behind it."""
+        """Where the replay's pace stands as it stops: it goes on from there, so a replay
+        behind its pace is as far behind after a hold or a pause as before it (what was due
+        is still due, and played as fast as the loop goes) and the stop costs the market its
+        own length. Gone on from the next event not delivered, it lost its backlog too."""
         if self._playing.is_set() and self._pace is not None:
-            self._stood_us = self._before_due(self._pace.replay_us(self._clock.now_ns()))
+            self._stood_us = self._pace.replay_us(self._clock.now_ns())
 
     def _before_due(self, replay_us: int) -> int:
         """``replay_us``, or for a venue's replay (``exact``) just before an event due by then
@@ -263,9 +265,9 @@ class ReplaySource:
         pace = self._pace
         if pace is not None and self._playing.is_set():
             return self._before_due(pace.replay_us(wall_ns)) * 1000
-        # paused or held: where it stood as it stopped (``_stand``: before an event due then)
+        # paused or held: where its pace stood as it stopped (``_stand``), before an event due then
         stood = self.replayer.now_us if self.replayer is not None else self._start_us
-        return max(stood, self._stood_us or 0) * 1000
+        return self._before_due(max(stood, self._stood_us or 0)) * 1000
 
     @property
     def speed(self) -> float:
