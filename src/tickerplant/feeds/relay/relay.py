@@ -21,8 +21,9 @@ connections carrying its streams are closed (1012) and their clients, on reconne
 report the gap as they would against Binance. A connection whose mark price stream, which
 pushes whatever trades, has gone silent is taken for lost too (``stalls.StallWatch``).
 
-What decides (which names, what they are called locally, which symbols are listed) is
-the plain functions at the top; ``RelaySource`` is the asyncio shell around them.
+What decides is plain functions of their own modules: which names and what they are called
+locally (``streams.py``), which symbols are listed (``listing.py``); ``RelaySource`` is the
+asyncio shell around them.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from tickerplant.feeds.relay.books import (
     SNAPSHOT_WEIGHT_PER_MINUTE,
     RelayBooks,
 )
+from tickerplant.feeds.relay.listing import RelayError, choose, exchange_info_url, fetch_listing, priced_pairs
 from tickerplant.feeds.relay.narrowed import narrowed
 from tickerplant.feeds.relay.snapshots import UpstreamLimited
 from tickerplant.feeds.relay.stalls import SILENCE_MS, StallWatch
@@ -70,8 +72,7 @@ from tickerplant.feeds.relay.streams import (
 )
 from tickerplant.feeds.relay.unreadable import Unreadable
 from tickerplant.market.book.followed import FollowedBook
-from tickerplant.market.instruments import Instrument, Market, listed_price
-from tickerplant.market.payloads.listing import Listing, priced, read_exchange_info
+from tickerplant.market.instruments import Instrument, Market
 from tickerplant.protocol.endpoints import BINANCE_STREAMS, rest_base, rest_prefix
 from tickerplant.protocol.market_data import DEPTH_LIMITS
 from tickerplant.protocol.streams import StreamKind
@@ -100,10 +101,6 @@ _LAGGED = "Relay fell behind its upstream; messages were dropped"
 _ASSET_INDEX = StreamKind.ALL_ASSET_INDEX.value
 
 
-class RelayError(Exception):
-    """The relay cannot start: the upstream cannot be read, or lacks what was asked for."""
-
-
 class Upstream(Protocol):
     """What the relay reads a market from: ``RawStreams``' surface."""
 
@@ -117,34 +114,6 @@ class Upstream(Protocol):
     async def close(self) -> None: ...
 
     def __aiter__(self) -> AsyncIterator[RawItem]: ...
-
-
-# --- decisions --------------------------------------------------------------------------------
-
-
-def choose(
-    listed: Mapping[Market, Sequence[Instrument]],
-    symbols: Collection[str] | None,
-    skipped: Mapping[str, str] | None = None,
-) -> dict[Market, list[Instrument]]:
-    """What to relay per market: everything listed, or the instruments named in ``symbols``
-    (any case). A name listed on no market is an error that names it, with the reason the
-    upstream gave (``skipped``: symbol -> why it is not listed) when there is one."""
-    if symbols is None:
-        return {market: list(insts) for market, insts in listed.items()}
-    wanted = {symbol.upper() for symbol in symbols}
-    chosen = {market: [i for i in insts if i.symbol in wanted] for market, insts in listed.items()}
-    missing = wanted - {i.symbol for insts in chosen.values() for i in insts}
-    if missing:
-        why = skipped or {}
-        named = [f"{s} ({why[s]})" if s in why else s for s in sorted(missing)]
-        raise RelayError(f"not listed upstream as TRADING: {', '.join(named)}")
-    return chosen
-
-
-def exchange_info_url(upstream: str, market: Market) -> str:
-    """Where the stream host ``upstream`` of ``market`` serves exchangeInfo (§7.3)."""
-    return f"{rest_base(upstream)}{rest_prefix(market)}/exchangeInfo"
 
 
 # --- the shell --------------------------------------------------------------------------------
@@ -229,58 +198,21 @@ class RelaySource:
         listed: dict[Market, list[Instrument]] = {}
         skipped: dict[str, str] = {}
         for market, url in self.upstreams.items():
-            listing = await self._listing(market, url)
+            delays = self._fetch_delays()
+            listing = await fetch_listing(market, url, self._fetch, self._clock, self._fetch_attempts, delays)
             listed[market] = listing.instruments
             skipped.update(listing.skipped)
         chosen = choose(listed, self.symbols, skipped)
         if not any(chosen.values()):
             raise RelayError(f"nothing to relay: no TRADING symbols at {', '.join(self.upstreams.values())}")
         if chosen.get(Market.CM):
-            chosen[Market.CM] = await self._priced(self.upstreams[Market.CM], chosen[Market.CM])
+            chosen[Market.CM] = await priced_pairs(self.upstreams[Market.CM], chosen[Market.CM], self._fetch)
         self.instruments = {market: chosen.get(market, []) for market in Market}
         for market, insts in chosen.items():
             log.info("%s: relaying %d symbols from %s", market.value, len(insts), self.upstreams[market])
         # what a local client can be given: exactly the relayed streams, each interval and speed
         # its own (a relayed kline_1m carries no kline_5m)
         return Prepared(dict(self.instruments), self._clock.now_ms(), frozenset(self.kinds))
-
-    async def _listing(self, market: Market, upstream: str) -> Listing:
-        url = exchange_info_url(upstream, market)
-        delays = self._fetch_delays()
-        attempts = self._fetch_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                body = await self._fetch(url)
-            except OSError as exc:
-                log.warning(
-                    "%s: exchangeInfo attempt %d of %d failed: %s", market.value, attempt, attempts, exc
-                )
-                if attempt == attempts:
-                    raise RelayError(
-                        f"cannot list the {market.value} upstream {upstream}: "
-                        f"GET {url} failed {attempts} times, last with: {exc}"
-                    ) from exc
-                await asyncio.sleep(next(delays))
-                continue
-            try:
-                return read_exchange_info(market, body)
-            except msgspec.DecodeError as exc:  # an answer, but not exchangeInfo: asking again will not help
-                raise RelayError(f"{url} did not answer with an exchangeInfo body: {exc}") from exc
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _priced(self, upstream: str, insts: list[Instrument]) -> list[Instrument]:
-        """COIN-M pairs priced at the upstream's marks when the catalogue lists some not: an
-        exchangeInfo carries no price, and a pair's brackets are BTC's scaled by its price
-        (``brackets.coin_scale``). Unanswered, those pairs keep BTC's ladder as it is, said."""
-        if all(listed_price(Market.CM, inst.base_asset) is not None for inst in insts):
-            return insts
-        url = f"{rest_base(upstream)}{rest_prefix(Market.CM)}/premiumIndex"
-        try:
-            return priced(insts, await self._fetch(url))
-        except (OSError, msgspec.DecodeError) as exc:
-            log.warning("cm: GET %s failed (%s): its pairs the catalogue does not list keep BTC's "
-                        "brackets in their own coin", url, exc)  # fmt: skip
-            return insts
 
     async def run(self, sink: Sink) -> None:
         async with asyncio.TaskGroup() as group:
