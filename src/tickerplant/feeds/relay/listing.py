@@ -2,13 +2,14 @@
 exchangeInfo (§7.3), narrowed to the chosen symbols, COIN-M's pairs priced where the
 catalogue does not price them.
 
-exchangeInfo is asked again, ``delays`` apart, while the upstream cannot be reached. An
+exchangeInfo is asked again, ``delays`` apart, while the upstream cannot be reached, and
+those waits are on the relay's ``Clock``, as its stall watch and snapshot schedule are, so
+a relay on a driven clock retries when that clock says, not after the wall's seconds. An
 answer that is not exchangeInfo is not asked again: the same question gets the same answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 
@@ -74,7 +75,7 @@ async def fetch_listing(
                     f"cannot list the {market.value} upstream {upstream}: "
                     f"GET {url} failed {attempts} times, last with: {exc}"
                 ) from exc
-            await asyncio.sleep(next(delays))
+            await clock.sleep_until(clock.now_ms() + next(delays) * 1000)
             continue
         try:
             return read_exchange_info(market, body)
