@@ -183,6 +183,7 @@ class Tickerplant:
         for market in self.instruments:
             self.bus.subscribe(market, functools.partial(_count, self.published[market]))
         self._start_venue(prepared.past)
+        relay = self.source if isinstance(self.source, RelaySource) else None
         self.registry.register(
             ServerCollector(
                 self.listeners,
@@ -191,6 +192,7 @@ class Tickerplant:
                 self._simulator_actions,
                 log_suppressed=logs.suppressed,
                 past_farm=workers.counts if workers is not None else None,
+                relay_unreadable=relay.unreadable_counts if relay is not None else None,
             )
         )
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …

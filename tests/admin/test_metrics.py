@@ -11,6 +11,7 @@ import os
 import resource
 
 import aiohttp
+import msgspec
 import pytest
 from conftest import StartServer
 from ports import free_port
@@ -21,9 +22,12 @@ from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
+from tickerplant.client.streams import RawMessage
 from tickerplant.clock import ManualClock
+from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
-from tickerplant.market.instruments import Market
+from tickerplant.market.instruments import Market, catalogue
+from tickerplant.market.payloads.exchange_info import exchange_info
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.subscription_budget import NAME_COST
 
@@ -235,3 +239,70 @@ async def test_every_connection_refused_for_want_of_descriptors_is_counted_and_l
     samples = await scrape(server)
     assert value(samples, "tickerplant_limit_hits_total", market="um", limit="out_of_files") == 25
     assert value(samples, "tickerplant_log_suppressed_total", market="um", kind="out of file descriptors") == 15
+
+
+class _GarbledUpstream:
+    """A relay's upstream (``RawStreams``' surface) that hands out what the test puts in and
+    counts the frames off the combined form the test says came (``passed_over``)."""
+
+    connections = 1
+
+    def __init__(self) -> None:
+        self.items: asyncio.Queue[object] = asyncio.Queue()
+        self.passed_over = (0, b"")
+
+    async def subscribe(self, *names: str) -> None:
+        pass
+
+    def reconnect(self, *names: str) -> int:
+        return 0
+
+    async def close(self) -> None:
+        pass
+
+    def __aiter__(self) -> _GarbledUpstream:
+        return self
+
+    async def __anext__(self) -> object:
+        item = await self.items.get()
+        if isinstance(item, Exception):
+            raise item  # as RawStreams raises a frame it could not take apart
+        return item
+
+
+async def test_a_relays_unreadable_upstream_frames_are_counted_per_market(start_server: StartServer) -> None:
+    """Both kinds: a frame the reader could not take apart (at once) and the frames it handed
+    out neither as data nor as a reply (looked at once a second of the relay's clock)."""
+    clock = ManualClock()
+    upstream = _GarbledUpstream()
+    listed = exchange_info(Market.UM, [i for i in catalogue(Market.UM, clock.now_ms()) if i.symbol == "BTCUSDT"],
+                           clock.now_ms(), 2400)  # fmt: skip
+
+    async def fetch(url: str) -> bytes:
+        return listed
+
+    relay = RelaySource(
+        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["trade"], clock=clock,
+        connect=lambda url, **options: upstream, fetch=fetch,
+    )  # fmt: skip
+    server = await start_server(admin_port=free_port(), clock=clock, source=relay)
+    assert value(await scrape(server), "tickerplant_relay_unreadable_frames_total", market="um") == 0
+    upstream.items.put_nowait(msgspec.DecodeError("not the combined form"))
+    upstream.items.put_nowait(RawMessage("btcusdt@trade", b'{"e":"trade"}', 0))
+    await eventually(lambda: relay.relayed[Market.UM] == 1)
+    samples = await scrape(server)
+    assert value(samples, "tickerplant_relay_unreadable_frames_total", market="um") == 1
+    upstream.passed_over = (2, b'{"e":"trade"}')
+    clock.advance(1_000)
+    await eventually(lambda: relay.unreadable[Market.UM].total == 3)
+    samples = await scrape(server)
+    assert value(samples, "tickerplant_relay_unreadable_frames_total", market="um") == 3
+    assert ("tickerplant_relay_unreadable_frames_total", frozenset({("market", "cm")})) not in samples, (
+        "no sample for a market not relayed"
+    )
+
+
+async def test_no_relay_no_relay_metric(start_server: StartServer) -> None:
+    clock = ManualClock()
+    server = await start_server(admin_port=free_port(), clock=clock, source=QuietMarket(clock))
+    assert not [name for name, _ in await scrape(server) if name.startswith("tickerplant_relay_")]

@@ -59,12 +59,19 @@ def test_payloads_byte_for_byte_with_receive_times_and_losses_in_order() -> None
     ]
 
 
-def test_replies_go_back_and_other_frames_are_not_relayed() -> None:
+def test_replies_go_back_and_other_frames_are_not_relayed_but_counted() -> None:
+    """Off the compact combined form, a reply goes back to the shell; anything else (a raw
+    frame, a combined frame unusually spaced, a frame that is not JSON) is not handed out,
+    and counted with the start of the last, so that a relay can say what it passed over."""
     delivery = RawDelivery()
     assert delivery.off_path(1, b'{"result":null,"id":3}') == Reply(3, None)
+    assert (delivery.passed_over, delivery.last_passed_over) == (0, b""), "a reply is not passed over"
     assert delivery.off_path(1, b'{"e":"bookTicker","u":1}') is None
-    assert delivery.off_path(1, b"not json") is None
+    assert delivery.off_path(1, b'{ "stream":"btcusdt@bookTicker","data":{"u":2}}') is None
+    long = b"not json" + b"x" * 200
+    assert delivery.off_path(1, long) is None
     assert drain(delivery) == []
+    assert (delivery.passed_over, delivery.last_passed_over) == (3, long[:80])
 
 
 def test_a_rollover_overlap_hands_out_each_payload_once() -> None:

@@ -15,6 +15,9 @@ connection. The process' RSS and open descriptors are ``prometheus_client``'s
 ``ProcessCollector`` in the same registry (``process_resident_memory_bytes``,
 ``process_open_fds``, …).
 
+A relay adds the upstream frames it passed over unread, per market (the source's count,
+``feeds/relay/unreadable.py``).
+
 A gateway process fed over NATS adds its bus' figures per market (``BusCounts``, and the
 frames and bytes its ``NatsBus`` received): sequence gaps and the frames they skipped, a
 restarted plant, the states it loaded and those that failed to, the messages it dropped as
@@ -78,6 +81,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_replay_time_seconds": ("gauge", "The replay clock, Unix time"),
     "tickerplant_replay_events": ("counter", "Events the replay has played"),
     "tickerplant_simulator_actions": ("counter", "Order-flow actions the simulator made (simulator only)"),
+    "tickerplant_relay_unreadable_frames": (
+        "counter", "Upstream frames the relay passed over unread (relay only; docs/relay.md)"
+    ),
     "tickerplant_past_farm_tasks": ("counter", "Simulated past's cold parts given to its workers"),
     "tickerplant_past_farm_failed_tasks": ("counter", "Of those tasks, the failed (made on the loop)"),
     "tickerplant_bus_received_frames": ("counter", "Frames a gateway received from the plant over NATS"),
@@ -136,6 +142,7 @@ class ServerCollector(Collector):
         user_data: Mapping[Market, UserData] | None = None,
         faults: Mapping[Market, FaultRecord] | None = None,
         past_farm: Callable[[], tuple[int, int]] | None = None,
+        relay_unreadable: Callable[[], Mapping[Market, int]] | None = None,
     ) -> None:
         """``log_suppressed``: the warnings the process' log filter held back, ever
         (``logs.suppressed``, which the composition root passes in); ``user_data``: the
@@ -143,10 +150,12 @@ class ServerCollector(Collector):
         ``scaleout/plant_venue.py``), read when scraped; ``faults``: the fault profile's
         records kept outside the listeners (the plant's, ``scaleout/plant_faults.py``);
         ``past_farm``: the simulated past's workers' tasks and failed tasks, where it has them
-        (``gateway/past_farm.py``)."""
+        (``gateway/past_farm.py``); ``relay_unreadable``: a relay's upstream frames passed over
+        unread per market (``RelaySource.unreadable_counts``), where the source is a relay."""
         self._listeners = listeners
         self._log_suppressed = log_suppressed
         self._past_farm = past_farm
+        self._relay_unreadable = relay_unreadable
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
         self._views = views
         self._bus = bus or {}
@@ -190,6 +199,11 @@ class ServerCollector(Collector):
                 tasks = _family(name, [])
                 tasks.add_metric([], n)
                 yield tasks
+        if self._relay_unreadable is not None:
+            unreadable = _family("tickerplant_relay_unreadable_frames", ["market"])
+            for market, frames in self._relay_unreadable().items():
+                unreadable.add_metric([market.value], frames)
+            yield unreadable
         yield from self._venue()
         yield from self._books()
         yield from self._replay_metrics()

@@ -6,8 +6,9 @@ time the shell read it; a lost connection becomes a ``StreamsLost`` in its place
 thing is deduplicated: while a rollover overlaps two connections on the same streams, and
 until the frames filed before it ended are handed out, a payload byte-identical to one
 handed out during the overlap is the other connection's copy and is dropped. Frames off
-the fast path (raw frames, unusual spacing, unknown payloads) are not relayed; replies go
-back to the shell.
+the fast path (raw frames, unusual spacing, unknown payloads, frames that are not JSON) are
+not relayed, but counted (``passed_over``, with the start of the last one), so that a shell
+that relays can say what it did not relay; replies go back to the shell.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ RawItem: TypeAlias = RawMessage | StreamsLost | Lagged
 # What the frame callback files: the frame and its receive time, ns.
 Stamped: TypeAlias = tuple[bytes, int]
 
+_HEAD_BYTES = 80  # of a frame passed over, kept to say which it was
+
 
 class RawDelivery(Backlog[Stamped, RawItem]):
     """The backlog of a ``RawStreams``; the frame callback files ``(frame, received_ns)``."""
@@ -62,15 +65,21 @@ class RawDelivery(Backlog[Stamped, RawItem]):
         self._overlaps = 0  # rollovers in progress
         self._seen: set[bytes] | None = None  # payloads handed out since an overlap began
         self._dedup_until = 0  # frames filed before this position may still be copies
+        self.passed_over = 0  # frames off the fast path that were no reply, ever: not relayed
+        self.last_passed_over = b""  # the start of the last of them, for the shell's log
 
     def off_path(self, connection_id: int, payload: bytes) -> Reply | None:
         """A frame off the fast path: a reply is returned for the shell; the rest is not
-        ours to relay."""
+        ours to relay, and is counted (none is raised in its place: the connection goes on)."""
         try:
             decoded = self._decoder.decode(payload)
         except msgspec.DecodeError:
-            return None
-        return decoded if isinstance(decoded, Reply) else None
+            decoded = None
+        if isinstance(decoded, Reply):
+            return decoded
+        self.passed_over += 1
+        self.last_passed_over = bytes(payload[:_HEAD_BYTES])
+        return None
 
     def overlap_began(self) -> None:
         self._overlaps += 1

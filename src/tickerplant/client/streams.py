@@ -267,7 +267,7 @@ class RawStreams(_Streams[RawItem]):
         delays: Callable[[], Iterator[float]] = backoff,
         clock: Clock | None = None,
     ) -> None:
-        delivery = RawDelivery(
+        self._delivery = delivery = RawDelivery(
             pause_at=pause_at, resume_at=resume_at, max_buffered=max_buffered, reading=self._reading
         )
         super().__init__(
@@ -285,3 +285,10 @@ class RawStreams(_Streams[RawItem]):
             delays=delays,
             clock=clock,
         )
+
+    @property
+    def passed_over(self) -> tuple[int, bytes]:
+        """The frames handed out neither as a payload nor as a reply (not the compact combined
+        form, §2.3: raw or unusually spaced frames, frames that are not JSON) since it was
+        made, and the start of the last one."""
+        return self._delivery.passed_over, self._delivery.last_passed_over

@@ -42,9 +42,11 @@ class PlantAdmin:
         self.clock = clock
         self.started_ms = clock.now_ms()
         self.registry = CollectorRegistry()
+        relay = plant.source if isinstance(plant.source, RelaySource) else None
         collector = ServerCollector(
             {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views,
             bus_up=plant.connected, user_data=plant.venue.user_data, faults=self._fault_records(),
+            relay_unreadable=relay.unreadable_counts if relay is not None else None,
         )  # fmt: skip
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …

@@ -220,6 +220,7 @@ class FakeUpstream:
     out without a pause (as buffered frames are), and the loop gets a turn between reads."""
 
     connections = 1
+    passed_over = (0, b"")  # no frame off the combined form
 
     def __init__(self, reads: list[list[Any]]) -> None:
         self.reads = reads

@@ -44,6 +44,7 @@ class StallingUpstream:
     """Pushes the marks it is given, then nothing, its socket open, until the relay drops it."""
 
     connections = 1
+    passed_over = (0, b"")  # no frame off the combined form
 
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock

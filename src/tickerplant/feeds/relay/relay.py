@@ -107,6 +107,9 @@ class Upstream(Protocol):
     @property
     def connections(self) -> int: ...
 
+    @property
+    def passed_over(self) -> tuple[int, bytes]: ...
+
     async def subscribe(self, *names: str) -> None: ...
 
     def reconnect(self, *names: str) -> int: ...
@@ -184,6 +187,7 @@ class RelaySource:
         self.relayed = dict.fromkeys(Market, 0)  # messages published
         self.losses = dict.fromkeys(Market, 0)  # upstream losses reported to local clients
         self.unreadable = {market: Unreadable() for market in Market}  # frames passed over
+        self._passed_over = dict.fromkeys(Market, 0)  # of them, the reader's noted so far
         self.books: dict[Market, RelayBooks] = {}  # per market, when depth is relayed
 
     async def prepare(self) -> Prepared:
@@ -251,6 +255,7 @@ class RelaySource:
                 finally:
                     self.streams.pop(market, None)
                     watching.cancel()
+                    self._note_passed_over(market, streams)  # those since the last look
                     if fetching is not None:
                         fetching.cancel()
         finally:
@@ -267,10 +272,11 @@ class RelaySource:
 
     async def _watch(self, market: Market, streams: Upstream, stalls: StallWatch) -> None:
         """Once a second, the silent connections dropped (``stalls.py``): their loss comes
-        back through ``_consume`` as any other."""
+        back through ``_consume`` as any other; and the frames the reader passed over noted."""
         clock = self._clock
         while True:
             await clock.sleep_until(clock.now_ms() + 1000)
+            self._note_passed_over(market, streams)
             silent = stalls.stalled(clock.now_ms())
             if silent:
                 log.warning(
@@ -279,6 +285,20 @@ class RelaySource:
                     market.value, ", ".join(silent), stalls.silence_ms / 1000,
                 )  # fmt: skip
                 streams.reconnect(*silent)
+
+    def _note_passed_over(self, market: Market, streams: Upstream) -> None:
+        """The frames the reader handed out neither as data nor as a reply since the last look
+        (``RawStreams.passed_over``), counted and logged with the unreadable ones. Looked at
+        once a second, not per frame: nothing of this is on the path of the frames relayed."""
+        count, last = streams.passed_over
+        new = count - self._passed_over[market]
+        if new > 0:
+            self._passed_over[market] = count
+            self._unreadable(market, self.unreadable[market], new, last)
+
+    def unreadable_counts(self) -> dict[Market, int]:
+        """Per relayed market, the upstream frames passed over unread, ever (the metric)."""
+        return {market: self.unreadable[market].total for market in self.upstreams}
 
     def _unreadable(self, market: Market, unreadable: Unreadable, count: int, what: object) -> None:
         said = unreadable.note(self._clock.now_ms(), count)

@@ -4,8 +4,11 @@ nothing but garbage cannot fill the disk (``logs.WarningBudget`` bounds a kind o
 but would drop the count). Sans-I/O: time is an argument.
 
 What counts: a frame the client could not take apart (not the combined form's JSON, §2.3),
-and a depth event the relay's book could not read (its book is dropped and synced again,
-as after a loss). Either is passed over, and the relay goes on with the frames after it.
+a frame the client handed out neither as data nor as a reply (one off the compact combined
+form: a raw or unusually spaced frame, or not JSON; ``RawStreams.passed_over``, looked at
+once a second), and a depth event the relay's book could not read (its book is dropped and
+synced again, as after a loss). Each is passed over, and the relay goes on with the frames
+after it. ``total`` is the admin listener's ``tickerplant_relay_unreadable_frames_total``.
 """
 
 from __future__ import annotations
