@@ -35,6 +35,7 @@ MALFORMED_GTD = {"code": -1102, "msg": "Mandatory parameter 'goodTillDate' was n
 PRECISION = {"code": -1111, "msg": "Precision is over the maximum defined for this asset."}
 MATCH = {"code": -5037, "msg": "Invalid price match"}
 NOT_A_CLIENT_ID = {"code": -4015, "msg": "Client order id is not valid."}
+TOO_LONG_A_CLIENT_ID = {"code": -4015, "msg": "Client order id length should not be more than 36 chars"}
 INVALID_TIF = {"code": -1115, "msg": "Invalid timeInForce."}
 
 
@@ -115,6 +116,9 @@ async def test_rest_refuses_what_binance_refuses(
         ("algoOrder", stop | {"clientAlgoId": "autoclose-mine2"}, NOT_A_CLIENT_ID),
         # its client id before the combinations (part 2 §8's order: -4015 in step 2, -4137 in 3)
         ("algoOrder", stop | {"clientAlgoId": "bad id!", "closePosition": "true"}, NOT_A_CLIENT_ID),
+        # one over 36 characters is told so, an algo order's as an order's (one pattern, part 2 §4.2)
+        ("order", limit | {"newClientOrderId": "c" * 37}, TOO_LONG_A_CLIENT_ID),
+        ("algoOrder", stop | {"clientAlgoId": "c" * 37}, TOO_LONG_A_CLIENT_ID),
         # an ENUM's value as listed, as an order's side or type is (part 3 §4.5: ISOLATED, CROSSED)
         ("marginType", {"symbol": symbol, "marginType": "isolated"},
          {"code": -1130, "msg": "Data sent for parameter 'marginType' is not valid."}),

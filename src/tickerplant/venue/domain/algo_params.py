@@ -35,6 +35,7 @@ from tickerplant.venue.domain.algo_order import TYPES
 from tickerplant.venue.domain.commands import NewAlgoOrder
 from tickerplant.venue.domain.order_params import (
     ALGO_DECIMALS,
+    check_client_id,
     check_forms,
     check_price,
     check_quantity,
@@ -52,7 +53,7 @@ from tickerplant.venue.domain.order_params import (
     time_in_force,
     working_type,
 )
-from tickerplant.venue.domain.orders import PositionSide, TimeInForce, client_id_allowed
+from tickerplant.venue.domain.orders import PositionSide, TimeInForce
 
 __all__ = ["parse_algo_ref", "parse_legacy_conditional", "parse_new_algo"]
 
@@ -97,8 +98,7 @@ def parse_new_algo(
     tif = sent_tif if limit and sent_tif is not None else TimeInForce.GTC
     response_type(params)  # its value: the endpoint's answer is the same either way
     client_id = params.get("clientalgoid") or None  # step 2 of part 2 §8's order, as a new order's
-    if client_id is not None and not client_id_allowed(client_id):  # its pattern, not a system order's
-        raise refused(-4015, "Client order id is not valid.")
+    check_client_id(client_id)
     held = _POSITION_SIDES.get(params.get("positionside", "BOTH"))
     if held is None:
         raise refused(-4060, "Invalid position side.")

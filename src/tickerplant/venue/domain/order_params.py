@@ -45,7 +45,8 @@ from tickerplant.venue.domain.orders import OrderType, PositionSide, Side, TimeI
 
 __all__ = [
     "ALGO_DECIMALS", "CONDITIONAL", "DECIMAL_RANGE", "LONG_MAX", "ORDER_DECIMALS", "PRICE_MATCHES",
-    "check_filters", "check_forms", "check_good_till", "check_limit", "check_price", "check_quantity",
+    "check_client_id", "check_filters", "check_forms", "check_good_till", "check_limit", "check_price",
+    "check_quantity",
     "decimal_units", "good_till", "parse_amended", "parse_bool", "parse_int", "parse_long", "parse_new_order",
     "parse_order_ref", "parse_time_range", "price_match", "refuse_reduce_only", "refused",
     "response_type", "stp_mode", "symbol_and_side", "time_in_force", "working_type",
@@ -262,6 +263,16 @@ def read_side(params: Mapping[str, str]) -> Side:
     return side
 
 
+def check_client_id(client_id: str | None) -> None:
+    """-4015 for a client id (an order's ``newClientOrderId``, an algo order's ``clientAlgoId``:
+    part 2 §3.3's pattern, §4.2's the same) outside its pattern or a system order's; one over 36
+    characters with the length's text (docs/venue.md's parameter table)."""
+    if client_id is not None and not client_id_allowed(client_id):
+        too_long = len(client_id) > 36
+        raise refused(-4015, "Client order id length should not be more than 36 chars" if too_long
+                      else "Client order id is not valid.")  # fmt: skip
+
+
 def parse_new_order(
     params: Mapping[str, str],
     instruments: Mapping[str, Instrument],
@@ -289,10 +300,7 @@ def parse_new_order(
     tif = sent_tif if order_type.is_limit and sent_tif is not None else TimeInForce.GTC
     result = response_type(params)
     client_id = params.get("newclientorderid") or None
-    if client_id is not None and not client_id_allowed(client_id):  # its pattern, not a system order's
-        too_long = len(client_id) > 36
-        raise refused(-4015, "Client order id length should not be more than 36 chars" if too_long
-                      else "Client order id is not valid.")  # fmt: skip
+    check_client_id(client_id)
     held = _POSITION_SIDES.get(params.get("positionside", "BOTH"))
     if held is None:
         raise refused(-4060, "Invalid position side.")
