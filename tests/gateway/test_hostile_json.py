@@ -63,3 +63,39 @@ async def test_the_websocket_api_answers_minus_1000_and_keeps_serving(
     assert (reply["id"], reply["status"]) == ("after", 200)
     await ws.close()
     no_tracebacks(caplog)
+
+
+# serde_json 1.0.87's texts for these frames: the column is the parser's byte position in
+# the frame received (spec §3.3), one past the byte it peeked at for a trailing character
+# or comma, at the bytes consumed for an early end
+SERDE_POSITIONS = {
+    "an early end": (b'{"method":', "EOF while parsing a value at line 1 column 10"),
+    "an empty frame": (b"", "EOF while parsing a value at line 1 column 0"),
+    "three spaces": (b"   ", "EOF while parsing a value at line 1 column 3"),
+    "trailing characters": (
+        b'{"method":"SUBSCRIBE","params":["x"],"id":1}garbage',
+        "trailing characters at line 1 column 45",
+    ),
+    "trailing characters on line 3": (
+        b'{"method":"SUBSCRIBE","params":["x"],"id":1}\n\n{',
+        "trailing characters at line 3 column 1",
+    ),
+    "a trailing comma": (b'{"a":1,}', "trailing comma at line 1 column 8"),
+    "a trailing comma in a request": (
+        b'{"method":"SUBSCRIBE","params":["a"],"id":1,}',
+        "trailing comma at line 1 column 45",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SERDE_POSITIONS))
+async def test_not_json_is_said_at_serde_jsons_position(start_server: StartServer, case: str) -> None:
+    frame, what = SERDE_POSITIONS[case]
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+    ws.send(TEXT, frame)
+    reply = json.loads((await ws.recv_until(TEXT)).payload)
+    assert reply == {"error": {"code": 3, "msg": f"Invalid JSON: {what}"}, "id": None}
+    assert close_code(await ws.recv_until(CLOSE)) == (1008, "Invalid JSON")
+    await ws.close()

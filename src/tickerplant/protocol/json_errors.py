@@ -7,13 +7,21 @@ errors, a nesting too deep for the decoder (``RecursionError``) and a string hol
 invalid UTF-8 (``UnicodeDecodeError``, or from msgspec 0.23 its own "Invalid UTF-8" error)
 all become one, so no frame a client can send escapes as an unhandled exception.
 
-serde_json's wording is kept where we know it: ``expected value``, ``trailing
-characters``, ``EOF while parsing a value``, ``recursion limit exceeded`` (serde_json
-nests at most 128 deep: its depth counter runs out at the 128th opening bracket, which is
-where it reports), ``invalid unicode code point`` and ``number out of range``. Where
-msgspec and serde_json draw lines apart, msgspec's line holds: a frame nested 129 to
-about a thousand deep is read (serde_json refuses it), and a position is msgspec's (one
-column past serde_json's for trailing characters and an early end).
+msgspec decides whether a frame is JSON; why it is not is told by ``_Reader``, serde_json's
+parser (its ``de.rs``, 1.0.87) restated: the same grammar checked in the same order, the
+same words (``EOF while parsing a list``, ``expected `,` or `}```, ``trailing comma``…)
+and the same positions. serde_json's position is a byte index: the line counts the
+newlines before it and the column the bytes since the last one, so an error found where
+the parser stands (``Deserializer::error``) is reported at the bytes it has consumed, and
+one found on a byte it has only peeked at (``peek_error``) one byte further, capped at the
+frame's end: ``{"method":`` ends ``column 10``, an empty frame ``column 0``, ``{"a":1,}``
+is a ``trailing comma at line 1 column 8``. The reader runs only for a frame msgspec
+refused, which closes the connection, and skips a string's plain bytes, whitespace and
+digits by regular expression, so its cost is one pass over the frame. Where msgspec and
+serde_json draw lines apart, msgspec's line holds: a frame nested 129 to about a thousand
+deep is read (serde_json refuses it at its 128th opening bracket, which is where an
+over-deep frame is reported), and a string of invalid UTF-8 is reported at its first bad
+byte.
 """
 
 from __future__ import annotations
@@ -26,11 +34,39 @@ import msgspec
 __all__ = ["NotJson", "parse_json", "position"]
 
 _SERDE_DEPTH = 128  # serde_json's recursion limit
-_MSGSPEC_ERROR = re.compile(r"JSON is malformed: (?P<what>.*) \(byte (?P<byte>\d+)\)")
-_FLOAT = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9]+\.[0-9]+")
 _decode = msgspec.json.decode
 _TOO_DEEP = "nested too deep"
 _NOT_UTF8 = "a string is not UTF-8"
+_WHITESPACE = re.compile(rb"[ \n\t\r]*")  # serde_json's parse_whitespace
+_PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')  # the bytes serde_json's ESCAPE table lets pass
+_DIGITS = re.compile(rb"[0-9]*")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_SIMPLE_ESCAPES = frozenset(b'"\\/bfnrt')
+_I32_MAX = 2**31 - 1
+# A control message is a few hundred bytes, 1024 stream names some 40 KiB. The reader walks
+# a frame byte by byte where it cannot skip, about a second a MiB of small nested values,
+# so a larger frame is told from msgspec's own finding: serde_json's word for it at the
+# byte msgspec names.
+_READ_AT_MOST = 64 * 1024
+_MSGSPEC_ERROR = re.compile(r"JSON is malformed: (?P<what>.*) \(byte (?P<byte>\d+)\)")
+_MSGSPEC_WORDS = {
+    "trailing comma in object": "trailing comma",
+    "trailing comma in array": "trailing comma",
+    "trailing characters": "trailing characters",
+    "expected ':'": "expected `:`",
+    "expected ',' or ']'": "expected `,` or `]`",
+    "expected ',' or '}'": "expected `,` or `}`",
+    "object keys must be strings": "key must be a string",
+    "invalid number": "invalid number",
+    "invalid escape character in string": "invalid escape",
+}
+
+# serde_json's ErrorCode texts
+_EOF_LIST = "EOF while parsing a list"
+_EOF_OBJECT = "EOF while parsing an object"
+_EOF_STRING = "EOF while parsing a string"
+_EOF_VALUE = "EOF while parsing a value"
+_TRAILING_COMMA = "trailing comma"
 
 
 class NotJson(ValueError):
@@ -50,7 +86,11 @@ class NotJson(ValueError):
             return _too_deep(data)
         if self.why == _NOT_UTF8:
             return _bad_unicode(data)
-        return _why(data, self.why)
+        if len(data) > _READ_AT_MOST:
+            return _msgspec_said(data, self.why)
+        found = _Reader(data).first_error()
+        # None: msgspec refused what serde_json reads; its own line holds, said at the end
+        return found if found is not None else f"expected value at {position(data, len(data))}"
 
 
 def parse_json(frame: bytes | str) -> Any:
@@ -66,43 +106,235 @@ def parse_json(frame: bytes | str) -> Any:
         raise NotJson(frame, _NOT_UTF8) from None
 
 
-def position(text: str, offset: int) -> str:
-    """serde_json's ``line L column C`` for a character offset into the frame."""
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+def position(data: bytes, index: int) -> str:
+    """serde_json's ``line L column C`` for a byte index into the frame (its
+    ``position_of_index``: the column counts the bytes since the last newline)."""
+    index = max(0, min(index, len(data)))
+    line = data.count(b"\n", 0, index) + 1
+    column = index - (data.rfind(b"\n", 0, index) + 1)
     return f"line {line} column {column}"
+
+
+class _SyntaxError(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class _Reader:
+    """serde_json's ``Deserializer`` reading a ``Value`` and then the frame's end."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.index = 0
+        self.depth = _SERDE_DEPTH
+
+    def first_error(self) -> str | None:
+        try:
+            self.value()
+            if self.whitespace() is not None:
+                raise self.peek_error("trailing characters")
+        except _SyntaxError as found:
+            return found.what
+        return None
+
+    # -- positions: Deserializer::error and Deserializer::peek_error --------------------
+
+    def error(self, what: str) -> _SyntaxError:
+        return _SyntaxError(f"{what} at {position(self.data, self.index)}")
+
+    def peek_error(self, what: str) -> _SyntaxError:
+        return _SyntaxError(f"{what} at {position(self.data, self.index + 1)}")
+
+    def whitespace(self) -> int | None:
+        """The next byte that is not whitespace, not consumed; None at the end."""
+        self.index = _WHITESPACE.match(self.data, self.index).end()  # type: ignore[union-attr]
+        return self.data[self.index] if self.index < len(self.data) else None
+
+    def next_byte(self) -> int | None:
+        if self.index == len(self.data):
+            return None
+        self.index += 1
+        return self.data[self.index - 1]
+
+    # -- values ---------------------------------------------------------------------
+
+    def value(self) -> None:
+        peek = self.whitespace()
+        if peek is None:
+            raise self.peek_error(_EOF_VALUE)
+        if peek in b"ntf":
+            self.index += 1
+            self.ident({0x6E: b"ull", 0x74: b"rue", 0x66: b"alse"}[peek])
+        elif peek == 0x2D:  # '-'
+            self.index += 1
+            self.number()
+        elif 0x30 <= peek <= 0x39:
+            self.number()
+        elif peek == 0x22:
+            self.index += 1
+            self.string()
+        elif peek in b"[{":
+            self.depth -= 1  # check_recursion!, before the bracket is consumed
+            if self.depth == 0:
+                raise self.peek_error("recursion limit exceeded")
+            self.index += 1
+            if peek == 0x5B:
+                self.members(b"]", _EOF_LIST, "expected `,` or `]`")
+            else:
+                self.members(b"}", _EOF_OBJECT, "expected `,` or `}`")
+            self.depth += 1
+        else:
+            raise self.peek_error("expected value")
+
+    def ident(self, rest: bytes) -> None:
+        for expected in rest:
+            got = self.next_byte()
+            if got is None:
+                raise self.error(_EOF_VALUE)
+            if got != expected:
+                raise self.error("expected ident")
+
+    def members(self, close: bytes, eof: str, expected_comma: str) -> None:
+        """SeqAccess or MapAccess until the closing bracket, then end_seq / end_map."""
+        first = True
+        while True:
+            peek = self.whitespace()
+            if peek == close[0]:
+                break
+            if peek == 0x2C and not first:  # ','
+                self.index += 1
+                peek = self.whitespace()
+            elif peek is None:
+                raise self.peek_error(eof)
+            elif first:
+                first = False
+            else:
+                raise self.peek_error(expected_comma)
+            if peek == close[0]:
+                raise self.peek_error(_TRAILING_COMMA)
+            if peek is None:
+                raise self.peek_error(_EOF_VALUE)
+            if close == b"}":
+                if peek != 0x22:
+                    raise self.peek_error("key must be a string")
+                self.index += 1
+                self.string()
+                colon = self.whitespace()
+                if colon is None:
+                    raise self.peek_error(_EOF_OBJECT)
+                if colon != 0x3A:
+                    raise self.peek_error("expected `:`")
+                self.index += 1
+            self.value()
+        self.index += 1  # the closing bracket, end_seq / end_map
+
+    def string(self) -> None:
+        """After the opening quote, to after the closing one (parse_str, validating)."""
+        data = self.data
+        while True:
+            self.index = _PLAIN.match(data, self.index).end()  # type: ignore[union-attr]
+            byte = self.next_byte()
+            if byte is None:
+                raise self.error(_EOF_STRING)
+            if byte == 0x22:
+                return
+            if byte != 0x5C:
+                raise self.error("control character (\\u0000-\\u001F) found while parsing a string")
+            self.escape()
+
+    def escape(self) -> None:
+        byte = self.next_byte()
+        if byte is None:
+            raise self.error(_EOF_STRING)
+        if byte in _SIMPLE_ESCAPES:
+            return
+        if byte != 0x75:  # 'u'
+            raise self.error("invalid escape")
+        unit = self.hex4()
+        if 0xDC00 <= unit <= 0xDFFF:
+            raise self.error("lone leading surrogate in hex escape")
+        if 0xD800 <= unit <= 0xDBFF:
+            for expected in b"\\u":  # a high surrogate must be followed by \u and a low one
+                got = self.next_byte()
+                if got is None:
+                    raise self.error(_EOF_STRING)
+                if got != expected:
+                    raise self.error("unexpected end of hex escape")
+            if not 0xDC00 <= self.hex4() <= 0xDFFF:
+                raise self.error("lone leading surrogate in hex escape")
+
+    def hex4(self) -> int:
+        if self.index + 4 > len(self.data):
+            self.index = len(self.data)
+            raise self.error(_EOF_STRING)
+        for _ in range(4):
+            self.index += 1
+            if self.data[self.index - 1] not in _HEX:
+                raise self.error("invalid escape")
+        return int(self.data[self.index - 4 : self.index], 16)
+
+    def number(self) -> None:
+        """After an optional '-': parse_integer, parse_decimal, parse_exponent."""
+        start = self.index
+        first = self.next_byte()
+        if first is None:
+            raise self.error(_EOF_VALUE)
+        if first == 0x30:  # one leading zero only
+            if self.index < len(self.data) and 0x30 <= self.data[self.index] <= 0x39:
+                raise self.peek_error("invalid number")
+        elif 0x31 <= first <= 0x39:
+            self.digits()
+        else:
+            raise self.error("invalid number")
+        peek = self.data[self.index] if self.index < len(self.data) else None
+        if peek == 0x2E:  # '.'
+            self.index += 1
+            if self.digits() == 0:
+                raise self.peek_error("invalid number" if self.index < len(self.data) else _EOF_VALUE)
+            peek = self.data[self.index] if self.index < len(self.data) else None
+        if peek in (0x45, 0x65):  # 'E', 'e'
+            self.exponent(significand_zero=not self.data[start : self.index].strip(b"0."))
+        if abs(float(self.data[start : self.index])) == float("inf"):
+            raise self.error("number out of range")
+
+    def digits(self) -> int:
+        begin = self.index
+        self.index = _DIGITS.match(self.data, self.index).end()  # type: ignore[union-attr]
+        return self.index - begin
+
+    def exponent(self, *, significand_zero: bool) -> None:
+        self.index += 1
+        positive = True
+        if self.index < len(self.data) and self.data[self.index] in b"+-":
+            positive = self.data[self.index] == 0x2B
+            self.index += 1
+        first = self.next_byte()
+        if first is None:
+            raise self.error(_EOF_VALUE)
+        if not 0x30 <= first <= 0x39:
+            raise self.error("invalid number")
+        exponent = first - 0x30
+        while self.index < len(self.data) and 0x30 <= self.data[self.index] <= 0x39:
+            self.index += 1
+            exponent = exponent * 10 + self.data[self.index - 1] - 0x30
+            if exponent > _I32_MAX:  # serde_json stops at the digit that overflows an i32
+                if positive and not significand_zero:
+                    raise self.error("number out of range")
+                self.digits()
+                return
 
 
 def _bytes(frame: bytes | str) -> bytes:
     return frame.encode("utf-8", errors="surrogatepass") if isinstance(frame, str) else frame
 
 
-def _at_byte(data: bytes, offset: int) -> str:
-    """The position of the character at a byte offset (serde_json reports the character
-    it has just read, columns from 1)."""
-    text = data[:offset].decode("utf-8", errors="replace")
-    return position(text, len(text))
-
-
-def _why(data: bytes, message: str) -> str:
-    text = data.decode("utf-8", errors="replace")
-    found = _MSGSPEC_ERROR.search(message)
-    if found is not None:
-        serde_what = "trailing characters" if found["what"].startswith("trailing") else "expected value"
-        return f"{serde_what} at {_at_byte(data, int(found['byte']))}"
-    if message.startswith("Number out of range"):
-        return _out_of_range(data)
-    # msgspec says "Input data was truncated" without a position: serde_json's EOF.
-    return f"EOF while parsing a value at {position(text, len(text.rstrip()))}"
-
-
-def _out_of_range(data: bytes) -> str:
-    """serde_json reports the end of the first number too large for a float."""
-    for found in _FLOAT.finditer(data):
-        if abs(float(found[0])) == float("inf"):
-            return f"number out of range at {_at_byte(data, found.end() - 1)}"  # its last digit
-    return f"number out of range at {_at_byte(data, len(data))}"
+def _msgspec_said(data: bytes, why: str) -> str:
+    found = _MSGSPEC_ERROR.search(why)
+    if found is None:  # "Input data was truncated", "Number out of range" …: no byte named
+        return f"{_EOF_VALUE} at {position(data, len(data))}"
+    what = _MSGSPEC_WORDS.get(found["what"], "expected value")
+    return f"{what} at {position(data, int(found['byte']) + 1)}"
 
 
 def _too_deep(data: bytes) -> str:
@@ -120,15 +352,15 @@ def _too_deep(data: bytes) -> str:
         elif byte in b"[{":
             depth += 1
             if depth == _SERDE_DEPTH:
-                return f"recursion limit exceeded at {_at_byte(data, offset)}"
+                return f"recursion limit exceeded at {position(data, offset + 1)}"
         elif byte in b"]}":
             depth -= 1
-    return f"recursion limit exceeded at {_at_byte(data, len(data))}"
+    return f"recursion limit exceeded at {position(data, len(data))}"
 
 
 def _bad_unicode(data: bytes) -> str:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"invalid unicode code point at {_at_byte(data, exc.start)}"
-    return f"invalid unicode code point at {_at_byte(data, len(data))}"
+        return f"invalid unicode code point at {position(data, exc.start + 1)}"
+    return f"invalid unicode code point at {position(data, len(data))}"

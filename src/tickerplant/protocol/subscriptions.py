@@ -83,8 +83,8 @@ def _result_frame(result: Any, request_id: Any) -> bytes:
 
 
 def _end_position(text: str) -> str:
-    stripped = text.rstrip()
-    return position(stripped, len(stripped) - 1)
+    stripped = text.rstrip().encode()
+    return position(stripped, len(stripped))
 
 
 def _valid_id(value: Any) -> bool:
@@ -244,7 +244,7 @@ class SubscriptionSession:
     @staticmethod
     def _unknown_method(text: str, method: Any) -> StreamError:
         found = _METHOD_VALUE.search(text)
-        where = position(text, found.end() - 1) if found else _end_position(text)
+        where = _end_position(text[: found.end()]) if found else _end_position(text)
         shown = f"`{method}`" if isinstance(method, str) else f"type: {_encode(method).decode()}"
         return StreamError(
             2, f"Invalid request: unknown variant {shown}, expected one of {_METHOD_LIST} at {where}"
