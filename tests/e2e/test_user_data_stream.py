@@ -401,3 +401,22 @@ async def test_a_deleted_accounts_streams_end_in_both_markets_though_it_has_one_
             expired = msgspec.json.decode((await ws.recv_until(TEXT)).payload)
             assert (expired["e"], expired["listenKey"]) == ("listenKeyExpired", keys[market]), market
             assert close_code(await ws.recv_until(CLOSE)) == (1000, "listenKey expired"), market
+
+
+async def test_list_subscriptions_on_private_ws_lists_the_events_sorted(
+    start_server: StartServer, accounts: Accounts
+) -> None:
+    """Trading part 4 §2.2: one item per key×event, sorted, whatever the URL's order."""
+    plant = await start_server(simulator=STILL, venue_db=str(accounts.path))
+    um = plant.listeners[Market.UM]
+    async with aiohttp.ClientSession() as session:
+        _, body = await listen_key(session, um.port, "POST", accounts.alice_key)
+    key = body["listenKey"]
+    events = "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/listenKeyExpired/MARGIN_CALL"
+    ws = await RawWebSocket.connect(um.port, f"/private/ws?listenKey={key}&events={events}")
+    ws.send_text(b'{"method":"LIST_SUBSCRIPTIONS","id":1}')
+    assert (await ws.recv()).payload == b'{"result":["%s@ACCOUNT_UPDATE","%s@MARGIN_CALL",' % (
+        key.encode(),
+        key.encode(),
+    ) + b'"%s@ORDER_TRADE_UPDATE","%s@listenKeyExpired"],"id":1}' % (key.encode(), key.encode())
+    await ws.close()

@@ -58,7 +58,7 @@ KEY = "k" * 64
     [
         (f"/private/ws?listenKey={KEY}", StreamUrl(Route.PRIVATE, False, (KEY,))),
         (f"/private/ws?listenKey={KEY}&events=ORDER_TRADE_UPDATE%2FACCOUNT_UPDATE",
-         StreamUrl(Route.PRIVATE, False, (f"{KEY}@ORDER_TRADE_UPDATE", f"{KEY}@ACCOUNT_UPDATE"))),
+         StreamUrl(Route.PRIVATE, False, (f"{KEY}@ACCOUNT_UPDATE", f"{KEY}@ORDER_TRADE_UPDATE"))),  # sorted
         (f"/private/stream?listenKey={KEY}&timeUnit=MICROSECOND", StreamUrl(Route.PRIVATE, True, (KEY,))),
         (f"/stream?streams=btcusdt@aggTrade&listenKey={KEY}", StreamUrl(Route.UNROUTED, True, ("btcusdt@aggTrade", KEY))),
         (f"/ws?listenKey={KEY}", StreamUrl(Route.UNROUTED, False, (KEY,))),

@@ -97,11 +97,11 @@ def test_the_names_a_url_asks_for() -> None:
     k1, k2 = "a" * 64, "B" * 64
     assert names_from_query([("listenKey", k1)]) == [k1]
     assert names_from_query([("listenKey", k1), ("events", "ORDER_TRADE_UPDATE/ACCOUNT_UPDATE")]) == [
-        f"{k1}@ORDER_TRADE_UPDATE", f"{k1}@ACCOUNT_UPDATE",
-    ]  # fmt: skip
+        f"{k1}@ACCOUNT_UPDATE", f"{k1}@ORDER_TRADE_UPDATE",
+    ]  # fmt: skip  (sorted: part 4 §2.2)
     assert names_from_query(
         [("listenKey", k1), ("events", "ORDER_TRADE_UPDATE"), ("listenKey", k2), ("timeUnit", "MICROSECOND")]
-    ) == [f"{k1}@ORDER_TRADE_UPDATE", k2]
+    ) == [k2, f"{k1}@ORDER_TRADE_UPDATE"]
     assert names_from_query([("events", "ACCOUNT_UPDATE%2FMARGIN_CALL"), ("listenKey", k1)]) == [k1]
     assert names_from_query([("listenKey", k1), ("events", "ACCOUNT_UPDATE%2FMARGIN_CALL")]) == [
         f"{k1}@ACCOUNT_UPDATE", f"{k1}@MARGIN_CALL",

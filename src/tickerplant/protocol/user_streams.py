@@ -65,9 +65,12 @@ def is_listen_key_item(name: str) -> bool:
 
 
 def names_from_query(pairs: Iterable[tuple[str, str]]) -> list[str]:
-    """The names ``?listenKey=<k1>&events=A/B&listenKey=<k2>`` asks for, in order: each key
-    with the ``events`` that follow it before the next key (``/``-separated, percent-encoded
-    or not), the bare key when none follow."""
+    """The names ``?listenKey=<k1>&events=A/B&listenKey=<k2>`` asks for: each key with the
+    ``events`` that follow it before the next key (``/``-separated, percent-encoded or not),
+    the bare key when none follow. Sorted, as Binance's LIST_SUBSCRIPTIONS lists them
+    (trading part 4 §2.2: ``["<k>@ACCOUNT_UPDATE","<k>@MARGIN_CALL","<k>@ORDER_TRADE_UPDATE",
+    "<k>@listenKeyExpired"]`` for ``events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE/…``); the
+    names SUBSCRIBE adds follow in subscription order (spec §3.4)."""
     names: list[str] = []
     key: str | None = None
     events: list[str] = []
@@ -83,4 +86,4 @@ def names_from_query(pairs: Iterable[tuple[str, str]]) -> list[str]:
         elif name == "events" and key is not None:
             events.extend(event for event in unquote(value).split("/") if event)
     close()
-    return names
+    return sorted(names)  # str order is code point order, UTF-8's byte order
