@@ -373,8 +373,8 @@ async def test_the_frames_binance_refuses(
     assert (await bob.call("session.status"))["result"]["apiKey"] == bob_ed.api_key
     async with http.post(f"{admin}/api/accounts/{venue.bob}/disable", json={}) as disabled:
         assert disabled.status == 200
-    ended = await bob.call("session.status")
-    assert (ended["status"], ended["error"]["code"]) == (401, -2015)
+    ended = await bob.frame('{"id":"ended","method":"session.status"}')
+    assert (ended["id"], ended["status"], ended["error"]["code"]) == (None, 401, -2015)  # unsolicited: §8.6
     assert (await bob.call("session.status"))["result"]["apiKey"] is None
     for each in (ws, dapi, bob):
         await each.ws.close()
@@ -420,12 +420,13 @@ async def test_algo_orders_over_the_ws_api(plant: Tickerplant, venue: Venue, htt
     await ws.ws.close()
 
 
-async def test_every_reply_echoes_a_readable_id(
+async def test_a_revoked_sessions_next_reply_is_unsolicited_with_a_null_id(
     start_server: StartServer, venue: Venue, http: aiohttp.ClientSession
 ) -> None:
     """A session whose key the operator revokes, or whose account the operator disables,
-    while the server runs (admin API), and a frame whose ``params`` is not an object: the
-    refusal carries the request's id, so a client matching replies by id gets its answer."""
+    while the server runs (admin API): the next request ends the session and is answered
+    ``{"id": null, "status": 401, "error": {"code": -2015, …}}`` (part 1 §8.6; §8.4: null
+    for unsolicited errors), as Binance answers it."""
     plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
     admin = plant.admin_url()
     assert admin is not None
@@ -437,7 +438,7 @@ async def test_every_reply_echoes_a_readable_id(
     after = await alice.frame(json.dumps(
         {"id": "after-revoke-1", "method": "order.place", "params": order | {"timestamp": plant.clock.now_ms()}}))
     assert (after["id"], after["status"], after["error"]) == (
-        "after-revoke-1", 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})  # fmt: skip
+        None, 401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})  # fmt: skip
     assert (await alice.call("session.status"))["result"]["apiKey"] is None  # the session ended
     # bob's account disabled under his logged-on session
     ed = Ed25519PrivateKey.generate()
@@ -449,8 +450,18 @@ async def test_every_reply_echoes_a_readable_id(
         assert disabled.status == 200
     now = plant.clock.now_ms()
     balance = await bob.frame(f'{{"id":42,"method":"account.balance","params":{{"timestamp":{now}}}}}')
-    assert (balance["id"], balance["status"], balance["error"]["code"]) == (42, 401, -2015)
-    # params not an object, the id readable: echoed; an id that is not one (§8.3): null
+    assert (balance["id"], balance["status"], balance["error"]["code"]) == (None, 401, -2015)
+    for ws in (alice, bob):
+        await ws.ws.close()
+
+
+async def test_every_other_refusal_echoes_a_readable_id(
+    start_server: StartServer, venue: Venue, http: aiohttp.ClientSession
+) -> None:
+    """A frame whose ``params`` is not an object: the refusal carries the request's id, so a
+    client matching replies by id gets its answer; an id that is not one (§8.3): null."""
+    plant = await start_server(simulator=STILL, venue_db=str(venue.path), admin_port=free_port())
+    bob = await raw(http, plant)
     bad = {"code": -1130, "msg": "Data sent for parameter 'params' is not valid."}
     for text, request_id in (('{"id":1,"method":"order.status","params":[1]}', 1),
                              ('{"id":"s","method":"order.place","params":"symbol=BTCUSDT"}', "s")):  # fmt: skip
@@ -459,8 +470,7 @@ async def test_every_reply_echoes_a_readable_id(
         assert refused["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"  # shown unless hidden (§8.4)
     unreadable = await bob.frame('{"id":{"a":1},"method":"order.status","params":{}}')
     assert unreadable["id"] is None and unreadable["error"]["code"] == -1130
-    for ws in (alice, bob):
-        await ws.ws.close()
+    await bob.ws.close()
 
 
 async def test_the_signatures_name_in_any_case_and_a_stray_one_on_a_session(

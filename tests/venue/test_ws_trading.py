@@ -226,12 +226,13 @@ def test_session_logon_status_logout(venue: Venue) -> None:
                 session=session)["error"]["code"] == -1102  # fmt: skip  # apiKey
 
 
-def test_a_revoked_sessions_next_reply_echoes_its_id(venue: Venue) -> None:
+def test_a_revoked_sessions_next_reply_is_unsolicited(venue: Venue) -> None:
+    """Part 1 §8.6: the next request gets ``{"id": null, "status": 401, …}`` (§8.4)."""
     session = WsSession(NOW)
     call(venue, "session.logon", ed_signed(venue, {}), session=session)
     venue.store.revoke(venue.ed_key)
     revoked = call(venue, "account.balance", {"timestamp": NOW}, session=session)
-    assert revoked["id"] == "r1" and (revoked["status"], revoked["error"]["code"]) == (401, -2015)
+    assert revoked["id"] is None and (revoked["status"], revoked["error"]["code"]) == (401, -2015)
     assert session.api_key is None
 
 

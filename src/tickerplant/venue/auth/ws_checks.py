@@ -18,13 +18,14 @@ refuses a ``recvWindow`` above 60000 (decision 4).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
 import msgspec
 
-from tickerplant.protocol.errors import RequestRefused, mandatory, refusal
+from tickerplant.protocol.errors import RequestRefused, mandatory
 from tickerplant.protocol.ws_api import WsSession
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey, KeyType
 from tickerplant.venue.auth.checks import (
@@ -40,12 +41,22 @@ from tickerplant.venue.auth.checks import (
 from tickerplant.venue.auth.signing import verify
 from tickerplant.venue.domain.order_params import parse_long
 
-__all__ = ["SESSION_REVOKED", "WsParams", "authorize_ws", "check_session", "read_params", "signed_forms"]
+__all__ = [
+    "SESSION_REVOKED", "SessionRevoked", "WsParams", "authorize_ws", "check_session", "read_params",
+    "signed_forms",
+]  # fmt: skip
 
-# A logged-on key that has since been revoked, disabled or restricted: the session ends (§8.6).
-# The reply echoes the request's id (``ws_trading``): §8.6's example shows it null, but a
-# client that matches replies by id (python-binance, ccxt) would wait for it until its timeout.
-SESSION_REVOKED = refusal(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+class SessionRevoked(RequestRefused):
+    """A logged-on key that has since been revoked, disabled or restricted: the session ends
+    and the reply is unsolicited, ``"id": null`` (§8.6's example; §8.4: ``id`` is null for
+    unsolicited errors), as Binance's: a client that matches replies by id waits for the
+    request's own as it would on Binance, so it is tested against what it will meet."""
+
+
+# a new exception at each raise, as ``protocol.errors.refusal``'s
+_REVOKED_MSG = "Invalid API-key, IP, or permissions for action."
+SESSION_REVOKED = functools.partial(SessionRevoked, -2015, _REVOKED_MSG, 401)
 _URI_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
 _BAD_PARAM = "Data sent for parameter '{}' is not valid."
 

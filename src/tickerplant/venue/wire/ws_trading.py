@@ -9,8 +9,9 @@ REST one). What differs is around the answer:
 
 - the frame: ``{"id":…,"status":…,"result"|"error":…,"rateLimits":[…]}``, the id echoed
   whenever the frame holds one that reads as an id (INT, STRING or null, §8.3), refusals
-  too (``params`` not an object, the session's key revoked): clients match replies by id
-  and would wait for one that never comes; a refusal carries REST's code and text and its
+  too (``params`` not an object): clients match replies by id and would wait for one that
+  never comes; the one unsolicited error, the session's key revoked since its logon, is
+  ``"id": null`` as Binance's (§8.4, §8.6); a refusal carries REST's code and text and its
   HTTP status (400, 401, 429, 418);
 - the key: the ``apiKey`` param or the session's, the signature over the sorted params
   (``ws_checks.py``);
@@ -41,7 +42,13 @@ from tickerplant.protocol.errors import CLOSE_BANNED, RequestRefused
 from tickerplant.protocol.request_weight import rate_limit_error
 from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession, limits_shown
 from tickerplant.venue.auth.checks import Authorized, Security
-from tickerplant.venue.auth.ws_checks import WsParams, authorize_ws, check_session, read_params
+from tickerplant.venue.auth.ws_checks import (
+    SessionRevoked,
+    WsParams,
+    authorize_ws,
+    check_session,
+    read_params,
+)
 from tickerplant.venue.wire import algo_rest
 from tickerplant.venue.wire.rest import Headed, PrivateRest
 
@@ -222,7 +229,9 @@ class WsTrading:
                     session.api_key, session.authorized_since = authorized.key.api_key, now_ms
                 result = self._status(session, rate_limits_default, now_ms)
         except RequestRefused as refused:
-            return WsApiReply((self._frame(request.id, refused, limits),), None, name, refused.status)
+            # the session's key revoked since its logon: unsolicited, id null (§8.4, §8.6)
+            reply_id = None if isinstance(refused, SessionRevoked) else request.id
+            return WsApiReply((self._frame(reply_id, refused, limits),), None, name, refused.status)
         body: dict[str, Any] = {"id": request.id, "status": 200, "result": result}
         if limits is not None:
             body["rateLimits"] = limits
