@@ -10,18 +10,21 @@ reply bytes to send, the names added and removed, and a close to perform. Rules:
 - Only two things close: a frame that is not JSON (code 3, §2.7) and stream 1025
   (code 4, then 1008 "Invalid request", §2.5), or names past the bytes a connection or the
   process may hold (answered as stream 1025 is: ``subscription_budget.py``).
-- The error texts are serde_json's, with line and column computed from the input (§3.3).
+- The error texts are serde_json's, with line and column computed from the input (§3.3):
+  a frame that is not JSON as its parser says it (``json_errors.py``), one that is no
+  request as its derived struct does (``control_request.py``: a field named twice is
+  refused there, and its id, ambiguous, is not echoed).
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import msgspec
 
+from tickerplant.protocol.control_request import complaint
 from tickerplant.protocol.errors import (
     BAD_ID,
     BAD_PROPERTY_NAME,
@@ -34,15 +37,13 @@ from tickerplant.protocol.errors import (
     CloseReason,
     StreamError,
 )
-from tickerplant.protocol.json_errors import NotJson, parse_json, position
+from tickerplant.protocol.json_errors import NotJson, parse_json
 from tickerplant.protocol.limits import MAX_STREAMS_PER_CONNECTION
 from tickerplant.protocol.subscription_budget import NAME_COST, SubscriptionBudget, name_bytes, within
 
 __all__ = ["Method", "Outcome", "SessionState", "SubscriptionSession", "error_frame"]
 
 _MAX_ID = 2**64 - 1
-_METHOD_LIST = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
-_METHOD_VALUE = re.compile(r'"method"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\]]*)')
 _encode = msgspec.json.encode
 
 
@@ -80,11 +81,6 @@ def error_frame(error: StreamError, request_id: Any) -> bytes:
 
 def _result_frame(result: Any, request_id: Any) -> bytes:
     return b'{"result":%s,"id":%s}' % (_encode(result), _encode(request_id))
-
-
-def _end_position(text: str) -> str:
-    stripped = text.rstrip().encode()
-    return position(stripped, len(stripped))
 
 
 def _valid_id(value: Any) -> bool:
@@ -137,24 +133,18 @@ class SubscriptionSession:
     def receive(self, frame: bytes | str) -> Outcome:
         if self.state is SessionState.CLOSED:
             return _IGNORED
-        text = frame if isinstance(frame, str) else frame.decode("utf-8", errors="replace")
         try:
             request = parse_json(frame)
         except NotJson as exc:  # §2.7: answered, then the connection is closed
             self.state = SessionState.CLOSED
             error = StreamError(3, f"Invalid JSON: {exc.what}")
             return Outcome(reply=error_frame(error, None), close=CLOSE_INVALID_JSON)
-        if not isinstance(request, dict):
-            kind = "sequence" if isinstance(request, list) else type(request).__name__
-            msg = f"Invalid request: invalid type: {kind}, expected struct Request"
-            return self._error(StreamError(2, f"{msg} at {_end_position(text)}"), None)
-        if "method" not in request:
-            missing = f"Invalid request: missing field `method` at {_end_position(text)}"
-            return self._error(StreamError(2, missing), self._echoable(request))
-        try:
-            method = Method(request["method"])
-        except (ValueError, TypeError):
-            return self._error(self._unknown_method(text, request["method"]), self._echoable(request))
+        data = frame.encode() if isinstance(frame, str) else frame
+        found = complaint(data, request)  # serde's derived struct's (§3.3), a duplicate field too
+        if found is not None:
+            echoed = None if found.duplicate_id or type(request) is not dict else self._echoable(request)
+            return self._error(StreamError(2, f"Invalid request: {found.what}"), echoed)
+        method = Method(request["method"])
         request_id = request.get("id", None)
         if not _valid_id(request_id):
             return self._error(BAD_ID, None)
@@ -240,15 +230,6 @@ class SubscriptionSession:
     def _echoable(request: dict[str, Any]) -> Any:
         request_id = request.get("id")
         return request_id if _valid_id(request_id) else None
-
-    @staticmethod
-    def _unknown_method(text: str, method: Any) -> StreamError:
-        found = _METHOD_VALUE.search(text)
-        where = _end_position(text[: found.end()]) if found else _end_position(text)
-        shown = f"`{method}`" if isinstance(method, str) else f"type: {_encode(method).decode()}"
-        return StreamError(
-            2, f"Invalid request: unknown variant {shown}, expected one of {_METHOD_LIST} at {where}"
-        )
 
     @staticmethod
     def _error(error: StreamError, request_id: Any) -> Outcome:
