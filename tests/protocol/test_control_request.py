@@ -31,3 +31,21 @@ def test_any_value_is_read_or_refused(value: object) -> None:
     frame = json.dumps(value).encode()
     found = complaint(frame, parse_json(frame))
     assert found is None or " at line " in found.what
+
+
+def test_an_object_over_64_kib_is_judged_alike_and_said_at_its_end() -> None:
+    padding = b'"x":"' + b"y" * 70_000 + b'",'
+    for body, what in (
+        (b'"method":"SUBSCRIBE","id":1,"id":2', "duplicate field `id`"),
+        (b'"method":"SUBSCRIBE","params":"x","id":1', 'invalid type: string "x", expected a sequence'),
+        (b'"method":"SUBSCRIBE","params":-1.5e3,"id":1', "invalid type: floating point `-1500`, expected a sequence"),
+        (b'"method":{"SUBSCRIBEX":null},"id":1', "unknown variant `SUBSCRIBEX`, expected one of `SUBSCRIBE`, "
+         "`UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"),
+        (b'"method":null,"id":1', "expected value"),
+        (b'"id":1', "missing field `method`"),
+    ):  # fmt: skip
+        frame = b"{" + padding + body + b"}"
+        found = complaint(frame, parse_json(frame))
+        assert found is not None and found.what == f"{what} at line 1 column {len(frame)}", body
+    frame = b"{" + padding + b'"method":"SUBSCRIBE","params":["id"],"id":1}'
+    assert complaint(frame, parse_json(frame)) is None
