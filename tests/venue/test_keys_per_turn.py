@@ -68,7 +68,9 @@ async def test_requests_sent_together_are_checked_against_one_look(
         assert (await _answers(reader, 1))[0][0] == 200
         writer.write(b"".join(_request(key) for _ in range(PIPELINED)))  # one write: read in one turn
         assert [status for status, _ in await _answers(reader, PIPELINED)] == [200] * PIPELINED
-        assert 1 <= looks.count("PRAGMA data_version") < PIPELINED / 4  # not one a request
+        # not one a request: a look a turn, and the one write read in a few turns at most (a
+        # loaded machine's loop may take the twenty in five)
+        assert 1 <= looks.count("PRAGMA data_version") < PIPELINED / 2
         assert ours == []  # the journal committed; no operator did
 
         store.revoke(key)  # committed: the next request sent is refused
