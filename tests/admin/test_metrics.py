@@ -17,6 +17,7 @@ from conftest import StartServer
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from quiet_market import QuietMarket
+from quiet_upstream import QuietUpstream, relay_over
 from rawws import RawWebSocket
 from timing import SECONDS, eventually
 
@@ -24,10 +25,8 @@ from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
 from tickerplant.client.streams import RawMessage
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
-from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.payloads.exchange_info import exchange_info
+from tickerplant.market.instruments import Market
 from tickerplant.protocol.errors import CLOSE_SLOW_CONSUMER
 from tickerplant.protocol.subscription_budget import NAME_COST
 
@@ -241,24 +240,13 @@ async def test_every_connection_refused_for_want_of_descriptors_is_counted_and_l
     assert value(samples, "tickerplant_log_suppressed_total", market="um", kind="out of file descriptors") == 15
 
 
-class _GarbledUpstream:
+class _GarbledUpstream(QuietUpstream):
     """A relay's upstream (``RawStreams``' surface) that hands out what the test puts in and
     counts the frames off the combined form the test says came (``passed_over``)."""
 
-    connections = 1
-
     def __init__(self) -> None:
+        super().__init__()
         self.items: asyncio.Queue[object] = asyncio.Queue()
-        self.passed_over = (0, b"")
-
-    async def subscribe(self, *names: str) -> None:
-        pass
-
-    def reconnect(self, *names: str) -> int:
-        return 0
-
-    async def close(self) -> None:
-        pass
 
     def __aiter__(self) -> _GarbledUpstream:
         return self
@@ -275,16 +263,7 @@ async def test_a_relays_unreadable_upstream_frames_are_counted_per_market(start_
     out neither as data nor as a reply (looked at once a second of the relay's clock)."""
     clock = ManualClock()
     upstream = _GarbledUpstream()
-    listed = exchange_info(Market.UM, [i for i in catalogue(Market.UM, clock.now_ms()) if i.symbol == "BTCUSDT"],
-                           clock.now_ms(), 2400)  # fmt: skip
-
-    async def fetch(url: str) -> bytes:
-        return listed
-
-    relay = RelaySource(
-        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["trade"], clock=clock,
-        connect=lambda url, **options: upstream, fetch=fetch,
-    )  # fmt: skip
+    relay = relay_over(upstream, ["trade"], clock)
     server = await start_server(admin_port=free_port(), clock=clock, source=relay)
     assert value(await scrape(server), "tickerplant_relay_unreadable_frames_total", market="um") == 0
     upstream.items.put_nowait(msgspec.DecodeError("not the combined form"))

@@ -16,6 +16,7 @@ import pytest
 from collecting import collect_until
 from conftest import StartServer
 from driven_clock import driven
+from quiet_upstream import QuietUpstream
 from timing import SECONDS, eventually
 
 from tickerplant.app import Tickerplant
@@ -215,23 +216,13 @@ class FakeSink:
         self.log.append(("finished", reason))
 
 
-class FakeUpstream:
+class FakeUpstream(QuietUpstream):
     """``RawStreams``' surface over a script of reads: the items of one read are handed
     out without a pause (as buffered frames are), and the loop gets a turn between reads."""
 
-    connections = 1
-    passed_over = (0, b"")  # no frame off the combined form
-
     def __init__(self, reads: list[list[Any]]) -> None:
+        super().__init__()
         self.reads = reads
-        self.subscribed: list[str] = []
-        self.closed = False
-
-    async def subscribe(self, *names: str) -> None:
-        self.subscribed.extend(names)
-
-    async def close(self) -> None:
-        self.closed = True
 
     async def __aiter__(self) -> Any:
         for read in self.reads:

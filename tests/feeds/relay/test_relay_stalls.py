@@ -8,12 +8,13 @@ import asyncio
 import math
 from typing import Any
 
+from quiet_upstream import QuietUpstream, relay_over
+
 from tickerplant.client.streams import RawMessage, StreamsLost
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.relay.relay import UPSTREAM_LOST, RelaySource
+from tickerplant.feeds.relay.relay import UPSTREAM_LOST
 from tickerplant.feeds.relay.stalls import SILENCE_MS, StallWatch
-from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.payloads.exchange_info import exchange_info
+from tickerplant.market.instruments import Market
 
 T0 = 1_767_225_600_000
 MARK = "btcusdt@markPrice@1s"
@@ -40,28 +41,20 @@ def _mark(e: int) -> RawMessage:
     return RawMessage(MARK, payload % (e, T0 + 3_600_000), 0)
 
 
-class StallingUpstream:
+class StallingUpstream(QuietUpstream):
     """Pushes the marks it is given, then nothing, its socket open, until the relay drops it."""
 
-    connections = 1
-    passed_over = (0, b"")  # no frame off the combined form
-
     def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
         self.clock = clock
         self.items: asyncio.Queue[Any] = asyncio.Queue()
         self.dropped: list[tuple[int, tuple[str, ...]]] = []
-
-    async def subscribe(self, *names: str) -> None:
-        pass
 
     def reconnect(self, *names: str) -> int:
         self.dropped.append((self.clock.now_ms() - T0, names))
         self.items.put_nowait(StreamsLost(names, self.clock.now_ms()))
         self.items.put_nowait(None)  # and the test ends here
         return 1
-
-    async def close(self) -> None:
-        pass
 
     async def __aiter__(self) -> Any:
         while (item := await self.items.get()) is not None:
@@ -82,15 +75,7 @@ async def test_a_silent_mark_stream_is_taken_for_a_stalled_upstream_and_reconnec
 
         def interrupt(self, market: Market, streams: Any, reason: str) -> None:
             log.append(("interrupt", reason))
-    listed = exchange_info(Market.UM, [i for i in catalogue(Market.UM, T0) if i.symbol == "BTCUSDT"], T0, 2400)
-
-    async def fetch(url: str) -> bytes:
-        return listed
-
-    relay = RelaySource(
-        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["markPrice@1s"], clock=clock,
-        connect=lambda url, **options: upstream, fetch=fetch,
-    )  # fmt: skip
+    relay = relay_over(upstream, ["markPrice@1s"], clock)
     await relay.prepare()
     running = asyncio.create_task(relay.run(Sink()))  # type: ignore[arg-type]
     for second in range(3):  # three pushes a second apart, then the upstream freezes

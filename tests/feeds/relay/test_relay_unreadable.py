@@ -9,13 +9,12 @@ from typing import Any
 
 import msgspec
 import pytest
+from quiet_upstream import QuietUpstream, relay_over
 
 from tickerplant.client.streams import RawMessage
 from tickerplant.clock import ManualClock
-from tickerplant.feeds.relay.relay import RelaySource
 from tickerplant.feeds.relay.unreadable import UNREADABLE_LOG_MS, Unreadable
-from tickerplant.market.instruments import Market, catalogue
-from tickerplant.market.payloads.exchange_info import exchange_info
+from tickerplant.market.instruments import Market
 
 T0 = 1_767_225_600_000
 
@@ -28,27 +27,16 @@ def test_one_line_per_interval_with_the_count_since_the_last() -> None:
     assert unreadable.total == 5
 
 
-class BrokenUpstream:
+class BrokenUpstream(QuietUpstream):
     """``RawStreams``' surface handing out its script; an exception in it is raised in its
     place, as ``RawStreams`` raises a frame it could not take apart, and iteration goes on;
     bytes in it are a frame off the combined form, counted in ``passed_over`` and not handed
     out, as ``RawStreams`` counts them."""
 
-    connections = 1
-
     def __init__(self, script: list[Any], clock: ManualClock) -> None:
+        super().__init__()
         self.script = script
         self.clock = clock
-        self.passed_over = (0, b"")
-
-    async def subscribe(self, *names: str) -> None:
-        pass
-
-    def reconnect(self, *names: str) -> int:
-        return 0
-
-    async def close(self) -> None:
-        pass
 
     def __aiter__(self) -> BrokenUpstream:
         return self
@@ -87,18 +75,7 @@ async def test_unreadable_frames_are_passed_over_counted_and_logged_once_per_int
         def interrupt(self, market: Market, streams: Any, reason: str) -> None:
             pass
 
-    listed = exchange_info(Market.UM, [i for i in catalogue(Market.UM, T0) if i.symbol == "BTCUSDT"], T0, 2400)
-
-    async def fetch(url: str) -> bytes:
-        if "/depth?" in url:
-            raise OSError("no snapshot here")
-        return listed
-
-    upstream = BrokenUpstream(script, clock)
-    relay = RelaySource(
-        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["trade", "depth@100ms"], clock=clock,
-        connect=lambda url, **options: upstream, fetch=fetch,
-    )  # fmt: skip
+    relay = relay_over(BrokenUpstream(script, clock), ["trade", "depth@100ms"], clock, refuse_snapshots=True)
     await relay.prepare()
     with caplog.at_level(logging.WARNING, "tickerplant.relay"):
         await relay.run(Sink())  # type: ignore[arg-type]
@@ -121,7 +98,7 @@ async def test_frames_off_the_combined_form_are_counted_and_logged_with_the_unre
     trade = RawMessage("btcusdt@trade", b'{"e":"trade"}', 0)
     raw = b'{"e":"trade","E":1,"s":"BTCUSDT"}'  # a raw stream's frame, not the combined form
     script: list[Any] = [raw, b"not json", raw, trade]
-    relay = _relay(BrokenUpstream(script, clock), clock)
+    relay = relay_over(BrokenUpstream(script, clock), ["trade"], clock)
     await relay.prepare()
     with caplog.at_level(logging.WARNING, "tickerplant.relay"):
         await relay.run(_Sink())  # type: ignore[arg-type]
@@ -144,13 +121,3 @@ class _Sink:
         pass
 
 
-def _relay(upstream: BrokenUpstream, clock: ManualClock) -> RelaySource:
-    listed = exchange_info(Market.UM, [i for i in catalogue(Market.UM, T0) if i.symbol == "BTCUSDT"], T0, 2400)
-
-    async def fetch(url: str) -> bytes:
-        return listed
-
-    return RelaySource(
-        {Market.UM: "ws://unused"}, symbols=["BTCUSDT"], kinds=["trade"], clock=clock,
-        connect=lambda url, **options: upstream, fetch=fetch,
-    )  # fmt: skip
