@@ -41,9 +41,8 @@ def files(root: Path) -> None:
 async def test_a_price_protected_stop_waits_for_the_mark_and_the_last_price_to_come_together(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files, "5000", T0)
+    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files, "5000", T0, ("BTCUSDT", 4_200_010, 3_000))
     engine = plant.engines[Market.UM]
-    await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, 4_200_010) == 3_000)
     port = plant.listeners[Market.UM].port
 
     async with aiohttp.ClientSession() as session:

@@ -72,11 +72,13 @@ def files(root: Path) -> None:
 
 
 async def replayed_venue(
-    start_server: StartServer, tmp_path: Path, write_files: Callable[[Path], None], usdt: str, start_ms: int
+    start_server: StartServer, tmp_path: Path, write_files: Callable[[Path], None], usdt: str, start_ms: int,
+    ask: tuple[str, int, int] | None = None,
 ) -> tuple[Tickerplant, ManualClock, str]:
     """A server replaying the files ``write_files`` writes from ``start_ms`` on a manual clock,
     its venue holding one account of ``usdt`` USDT with an HMAC key signing with ``SECRET``:
-    the server, its clock, the key."""
+    the server, its clock, the key; ``ask``: (a symbol, a price, a quantity in units) the
+    venue's book shows first."""
     replayed = tmp_path / "files"
     write_files(replayed)
     db = tmp_path / "accounts.db"
@@ -86,7 +88,11 @@ async def replayed_venue(
     store.close()
     clock = ManualClock(start_ms)
     replay = ReplayConfig(paths=(str(replayed),), speed=1.0, start_ms=start_ms)
-    return await start_server(clock=clock, venue_db=str(db), replay=replay), clock, api_key
+    plant = await start_server(clock=clock, venue_db=str(db), replay=replay)
+    if ask is not None:
+        data = plant.engines[Market.UM].data
+        await eventually(lambda: data.quantity_at(ask[0], False, ask[1]) == ask[2])
+    return plant, clock, api_key
 
 
 def signed_calls(
@@ -108,9 +114,8 @@ async def test_funding_liquidation_and_an_algo_order_on_a_replay_of_public_files
     start_server: StartServer, tmp_path: Path
 ) -> None:
     # the start: the funding file's first row is at 00:00
-    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files, "2000", T0)
+    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files, "2000", T0, ("ETHUSDT", 230_010, 50_000))
     engine = plant.engines[Market.UM]
-    await eventually(lambda: engine.data.quantity_at("ETHUSDT", False, 230_010) == 50_000)
     port, exposure = plant.listeners[Market.UM].port, engine.exposure
 
     async with aiohttp.ClientSession() as session:
@@ -178,10 +183,9 @@ async def test_a_replayed_funding_rate_past_the_cap_is_charged_at_the_cap(
 ) -> None:
     """Part 3 §9 "Caps": the rate charged is ``clamp(rate, −MMR, +MMR)`` (BTCUSDT's first
     bracket: 0.4 %), whatever a replayed file says; the market data shows the file's rate."""
-    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files_past_the_cap, "100000", T0)
-    engine = plant.engines[Market.UM]
-    await eventually(lambda: engine.data.quantity_at("BTCUSDT", False, 4_200_010) == 3_000)
-    port, exposure = plant.listeners[Market.UM].port, engine.exposure
+    ask = ("BTCUSDT", 4_200_010, 3_000)  # 42000.1, 3 BTC
+    plant, clock, api_key = await replayed_venue(start_server, tmp_path, files_past_the_cap, "100000", T0, ask)
+    port, exposure = plant.listeners[Market.UM].port, plant.engines[Market.UM].exposure
     async with aiohttp.ClientSession() as session:
         call = signed_calls(session, port, clock, api_key, SECRET)
         bought = await call("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.100&newOrderRespType=RESULT")  # fmt: skip

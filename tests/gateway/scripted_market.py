@@ -8,13 +8,16 @@ the raw client's side live here too.
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
-from rawws import PING, PONG, Frame, RawWebSocket
+from conftest import StartServer
+from rawws import PING, PONG, TEXT, Frame, RawWebSocket
 from timing import MS, SECONDS
 
 from tickerplant.app import Tickerplant
 from tickerplant.bus import StreamMessage
-from tickerplant.clock import Clock
+from tickerplant.clock import Clock, ManualClock
 from tickerplant.feeds import Prepared, Sink
 from tickerplant.market.instruments import Market, catalogue
 
@@ -64,3 +67,13 @@ async def silent(ws: RawWebSocket) -> bool:
     except TimeoutError:
         return True
     return False
+
+
+async def first_reply(start_server: StartServer, frame: bytes) -> tuple[RawWebSocket, Any]:
+    """``frame`` sent as text on a new `/ws` connection to a server on a scripted market (a
+    manual clock): the connection, and the first text frame it answered, decoded."""
+    clock = ManualClock()
+    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
+    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
+    ws.send(TEXT, frame)
+    return ws, json.loads((await ws.recv_until(TEXT)).payload)

@@ -9,11 +9,8 @@ import json
 
 import pytest
 from conftest import StartServer
-from rawws import TEXT, RawWebSocket
-from scripted_market import ScriptedMarket
-
-from tickerplant.clock import ManualClock
-from tickerplant.market.instruments import Market
+from rawws import TEXT
+from scripted_market import first_reply
 
 SERDE_TEXTS = {
     "null": (b"null", "invalid type: null, expected struct Request at line 1 column 4", None),
@@ -66,11 +63,7 @@ SERDE_TEXTS = {
 @pytest.mark.parametrize("case", sorted(SERDE_TEXTS))
 async def test_a_frame_no_request_is_said_as_serde_says_it(start_server: StartServer, case: str) -> None:
     frame, what, echoed = SERDE_TEXTS[case]
-    clock = ManualClock()
-    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
-    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
-    ws.send(TEXT, frame)
-    reply = json.loads((await ws.recv_until(TEXT)).payload)
+    ws, reply = await first_reply(start_server, frame)
     assert reply == {"error": {"code": 2, "msg": f"Invalid request: {what}"}, "id": echoed}
     # nothing was subscribed, and the connection goes on
     ws.send_text(b'{"method":"LIST_SUBSCRIPTIONS","id":1}')

@@ -10,7 +10,7 @@ import logging
 import pytest
 from conftest import StartServer
 from rawws import CLOSE, TEXT, RawWebSocket, close_code
-from scripted_market import ScriptedMarket
+from scripted_market import ScriptedMarket, first_reply
 
 from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
@@ -91,11 +91,7 @@ SERDE_POSITIONS = {
 @pytest.mark.parametrize("case", sorted(SERDE_POSITIONS))
 async def test_not_json_is_said_at_serde_jsons_position(start_server: StartServer, case: str) -> None:
     frame, what = SERDE_POSITIONS[case]
-    clock = ManualClock()
-    plant = await start_server(clock=clock, source=ScriptedMarket(clock))
-    ws = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws")
-    ws.send(TEXT, frame)
-    reply = json.loads((await ws.recv_until(TEXT)).payload)
+    ws, reply = await first_reply(start_server, frame)
     assert reply == {"error": {"code": 3, "msg": f"Invalid JSON: {what}"}, "id": None}
     assert close_code(await ws.recv_until(CLOSE)) == (1008, "Invalid JSON")
     await ws.close()
