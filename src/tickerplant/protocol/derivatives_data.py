@@ -61,7 +61,7 @@ from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import HOUR_MS, fixed, mark_or_mid
 from tickerplant.market.updates import MARK_DECIMALS
 from tickerplant.protocol.encoded_rows import array
-from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, not_valid
 from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
@@ -126,7 +126,7 @@ class DerivativesData:
         limit = int_param(params, "limit")
         limit = _FUNDING_LIMIT_DEFAULT if limit is None else limit
         if not 1 <= limit <= FUNDING_LIMIT_MAX:
-            raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+            raise not_valid("limit")
         if start is not None and end is not None and start > end:
             raise RequestRefused(-1023, "Start time is greater than end time.")
         marks = self._view.marks

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from tickerplant.market.klines.candles import INTERVALS, close_time, open_time
 from tickerplant.market.units import DAY_MS
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, not_valid
 from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = [
@@ -44,7 +44,7 @@ def kline_query(
     limit = int_param(params, "limit")
     limit = 500 if limit is None else limit
     if not 1 <= limit <= KLINE_LIMIT_MAX:
-        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        raise not_valid("limit")
     if start is not None and end is not None and start > end:
         raise RequestRefused(-1023, "Start time is greater than end time.")
     if coin_m_now is not None and (start is not None or end is not None):

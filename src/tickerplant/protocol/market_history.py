@@ -43,7 +43,7 @@ from tickerplant.market.payloads.builders import BASE_DECIMALS, quote_units
 from tickerplant.market.trades.history import Aggregate, TradeHistory
 from tickerplant.market.units import DAY_MS, fixed
 from tickerplant.protocol.encoded_rows import EncodedRows, array
-from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, refusal
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, not_valid, refusal
 from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
@@ -65,7 +65,7 @@ def _limit(params: Params, default: int, most: int) -> int:
     if limit is None:
         return default
     if not 1 <= limit <= most:
-        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        raise not_valid("limit")
     return limit
 
 
@@ -197,7 +197,7 @@ class MarketHistory:
         if contract_type is None:
             raise mandatory("contractType")
         if contract_type.upper() not in self._types:
-            raise RequestRefused(-1130, "Data sent for parameter 'contractType' is not valid.")
+            raise not_valid("contractType")
         q = kline_query(params, self._intervals, coin_m_now=None if self._um else now_ms)
         inst = self._contracts.contract(pair, contract_type, now_ms)
         if inst is None:

@@ -35,7 +35,7 @@ from tickerplant.market.derivatives.open_interest import PERIOD_MS, VALUE_DECIMA
 from tickerplant.market.instruments import ContractType, Market
 from tickerplant.market.plant.view import MarketView, SymbolView
 from tickerplant.market.units import DAY_MS, MINUTE_MS, fixed
-from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, refusal
+from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, not_valid, refusal
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
 from tickerplant.protocol.past import PastAnswers
 from tickerplant.protocol.query_values import Params, int_param, text_param
@@ -70,7 +70,7 @@ def hist_window(params: Params, now_ms: int) -> tuple[int, int, int | None, int 
     limit = int_param(params, "limit")
     limit = _HIST_DEFAULT if limit is None else limit
     if not 1 <= limit <= _HIST_LIMIT:
-        raise RequestRefused(-1130, "Data sent for parameter 'limit' is not valid.")
+        raise not_valid("limit")
     start, end = int_param(params, "startTime"), int_param(params, "endTime")
     if start is not None and end is not None and start > end:
         raise RequestRefused(-1023, "Start time is greater than end time.")

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 
 from tickerplant.market.plant.view import SymbolView
-from tickerplant.protocol.errors import CLOSE_BANNED, CloseReason, RequestRefused, mandatory
+from tickerplant.protocol.errors import CLOSE_BANNED, CloseReason, RequestRefused, mandatory, not_valid
 from tickerplant.protocol.json_errors import NotJson, parse_json
 from tickerplant.protocol.later import Later
 from tickerplant.protocol.market_data import MarketData, Method, Spliced, named_symbol
@@ -65,7 +65,7 @@ def limits_shown(value: object, default: bool) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise RequestRefused(-1130, "Data sent for parameter 'returnRateLimits' is not valid.")
+    raise not_valid("returnRateLimits")
 
 
 class _Request(msgspec.Struct):
@@ -341,7 +341,7 @@ class WsApi:
             return None, other, mandatory("id"), sent
         request_id = request["id"]
         if request_id is not None and type(request_id) not in (int, str):
-            return None, other, RequestRefused(-1130, "Data sent for parameter 'id' is not valid."), sent
+            return None, other, not_valid("id"), sent
         method_name = request.get("method")
         if not isinstance(method_name, str) or not method_name:
             return request_id, other, mandatory("method"), sent
@@ -350,7 +350,7 @@ class WsApi:
         method = self._methods.get(name)
         label = other if method is None else name
         if not isinstance(params, dict):
-            refused = RequestRefused(-1130, "Data sent for parameter 'params' is not valid.")
+            refused = not_valid("params")
             return request_id, label, refused, sent
         if method is None:
             return request_id, label, RequestRefused(-1000, f"Unknown method '{method_name}'."), sent

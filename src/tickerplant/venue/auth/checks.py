@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
-from tickerplant.protocol.errors import RequestRefused, mandatory, refusal
+from tickerplant.protocol.errors import RequestRefused, mandatory, not_valid, refusal
 from tickerplant.protocol.recv_window import AHEAD_MS, DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey
 from tickerplant.venue.auth.signing import SignedString, signed_string, verify
@@ -262,7 +262,7 @@ def check_timing(timestamp: int, recv_window: str | None, now_ms: int, *, refuse
         plain = recv_window.isascii() and recv_window.isdigit() and len(recv_window) <= 19
         sent = int(recv_window) if plain else 0
         if not 0 < sent <= LONG_MAX or (refuse_above and sent > MAX_RECV_WINDOW_MS):
-            raise RequestRefused(-1130, "Data sent for parameter 'recvWindow' is not valid.")
+            raise not_valid("recvWindow")
         window = min(sent, MAX_RECV_WINDOW_MS)
     if timestamp >= now_ms + AHEAD_MS:
         raise _AHEAD()

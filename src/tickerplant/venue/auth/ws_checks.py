@@ -25,7 +25,7 @@ from urllib.parse import quote, quote_plus
 
 import msgspec
 
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, not_valid
 from tickerplant.protocol.ws_api import WsSession
 from tickerplant.venue.auth.accounts import API_KEY_FORMAT, Account, ApiKey, KeyType
 from tickerplant.venue.auth.checks import (
@@ -58,7 +58,6 @@ class SessionRevoked(RequestRefused):
 _REVOKED_MSG = "Invalid API-key, IP, or permissions for action."
 SESSION_REVOKED = functools.partial(SessionRevoked, -2015, _REVOKED_MSG, 401)
 _URI_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
-_BAD_PARAM = "Data sent for parameter '{}' is not valid."
 
 
 class WsParams(NamedTuple):
@@ -82,7 +81,7 @@ def read_params(params: dict[str, msgspec.Raw]) -> WsParams:
         if first == b'"':
             sent[name] = msgspec.json.decode(text, type=str)
         elif first in (b"{", b"["):
-            raise RequestRefused(-1130, _BAD_PARAM.format(name))
+            raise not_valid(name)
         elif text != b"null":
             sent[name] = text.decode()
             if text in (b"true", b"false"):

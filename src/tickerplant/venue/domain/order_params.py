@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.exchange_info import OrderFilters
 from tickerplant.market.units import FinerDigits, to_units
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, not_valid
 from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.orders import OrderType, PositionSide, Side, TimeInForce, client_id_allowed
 
@@ -220,7 +220,7 @@ def parse_time_range(params: Mapping[str, str]) -> tuple[int | None, int | None]
 def parse_bool(params: Mapping[str, str], name: str) -> bool:
     value = params.get(name.lower(), "false")
     if value.lower() not in ("true", "false"):
-        raise RequestRefused(-1130, f"Data sent for parameter '{name}' is not valid.")
+        raise not_valid(name)
     return value.lower() == "true"
 
 

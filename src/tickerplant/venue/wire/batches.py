@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import RequestRefused, mandatory, not_valid
 from tickerplant.venue.domain.order_params import refused
 
 __all__ = ["MAX_BATCH", "MAX_CANCELS", "NEITHER_LIST", "each", "elements", "id_list"]
@@ -72,7 +72,7 @@ def elements(params: Mapping[str, str]) -> list[dict[str, str]]:
     except (msgspec.DecodeError, RecursionError):  # nested past msgspec's depth: not valid either
         found = None
     if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
-        raise refused(-1130, "Data sent for parameter 'batchOrders' is not valid.")
+        raise not_valid("batchOrders")
     if not 0 < len(found) <= MAX_BATCH:  # part 1 §6.3 gives -4082 one text, the place batch's
         raise refused(-4082, "Invalid number of batch place orders.")
     return [{str(name).lower(): _text(v) for name, v in item.items() if v is not None} for item in found]
@@ -97,7 +97,7 @@ def id_list(params: Mapping[str, str], name: str) -> list[Any] | None:
         found = [int(i) if type(i) is str and _DIGITS.fullmatch(i) else i for i in found]
     wanted = int if name == "orderIdList" else str
     if not isinstance(found, list) or not all(type(i) is wanted for i in found):
-        raise refused(-1130, f"Data sent for parameter '{name}' is not valid.")
+        raise not_valid(name)
     if len(found) > MAX_CANCELS:  # EXCEED_MAX_CANCEL_ORDER_SIZE (part 1 §6.3)
         raise refused(-4032, "Exceed maximum cancel order size.")
     return found or None

@@ -9,7 +9,7 @@ import msgspec
 
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import mandatory, not_valid
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import MoveMargin
@@ -49,7 +49,7 @@ def move_margin(engine: Engine, authorized: Authorized, now_ms: int) -> Any:
     if kind is None:
         raise mandatory("type")
     if kind not in (ADD, REDUCE):
-        raise RequestRefused(-1130, "Data sent for parameter 'type' is not valid.")
+        raise not_valid("type")
     listed = engine.symbol(symbol).symbol
     account_id = authorized.account.account_id
     # as listed, not in any case, as an order's positionSide (part 2 §9; -4060 alike, part 3 §4.8)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import RequestRefused, mandatory
+from tickerplant.protocol.errors import mandatory, not_valid
 from tickerplant.venue.auth.checks import Authorized, Security
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import (
@@ -35,7 +35,7 @@ def set_margin_type(engine: Engine, account_id: int, symbol: str, margin_type: s
     """``symbol``'s margin type for the account, ``ISOLATED`` or ``CROSSED`` (-1130)."""
     listed = engine.symbol(symbol).symbol
     if margin_type not in ("ISOLATED", "CROSSED"):
-        raise RequestRefused(-1130, "Data sent for parameter 'marginType' is not valid.")
+        raise not_valid("marginType")
     engine.apply(SetMarginType(account_id, listed, margin_type == "ISOLATED"), now_ms)
 
 

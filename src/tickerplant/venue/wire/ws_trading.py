@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from tickerplant.market.instruments import Market
-from tickerplant.protocol.errors import CLOSE_BANNED, RequestRefused
+from tickerplant.protocol.errors import CLOSE_BANNED, RequestRefused, not_valid
 from tickerplant.protocol.request_weight import rate_limit_error
 from tickerplant.protocol.ws_api import OTHER_METHOD, WsApiReply, WsSession, limits_shown
 from tickerplant.venue.auth.checks import Authorized, Security
@@ -184,7 +184,7 @@ class WsTrading:
         except (msgspec.DecodeError, msgspec.ValidationError) as unread:
             named = "id" if "`$.id`" in str(unread) else "params"
             request = _Request(_request_id(frame) if named != "id" else None, OTHER_METHOD)
-            unreadable = RequestRefused(-1130, f"Data sent for parameter '{named}' is not valid.")
+            unreadable = not_valid(named)
         name = request.method
         method = self.methods.get(name)
         bad: RequestRefused | None = unreadable
