@@ -19,7 +19,8 @@ import dataclasses
 import gc
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import pytest
 import uvloop
 from chromium import browser  # noqa: F401  (headless Chromium, for every test that opens a page)
 from hypothesis import settings
+from machine_alone import folder, turn
 
 import tickerplant
 from tickerplant.app import Tickerplant
@@ -124,6 +126,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return rank.get(name, len(rank))
 
     items.sort(key=first)  # stable: the rest in their collected order
+
+
+_RUN = ExitStack()  # what the run's first process holds until its end (the turns' folder)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # xdist's controller, before its workers start
+        _RUN.enter_context(folder())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _RUN.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Each test's setup, call and teardown in its turn at the machine: an ``alone`` one's
+    while no other test runs (machine_alone.py says why)."""
+    with turn(item.get_closest_marker("alone") is not None):
+        return (yield)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -62,6 +62,7 @@ async def test_ccxt_reads_30_days_of_mark_candles_and_funding_without_gaps(start
         assert float(f["info"]["markPrice"]) == by_hour[f["timestamp"] - HOUR_MS][4]
 
 
+@pytest.mark.alone  # its answer within the client's timeout: tests/machine_alone.py
 async def test_ccxt_at_its_defaults_reads_500_cold_daily_candles_within_its_timeout(start_server: StartServer) -> None:
     # `fetch_ohlcv(symbol, '1d')` as a bot's first call: no limit (Binance's 500), ccxt's own
     # 10 s timeout, 720,000 minutes of a past nobody read (a seed of this test's own)
@@ -74,6 +75,7 @@ async def test_ccxt_at_its_defaults_reads_500_cold_daily_candles_within_its_time
     assert all(c[2] >= max(c[1], c[4]) and c[3] <= min(c[1], c[4]) for c in candles)
 
 
+@pytest.mark.alone  # its answer within the client's timeout: tests/machine_alone.py
 async def test_ccxt_at_its_defaults_reads_cold_weekly_candles_drawn_on_the_other_cores(start_server: StartServer) -> None:
     # `fetch_ohlcv(symbol, '1w')` reads every day since the listing (145 for this quarterly,
     # 2,627 for BTCUSDT): drawn by the past's worker processes while the loop answers the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from binance_common.configuration import ConfigurationRestAPI
 from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
     DerivativesTradingUsdsFutures,
@@ -23,6 +24,7 @@ from tickerplant.market.units import DAY_MS
 T0 = 1_795_000_000_000 + 17_345
 
 
+@pytest.mark.alone  # its answer within the client's timeout: tests/machine_alone.py
 async def test_the_sdk_at_its_defaults_reads_500_cold_daily_candles(start_server: StartServer) -> None:
     plant = await start_server(clock=ManualClock(T0), simulator={"actions_per_s": 1e-9, "seed": 53})
     config = ConfigurationRestAPI(base_path=f"http://127.0.0.1:{plant.listeners[Market.UM].port}")
