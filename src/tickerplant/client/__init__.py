@@ -5,7 +5,8 @@
   deliver as ``Gap`` items.
 - ``RawStreams``: the same connections, handing out each payload byte for byte with its
   receive time (for recording and relaying).
-- ``WebSocketAPI``: request/response with id correlation that keeps under the weight limit.
+- ``WebSocketAPI``: request/response with id correlation that keeps under the weight limit;
+  with a ``Signer`` (an API key and its secret or private key), the private methods too.
 - ``OrderBooks``: local order books kept from diff-depth streams and REST snapshots by
   Binance's procedure (spec §4.9), resynced by themselves; ``LocalBook`` is one of them.
 """
@@ -53,7 +54,7 @@ from tickerplant.client.streams import (
     StreamItem,
     StreamsLost,
 )
-from tickerplant.client.ws_api import ApiError, RateLimited, WebSocketAPI
+from tickerplant.client.ws_api import ApiError, RateLimited, Signer, WebSocketAPI
 
 __all__ = [
     "BINANCE_COINM_STREAMS",
@@ -89,6 +90,7 @@ __all__ = [
     "RawMessage",
     "RawStreams",
     "ResyncReason",
+    "Signer",
     "StreamItem",
     "StreamsLost",
     "SubscribeRefused",

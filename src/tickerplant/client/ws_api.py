@@ -1,5 +1,10 @@
 """A WebSocket API client: concurrent requests on one connection, matched by id.
 
+With a ``Signer`` (``ws_signing.py``) it also makes the private methods' requests: signed
+(``signed``: orders, account reads) or carrying the key alone (``keyed``: the user data
+stream's listen key), and logs the connection on with an Ed25519 key (``logon``), after
+which a signed request carries its timestamp alone (trading spec part 1 §8.6).
+
 It keeps the server's weight rules on its side of the wire (spec §5.5): it reads the
 `rateLimits` every reply carries, waits for the next UTC minute rather than send a request
 that would pass the limit, and after a 429 or a 418 it waits as long as the server says
@@ -15,12 +20,13 @@ from typing import Any
 import msgspec
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from tickerplant.client.ws_signing import Signer
 from tickerplant.clock import Clock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import MINUTE_MS
 from tickerplant.protocol.endpoints import BINANCE_WS_API
 
-__all__ = ["ApiError", "RateLimited", "WebSocketAPI"]
+__all__ = ["ApiError", "RateLimited", "Signer", "WebSocketAPI"]
 
 BINANCE_USDM_WS_API = BINANCE_WS_API[Market.UM]
 
@@ -70,7 +76,8 @@ class _Listener(WSListener):
 
 
 class WebSocketAPI:
-    """``async with WebSocketAPI(url) as api: book = await api.ticker_book("BTCUSDT")``"""
+    """``async with WebSocketAPI(url) as api: book = await api.ticker_book("BTCUSDT")``;
+    ``signer``: the API key the private methods are made with (``Signer``)."""
 
     def __init__(
         self,
@@ -81,8 +88,11 @@ class WebSocketAPI:
         ping_interval_s: float = 20.0,
         pong_timeout_s: float = 20.0,
         clock: Clock | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.url = url
+        self.signer = signer
+        self.logged_on = False  # this connection's session holds the signer's key (``logon``)
         self._clock = clock or SystemClock()  # the weight minute and the waits (§7.1)
         self.timeout_s = timeout_s
         self.weight_margin = weight_margin  # use at most this share of the weight budget
@@ -110,6 +120,7 @@ class WebSocketAPI:
         await self.close()
 
     async def connect(self) -> None:
+        self.logged_on = False  # a session is its connection's (§8.6)
         self._told = self.weight_limit is not None  # a new connection: gated until told, unless known
         self._transport, _ = await ws_connect(
             lambda: _Listener(self),
@@ -156,6 +167,59 @@ class WebSocketAPI:
             self._blocked_until_ms = max(self._blocked_until_ms, retry_at)
             raise RateLimited(reply.status, code, msg, retry_at)
         raise ApiError(reply.status, code, msg)
+
+    async def signed(self, method: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> Any:
+        """A SIGNED method's ``request`` (``order.place``, ``account.status``, …): its
+        ``timestamp`` on the client's clock and, unless the connection is logged on, the
+        ``apiKey`` and the ``signature`` (§8.5)."""
+        signer = self._signer()
+        sent = signer.sign(params or {}, self._clock.now_ms(), with_key=not self.logged_on)
+        return await self.request(method, sent, weight=weight)
+
+    async def keyed(self, method: str, params: dict[str, Any] | None = None, *, weight: int = 1) -> Any:
+        """A USER_STREAM method's ``request`` (``userDataStream.start``, …): the ``apiKey`` alone."""
+        return await self.request(method, {**(params or {}), "apiKey": self._signer().api_key}, weight=weight)
+
+    async def logon(self) -> Any:
+        """``session.logon`` with the signer's key (an Ed25519 one: the server refuses the
+        others -1022, §8.6); its result, and the connection's signed requests carry their
+        timestamp alone from now."""
+        signer = self._signer()
+        result = await self.request("session.logon", signer.sign({}, self._clock.now_ms()), weight=2)
+        self.logged_on = True
+        return result
+
+    async def logout(self) -> Any:
+        """``session.logout``: the connection's requests are signed one by one again."""
+        result = await self.request("session.logout", weight=2)
+        self.logged_on = False
+        return result
+
+    async def session_status(self) -> Any:
+        return await self.request("session.status", weight=2)
+
+    async def place_order(self, symbol: str, side: str, type: str, **params: Any) -> Any:
+        """``order.place`` (its result: the order as REST's ``POST /fapi/v1/order`` answers
+        it); ``params`` by Binance's names: ``quantity``, ``price``, ``timeInForce``, …
+        (strings or ``Decimal``s for the numbers, as the server reads their text)."""
+        order = {"symbol": symbol, "side": side, "type": type, **params}
+        return await self.signed("order.place", order, weight=0)  # the IP's weight 0: ORDERS count it
+
+    async def cancel_order(
+        self, symbol: str, *, order_id: int | None = None, orig_client_order_id: str | None = None
+    ) -> Any:
+        """``order.cancel`` by ``order_id`` or ``orig_client_order_id``."""
+        params: dict[str, Any] = {"symbol": symbol}
+        if order_id is not None:
+            params["orderId"] = order_id
+        if orig_client_order_id is not None:
+            params["origClientOrderId"] = orig_client_order_id
+        return await self.signed("order.cancel", params)
+
+    def _signer(self) -> Signer:
+        if self.signer is None:
+            raise ValueError("a private method needs the API key: WebSocketAPI(..., signer=Signer(...))")
+        return self.signer
 
     def _connected(self) -> WSTransport:
         transport = self._transport
