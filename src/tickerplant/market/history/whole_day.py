@@ -200,25 +200,30 @@ def _starts(body: Ints, lean: Floats, u: Floats) -> Ints:
     rows, minutes = np.nonzero(small)
     if not len(rows):
         return starts
-    turns = np.zeros((24, 60), dtype=np.int64)
+    turns = [[0] * 60 for _ in range(24)]
+    bodies, leans = body.tolist(), lean.tolist()  # read a value at a time: lists, not arrays
     row: list[float] = []
     base: list[int] = []
-    shift, last_row, turned = 0, -1, 0  # turned: the turns of the minute before, if small
+    shift, last_row, last, turned = 0, -1, -1, 0  # last: the small minute before, ``turned`` its turns
     for r, i in zip(rows.tolist(), minutes.tolist(), strict=True):  # row by row, in order
         if r != last_row:
             row, base = u[r].tolist(), starts[r].tolist()
-            shift, last_row, turned = 0, r, 0
+            shift, last_row, last, turned = 0, r, -1, 0
+        b = bodies[r][i]
+        if b == 1:  # one trade: a share in [0.15, 0.85] rounds to 0 or 1 buys, one side's turn either way
+            turns[r][i], last, turned = 1, i, 1
+            shift += 1
+            continue
         # an odd minute's pair is the one the minute before drew, before that one's turns
-        pair_at = base[i] + shift if i % 2 == 0 else base[i - 1] + shift - (turned if small[r, i - 1] else 0)
+        pair_at = base[i] + shift if i % 2 == 0 else base[i - 1] + shift - (turned if last == i - 1 else 0)
         x2pi = row[pair_at + 9] * _TWO_PI
         g2rad = math.sqrt(-2.0 * math.log(1.0 - row[pair_at + 10]))
         z = math.cos(x2pi) * g2rad if i % 2 == 0 else math.sin(x2pi) * g2rad
-        b = int(body[r, i])
-        buys = round(b * min(0.85, max(0.15, 0.5 + 0.18 * float(lean[r, i]) + 0.05 * (0.0 + z))))
+        buys = round(b * min(0.85, max(0.15, 0.5 + 0.18 * leans[r][i] + 0.05 * (0.0 + z))))
         turned = (buys > 0) + (b - buys > 0)
-        turns[r, i] = turned
+        turns[r][i], last = turned, i
         shift += turned
-    starts[:, 1:] += np.cumsum(turns[:, :-1], axis=1)
+    starts[:, 1:] += np.cumsum(np.array(turns, dtype=np.int64)[:, :-1], axis=1)
     return starts
 
 
