@@ -95,3 +95,39 @@ async def test_not_json_is_said_at_serde_jsons_position(start_server: StartServe
     assert reply == {"error": {"code": 3, "msg": f"Invalid JSON: {what}"}, "id": None}
     assert close_code(await ws.recv_until(CLOSE)) == (1008, "Invalid JSON")
     await ws.close()
+
+
+# serde_json refuses the bracket that opens its 128th level, the object and `params` being
+# two (its tests/test.rs test_stack_overflow: 127 levels read, 129 `[` refused at column 128)
+SUBSCRIBE = b'{"method":"SUBSCRIBE","params":['
+TOO_DEEP = {
+    "params 128 deep": (SUBSCRIBE + b"[" * 126 + b"]" * 126 + b'],"id":1}', "line 1 column 158"),
+    "params 1,000 deep": (SUBSCRIBE + b"[" * 998 + b"]" * 998 + b'],"id":1}', "line 1 column 158"),
+    "a member 128 deep": (
+        SUBSCRIBE + b'"btcusdt@aggTrade"],"id":1,"x":' + b'{"a":' * 127 + b"1" + b"}" * 127 + b"}",
+        "line 1 column 694",
+    ),
+    "objects 100,000 deep": (b'{"a":' * 100_000, "line 1 column 636"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TOO_DEEP))
+async def test_a_control_message_nested_past_serde_jsons_levels_is_not_json(
+    start_server: StartServer, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame, at = TOO_DEEP[case]
+    ws, reply = await first_reply(start_server, frame)
+    assert reply == {"error": {"code": 3, "msg": f"Invalid JSON: recursion limit exceeded at {at}"}, "id": None}
+    assert close_code(await ws.recv_until(CLOSE)) == (1008, "Invalid JSON")
+    await ws.close()
+    no_tracebacks(caplog)
+
+
+async def test_a_control_message_127_deep_is_read(start_server: StartServer) -> None:
+    frame = SUBSCRIBE + b"[" * 125 + b"]" * 125 + b'],"id":1}'
+    ws, reply = await first_reply(start_server, frame)
+    assert reply == {"error": {"code": 2, "msg": "Invalid request: invalid type for stream name, expected a string"},
+                     "id": 1}  # fmt: skip
+    ws.send_text('{"method":"LIST_SUBSCRIPTIONS","id":2}')  # the connection goes on
+    assert json.loads((await ws.recv_until(TEXT)).payload) == {"result": [], "id": 2}
+    await ws.close()

@@ -15,13 +15,20 @@ newlines before it and the column the bytes since the last one, so an error foun
 the parser stands (``Deserializer::error``) is reported at the bytes it has consumed, and
 one found on a byte it has only peeked at (``peek_error``) one byte further, capped at the
 frame's end: ``{"method":`` ends ``column 10``, an empty frame ``column 0``, ``{"a":1,}``
-is a ``trailing comma at line 1 column 8``. The reader runs only for a frame msgspec
-refused, which closes the connection, and skips a string's plain bytes, whitespace and
-digits by regular expression, so its cost is one pass over the frame. Where msgspec and
-serde_json draw lines apart, msgspec's line holds: a frame nested 129 to about a thousand
-deep is read (serde_json refuses it at its 128th opening bracket, which is where an
-over-deep frame is reported), and a string of invalid UTF-8 is reported at its first bad
-byte.
+is a ``trailing comma at line 1 column 8``. The reader runs only for a frame refused,
+which closes the connection, and skips a string's plain bytes, whitespace and digits by
+regular expression, so its cost is one pass over the frame.
+
+Nesting is serde_json's line, not msgspec's: serde_json's ``Deserializer`` has 128 levels
+(``remaining_depth``), one spent on each ``[`` or ``{`` before it is consumed, so a value
+127 deep is read and the bracket that opens the 128th level is ``recursion limit
+exceeded``, reported as a peeked byte is (``[`` × 129 at column 128), wherever it is: in
+``params``, in a member no one reads, at the top. msgspec reads deeper (about a thousand
+levels, as deep as Python's stack lets it), so a frame it decoded with 128 opening
+brackets or more is walked, one level at a time over the decoded containers, and refused
+if it is that deep; anything deeper than msgspec reads is its ``RecursionError``, refused
+the same way. Where msgspec and serde_json otherwise draw lines apart, msgspec's holds: a
+string of invalid UTF-8 is reported at its first bad byte.
 """
 
 from __future__ import annotations
@@ -33,13 +40,15 @@ import msgspec
 
 __all__ = ["NotJson", "parse_json", "position"]
 
-_SERDE_DEPTH = 128  # serde_json's recursion limit
+_SERDE_DEPTH = 128  # serde_json's recursion limit: the level its Deserializer refuses
 _decode = msgspec.json.decode
 _TOO_DEEP = "nested too deep"
 _NOT_UTF8 = "a string is not UTF-8"
 _WHITESPACE = re.compile(rb"[ \n\t\r]*")  # serde_json's parse_whitespace
 _PLAIN = re.compile(rb'[^"\\\x00-\x1f]*')  # the bytes serde_json's ESCAPE table lets pass
 _DIGITS = re.compile(rb"[0-9]*")
+# A string (its end optional: a frame may stop inside one) or a bracket, in JSON msgspec read
+_STRING_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _SIMPLE_ESCAPES = frozenset(b'"\\/bfnrt')
 _I32_MAX = 2**31 - 1
@@ -82,21 +91,24 @@ class NotJson(ValueError):
     @property
     def what(self) -> str:
         data = _bytes(self.frame)
-        if self.why == _TOO_DEEP:
-            return _too_deep(data)
         if self.why == _NOT_UTF8:
             return _bad_unicode(data)
         if len(data) > _READ_AT_MOST:
             return _msgspec_said(data, self.why)
-        found = _Reader(data).first_error()
+        try:
+            found = _Reader(data).first_error()
+        except RecursionError:  # its 128 levels on a stack already nearly full
+            return _msgspec_said(data, self.why)
         # None: msgspec refused what serde_json reads; its own line holds, said at the end
         return found if found is not None else f"expected value at {position(data, len(data))}"
 
 
-def parse_json(frame: bytes | str) -> Any:
-    """The frame's JSON value; ``NotJson`` saying why not."""
+def parse_json(frame: bytes | str, *, serde_depth: bool = True) -> Any:
+    """The frame's JSON value; ``NotJson`` saying why not. With ``serde_depth`` a value
+    nested as deep as serde_json refuses is not JSON either; without it, the line is
+    msgspec's (about a thousand levels, as Python's stack allows)."""
     try:
-        return _decode(frame)
+        value = _decode(frame)
     except msgspec.DecodeError as exc:
         why = str(exc)  # (msgspec from 0.23 says "Invalid UTF-8 …" where it raised UnicodeDecodeError)
         raise NotJson(frame, _NOT_UTF8 if why.startswith("Invalid UTF-8") else why) from None
@@ -104,6 +116,32 @@ def parse_json(frame: bytes | str) -> Any:
         raise NotJson(frame, _TOO_DEEP) from None
     except UnicodeDecodeError:
         raise NotJson(frame, _NOT_UTF8) from None
+    if serde_depth and _opening_brackets(frame) >= _SERDE_DEPTH and _reaches_serde_depth(value):
+        raise NotJson(frame, _TOO_DEEP)
+    return value
+
+
+def _opening_brackets(frame: bytes | str) -> int:
+    """How many ``[`` and ``{`` the frame holds, in strings too: no value is nested deeper."""
+    if isinstance(frame, str):
+        return frame.count("[") + frame.count("{")
+    return frame.count(b"[") + frame.count(b"{")
+
+
+def _reaches_serde_depth(value: Any) -> bool:
+    """Whether ``value`` has containers ``_SERDE_DEPTH`` levels deep (itself the first).
+    One level at a time, each a list of the containers in the one above: no recursion, and
+    no more work or memory than the decoded value's containers and their members."""
+    level = [value] if type(value) is list or type(value) is dict else []
+    for _ in range(_SERDE_DEPTH - 1):
+        below: list[Any] = []
+        for container in level:
+            members = container.values() if type(container) is dict else container
+            below += [item for item in members if type(item) is list or type(item) is dict]
+        if not below:
+            return False
+        level = below
+    return True
 
 
 def position(data: bytes, index: int) -> str:
@@ -330,32 +368,33 @@ def _bytes(frame: bytes | str) -> bytes:
 
 
 def _msgspec_said(data: bytes, why: str) -> str:
+    """What is wrong, told from msgspec's finding (its message, or ``_TOO_DEEP``): a
+    bracket before it that opens serde_json's refused level, else serde_json's word for
+    msgspec's at the byte it names. msgspec reads in order, so the frame is JSON up to there."""
     found = _MSGSPEC_ERROR.search(why)
-    if found is None:  # "Input data was truncated", "Number out of range" …: no byte named
+    at = len(data) if found is None else int(found["byte"])  # "Input data was truncated" …: none named
+    deep = _deepest_bracket(data, at)
+    if deep is not None:
+        return f"recursion limit exceeded at {position(data, deep + 1)}"
+    if found is None:
         return f"{_EOF_VALUE} at {position(data, len(data))}"
     what = _MSGSPEC_WORDS.get(found["what"], "expected value")
-    return f"{what} at {position(data, int(found['byte']) + 1)}"
+    return f"{what} at {position(data, at + 1)}"
 
 
-def _too_deep(data: bytes) -> str:
-    depth, in_string, escaped = 0, False, False
-    for offset, byte in enumerate(data):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in b"[{":
+def _deepest_bracket(data: bytes, end: int) -> int | None:
+    """The index of the bracket in ``data[:end]`` (JSON as far as that) that opens serde_json's
+    refused level, ``peek_error`` reporting it one further; None if there is none."""
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(data, 0, end):
+        byte = data[token.start()]
+        if byte == 0x5B or byte == 0x7B:  # '[', '{'
             depth += 1
             if depth == _SERDE_DEPTH:
-                return f"recursion limit exceeded at {position(data, offset + 1)}"
-        elif byte in b"]}":
+                return token.start()
+        elif byte == 0x5D or byte == 0x7D:  # ']', '}'
             depth -= 1
-    return f"recursion limit exceeded at {position(data, len(data))}"
+    return None
 
 
 def _bad_unicode(data: bytes) -> str:

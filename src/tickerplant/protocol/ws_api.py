@@ -228,7 +228,7 @@ class WsApi:
         if not method_name or method is None:
             return None
         try:
-            params = parse_json(params_json) if params_json else {}
+            params = parse_json(params_json, serde_depth=False) if params_json else {}  # as _parse reads it
         except NotJson:
             return None
         if not isinstance(params, dict):
@@ -330,7 +330,10 @@ class WsApi:
         as far as they read as an object (a refusal's ``returnRateLimits``)."""
         other = OTHER_METHOD
         try:
-            request = parse_json(frame)
+            # Nesting is msgspec's line here: the spec does not say the WebSocket API reads
+            # with serde_json (its refusals are -1000s, not serde's texts), so its 128 levels
+            # are the market streams' (json_errors).
+            request = parse_json(frame, serde_depth=False)
         except NotJson:  # not JSON, too deep, or a string of invalid UTF-8: never raised on
             return None, other, RequestRefused(-1000, "Malformed request: the frame is not valid JSON."), {}
         if not isinstance(request, dict):
