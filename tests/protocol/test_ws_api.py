@@ -276,3 +276,20 @@ def test_a_reply_is_labelled_by_a_known_method_only_and_its_status() -> None:
     while (reply := api.receive(b'{"id":1,"method":"ticker.book"}', "1.2.3.4", T0 + 2000)).status == 200:
         pass
     assert reply.status == 429 and reply.method == "ticker.book"
+
+
+def test_nesting_is_refused_only_past_the_decoders_depth() -> None:
+    """The spec does not say the WebSocket API reads with serde_json, so serde_json's 128
+    levels are the market streams' only: deeper than the decoder reads is -1000, on both
+    the fast path and the plain one."""
+    _, _, api, _ = market(Market.UM)
+    deep = b"[" * 500 + b"]" * 500
+    for frame in (
+        b'{"id":1,"method":"ticker.price","params":{"symbol":"BTCUSDT"},"x":' + deep + b"}",
+        b'{"id":1,"method":"ticker.price","params":{"symbol":"BTCUSDT","x":' + deep + b"}}",
+    ):
+        assert msgspec.json.decode(api.receive(frame, "1.2.3.4", T0 + 2000).reply)["status"] == 200
+    deepest = b"[" * 100_000 + b"]" * 100_000
+    for frame in (deepest, b'{"id":1,"method":"ticker.price","params":{"symbol":' + deepest + b"}}"):
+        reply = msgspec.json.decode(api.receive(frame, "1.2.3.4", T0 + 2000).reply)
+        assert (reply["id"], reply["status"], reply["error"]["code"]) == (None, 400, -1000)
