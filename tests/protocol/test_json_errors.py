@@ -172,3 +172,20 @@ def test_deep_nesting_is_said_on_a_stack_nearly_full() -> None:
         return refused.value.what
 
     assert nearly_full(sys.getrecursionlimit() - 150) == "recursion limit exceeded at line 1 column 128"
+
+
+OPENERS = {"[": "]", '{"k":': "}", "[1,": "]", '{"s":"[[{{\\"","t":': "}"}  # each one level
+
+
+@given(st.lists(st.sampled_from(sorted(OPENERS)), min_size=120, max_size=140), st.sampled_from(["", " ", "\n"]))
+def test_refused_exactly_from_the_128th_level(openers: list[str], space: str) -> None:
+    frame = (space.join(openers) + "0" + "".join(OPENERS[o] for o in reversed(openers))).encode()
+    if len(openers) < 128:
+        assert parse_json(frame) == msgspec.json.decode(frame)
+        return
+    bracket = len(space.join(openers[:127]) + space)  # where the 128th opener starts
+    line = frame.count(b"\n", 0, bracket) + 1
+    column = bracket - (frame.rfind(b"\n", 0, bracket) + 1) + 1
+    with pytest.raises(NotJson) as refused:
+        parse_json(frame)
+    assert refused.value.what == f"recursion limit exceeded at line {line} column {column}"
