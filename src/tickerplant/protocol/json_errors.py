@@ -23,12 +23,14 @@ Nesting is serde_json's line, not msgspec's: serde_json's ``Deserializer`` has 1
 (``remaining_depth``), one spent on each ``[`` or ``{`` before it is consumed, so a value
 127 deep is read and the bracket that opens the 128th level is ``recursion limit
 exceeded``, reported as a peeked byte is (``[`` × 129 at column 128), wherever it is: in
-``params``, in a member no one reads, at the top. msgspec reads deeper (about a thousand
-levels, as deep as Python's stack lets it), so a frame it decoded with 128 opening
-brackets or more is walked, one level at a time over the decoded containers, and refused
-if it is that deep; anything deeper than msgspec reads is its ``RecursionError``, refused
-the same way. Where msgspec and serde_json otherwise draw lines apart, msgspec's holds: a
-string of invalid UTF-8 is reported at its first bad byte.
+``params``, in a member no one reads (the frame is read as a ``Value``, as ``_Reader``
+does: serde_json's ``ignore_value`` would skip a struct's unknown member uncounted), at
+the top. msgspec reads deeper (about a thousand levels, as deep as Python's stack lets
+it), so a frame it decoded with 128 opening brackets or more is walked, one level at a
+time over the decoded containers, and refused if it is that deep; anything deeper than
+msgspec reads is its ``RecursionError``, refused the same way. Where msgspec and
+serde_json otherwise draw lines apart, msgspec's holds: a string of invalid UTF-8 is
+reported at its first bad byte.
 """
 
 from __future__ import annotations
