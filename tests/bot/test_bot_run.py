@@ -175,7 +175,9 @@ async def test_a_run_on_an_empty_range_is_refused_and_one_without_a_database_say
     assert f"no accounts database at {tmp_path / 'typo.db'}" in err and "no report: no database at" in err
 
 
-async def test_a_report_ends_with_the_replay_however_long_the_bot_takes_to_exit_after_it(tmp_path: Path) -> None:
+async def test_a_report_ends_with_the_replay_however_long_the_bot_takes_to_exit_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Told to stop at the replay's end, a bot takes a wall second to exit (~20 market seconds
     at x20): the run's report still ends at the replay's last event, not when the bot got
     round to exiting (its flat seconds counted as returns, and no two runs alike)."""
@@ -187,6 +189,9 @@ async def test_a_report_ends_with_the_replay_however_long_the_bot_takes_to_exit_
     assert code == 0
     report = json.loads((tmp_path / "report" / "account-1-USDT.json").read_text())
     assert report["end_ms"] == T0 + 19_750, report["end_ms"] - T0
+    # the bot's end told as the replay's, not as a failure ("ended by SIGTERM" alone)
+    said = capsys.readouterr().err
+    assert "the replay ended (its last event at 2024-01-01T00:00:19.750+00:00)" in said and "the bot is sent SIGTERM" in said
 
 
 async def test_a_report_folder_that_cannot_be_written_is_refused_before_the_run(tmp_path: Path) -> None:

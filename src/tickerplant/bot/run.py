@@ -132,6 +132,8 @@ async def run_bot(
     stop = _Stop(asyncio.get_running_loop())  # from now to the bot's end (and its group's)
     try:
         stopped = await _watch(server, source, bot, governor, wall, stop)
+        if bot.poll() is None:  # told to stop: why, before its exit status (a replay's end is no failure)
+            _tell(_why_stopping(source.ended_ms, stop.asked.is_set(), stopped))
         code = await _ended(bot, stop)
     finally:
         stop.close()
@@ -311,6 +313,19 @@ def _group_left(group: int) -> bool:
 def _signal(bot: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(bot.pid, sig)
+
+
+def _why_stopping(ended_ms: int | None, signalled: bool, stopped: str | None) -> str:
+    """Why a bot still running is told to stop (SIGTERM, SIGKILL ``_GRACE_S`` later)."""
+    if stopped is not None:
+        why = "the run stops (below)"
+    elif signalled:
+        why = "the run was asked to stop"
+    elif ended_ms is not None:
+        why = f"the replay ended (its last event at {_iso(ended_ms)})"
+    else:
+        why = "the replay broke off"
+    return f"{why}: the bot is sent SIGTERM, SIGKILL if it has not exited {_GRACE_S:g} s later"
 
 
 def _how_it_ended(returncode: int | None) -> str:
