@@ -48,7 +48,7 @@ def past_funding(plant: Tickerplant, symbol: str, start: int | None, limit: int)
     source = plant.source
     assert isinstance(source, SimulatedMarket) and source.past is not None
     events = PastMarks(source.past).funding(symbol, start, None, limit, T0)
-    return [FundingEvent(e.symbol, e.funding_ms, fixed(e.rate, 8), fixed(e.mark, 8)) for e in events]
+    return [FundingEvent(e.symbol, e.funding_ms, fixed(e.rate, 8), fixed(e.mark, 8), e.funding_ms) for e in events]
 
 
 async def test_ccxt_funding_rates_mark_prices_and_history(start_server: StartServer, opened: list[Any]) -> None:

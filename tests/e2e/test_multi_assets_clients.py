@@ -67,7 +67,7 @@ async def test_a_usdt_wallet_past_the_threshold_is_exchanged_for_btc(
     mark = Decimal((await client.futures_mark_price(symbol="BTCUSDT"))["markPrice"])
     now = plant.clock.now_ms()
     # the capped rate (0.4 %, part 3 §9) at 30 times the mark: 12 % of the notional
-    event = FundingEvent("BTCUSDT", now, "0.004", f"{mark * 30:.8f}")
+    event = FundingEvent("BTCUSDT", now, "0.004", f"{mark * 30:.8f}", now)
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(event))])
     updates = []
     while not updates or updates[-1]["a"]["m"] != "AUTO_EXCHANGE":

@@ -72,7 +72,7 @@ async def test_a_funding_time_charges_the_position_notional_times_rate(
         if event["e"] == "ORDER_TRADE_UPDATE" and event["o"]["X"] == "FILLED":
             break
     funding_ms = plant.clock.now_ms()
-    funding = FundingEvent("BTCUSDT", funding_ms, "0.00037500", "61234.56000000")
+    funding = FundingEvent("BTCUSDT", funding_ms, "0.00037500", "61234.56000000", funding_ms)
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])
     # a short receives at a positive rate: 0.1 × 61 234.56 × 0.000375 = 2.29629600
     update = await user.recv()
@@ -202,7 +202,8 @@ async def test_a_bankrupt_liquidation_sends_no_wallet_below_zero_and_reconciles(
     # a funding at the capped rate (0.4 %, part 3 §9) at a mark that makes it take all but
     # 0.002 (notional × rate, §9)
     mark = ((wb - Decimal("0.002")) / (size * Decimal("0.004"))).quantize(EIGHT)
-    funding = FundingEvent("BTCUSDT", plant.clock.now_ms(), "0.00400000", f"{mark}")
+    now = plant.clock.now_ms()
+    funding = FundingEvent("BTCUSDT", now, "0.00400000", f"{mark}", now)
     plant.bus.publish(Market.UM, [StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])
     seen = [await user.recv()]
     assert seen[0]["a"]["m"] == "FUNDING_FEE"

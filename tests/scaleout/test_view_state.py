@@ -20,7 +20,7 @@ import msgspec
 import pytest
 from pickles import Ran
 
-from tickerplant.bus import Bus
+from tickerplant.bus import Bus, StreamMessage
 from tickerplant.bus.frames import BUS_VERSION
 from tickerplant.bus.local import LocalBus
 from tickerplant.clock import ManualClock
@@ -28,6 +28,7 @@ from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Backlog
 from tickerplant.feeds.simulator.pump import Dispatcher, SimulatedMarket
 from tickerplant.market.demand import Demand
+from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.derivatives.open_interest import PERIOD_MS
 from tickerplant.market.instruments import Market
 from tickerplant.market.klines.price_candles import PriceKind
@@ -161,3 +162,15 @@ def test_what_is_not_this_views_state_is_refused_and_the_view_stays_as_it_was(
             load(target, bad)
         assert _answers(target) == before, name
     assert not marker.exists()  # the pickle was never run
+
+
+def test_a_funding_travels_with_the_time_its_source_told_it(views: dict[Market, MarketView]) -> None:
+    """A relayed funding is told on its upstream's clock (``E``), minutes or years from the
+    plant's: a gateway's view loads it as the plant's view holds it."""
+    told = FundingEvent("BTCUSDT", START_MS - 8 * 3_600_000, "0.00010000", "61000.00000000", START_MS + 300_000)
+    plants = _fresh(views[Market.UM])
+    plants.receive([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(told))])
+    gateways = _fresh(plants)
+    load(gateways, capture(plants))
+    assert list(gateways.marks.funding("BTCUSDT")) == [told]
+    assert decode(capture(plants)).symbols["BTCUSDT"].mark.funding == [told]

@@ -332,7 +332,7 @@ class Session:
         rate = self.rng.choice(["0.00010000", "-0.00030000", "0.00375000"])
         data = self.markets[market]
         mark = fixed(data.mid[symbol], data.inst[symbol].price_decimals)
-        event = FundingEvent(symbol, time_ms, rate, mark)
+        event = FundingEvent(symbol, time_ms, rate, mark, now)  # told now
         self._feed(market, [StreamMessage(internal_names(symbol)[1], msgspec.json.encode(event))], now)
 
     def leverage(self, now: int) -> None:

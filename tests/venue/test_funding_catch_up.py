@@ -51,11 +51,14 @@ T2, T3 = T1 + FUNDING_INTERVAL_MS, T1 + 2 * FUNDING_INTERVAL_MS
 
 
 def event(time_ms: int, rate: str = "0.00010000", mark: str = "61000.00000000") -> FundingEvent:
-    return FundingEvent("BTCUSDT", time_ms, rate, mark)
+    """A funding of the history, told at its time (``PastFunding.event``)."""
+    return FundingEvent("BTCUSDT", time_ms, rate, mark, time_ms)
 
 
 def live(engine: Engine, funding: FundingEvent, now_ms: int) -> None:
-    engine.apply(Marks(tuple([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])), now_ms)
+    """``funding`` told live at ``now_ms``, the venue's time and the source's."""
+    told = msgspec.structs.replace(funding, E=now_ms)
+    engine.apply(Marks(tuple([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(told))])), now_ms)
 
 
 def wallet(engine: Engine, account: int) -> Fraction:

@@ -37,8 +37,10 @@ def engine(book: Book, journal: Kept) -> Engine:
     return Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
 
 
-def funding(time_ms: int, rate: str, mark: str) -> StreamMessage:
-    return StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(FundingEvent("BTCUSDT", time_ms, rate, mark)))
+def funding(time_ms: int, rate: str, mark: str, told_ms: int | None = None) -> StreamMessage:
+    """The note of a funding at ``time_ms``, told at ``told_ms`` (by default at its time)."""
+    event = FundingEvent("BTCUSDT", time_ms, rate, mark, time_ms if told_ms is None else told_ms)
+    return StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(event))
 
 
 def mark_to(engine: Engine, book: Book, price: str, now_ms: int) -> None:
@@ -70,7 +72,7 @@ def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Eng
     engine.outbox.take()
     commits = len(journal.batches)
     at = NOW + 3_600_000
-    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 5)
+    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000", at + 5)])), at + 5)
     # §7.12: the long pays 30 500 × 0.0001 = 3.05; the short receives 0.001 × 61 000 × 0.0001
     assert wallet(engine, ALICE) == Fraction("9981.95")
     assert wallet(engine, BOB) == bob_before + Fraction("0.0061")
@@ -96,8 +98,8 @@ def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Eng
     every = income(engine, reads(ALICE), at + 10)  # type: ignore[arg-type]
     assert [r["incomeType"] for r in every] == ["COMMISSION", "FUNDING_FEE"]
     # the same funding again (a restart's history), or one over a minute old: not charged
-    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 6)
-    engine.apply(Marks(tuple([funding(at - 3_600_000, "0.00010000", "61000.00000000")])), at + 7)
+    engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000", at + 6)])), at + 6)
+    engine.apply(Marks(tuple([funding(at - 3_600_000, "0.00010000", "61000.00000000", at + 7)])), at + 7)
     assert wallet(engine, ALICE) == Fraction("9981.95") and len(journal.batches) == commits + 1
 
 
@@ -121,7 +123,7 @@ def test_coin_m_funding_is_paid_in_the_coin() -> None:
     assert price == Fraction(100 * 100 * Fraction("1.004")) / (Fraction("0.9999") + Fraction(100 * 100, 50_000))
     engine.outbox.take()
     message = StreamMessage("btcusd_perp@fundingEvent", msgspec.json.encode(
-        FundingEvent("BTCUSD_PERP", NOW + 60_000, "0.00010000", "52000.00000000")))  # fmt: skip
+        FundingEvent("BTCUSD_PERP", NOW + 60_000, "0.00010000", "52000.00000000", NOW + 60_000)))  # fmt: skip
     engine.apply(Marks(tuple([message])), NOW + 60_000)
     assert engine.figures(ALICE, "BTC").wallet == 99_990_000 - 1923
     (_, _, payload), = events(engine)
@@ -284,7 +286,7 @@ def test_one_accounts_failure_keeps_no_other_from_its_funding_or_its_liquidation
     at = NOW + 3_600_000
     commits = len(journal.batches)
     with pytest.raises(RuntimeError, match="alice's state"):
-        engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000")])), at + 5)
+        engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000", at + 5)])), at + 5)
     assert wallet(engine, BOB) == bob_before + Fraction("0.0061")  # charged, and journaled
     assert journal.batches[commits].changes == [(BOB, "USDT", 610_000, at)]
     book.marks["BTCUSDT"] = Fraction(70000)  # bob's short past its liquidation price

@@ -371,7 +371,7 @@ def test_funding_and_a_liquidation_come_back_from_the_journal(database: tuple[Pa
     book = Book()
     engine = Engine(Market.UM, catalogue(Market.UM, NOW), book, Deposits(), journal)
     new_order(engine, ALICE, order(type="MARKET", quantity="0.500"), NOW)
-    funding = FundingEvent("BTCUSDT", NOW + 10, "0.00010000", "61000.00000000")
+    funding = FundingEvent("BTCUSDT", NOW + 10, "0.00010000", "61000.00000000", NOW + 10)
     engine.apply(Marks(tuple([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])), NOW + 10)
     book.marks["BTCUSDT"] = Fraction(40190)
     engine.apply(Marks(tuple([StreamMessage("btcusdt@markState", b"{}")])), NOW + 20)

@@ -195,7 +195,7 @@ def _apply(engine: Engine, book: Book, deposits: _Deposits, step: tuple[Any, ...
         at = next_funding_ms(now) + FUNDING_INTERVAL_MS * (now // 1000 % 1000)  # a new funding time each step
         marked = book.marks["BTCUSDT"]  # two decimals: a float writes it exactly
         mark = f"{marked.numerator / marked.denominator:.8f}"
-        funding = FundingEvent("BTCUSDT", at, f"{args[0] / 10_000:.8f}", mark)
+        funding = FundingEvent("BTCUSDT", at, f"{args[0] / 10_000:.8f}", mark, now)
         engine.apply(Marks(tuple([StreamMessage("btcusdt@fundingEvent", msgspec.json.encode(funding))])), now)
     elif kind == "trade":  # the market trades at one of the resting orders' prices: it fills them
         resting = sorted(engine.resting("BTCUSDT"), key=lambda o: o.order_id)

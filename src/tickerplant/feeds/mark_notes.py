@@ -11,7 +11,9 @@ a relay or a recording has only the public pushes (`<symbol>@markPrice[@1s]`,
   contract's (``r`` "") "";
 - a `@fundingEvent` when a symbol's ``T`` moves on (a funding happened at the old ``T``):
   its rate the last ``r`` pushed before it, its mark price the last ``p`` — the estimate
-  just before the funding, which the settled rate can differ from in the last digits.
+  just before the funding, which the settled rate can differ from in the last digits — and
+  its ``E`` the ``E`` of the push that moved ``T`` on: when the upstream told of it, on the
+  upstream's clock.
 
 A push whose ``E`` is not after the last one noted is the same moment on another stream
 (a relay takes ``markPrice``, ``markPrice@1s`` and the arrays), or a straggler of a slower
@@ -102,7 +104,7 @@ class MarkNotes:
                 before = None  # a new time line: no funding between the two
             self._lost.discard(push.s)
             if before is not None and before.r and 0 < before.T < push.T:
-                event = FundingEvent(push.s, before.T, before.r, before.p)
+                event = FundingEvent(push.s, before.T, before.r, before.p, push.E)
                 out.append(StreamMessage(funding_name, msgspec.json.encode(event)))
             last[push.s] = push
             interest = _INTEREST if push.r else ""

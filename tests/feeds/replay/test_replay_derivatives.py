@@ -132,6 +132,7 @@ def test_mark_streams_hold_each_minutes_close_from_its_close_time(tmp_path: Path
     assert slow and all(p["E"] % 3000 == 0 for p in slow) and slow[-1] in pushes
     events = _payloads(outs[Market.UM], "btcusdt@fundingEvent")
     assert [(e["T"], e["r"]) for e in events] == [(t, str(rate)) for t, rate, _ in funding]
+    assert all(e["E"] == e["T"] for e in events), "told at the replay's time, the funding's"
     assert Decimal(events[-1]["p"]) == marks[-1][1], "the mark at the funding time"
     # COIN-M: the pair's index stream and its contracts' array
     cm_index = data["cm indexPriceKlines"]
@@ -204,7 +205,8 @@ def test_the_warm_up_keeps_the_funding_history_and_the_last_mark(tmp_path: Path)
     plants = {m: Plant(m, insts, now_ms=T0) for m, insts in files.instruments.items()}
     history = Replayer(files.events, plants, start_ms * 1000, runs=files.runs).warm(start_ms * 1000)
     um = history[Market.UM]
-    assert [msgspec.json.decode(p)["T"] for s, p in um if s == "btcusdt@fundingEvent"] == [
+    fundings = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@fundingEvent"]
+    assert [f["T"] for f in fundings] == [
         t for t, _, _ in data["funding"] if t < start_ms
     ], "every funding before the start, the files' days before the warm-up too"
     states = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@markState"]

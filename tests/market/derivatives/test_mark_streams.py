@@ -141,7 +141,7 @@ def test_the_internal_streams_carry_what_the_payloads_do_not() -> None:
     assert state == MarkState("BTCUSDT", T0, "68005.80802899", "68035.14043478", "67836.82194783", "-0.00004435",
                               "0.00010000", 1_771_286_400_000)  # fmt: skip
     funding = msgspec.json.decode(out[1].payload, type=FundingEvent)
-    assert funding == FundingEvent("BTCUSDT", 1_771_257_600_000, "0.00012345", "68000.00000000")
+    assert funding == FundingEvent("BTCUSDT", 1_771_257_600_000, "0.00012345", "68000.00000000", T0)  # told now
     assert Counter(m.stream for _, m in _drive(plant, T0, T0 + 1_500))["btcusdt@markState"] == 0, (
         "the internal state is told per update, not on the cadence"
     )

@@ -87,12 +87,16 @@ class MarkState(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
 
 class FundingEvent(msgspec.Struct, frozen=True, gc=False):
-    """`<symbol>@fundingEvent`: one funding (a row of `GET /fapi/v1/fundingRate`, §7.9)."""
+    """`<symbol>@fundingEvent`: one funding (a row of `GET /fapi/v1/fundingRate`, §7.9), and
+    when its source told of it on the source's own clock; the row shows ``s``, ``T``, ``r``
+    and ``p`` alone."""
 
     s: str  # symbol
     T: int  # funding time, ms
     r: str  # funding rate
     p: str  # mark price at the funding time
+    E: int  # when the source told of it, ms, on the source's clock: the plant's time at it, or
+    # a relayed or recorded push's E, the first whose T had moved past this funding (§4.6)
 
 
 def internal_names(symbol: str) -> tuple[str, str]:
@@ -159,7 +163,9 @@ class MarkStreams:
     def next_tick_ms(self) -> int:
         return min(self._next_mark_ms, self.price_klines.next_tick_ms)
 
-    def apply(self, update: MarkPrice | IndexPrice | FundingRate, out: list[StreamMessage]) -> None:
+    def apply(
+        self, update: MarkPrice | IndexPrice | FundingRate, now_ms: int, out: list[StreamMessage]
+    ) -> None:
         if type(update) is MarkPrice:
             symbol = self._symbols[update.symbol]
             symbol.last = update
@@ -177,7 +183,7 @@ class MarkStreams:
         else:
             assert type(update) is FundingRate
             rate, mark = _mark(update.rate), _mark(update.mark_price)
-            event = FundingEvent(update.symbol, update.funding_ms, rate, mark)
+            event = FundingEvent(update.symbol, update.funding_ms, rate, mark, now_ms)  # told now
             out.append(StreamMessage(self._symbols[update.symbol].funding, self._encode(event)))
 
     def tick(self, now_ms: int, out: list[StreamMessage]) -> None:

@@ -78,9 +78,10 @@ class PastFunding(NamedTuple):
 
     def event(self) -> FundingEvent:
         """This funding as the live ones are told (``mark_streams.FundingEvent``, its rate and
-        mark as text): a `fundingRate` row's, and what the venue settles a missed one by."""
+        mark as text, told at its time): a `fundingRate` row's, and what the venue settles a
+        missed one by."""
         rate, mark = fixed(self.rate, MARK_DECIMALS), fixed(self.mark, MARK_DECIMALS)
-        return FundingEvent(self.symbol, self.funding_ms, rate, mark)
+        return FundingEvent(self.symbol, self.funding_ms, rate, mark, self.funding_ms)
 
 
 # one funding interval's minutes of one symbol, by ``PriceKind`` (mark, index, premium): each

@@ -235,7 +235,7 @@ class Plant:
             self._due_ms = None
         else:  # mark price, index price, funding: kept and paced by MarkStreams
             assert isinstance(update, MarkPrice | IndexPrice | FundingRate)
-            self.marks.apply(update, out)
+            self.marks.apply(update, now_ms, out)
 
     def end_batch(self, now_ms: int, out: list[StreamMessage]) -> None:
         """Publish one diff-depth event per symbol whose book changed in this batch."""
