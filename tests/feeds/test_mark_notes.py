@@ -26,7 +26,7 @@ def test_a_funding_is_noted_when_the_next_funding_time_moves_on() -> None:
     ]
     out = notes.of(msgspec.json.encode(everything))
     assert [m.stream for m in out] == ["btcusdt@fundingEvent", "btcusdt@markState", "ethusdt@markState"]
-    # told at the E of the push that moved T on: the upstream's clock
+    # told at the E of the push that moved T on: the upstream's clock (venue/clearing/funding.py)
     assert msgspec.json.decode(out[0].payload) == {"s": "BTCUSDT", "T": T + H8, "r": "0.00012000", "p": "5.0", "E": T + H8}
     state = msgspec.json.decode(out[1].payload)
     assert (state["p"], state["ir"], state["T"], state["t"]) == ("6.0", "0.00010000", T + 2 * H8, T + H8)

@@ -19,6 +19,7 @@ from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.venue.auth.accounts import Balance
+from tickerplant.venue.clearing.funding import FUNDING_LATE_MS
 from tickerplant.venue.clearing.liquidation import liquidation_price
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Marks
@@ -101,6 +102,23 @@ def test_funding_charges_longs_and_pays_shorts_at_the_published_mark(engine: Eng
     engine.apply(Marks(tuple([funding(at, "0.00010000", "61000.00000000", at + 6)])), at + 6)
     engine.apply(Marks(tuple([funding(at - 3_600_000, "0.00010000", "61000.00000000", at + 7)])), at + 7)
     assert wallet(engine, ALICE) == Fraction("9981.95") and len(journal.batches) == commits + 1
+
+
+def test_a_funding_is_late_by_the_sources_clock_never_by_the_venues(engine: Engine) -> None:
+    """Lateness is the time the source told of a funding (``E``) against the funding's time
+    (``T``), both on the source's clock: a relay's upstream's may be hours from the venue's."""
+    long_half_btc(engine)
+    t1 = NOW + 3_600_000
+    t2, t3 = t1 + 8 * 3_600_000, t1 + 16 * 3_600_000
+    # told a second after it, the venue's clock five hours later: charged
+    engine.apply(Marks(tuple([funding(t1, "0.00010000", "61000.00000000", t1 + 1000)])), t1 + 5 * 3_600_000)
+    assert wallet(engine, ALICE) == Fraction("9981.95")
+    # told at the bound after it, the venue's clock three hours before it: charged
+    engine.apply(Marks(tuple([funding(t2, "0.00010000", "61000.00000000", t2 + FUNDING_LATE_MS)])), t2 - 3 * 3_600_000)
+    assert wallet(engine, ALICE) == Fraction("9978.90")
+    # told past the bound, however on time the venue's clock finds it: history, not settled
+    engine.apply(Marks(tuple([funding(t3, "0.00010000", "61000.00000000", t3 + FUNDING_LATE_MS + 1)])), t3 + 5)
+    assert wallet(engine, ALICE) == Fraction("9978.90") and engine.exposure.funded_ms == {"BTCUSDT": t2}
 
 
 def test_coin_m_funding_is_paid_in_the_coin() -> None:

@@ -13,7 +13,7 @@ a relay or a recording has only the public pushes (`<symbol>@markPrice[@1s]`,
   its rate the last ``r`` pushed before it, its mark price the last ``p`` — the estimate
   just before the funding, which the settled rate can differ from in the last digits — and
   its ``E`` the ``E`` of the push that moved ``T`` on: when the upstream told of it, on the
-  upstream's clock.
+  upstream's clock, which the venue measures its lateness by (``venue/clearing/funding.py``).
 
 A push whose ``E`` is not after the last one noted is the same moment on another stream
 (a relay takes ``markPrice``, ``markPrice@1s`` and the arrays), or a straggler of a slower

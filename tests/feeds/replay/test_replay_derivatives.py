@@ -209,6 +209,8 @@ def test_the_warm_up_keeps_the_funding_history_and_the_last_mark(tmp_path: Path)
     assert [f["T"] for f in fundings] == [
         t for t, _, _ in data["funding"] if t < start_ms
     ], "every funding before the start, the files' days before the warm-up too"
+    # told at the start, where they are published: the venue's history, not its charges
+    assert {f["E"] for f in fundings} == {start_ms}
     states = [msgspec.json.decode(p) for s, p in um if s == "btcusdt@markState"]
     assert len(states) == 1 and Decimal(states[0]["p"]) == _at(data["um markPriceKlines"], start_ms)
     assert "pi" not in states[0], "no premium-index files: the views derive the premium"

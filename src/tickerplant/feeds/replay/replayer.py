@@ -41,6 +41,8 @@ import math
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
+import msgspec
+
 from tickerplant.bus import StreamMessage
 from tickerplant.clock import check_speed
 from tickerplant.feeds.mark_notes import MarkNotes, is_mark_stream
@@ -48,7 +50,7 @@ from tickerplant.feeds.replay.runs import NEVER_MS, PublicRuns, RowInput
 from tickerplant.feeds.replay.turn_streams import TurnStreams
 from tickerplant.market.book.followed import FollowedBook
 from tickerplant.market.demand import Demand
-from tickerplant.market.derivatives.mark_streams import FUNDING_EVENT, MARK_STATE
+from tickerplant.market.derivatives.mark_streams import FUNDING_EVENT, MARK_STATE, FundingEvent
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.messages import KLINE_ROW, StreamKind
 from tickerplant.market.plant.plant import Plant
@@ -59,6 +61,7 @@ _BOOK_TICKER = "@" + StreamKind.BOOK_TICKER.value
 _MARK_STATE = "@" + MARK_STATE
 _FUNDING_EVENT = "@" + FUNDING_EVENT
 _KLINE_ROW = "@" + KLINE_ROW
+_funding = msgspec.json.Decoder(FundingEvent)
 
 __all__ = [
     "DepthSnapshot",
@@ -202,12 +205,17 @@ class Replayer:
         plant_of = self._plant_of
         last_tops: dict[str, StreamMessage] = {}
         scratch: list[StreamMessage] = []
+        start_ms = until_us // 1000
 
         def keep(market: Market, messages: list[StreamMessage]) -> None:
             for message in messages:
                 stream = message.stream
-                if stream.endswith(_AGG_TRADE) or stream.endswith(_FUNDING_EVENT):
+                if stream.endswith(_AGG_TRADE):
                     history[market].append(message)
+                elif stream.endswith(_FUNDING_EVENT):  # told at the start, where it is published:
+                    # history to the venue unless its time is within the minute before it
+                    told = msgspec.structs.replace(_funding.decode(message.payload), E=start_ms)
+                    history[market].append(StreamMessage(stream, msgspec.json.encode(told)))
                 elif stream.endswith(_BOOK_TICKER) or stream.endswith(_MARK_STATE):
                     last_tops[stream] = message
             messages.clear()

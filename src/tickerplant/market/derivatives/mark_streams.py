@@ -88,7 +88,8 @@ class MarkState(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
 class FundingEvent(msgspec.Struct, frozen=True, gc=False):
     """`<symbol>@fundingEvent`: one funding (a row of `GET /fapi/v1/fundingRate`, §7.9), and
-    when its source told of it on the source's own clock; the row shows ``s``, ``T``, ``r``
+    when its source told of it on the source's own clock, which the venue measures the
+    funding's lateness by (``venue/clearing/funding.py``); the row shows ``s``, ``T``, ``r``
     and ``p`` alone."""
 
     s: str  # symbol

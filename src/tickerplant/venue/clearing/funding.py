@@ -16,12 +16,17 @@ position for an isolated one (whose own wallet pays it, part 3 §7.8), and ``a.S
 symbol (part 4 §3.4, §4.3 item 5).
 
 A funding is charged once: not again when its event comes back (a restart's or a warm
-start's history, the view's duplicates), nor when its time is more than a minute before
-now (the FAQ's "1 minute deviation"; a warm start publishes the past fundings of its
-made-up history, which no position held). The last funding time settled on each symbol is
-journaled (``Batch.funded``), whatever it charged: the fundings after it that fell while the
-server was down are settled at the next start (``funding_catch_up.py``), through this same
-code, to the positions that stood unchanged across them (``missed``).
+start's history, the view's duplicates), nor when it was told more than a minute after its
+time (the FAQ's "1 minute deviation"; a replay's warm-up publishes its past fundings, told at
+its start). Lateness is the event's ``E`` against its ``T``, both on the source's clock,
+never the venue's ``now``: a relay's times are its upstream's (§4.6's ``E`` and ``T``), which
+may run minutes or years apart from this server's, and against ``now`` each funding it tells
+would be taken for history (an upstream behind) or charged however late it was told (one
+ahead). The simulator and a replay tell a funding at their own time. The last funding time
+settled on each symbol is journaled (``Batch.funded``), whatever it charged: the fundings
+after it that fell while the server was down are settled at the next start
+(``funding_catch_up.py``), through this same code, to the positions that stood unchanged
+across them (``missed``).
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FUNDING_LATE_MS", "settle_funding", "tran_id"]
 
-FUNDING_LATE_MS = 60_000  # a funding event older than this is history, not a charge
+FUNDING_LATE_MS = 60_000  # a funding told later than this after its time is history, not a charge
 
 
 def tran_id(engine: EngineState, symbol: str, time_ms: int, side: PositionSide = PositionSide.BOTH) -> int:
@@ -70,7 +75,7 @@ def settle_funding(
     exposure = engine.exposure
     if exposure.funded_ms.get(symbol, -1) >= event.T:
         return
-    if not missed and now_ms - FUNDING_LATE_MS > event.T:
+    if not missed and event.E - FUNDING_LATE_MS > event.T:  # told late, by the source's clock
         return
     try:
         rate, mark = Fraction(event.r), Fraction(event.p)
