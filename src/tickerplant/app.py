@@ -212,10 +212,22 @@ class Tickerplant:
         budget = SendBudget(config.limits.send_buffer_total_bytes or machine_default())
         # and on the names their subscriptions hold (protocol/subscription_budget.py)
         names = names_budget(config.limits)
-        for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
-            await self.listeners[market].start(
-                config.host, port, rest_turns=turns, send_budget=budget, subscription_budget=names
-            )
+        for listener in self.listeners.values():
+            listener.prepare(rest_turns=turns, send_budget=budget, subscription_budget=names)
+        # the source's synchronous start (a simulator's warm history and books: seconds of the
+        # loop on a busy machine) before the ports open: a request answered before it was then
+        # held through it, and a signed one stamped before it refused -1021 after it
+        loop = asyncio.get_running_loop()
+        self._source_task = loop.create_task(self._run_source())
+        await asyncio.sleep(0)  # the source's synchronous start is done on return
+        try:
+            for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
+                await self.listeners[market].open(config.host, port)
+        except OSError:  # a port taken: the source started for nothing ends here, not at the loop's close
+            self._source_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._source_task
+            raise
         if config.admin_port:
             # aiohttp on demand: importing it makes its client's TLS contexts (the system's CA
             # bundle read, 0.1-0.2 s of each process's start), which a server with no admin
@@ -229,13 +241,10 @@ class Tickerplant:
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
             self.status_board.start()
-        loop = asyncio.get_running_loop()
-        self._source_task = loop.create_task(self._run_source())
         assert self.group is not None  # made with the venue, in __init__
         engines = list(self.engines.values())  # their order-rate windows on their clock
         checkpoints = checkpoint_journal(self.journal, self.group, engines, self.venue_clock)
         self._checkpoints = loop.create_task(checkpoints)
-        await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
     def _start_venue(self, past: PastSpec | None) -> None:
         """One engine per market, in this process beside the plant that publishes its book:

@@ -163,11 +163,20 @@ class Listener:
         self, host: str, port: int, *, reuse_port: bool = False, rest_turns: RestTurns | None = None,
         send_budget: SendBudget | None = None, subscription_budget: SubscriptionBudget | None = None,
     ) -> None:
-        """Listen on host:port; ``reuse_port``: share it with other processes (SO_REUSEPORT,
-        ``tickerplant serve --workers N``); ``rest_turns``: the REST budget per loop turn
-        this listener shares with the process' others (``rest_turns.py``), else its own;
-        ``send_budget`` likewise, the process' unsent bytes (``send_budget.py``), and
-        ``subscription_budget`` its subscribed names' (``protocol/subscription_budget.py``)."""
+        """``prepare``, then ``open``: listen on host:port."""
+        self.prepare(rest_turns=rest_turns, send_budget=send_budget, subscription_budget=subscription_budget)
+        await self.open(host, port, reuse_port=reuse_port)
+
+    def prepare(
+        self, *, rest_turns: RestTurns | None = None, send_budget: SendBudget | None = None,
+        subscription_budget: SubscriptionBudget | None = None,
+    ) -> None:
+        """Everything but the port: the streams' surface, on the bus from now (what the
+        market publishes before the port opens reaches it). ``rest_turns``: the REST budget
+        per loop turn this listener shares with the process' others (``rest_turns.py``),
+        else its own; ``send_budget`` likewise, the process' unsent bytes
+        (``send_budget.py``), and ``subscription_budget`` its subscribed names'
+        (``protocol/subscription_budget.py``)."""
         self._schedule = schedule = asyncio.get_running_loop().call_soon
         if rest_turns is None:
             rest_turns = RestTurns(schedule, self._clock.now_ns, self._config.rest_turn_ms)
@@ -210,8 +219,14 @@ class Listener:
         if not public.isEnabledFor(logging.DEBUG):
             public.setLevel(logging.WARNING)
         # A client's protocol errors are warnings, within the listener's log budget.
+        self._picows_log = public
+
+    async def open(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen on host:port (``prepare``d first); ``reuse_port``: share it with other
+        processes (SO_REUSEPORT, ``tickerplant serve --workers N``)."""
+        assert self.streams is not None and self.rest_turns is not None, "prepare() first"
         counters = self.limit_counters
-        logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
+        logger = gated_picows_logger(self._picows_log, self._clock, self.streams.log_budget, counters)
         config = self._config
         ssl = server_context(config.tls_cert, config.tls_key) if config.tls_cert else None
         try:
