@@ -1,0 +1,39 @@
+"""The market listeners' ports open once the simulator's warm start is done (its history and
+books: seconds of the loop on a busy machine). Opened before it, a request was taken and
+then held through it, and a signed one stamped before it was refused -1021 after it: a port
+that takes a connection is a server that answers it."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+
+import pytest
+from conftest import StartServer
+from ports import free_port
+
+from tickerplant.feeds import Sink
+from tickerplant.feeds.simulator.pump import SimulatedMarket
+
+
+async def test_the_ports_open_once_the_warm_start_is_done(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    um_port, cm_port = free_port(), free_port()
+    tried: list[int] = []
+    warm = SimulatedMarket.warm
+
+    def tried_during(self: SimulatedMarket, sink: Sink) -> None:  # the real warm start, a connection tried first
+        for port in (um_port, cm_port):
+            with socket.socket() as probe:
+                tried.append(probe.connect_ex(("127.0.0.1", port)))
+        warm(self, sink)
+
+    monkeypatch.setattr(SimulatedMarket, "warm", tried_during)
+    await start_server(um_port=um_port, cm_port=cm_port, simulator={"actions_per_s": 1e-9})
+    assert tried == [errno.ECONNREFUSED, errno.ECONNREFUSED]
+    reader, writer = await asyncio.open_connection("127.0.0.1", um_port)  # open, and answering, once started
+    writer.write(b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await asyncio.wait_for(reader.readline(), 10)).startswith(b"HTTP/1.1 200")
+    writer.close()
