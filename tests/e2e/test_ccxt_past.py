@@ -44,6 +44,7 @@ async def test_ccxt_pages_one_minute_candles_from_the_listing(start_server: Star
 
 
 
+@pytest.mark.alone  # cold mark bars within ccxt's timeout: tests/machine_alone.py
 async def test_ccxt_reads_30_days_of_mark_candles_and_funding_without_gaps(start_server: StartServer, exchanges: list[Any]) -> None:  # noqa: F811
     plant = await start_server(clock=ManualClock(T0), simulator=STILL)
     exchange = usdm(plant)

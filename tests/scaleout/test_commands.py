@@ -119,8 +119,8 @@ async def test_serve_workers_refuses_a_fault_naming_a_symbol_the_plant_does_not_
     written = tmp_path / "typo.toml"
     written.write_text('[[fault]]\nkind = "market-stall"\nat = "+5s"\nsymbols = ["BTCUSDX"]\n')
     served = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tickerplant", "serve", "--workers", "2", "--um-port", str(free_port()),
-        "--cm-port", str(free_port()), "--venue-db", str(tmp_path / "venue.db"), "--faults", str(written),
+        sys.executable, "-m", "tickerplant", "serve", "--workers", "2", "--admin-port", "0",
+        "--um-port", str(free_port()), "--cm-port", str(free_port()), "--venue-db", str(tmp_path / "venue.db"), "--faults", str(written),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(60 * SECONDS):

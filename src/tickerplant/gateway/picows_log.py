@@ -29,7 +29,7 @@ from tickerplant.clock import Clock
 from tickerplant.gateway.log_budget import LogBudget, held_note
 from tickerplant.protocol.limits import LimitCounters
 
-__all__ = ["PicowsLogGate", "gated_picows_logger"]
+__all__ = ["PicowsLogGate", "gated_picows_logger", "listener_logger"]
 
 _CLIENT_FAULTS = {"WS parser error: %s, initiate disconnect": "client protocol error"}
 _CLIENT_PACE = {
@@ -68,6 +68,17 @@ class PicowsLogGate(logging.Handler):
         public = self._public
         if public.isEnabledFor(record.levelno):
             public.handle(record)
+
+
+def listener_logger(market: str) -> logging.Logger:
+    """The listener's ``picows.<market>`` logger. picows logs every connection's opening and
+    closing at INFO: two records for each REST request (one request a connection), about a
+    third of a depth request's CPU, and a log that any client can grow without bound; shown
+    under --log-level debug alone."""
+    public = logging.getLogger(f"picows.{market}")
+    if not public.isEnabledFor(logging.DEBUG):
+        public.setLevel(logging.WARNING)
+    return public
 
 
 def gated_picows_logger(

@@ -35,7 +35,7 @@ from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.order_latency import latent_route, latent_ws, order_path
-from tickerplant.gateway.picows_log import gated_picows_logger
+from tickerplant.gateway.picows_log import gated_picows_logger, listener_logger
 from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed, asks_to_upgrade
 from tickerplant.gateway.responses import json_response, rest_response
 from tickerplant.gateway.rest_repeat import RestCall
@@ -47,7 +47,6 @@ from tickerplant.gateway.venue_forwarding import ForwardedVenue
 from tickerplant.gateway.ws_api import WsApiConnection
 from tickerplant.market.demand import Subscribed
 from tickerplant.market.instruments import Instrument, Market
-from tickerplant.market.messages import StreamMessage
 from tickerplant.market.payloads.events import PayloadFormat
 from tickerplant.market.plant.view import MarketView
 from tickerplant.protocol.archive import Archive, is_archive_path
@@ -204,29 +203,15 @@ class Listener:
             # both hosts, and a symbol's klines, continuous klines and mark price are served
             # on either: the other market's pushes of them go out here too, as they come
             other = Market.CM if self.market is Market.UM else Market.UM
-            crossing = CrossingStreams()
-
-            def _crossing(messages: Collection[StreamMessage]) -> None:
-                picked = crossing.of(messages)
-                if picked:
-                    fanout.publish(picked)
-
-            self._bus.subscribe(other, _crossing)
-        public = logging.getLogger(f"picows.{self.market.value}")
-        # picows logs every connection's opening and closing at INFO: two records for each
-        # REST request (one request a connection), about a third of a depth request's CPU,
-        # and a log that any client can grow without bound. Shown under --log-level debug.
-        if not public.isEnabledFor(logging.DEBUG):
-            public.setLevel(logging.WARNING)
-        # A client's protocol errors are warnings, within the listener's log budget.
-        self._picows_log = public
+            self._bus.subscribe(other, CrossingStreams(fanout.publish))
 
     async def open(self, host: str, port: int, *, reuse_port: bool = False) -> None:
         """Listen on host:port (``prepare``d first); ``reuse_port``: share it with other
         processes (SO_REUSEPORT, ``tickerplant serve --workers N``)."""
         assert self.streams is not None and self.rest_turns is not None, "prepare() first"
-        counters = self.limit_counters
-        logger = gated_picows_logger(self._picows_log, self._clock, self.streams.log_budget, counters)
+        counters = self.limit_counters  # a client's protocol errors: warnings, within the log budget
+        public = listener_logger(self.market.value)
+        logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         config = self._config
         ssl = server_context(config.tls_cert, config.tls_key) if config.tls_cert else None
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from tickerplant.market.instruments import ContractType, Market
@@ -274,10 +274,18 @@ def crosses_markets(stream: str) -> bool:
 class CrossingStreams:
     """The other market's pushes a 2026 listener passes on (``crosses_markets``), picked
     from each of its batches: every name is parsed once and remembered (the names are the
-    other plant's, a set fixed by its instruments), so a message costs a dict lookup."""
+    other plant's, a set fixed by its instruments), so a message costs a dict lookup.
+    Called with a batch (the other market's bus), it hands what crosses to ``publish`` (the
+    listener's fan-out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, publish: Callable[[list[StreamMessage]], object] | None = None) -> None:
         self._known: dict[str, bool] = {}
+        self._publish = publish
+
+    def __call__(self, messages: Iterable[StreamMessage]) -> None:
+        picked = self.of(messages)
+        if picked and self._publish is not None:
+            self._publish(picked)
 
     def of(self, messages: Iterable[StreamMessage]) -> list[StreamMessage]:
         known = self._known
