@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import socket
 from decimal import Decimal
 from typing import Any
 
@@ -214,7 +215,7 @@ async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartSer
     # The server's send buffer well above what a paused client can leave it holding here:
     # this is about the client's pause, not the server's cut (a loaded machine's pump
     # publishes seconds of catch-up in one batch, past the default 8 MiB)
-    plant = await start_server(simulator={"actions_per_s": 30000.0}, limits={"send_buffer_bytes": 64 << 20})
+    plant = await start_server(simulator={"actions_per_s": 5000.0}, limits={"send_buffer_bytes": 64 << 20})
     surface = plant.listeners[Market.UM].streams
     assert surface is not None
     kinds = ("bookTicker", "trade", "depth@100ms")  # every UM symbol's: the bytes fill sockets
@@ -222,6 +223,11 @@ async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartSer
     async with MarketStreams(plant.url(Market.UM), pause_at=100, resume_at=10) as slow:
         await slow.subscribe(*names)
         (connection,) = surface.connections
+        # The kernel's send buffer held small (left alone, it grows to 4 MiB): the sockets fill
+        # within a second of a modest market's bytes; filling 4 MiB took a market busy enough
+        # to keep a core at work for seconds
+        sock = connection.transport.underlying_transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 << 10)
         # Nobody reads ``slow``: past pause_at it stops reading, the sockets' buffers fill,
         # and the server is left holding what it cannot send. That is what stopping reading
         # means, however fast the market publishes (had it read on, the server would hold
