@@ -17,7 +17,10 @@ import aiohttp
 from ports import free_port
 from timing import SECONDS, eventually
 
-__all__ = ["Served", "get_json", "serve_workers"]
+from tickerplant.clock import SystemClock
+from tickerplant.market.units import HOUR_MS
+
+__all__ = ["Served", "get_json", "recent_past", "serve_workers"]
 
 
 class Served:
@@ -25,6 +28,18 @@ class Served:
         self.process = process
         self.admin = admin  # the supervisor's admin listener
         self.log: list[str] = []  # its stdout and stderr, lines as they come
+
+
+def recent_past() -> str:
+    """A ``[simulator]`` line for the tests that check a cluster's processes, not the past: the
+    simulated past begins an hour before now.
+
+    A plant behind the bus writes every stream (``market/demand.py``), so it makes the past's
+    part of every symbol's open candle of every interval (``market/klines/past_parts.py``): a
+    month's from the 1st, a week's from Monday, drawn a day at a time. Near a month's end that
+    kept most of a core at work for the whole of each test, more with each day of the month;
+    a past that begins an hour ago leaves it nothing before its warm minute to draw."""
+    return f"history_start_ms = {SystemClock().now_ms() - HOUR_MS}\n"
 
 
 @contextlib.asynccontextmanager

@@ -21,6 +21,7 @@ import websockets
 from nats_servers import nats_url
 from ports import free_port
 from prometheus_client.parser import text_string_to_metric_families
+from served_workers import recent_past
 from timing import LOOK_S, SECONDS
 
 from tickerplant.bus.frames import BUS_VERSION, Frame, decode_frame
@@ -87,7 +88,7 @@ async def test_each_process_serves_its_own_admin_and_a_gap_moves_the_gateways_bu
     nats_url: str, started: list[asyncio.subprocess.Process], tmp_path: Path
 ) -> None:
     config = tmp_path / "quick.toml"
-    config.write_text(QUICK)
+    config.write_text(QUICK + recent_past())
     plant_port, gateway_port = free_port(), free_port()
     said = await _start(
         ["plant", "--nats", nats_url, "--config", str(config), "--admin-port", str(plant_port)],

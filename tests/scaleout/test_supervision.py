@@ -20,7 +20,7 @@ import pytest
 from ports import free_port
 from scaleout_setup import StreamsClient
 from served_venue import refused
-from served_workers import get_json, serve_workers
+from served_workers import get_json, recent_past, serve_workers
 from timing import LOOK_S, SECONDS, eventually
 
 from tickerplant.client import MarketStreams
@@ -56,7 +56,7 @@ async def test_a_second_serve_refuses_the_ports_of_a_live_one_and_kill_9_takes_t
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "quick.toml"
-    config.write_text(QUICK)
+    config.write_text(QUICK + recent_past())
     um, cm = free_port(), free_port()
     ports = ["--um-port", str(um), "--cm-port", str(cm), "--config", str(config)]
     async with serve_workers(*ports) as first:
@@ -77,7 +77,7 @@ async def test_a_second_serve_refuses_the_ports_of_a_live_one_and_kill_9_takes_t
 
 async def test_each_child_killed_comes_back_and_the_clients_data_flows_again(tmp_path: Path) -> None:
     config = tmp_path / "quick.toml"
-    config.write_text(QUICK)
+    config.write_text(QUICK + recent_past())
     async with serve_workers("--config", str(config)) as served:
         (url,) = re.findall(r"USDⓈ-M streams  (ws://[\d.]+:\d+)/ws", "".join(served.log))
         async with MarketStreams(url) as streams:
@@ -112,7 +112,7 @@ async def test_the_status_says_which_child_is_down_since_when_and_when_it_starts
     it down, since its exit, with its exit status, its restarts and when its next start is
     due; then up again, since it was ready."""
     config = tmp_path / "quick.toml"
-    config.write_text(f"restart_delay_s = {FIRST_DELAY_MS / 1000}\n{QUICK}")
+    config.write_text(f"restart_delay_s = {FIRST_DELAY_MS / 1000}\n{QUICK}{recent_past()}")
     async with serve_workers("--config", str(config)) as served:
         status = await get_json(f"{served.admin}/api/status")
         processes = {p["name"]: p for p in status["processes"]}

@@ -23,7 +23,7 @@ import ccxt.pro as ccxtpro
 import pytest
 from binance_hosts import python_binance_at
 from ccxt_hosts import point
-from served_workers import get_json, serve_workers
+from served_workers import get_json, recent_past, serve_workers
 from timing import LOOK_S, SECONDS, eventually
 
 from tickerplant.clock import SystemClock
@@ -107,7 +107,7 @@ async def test_orders_survive_a_killed_gateway_and_a_killed_plant(tmp_path: Path
     api_key = store.add_key(alice.account_id, KeyType.HMAC, SECRET, now_ms=now).api_key
     store.close()
     config = tmp_path / "venue.toml"
-    config.write_text(QUICK.format(db=db))
+    config.write_text(QUICK.format(db=db) + recent_past())
     async with serve_workers("--config", str(config)) as served:
         (port,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))
         base = f"http://127.0.0.1:{port}"

@@ -19,6 +19,7 @@ import nats
 import nats.errors
 import pytest
 import websockets
+from served_workers import recent_past
 from timing import SECONDS, eventually
 
 QUICK = """
@@ -46,7 +47,7 @@ def _book_ticker(port: int) -> dict[str, str]:
 
 async def test_serve_workers_shares_the_ports_restarts_a_gateway_and_stops_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "quick.toml"
-    config.write_text(QUICK)
+    config.write_text(QUICK + recent_past())
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tickerplant.cli", "serve", "--workers", "2", "--um-port", "0", "--cm-port", "0",
         "--admin-port", "0", "--config", str(config), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
