@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from served_workers import get_json, serve_workers
+from served_workers import get_json, recent_past, serve_workers
 from timing import LOOK_S, SECONDS
 
 from tickerplant.clock import SystemClock
@@ -50,7 +50,7 @@ request_weight_per_min = 1_000_000  # the test polls openOrders until the -1007'
 history_s = 60
 book_levels = 20
 actions_per_s = 1e-9
-
+{past}
 [faults]
 profile_text = '''
 [[fault]]
@@ -187,7 +187,7 @@ async def test_every_fault_kind_applies_under_workers(tmp_path: Path) -> None:
     store.close()
     config = tmp_path / "faults.toml"
     config.write_text(
-        CONFIG.format(db=db, slow_ack_ms=SLOW_ACK_MS, reply_delay_ms=REPLY_DELAY_MS, event_delay_ms=EVENT_DELAY_MS, **ids)
+        CONFIG.format(db=db, past=recent_past(), slow_ack_ms=SLOW_ACK_MS, reply_delay_ms=REPLY_DELAY_MS, event_delay_ms=EVENT_DELAY_MS, **ids)
     )
     async with serve_workers("--config", str(config), "--seed", "7") as served:
         (port_text,) = re.findall(r"USDⓈ-M streams  ws://[\d.]+:(\d+)/ws", "".join(served.log))

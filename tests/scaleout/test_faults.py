@@ -32,6 +32,7 @@ import pytest
 import websockets
 from nats_servers import running_nats
 from scaleout_setup import Child, StreamsClient, client_ports, http_json, serving_pid, shared_ports
+from served_workers import recent_past
 from timing import LOOK_S, SECONDS, eventually
 
 from tickerplant.client import BookResync, BookUpdate, MarketStreams, OrderBooks
@@ -49,7 +50,7 @@ actions_per_s = {RATE}
 steady_rate = true  # the same market at any hour: a minute of it in under 5 s
 history_s = 60
 book_levels = 20
-"""
+{{past}}"""
 # BTCUSDT's updates in a minute at the default 400 actions a second: its activity is 22.5 %
 # of the catalogue's (tickerplant.market.instruments)
 MINUTE_OF_BTCUSDT = 5_410
@@ -100,7 +101,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     config = tmp_path_factory.mktemp("faults") / "faults.toml"
     token_file = config.with_name("token")
     token_file.write_text(TOKEN + "\n")
-    config.write_text(CONFIG.format(token_file=token_file))
+    config.write_text(CONFIG.format(token_file=token_file, past=recent_past()))
     children: list[Child] = []
     with running_nats(TOKEN) as url, shared_ports() as ports:
         try:
