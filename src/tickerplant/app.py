@@ -223,21 +223,21 @@ class Tickerplant:
         try:
             for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
                 await self.listeners[market].open(config.host, port)
+            if config.admin_port:
+                # aiohttp on demand: importing it makes its client's TLS contexts (the system's CA
+                # bundle read, 0.1-0.2 s of each process's start), which a server with no admin
+                # listener never uses
+                from tickerplant.admin.accounts import AccountsApi
+                from tickerplant.admin.server import AdminServer
+
+                trading = functools.partial(trading_view, self.engines)
+                self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
+                await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         except OSError:  # a port taken: the source started for nothing ends here, not at the loop's close
             self._source_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._source_task
             raise
-        if config.admin_port:
-            # aiohttp on demand: importing it makes its client's TLS contexts (the system's CA
-            # bundle read, 0.1-0.2 s of each process's start), which a server with no admin
-            # listener never uses
-            from tickerplant.admin.accounts import AccountsApi
-            from tickerplant.admin.server import AdminServer
-
-            trading = functools.partial(trading_view, self.engines)
-            self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
-            await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
             self.status_board.start()
