@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures imported from test_venue_clients are parameters here)
-"""Resting orders in the one book (feeds/simulator/held.py) over real
+"""Resting orders in the one book (feeds/simulator/simulated_book.py) over real
 sockets, by python-binance: a user's resting order is in the public depth and
 `@bookTicker` at once, at the back of its level; another account's market buy takes the
 level's queue from the front, and the user's fill is its own public trade, the same id in

@@ -1,5 +1,5 @@
 """Answers held for the journal's commit at the end of the loop turn
-(``durable_replies.held``: ``AwaitedRoute(this_turn=True)``): the front door neither stops
+(``durable_replies.after_commit``: ``AwaitedRoute(this_turn=True)``): the front door neither stops
 reading nor re-arms its timer for each, and pipelined requests are still answered in order,
 each after the one before it is released; an answer made elsewhere (not this turn) still
 stops the reading until it comes."""

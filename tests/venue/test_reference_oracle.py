@@ -6,7 +6,7 @@ code, or the same order status, executed quantity and average price; every accou
 same wallet and positions after it; every order the same ``ORDER_TRADE_UPDATE``s (execution
 type and status, in order); at the end the same open orders and the same book.
 
-The engine trades in the simulator's real book (``feeds/simulator/held.py``, the venue's
+The engine trades in the simulator's real book (``feeds/simulator/simulated_book.py``, the venue's
 orders held in its level queues) over fixed published levels: no simulated flow, so what
 the book holds changes only by the venue's orders, which the reference can follow."""
 
@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_venue import ReferenceVenue, RefOrder, Refused
 
-from tickerplant.feeds.simulator.held import SimulatedBook
+from tickerplant.feeds.simulator.simulated_book import SimulatedBook
 from tickerplant.market.instruments import Instrument, Market, catalogue
 from tickerplant.protocol.errors import RequestRefused
 from tickerplant.venue.auth.accounts import Balance

@@ -11,10 +11,10 @@ from tickerplant.gateway.picows_server import AwaitedRoute, Routed
 from tickerplant.protocol.ws_api import AwaitedReply, PrivateMethods, WsApiReply, WsSession
 from tickerplant.venue.journal.group_commit import GroupCommit
 
-__all__ = ["DurableWs", "held"]
+__all__ = ["DurableWs", "after_commit"]
 
 
-def held(durable: GroupCommit, routed: Routed) -> Routed | AwaitedRoute:
+def after_commit(durable: GroupCommit, routed: Routed) -> Routed | AwaitedRoute:
     """``routed``, or once committed when a transaction is open: at the end of this loop
     turn (the group commit's flush), so the front door need not stop reading meanwhile."""
     if not durable.pending:

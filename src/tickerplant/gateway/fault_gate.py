@@ -193,7 +193,7 @@ class FaultGate:
     def response(self, answer: RestAnswer) -> Routed:
         return fault_response(answer)
 
-    def held(self, routed: Routed, at_ms: int) -> AwaitedRoute:
+    def delayed(self, routed: Routed, at_ms: int) -> AwaitedRoute:
         """``routed`` written at ``at_ms`` (market time), the connection waiting for it."""
         clock = self.clock
 

@@ -23,7 +23,7 @@ from tickerplant.clock import Clock, LagProbe
 from tickerplant.config import ServerConfig
 from tickerplant.gateway.acceptor import Acceptor
 from tickerplant.gateway.archive_files import ZipPacking, archive_route
-from tickerplant.gateway.durable_replies import DurableWs, held
+from tickerplant.gateway.durable_replies import DurableWs, after_commit
 from tickerplant.gateway.engine_surface import EngineSurface, engine_surface
 from tickerplant.gateway.fanout import FanOut, Schedule
 from tickerplant.gateway.fault_gate import fault_gate
@@ -367,8 +367,8 @@ class Listener:
         self.traffic.request("rest", route[1], answer.status, self._clock.now_ns() - started_ns)
         routed: Routed = answer if faults is None else faults.response(answer)  # written as it is
         if hold_ms and faults is not None:  # a slow acknowledgement: its events went first
-            return faults.held(routed, now_ms + hold_ms)
-        return routed if self._durable is None else held(self._durable, routed)  # held for the commit
+            return faults.delayed(routed, now_ms + hold_ms)
+        return routed if self._durable is None else after_commit(self._durable, routed)
 
     def _ws_api(self, query: str, ip: str, now_ms: int) -> Routed:
         verdict = self.weight.charge(ip, _WS_API_HANDSHAKE_WEIGHT, now_ms)

@@ -37,8 +37,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.order_flow import lot_value
+from tickerplant.feeds.simulator.simulated_book import SimulatedBook
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.messages import PARTIAL_DEPTH_LEVELS
 from tickerplant.market.updates import Level
@@ -174,7 +174,7 @@ class BookShape:
     ) -> None:
         """One bounded step toward the profile for each side of ``book`` that strays from
         it; appends the prices it sets to ``changed`` (asks, bids). Levels only the venue's
-        orders hold are not the simulator's to count or trim (``held.py``)."""
+        orders hold are not the simulator's to count or trim (``simulated_book.py``)."""
         least, most = self.low, self.high
         low, high = self._span_low, self._span_high
         count, first, last = book.own_span(True)

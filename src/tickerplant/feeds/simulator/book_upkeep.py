@@ -90,7 +90,7 @@ class BookUpkeep:
             stale = prices[-1] if is_bid else prices[0]
             if len(prices) == 1 or ((stale - half <= fair) if is_bid else (stale + half >= fair)):
                 break
-            queue = queue or book.own(is_bid, stale)  # the venue's orders stay (held.py)
+            queue = queue or book.own(is_bid, stale)  # the venue's orders stay (simulated_book.py)
             self._set(state, is_bid, stale, 0)
         if queue:
             self._set(state, is_bid, requeue, side.get(requeue, 0) + queue)
@@ -107,7 +107,7 @@ class BookUpkeep:
         best = book.bid_prices[-1] if is_bid else book.ask_prices[0]
         if (target <= best) if is_bid else (target >= best):
             return
-        queue = book.own(is_bid, best)  # the venue's orders stay (held.py)
+        queue = book.own(is_bid, best)  # the venue's orders stay (simulated_book.py)
         self._set(state, is_bid, best, 0)
         self._set(state, is_bid, target, side.get(target, 0) + queue)
         hole = abs(target - best) // tick

@@ -4,7 +4,7 @@
 The engine reads the simulator's own book (``levels``, best first: the book its takers
 will meet, not a view a push behind) and the mark its listener's view holds (``mark``).
 A taker trades in it (``OutsideOrders.take``: public trades with the symbol's next ids,
-the fair price pushed by the impact law); what rests is held in it (``rest``, ``held.py``),
+the fair price pushed by the impact law); what rests is held in it (``rest``, ``simulated_book.py``),
 in the public depth, and the simulated flow's trades fill it (``matched``), as the venue's
 takers' do. The updates these make are the simulated market's
 like any others, published through the plants and the bus by ``SimulatedMarket.outside``

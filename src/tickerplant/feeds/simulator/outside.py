@@ -1,7 +1,7 @@
 """Orders from outside the simulator (the venue's, docs/venue.md): they take from the same
 books as the simulated flow, print public trades with the symbol's next trade ids, and move
 the fair price by the impact law (``impact.py``); what they leave resting is held in the
-book, where the simulated flow trades it (``held.py``).
+book, where the simulated flow trades it (``simulated_book.py``).
 
 A taker takes level by level as far as its limit (``OrderBook.take``), exactly as the
 simulator's own takers do, and never the side's last level; each fill is a public trade
@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 
-from tickerplant.feeds.simulator.held import MakerFill
 from tickerplant.feeds.simulator.impact import PERMANENT, impact
+from tickerplant.feeds.simulator.simulated_book import MakerFill
 from tickerplant.feeds.simulator.symbol import SimulatedSymbol
 from tickerplant.market.updates import MarketUpdate, Trade
 
@@ -60,7 +60,7 @@ class OutsideOrders:
     def rest(
         self, symbol: str, key: int, is_bid: bool, price: int, qty: int, now_ms: int, ahead: int | None = None
     ) -> tuple[int, list[MarketUpdate]]:
-        """An order resting at ``price`` from now (``held.py``): the quantity ahead of it in
+        """An order resting at ``price`` from now (``simulated_book.py``): the quantity ahead of it in
         its level's queue (``ahead``: a restored order's place, at most the level), and the
         update to publish."""
         state = self._states[symbol]

@@ -30,7 +30,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
 from tickerplant.market.updates import MarketUpdate, Trade
 
-Held = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
+Withheld = dict[Market, list[StreamMessage]]  # what a batch's parts made, for its end to publish
 
 __all__ = ["Dispatcher", "SimulatedMarket", "dispatch"]
 
@@ -68,7 +68,7 @@ class SimulatedMarket:
         self._flush_scheduled = False
         # what the pump holds while it catches up (run): outside orders' updates join it, so
         # that nothing ends its batch or reaches the bus before what it holds
-        self._held: Held | None = None
+        self._withheld: Withheld | None = None
         self._spec: PastSpec | None = None  # the live start and the warm start's window (prepare)
 
     async def prepare(self) -> Prepared:
@@ -196,28 +196,28 @@ class SimulatedMarket:
             self._quiet_until_ms = 0  # stepping: not stepped to the clock's time until done
             now_ms = clock.now_ms()
             due = simulator.due(now_ms)
-            held: Held | None = None
+            withheld: Withheld | None = None
             self.flush_outside()  # what the venue's takers traded since, first
             while due > batch:
                 # Catching up (a loaded machine, a rate past what it can do): the actions are
                 # made and applied a batch at a time, the loop reading and answering between,
                 # rather than up to the simulator's backlog bound (5 s of actions) in one step
-                # with the loop held. What they make is held and published with the last
+                # with the loop held. What they make is withheld and published with the last
                 # batch, after the one tick: the same messages in the same order as one step,
                 # and nothing is seen (a snapshot, a view) of a book a push has not reached.
-                held = self._held = held or {market: [] for market in sink.plants}
-                # a venue order's updates meanwhile join what is held, before the next batch
+                withheld = self._withheld = withheld or {market: [] for market in sink.plants}
+                # a venue order's updates meanwhile join what is withheld, before the next batch
                 # (its trade ids are below the next batch's)
-                self.flush_outside(held)
-                self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, held)
+                self.flush_outside(withheld)
+                self.updates_processed += dispatch.hold(simulator.step(batch, now_ms), now_ms, withheld)
                 due -= batch
                 await asyncio.sleep(0)
                 # a venue taker meanwhile traded at the clock's time then: the next batches'
                 # trades, whose ids come after its, are stamped no earlier (T never goes back)
                 now_ms = max(now_ms, clock.now_ms())
-            if held is not None:  # a taker traded while catching up: after what is held
-                self.flush_outside(held)
-                self._held = None
+            if withheld is not None:  # a taker traded while catching up: after what is withheld
+                self.flush_outside(withheld)
+                self._withheld = None
             # The step's parts, on the wall clock each published on a loop turn of its own:
             # the actions, the second's sample a few symbols at a time, then each family of
             # pushes due. One callback doing all of them held the loop ~1 ms several times a
@@ -226,7 +226,7 @@ class SimulatedMarket:
             # stays one callback: whoever moved the clock and waits for the step sees it
             # whole, never a subscription or a snapshot between its actions and its pushes.
             # (counted once all are published: a watcher of updates_processed sees whole steps)
-            count = dispatch.actions(simulator.step(due, now_ms), now_ms, held)
+            count = dispatch.actions(simulator.step(due, now_ms), now_ms, withheld)
             if now_ms >= derivatives.next_ms:
                 second_ms = now_ms - now_ms % SECOND_MS
                 books, fair, last = simulator.books, simulator.fair_price, self._last_price
@@ -298,23 +298,23 @@ class SimulatedMarket:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush_outside)
 
-    def flush_outside(self, held: Held | None = None) -> None:
+    def flush_outside(self, withheld: Withheld | None = None) -> None:
         """Publish what outside orders made since the last call, in one delivery per market
-        (``Dispatcher.turn``); into what the pump holds when it is catching up (``held``, or
-        the loop's turn between two of its batches): it publishes them after what it held,
+        (``Dispatcher.turn``); into what the pump holds when it is catching up (``withheld``, or
+        the loop's turn between two of its batches): it publishes them after what it withheld,
         in order."""
         self._flush_scheduled = False
         dispatch = self._dispatch
         if dispatch is None or not self._outside:
             return  # before the pump runs: the first step publishes them
-        if held is None:
-            held = self._held
+        if withheld is None:
+            withheld = self._withheld
         pending, self._outside = self._outside, []
-        if held is None:  # one delivery per market for the lot (Dispatcher.turn)
+        if withheld is None:  # one delivery per market for the lot (Dispatcher.turn)
             self.updates_processed += dispatch.turn(pending)
             return
         for updates, now_ms in pending:
-            self.updates_processed += dispatch.hold(updates, now_ms, held)
+            self.updates_processed += dispatch.hold(updates, now_ms, withheld)
 
     def _derive(self, updates: list[MarketUpdate], now_ms: int) -> list[MarketUpdate]:
         """``updates`` with the derivatives data that fell due (once a second) appended."""
@@ -337,8 +337,8 @@ class Dispatcher:
             for state in plant.symbols.values():
                 self.plant_of.setdefault(state.inst.pair, plant)
 
-    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held | None = None) -> int:
-        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, held)
+    def __call__(self, updates: Sequence[MarketUpdate], now_ms: int, withheld: Withheld | None = None) -> int:
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, withheld)
 
     def turn(self, batches: Sequence[tuple[Sequence[MarketUpdate], int]]) -> int:
         """Apply ``batches`` (updates and their ``now_ms``) in order, each a batch of its own
@@ -348,7 +348,7 @@ class Dispatcher:
         outside orders cost the bus's subscribers (the views, the gateways, the venue's
         engines) one delivery, not one each."""
         plant_of, plants = self.plant_of, self.plants
-        outs: Held = {market: [] for market in plants}
+        outs: Withheld = {market: [] for market in plants}
         count = 0
         for updates, now_ms in batches:
             changed: set[Market] = set()
@@ -367,10 +367,10 @@ class Dispatcher:
             self.bus.publish(market, out)
         return count
 
-    def actions(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held | None = None) -> int:
+    def actions(self, updates: Sequence[MarketUpdate], now_ms: int, withheld: Withheld | None = None) -> int:
         """``__call__`` without the pushes that fell due (``ticks``): apply ``updates``, end
-        the batch and publish, after ``held``."""
-        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, held, ticks=False)
+        the batch and publish, after ``withheld``."""
+        return dispatch(updates, now_ms, self.plant_of, self.plants, self.bus, withheld, ticks=False)
 
     def ticks(self, now_ms: int) -> Iterator[None]:
         """The pushes due at ``now_ms`` (``__call__``'s ticks), each family of streams of
@@ -388,13 +388,13 @@ class Dispatcher:
                     self.bus.publish(market, out)
                 yield  # (a part that published nothing may have made a piece of the past)
 
-    def hold(self, updates: Sequence[MarketUpdate], now_ms: int, held: Held) -> int:
+    def hold(self, updates: Sequence[MarketUpdate], now_ms: int, withheld: Withheld) -> int:
         """Apply ``updates``, more of the same timestamp to follow: what the plants make goes
-        into ``held``, for the call that ends the batch to publish."""
+        into ``withheld``, for the call that ends the batch to publish."""
         plant_of = self.plant_of
         for update in updates:
             plant = plant_of[update.symbol]
-            plant.apply(update, now_ms, held[plant.market])
+            plant.apply(update, now_ms, withheld[plant.market])
         return len(updates)
 
 
@@ -404,14 +404,14 @@ def dispatch(
     plant_of: Mapping[str, Plant],
     plants: Mapping[Market, Plant],
     bus: Bus,
-    held: Held | None = None,
+    withheld: Withheld | None = None,
     *,
     ticks: bool = True,
 ) -> int:
     """Apply ``updates`` at ``now_ms``, end the batch, tick what fell due (unless not
-    ``ticks``), and publish what the plants made, after ``held`` (what earlier parts of the
+    ``ticks``), and publish what the plants made, after ``withheld`` (what earlier parts of the
     batch made: ``Dispatcher.hold``)."""
-    outs = held if held is not None else {market: [] for market in plants}
+    outs = withheld if withheld is not None else {market: [] for market in plants}
     for update in updates:
         plant = plant_of[update.symbol]
         plant.apply(update, now_ms, outs[plant.market])

@@ -80,7 +80,6 @@ from itertools import accumulate
 from tickerplant.feeds.simulator import book_shape
 from tickerplant.feeds.simulator.book_upkeep import BookUpkeep
 from tickerplant.feeds.simulator.fair_price import FairPrice, Regimes
-from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.history import simulated_history
 from tickerplant.feeds.simulator.hourly import HourlyActivity
 from tickerplant.feeds.simulator.impact import pressure_after
@@ -88,6 +87,7 @@ from tickerplant.feeds.simulator.liquidations import liquidate
 from tickerplant.feeds.simulator.order_flow import placement_ticks
 from tickerplant.feeds.simulator.outside import OutsideOrders
 from tickerplant.feeds.simulator.positions import Positions, open_interest_history, seed_each
+from tickerplant.feeds.simulator.simulated_book import SimulatedBook
 from tickerplant.feeds.simulator.symbol import IDS_PER_MS, SimulatedSymbol
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS

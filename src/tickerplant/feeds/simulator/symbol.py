@@ -7,9 +7,9 @@ import random
 
 from tickerplant.feeds.simulator.book_shape import BookShape
 from tickerplant.feeds.simulator.fair_price import FairPrice
-from tickerplant.feeds.simulator.held import SimulatedBook
 from tickerplant.feeds.simulator.order_flow import OrderSizes
 from tickerplant.feeds.simulator.positions import Positions
+from tickerplant.feeds.simulator.simulated_book import SimulatedBook
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.updates import Trade
 
@@ -62,7 +62,7 @@ class SimulatedSymbol:
     ) -> None:
         self.inst = inst
         self.symbol = inst.symbol
-        self.book = SimulatedBook()  # with the venue's resting orders in it (held.py)
+        self.book = SimulatedBook()  # with the venue's resting orders in it (simulated_book.py)
         self.driver = driver
         self.base_price = float(inst.initial_price)
         self.tick = inst.tick

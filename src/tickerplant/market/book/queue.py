@@ -1,7 +1,7 @@
 """Where an order resting in a price level stands in its queue, and how that place moves:
 hftbacktest's queue models (``hftbacktest/src/backtest/models/queue.rs``, at ``5f3ec40``), in
 integer quantity units, sans-I/O. Both matching modes use them: the simulator's book, whose
-venue orders are real quantity in it (``feeds/simulator/held.py``), and an observed book (a
+venue orders are real quantity in it (``feeds/simulator/simulated_book.py``), and an observed book (a
 replay's or relay's), which cannot react to them (``venue/engine/resting.py``, ``venue/book/matching.py``).
 
 An order's ``Position`` is the quantity ``ahead`` of it at its price, and ``traded``: what

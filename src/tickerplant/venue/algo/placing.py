@@ -59,12 +59,12 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
     if book.open_count(account_id) >= MAX_OPEN:
         raise refused(-4045, "Reach max stop order limit.")
     hedge = state.ledger(account_id).hedge
-    held = of_mode(new.position_side, hedge)  # position_modes.py
+    position_side = of_mode(new.position_side, hedge)  # position_modes.py
     if new.close_position and hedge and not closing(new.position_side, new.side):
         raise refused(-2022, "ReduceOnly Order is rejected.")
     if new.close_position and any(  # one of each type: a stop and a take profit may bracket it
         a.close_position and a.side is new.side and a.type == new.type and a.symbol == symbol
-        and a.position_side is held
+        and a.position_side is position_side
         for a in book.open_orders(account_id)
     ):  # fmt: skip
         raise refused(-4130, _GTE_EXISTS)
@@ -92,12 +92,12 @@ def place_algo(state: EngineState, command: PlaceAlgo, now_ms: int, out: Made) -
         order_id = 0
     # in hedge mode a legacy order that closes its side shows reduceOnly, as a LIMIT order does
     # (part 2 §3.3's captures); an algo order's child is made reduce-only at its trigger
-    reduce_only = new.reduce_only or (command.legacy and hedge and closing(held, new.side))
+    reduce_only = new.reduce_only or (command.legacy and hedge and closing(position_side, new.side))
     order = AlgoOrder(
         account_id, symbol, book.next_id, new.client_algo_id or state.client_ids(), new.side, new.type,
         new.time_in_force, new.qty, new.price, new.trigger_price, new.working_type, new.close_position,
         reduce_only, new.price_protect, activate, new.callback_rate, new.stp_mode, new.price_match,
-        new.good_till_ms, now_ms, now_ms, position_side=held, legacy=command.legacy,
+        new.good_till_ms, now_ms, now_ms, position_side=position_side, legacy=command.legacy,
         order_id=order_id,
     )  # fmt: skip
     if trailing and not activate and now is not None:

@@ -4,7 +4,7 @@ The market's book is read as levels of (price units, quantity units), best first
 simulator's own (where a taker trades in it: ``Engine.take``, ``feeds/simulator/one_book.py``,
 with public trades and impact), else the one a replay's or relay's plant publishes (walked:
 it trades with no one). In the simulator's book a resting order is quantity in it, and the
-book's own queue fills it (``feeds/simulator/held.py``, ``venue/engine/resting.py``); elsewhere,
+book's own queue fills it (``feeds/simulator/simulated_book.py``, ``venue/engine/resting.py``); elsewhere,
 what a client can observe of matching (part 2 §10) follows two rules, each the assumption
 of hftbacktest's risk-averse queue model:
 

@@ -67,7 +67,7 @@ from tickerplant.venue.ledger.wallet import change_wallet
 
 if TYPE_CHECKING:
     from tickerplant.venue.engine.state import EngineState
-    from tickerplant.venue.ledger.ledger import Held, Ledger
+    from tickerplant.venue.ledger.ledger import Ledger, PositionKey
 
 __all__ = [
     "LIQUIDATION_FEE",
@@ -129,14 +129,14 @@ def check_collateral(engine: EngineState, symbol: str, now_ms: int, out: Made) -
         ledger = engine.ledger(account_id)
         if not engine.wallet(ledger, asset):
             return
-        cross = [held for held, p in ledger.positions.items() if p.amt and held[0] not in ledger.isolated]
+        cross = [key for key, p in ledger.positions.items() if p.amt and key[0] not in ledger.isolated]
         if cross:
             _judge_cross(engine, ledger, cross[0], now_ms, out)
 
     each_account(sorted(engine.exposure.pooled - judged), judge)
 
 
-def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, out: Made) -> None:
+def _judge_cross(engine: EngineState, ledger: Ledger, trigger: PositionKey, now_ms: int, out: Made) -> None:
     """The cross positions of ``trigger``'s asset (in Multi-Assets mode, the pool of every
     margin asset; not judged while a collateral held has no price)."""
     figures = engine.margin_figures(ledger, engine.contracts[trigger[0]].inst.margin_asset)
@@ -145,7 +145,8 @@ def _judge_cross(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int
 
 
 def _judge(
-    engine: EngineState, ledger: Ledger, trigger: Held, balance: int, maint: int, now_ms: int, out: Made
+    engine: EngineState, ledger: Ledger, trigger: PositionKey, balance: int, maint: int, now_ms: int,
+    out: Made,
 ) -> None:
     """Liquidate, call or clear ``trigger``'s margin (cross: its asset's), ``balance`` and
     ``maint`` in 1e-8 as the figures hold them (``ledger/figures.py``)."""
@@ -161,7 +162,7 @@ def _judge(
         called.discard(key)
 
 
-def _called_key(engine: EngineState, ledger: Ledger, trigger: Held) -> tuple[int, str]:
+def _called_key(engine: EngineState, ledger: Ledger, trigger: PositionKey) -> tuple[int, str]:
     """What one margin call is about: an isolated position, or an asset's cross positions."""
     symbol, side = trigger
     if symbol in ledger.isolated:
@@ -169,7 +170,7 @@ def _called_key(engine: EngineState, ledger: Ledger, trigger: Held) -> tuple[int
     return ledger.account_id, engine.contracts[symbol].inst.margin_asset
 
 
-def _cross_positions(engine: EngineState, ledger: Ledger, asset: str) -> list[Held]:
+def _cross_positions(engine: EngineState, ledger: Ledger, asset: str) -> list[PositionKey]:
     """The positions of ``asset`` the account holds in cross margin."""
     return [
         (s, side) for (s, side), p in ledger.positions.items()
@@ -177,7 +178,7 @@ def _cross_positions(engine: EngineState, ledger: Ledger, asset: str) -> list[He
     ]  # fmt: skip
 
 
-def margin_call(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int) -> MarginCall:
+def margin_call(engine: EngineState, ledger: Ledger, trigger: PositionKey, now_ms: int) -> MarginCall:
     """``trigger``'s margin call: its asset's cross positions, or ``trigger`` alone if isolated."""
     asset = engine.contracts[trigger[0]].inst.margin_asset
     isolated = trigger[0] in ledger.isolated
@@ -194,14 +195,14 @@ def margin_call(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int)
     return MarginCall(now_ms, ledger.account_id, engine.cross_wallet(ledger, asset), tuple(rows))
 
 
-def _collateral(engine: EngineState, ledger: Ledger, held: Held, *, haircut: bool = True) -> int:
+def _collateral(engine: EngineState, ledger: Ledger, key: PositionKey, *, haircut: bool = True) -> int:
     """The wallet a position draws on (§7.10–§7.11), 1e-8: an isolated position's own, a
     cross position's the cross wallet (its callers add the other cross positions); in
     Multi-Assets mode the pool's, at its haircut for the liquidation price and at its whole
     value for the bankruptcy price (``collateral.py``)."""
-    symbol = held[0]
+    symbol = key[0]
     if symbol in ledger.isolated:
-        return ledger.positions[held].isolated_wallet
+        return ledger.positions[key].isolated_wallet
     asset = engine.contracts[symbol].inst.margin_asset
     if ledger.multi_assets:  # the pool's collateral, in USD (collateral.py)
         return engine.margin_figures(ledger, asset, haircut=haircut).wallet
@@ -251,14 +252,14 @@ def liquidation_price(
         qs = [contract.qty(p.amt) for p in moving]
         cum = sum((b.cum for b in brackets), Fraction(0))
         if contract.inverse:
-            held = sum((q / p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
-            below = (wallet + cum) / size + held
+            at_entry = sum((q / p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
+            below = (wallet + cum) / size + at_entry
             above = sum((abs(q) * b.mmr + q for q, b in zip(qs, brackets, strict=True)), Fraction(0))
             price = above / below if below else Fraction(0)
         else:
             below = sum((abs(q) * b.mmr - q for q, b in zip(qs, brackets, strict=True)), Fraction(0)) - coin
-            held = sum((q * p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
-            price = (wallet + cum - held) / below if below else Fraction(0)
+            at_entry = sum((q * p.entry for q, p in zip(qs, moving, strict=True)), Fraction(0))
+            price = (wallet + cum - at_entry) / below if below else Fraction(0)
         if price <= 0:
             return Fraction(0)
         fits = [_bracket(contract, abs(contract.notional(p.amt, price))) for p in moving]
@@ -283,7 +284,7 @@ def _bracket(contract: Contract, notional: Fraction) -> Bracket:
     return bracket_at(contract.brackets, notional.numerator, notional.denominator)
 
 
-def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, out: Made) -> None:
+def liquidate(engine: EngineState, ledger: Ledger, trigger: PositionKey, now_ms: int, out: Made) -> None:
     """Close the positions ``trigger``'s margin holds (see the module docstring), into ``out``."""
     account_id = ledger.account_id
     symbol = trigger[0]
@@ -306,14 +307,14 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
             engine.algos.close(algo, "EXPIRED", now_ms, LIQUIDATED)
             tell_algo(engine, algo, now_ms, out, expiry="5")  # (part 4 §3.1: liquidated)
     positions = [trigger] if isolated else _cross_positions(engine, ledger, asset)
-    gains = {held: _unrealized(engine, ledger, held) for held in positions}
-    positions.sort(key=lambda held: (-gains[held], held != trigger))  # the most profitable first
+    gains = {at: _unrealized(engine, ledger, at) for at in positions}
+    positions.sort(key=lambda at: (-gains[at], at != trigger))  # the most profitable first
     liquidated, over = 0, 1  # Σ |notional| of every fill, exact: ``liquidated / over`` of the asset
     before = ledger.changes.get(asset, 0)
     left = ledger.positions[trigger].isolated_wallet  # an isolated position's collateral
-    for n, held in enumerate(positions):
+    for n, position_key in enumerate(positions):
         losses = min(Fraction(0), sum((gains[other] for other in positions[n + 1 :]), Fraction(0)))
-        liquidated, over = _close(engine, ledger, held, losses, now_ms, out, (liquidated, over))
+        liquidated, over = _close(engine, ledger, position_key, losses, now_ms, out, (liquidated, over))
     if isolated:  # its wallet, less what its fills booked, is what is left of it
         left += ledger.changes.get(asset, 0) - before
     elif ledger.multi_assets:  # the pool's collateral left, at its whole value (collateral.py)
@@ -337,11 +338,11 @@ def liquidate(engine: EngineState, ledger: Ledger, trigger: Held, now_ms: int, o
     engine.exposure.margin_called.discard(key)
 
 
-def _unrealized(engine: EngineState, ledger: Ledger, held: Held) -> Fraction:
+def _unrealized(engine: EngineState, ledger: Ledger, key: PositionKey) -> Fraction:
     """A position's uPnL at its mark; 0 without one."""
-    mark = engine.mark(held[0])
-    position = ledger.positions[held]
-    return Fraction(0) if mark is None else engine.contracts[held[0]].unrealized(position, mark)
+    mark = engine.mark(key[0])
+    position = ledger.positions[key]
+    return Fraction(0) if mark is None else engine.contracts[key[0]].unrealized(position, mark)
 
 
 def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> list[int]:
@@ -364,20 +365,20 @@ def payable(collateral: int, realized: Sequence[int], fees: Sequence[int]) -> li
 
 
 def _close(
-    engine: EngineState, ledger: Ledger, held: Held, losses: Fraction, now_ms: int, out: Made,
+    engine: EngineState, ledger: Ledger, key: PositionKey, losses: Fraction, now_ms: int, out: Made,
     notional: tuple[int, int],
 ) -> tuple[int, int]:  # fmt: skip
     """One position closed by its liquidation order; ``notional`` (a numerator and a
     denominator in the margin asset) with the notional it liquidated added, in lowest terms.
     ``losses``: the uPnL of the cross positions still to close after it, if below zero
     (§7.11's UPNL1: their profit is left out, as it is realized only after this one's loss)."""
-    symbol = held[0]
+    symbol = key[0]
     contract = engine.contracts[symbol]
     inst = contract.inst
-    position = ledger.positions[held]
+    position = ledger.positions[key]
     amt, entry, cost = position.amt, position.entry, position.cost
     side = Side.SELL if amt > 0 else Side.BUY
-    wallet = _collateral(engine, ledger, held, haircut=False)  # what its fills book into, 1e-8
+    wallet = _collateral(engine, ledger, key, haircut=False)  # what its fills book into, 1e-8
     price = bankruptcy_price(contract, amt, entry, Fraction(wallet, 10**8) + losses)
     if price is None:  # no price loses it: at the mark
         price = engine.mark(symbol) or position.entry

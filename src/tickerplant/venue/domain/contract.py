@@ -278,10 +278,10 @@ class Contract:
         return _truncated(*self._pnl(closed if amt > 0 else -closed, abs(amt), cost, at, self.price_one))
 
     def isolate(
-        self, position: Position, held: int, side: Side, qty_units: int, price: Fraction, realized: int,
+        self, position: Position, amt: int, side: Side, qty_units: int, price: Fraction, realized: int,
         commission: int, mark: Fraction, leverage: int, *, release: bool = True,
     ) -> int:  # fmt: skip
-        """A fill's change to an isolated position's wallet (§7.8), ``held`` the signed
+        """A fill's change to an isolated position's wallet (§7.8), ``amt`` the signed
         position before it, ``realized`` and ``commission`` its booking (1e-8):
 
         - what it opens brings its initial margin at the fill price and open loss against
@@ -297,19 +297,19 @@ class Contract:
           loss still to come.
 
         Returns the margin moved from the cross wallet (negative: to it), 1e-8."""
-        opened = qty_units - (min(qty_units, abs(held)) if held and (held > 0) != (side.sign > 0) else 0)
+        opened = qty_units - (min(qty_units, abs(amt)) if amt and (amt > 0) != (side.sign > 0) else 0)
         closed = qty_units - opened
         fee_opened = commission * opened // qty_units
         wallet = position.isolated_wallet
         moved = 0
-        if closed and closed == abs(held):
+        if closed and closed == abs(amt):
             moved, wallet = -(wallet + realized - (commission - fee_opened)), 0
         elif closed:
             wallet += realized - (commission - fee_opened)
             # the position's equity before the fill at its price (its entry price unchanged)
-            pnl = self._pnl(held, abs(position.amt), position.cost, price.numerator, price.denominator)
+            pnl = self._pnl(amt, abs(position.amt), position.cost, price.numerator, price.denominator)
             equity = position.isolated_wallet + _truncated(*pnl)
-            share = equity * closed // abs(held) if equity > 0 and release else 0
+            share = equity * closed // abs(amt) if equity > 0 and release else 0
             moved = -max(0, min(wallet, share))
             wallet += moved
         if opened:

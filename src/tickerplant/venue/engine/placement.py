@@ -95,7 +95,7 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
     if ledger.hedge and closing(new.position_side, new.side):  # reduce-only (position_modes.py)
         new = new._replace(reduce_only=True)
     limit = check_market(new, price, mark, contract, f, state.data.levels)
-    held = of_mode(new.position_side, ledger.hedge)
+    position_side = of_mode(new.position_side, ledger.hedge)
     client_id, legacy = new.client_order_id, state.algos.legacy_waiting.get(command.account_id)
     # unique among the open orders: the legacy stops waiting too (a triggered one's order is
     # the one that holds its id now)
@@ -106,14 +106,14 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
         raise refused(-2025, "Reach max open order limit.")
     qty = new.qty
     if new.reduce_only:  # never beyond the position, its other reduce-only orders counted
-        can = closable(ledger, symbol, held, new.side, others=rests(new))
+        can = closable(ledger, symbol, position_side, new.side, others=rests(new))
         if not can or (qty > can and rests(new)):  # reduce_only.py
             raise refused(-2022, "ReduceOnly Order is rejected.")
         qty = min(qty, can)
     order = Order(
         command.account_id, symbol, new.order_id, new.client_order_id or "", new.side, new.type,
         new.time_in_force, price, new.qty, new.reduce_only, new.good_till_ms, now_ms, now_ms,
-        price_match=new.price_match, stp_mode=new.stp_mode, position_side=held,
+        price_match=new.price_match, stp_mode=new.stp_mode, position_side=position_side,
     )  # fmt: skip
     if new.trigger is not None:  # a legacy conditional order's: its time is when it was placed
         order.trigger, order.time_ms = new.trigger, new.trigger.placed_ms

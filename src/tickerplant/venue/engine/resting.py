@@ -1,6 +1,6 @@
 """How the venue's resting orders fill (docs/venue.md, "How orders fill"), as makers.
 
-- **In the one book** (the simulated market, ``feeds/simulator/held.py``): a resting order
+- **In the one book** (the simulated market, ``feeds/simulator/simulated_book.py``): a resting order
   is quantity in the simulator's book (``hold``), in the public depth, at the back of its
   level's queue. Whatever trades it there, the simulated flow or another venue order
   taking, the book reports as a match of that public trade (its id), which

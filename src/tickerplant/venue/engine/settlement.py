@@ -31,7 +31,7 @@ def settle(
     contract = state.contracts[order.symbol]
     position = ledger.position(order.symbol, order.position_side)
     state.exposure.hold(order.account_id, order.symbol)
-    held = position.amt
+    before = position.amt
     realized = contract.settle(position, order.side, qty, price, now_ms, maker)
     commission = contract.commission(qty, price, state.fees.maker if maker else state.fees.taker)
     commission = commission if fee_cap is None else min(commission, fee_cap)
@@ -44,7 +44,7 @@ def settle(
         mark, leverage = state.mark(order.symbol) or fill_price, ledger.leverage_of(contract)
         booked = (realized, commission, mark, leverage)
         release = execution != "CALCULATED"  # a liquidation releases none before its close
-        moved = contract.isolate(position, held, order.side, qty, fill_price, *booked, release=release)
+        moved = contract.isolate(position, before, order.side, qty, fill_price, *booked, release=release)
         if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
             out.records.append(move)
     if trade_id is None:
@@ -61,7 +61,7 @@ def settle(
     out.records.append(PositionRow(order.account_id, order.symbol, position.copy()))
     # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
     # part 4 §3.1: ``b``/``a`` are the side's open orders after the fill, this one among them
-    # while a remainder is left to rest (not counted in ``seat.values`` until it is held)
+    # while a remainder is left to rest (not counted in ``seat.values`` until it rests)
     left = order.orig_qty - order.executed_qty if rests else 0
     out.events.append(state.order_update(seat, execution, order.status, order, fill, now_ms, resting=left))
     wallet = state.wallet(ledger, asset)
@@ -72,7 +72,7 @@ def settle(
     ))  # fmt: skip
     if ledger.open_orders.get(order.symbol):  # what its reduce-only orders can still close
         state.trim(seat, position.side, now_ms, out)
-    if held and (not position.amt or (held > 0) != (position.amt > 0)):  # closed or turned: GTE_GTC
+    if before and (not position.amt or (before > 0) != (position.amt > 0)):  # closed or turned: GTE_GTC
         for algo in state.algos.closing(order.account_id, order.symbol, position.side):
             state.algos.close(algo, "EXPIRED", now_ms, "No position to close")  # (part 2 §4.3)
             tell_algo(state, algo, now_ms, out)

@@ -48,9 +48,9 @@ from tickerplant.venue.ledger.seat import MarginKey, Seat
 from tickerplant.venue.ledger.side_margins import SideMargins
 from tickerplant.venue.ledger.stamped import StampedDict, StampedSet
 
-__all__ = ["INCOME_KEPT", "Held", "Ledger", "Value"]
+__all__ = ["INCOME_KEPT", "Ledger", "PositionKey", "Value"]
 
-Held = tuple[str, PositionSide]  # a position's key: its symbol and side
+PositionKey = tuple[str, PositionSide]  # a position's key: its symbol and side
 Value = int  # a sum of ``Contract.order_value``s
 Mark = Callable[[str], Fraction | None]  # a symbol's mark (None: none yet)
 _ONE_WAY, _HEDGE = (PositionSide.BOTH,), (PositionSide.LONG, PositionSide.SHORT)
@@ -79,7 +79,7 @@ class Ledger:
     account_id: int
     # the state the figures are worked out from, in containers that carry a version
     # (``stamped.py``; ``__setattr__`` stamps a plain one put in their place)
-    positions: StampedDict[Held, Position] = field(default_factory=StampedDict)
+    positions: StampedDict[PositionKey, Position] = field(default_factory=StampedDict)
     inverse: bool = False  # its market's contracts are inverse (COIN-M): how ``Resting`` sums value
     # inverse: what an order's value is (its notional, ``Contract.order_value``)
     contracts: Mapping[str, Contract] = field(default_factory=dict, repr=False, compare=False)

@@ -1,4 +1,4 @@
-"""The venue's resting orders in the simulated book (``held.py``), without sockets: their
+"""The venue's resting orders in the simulated book (``simulated_book.py``), without sockets: their
 place in the queue, the trades that fill them (one public trade per maker order), the
 simulator's cancels that never take them and come off the back of the queue, and the
 simulated flow living around them."""
@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from tickerplant.clock import ManualClock
 from tickerplant.config import SimulatorConfig
-from tickerplant.feeds.simulator.held import MakerFill, SimulatedBook
 from tickerplant.feeds.simulator.one_book import OneBook
 from tickerplant.feeds.simulator.pump import SimulatedMarket
+from tickerplant.feeds.simulator.simulated_book import MakerFill, SimulatedBook
 from tickerplant.feeds.simulator.simulator import DEFAULT_START_MS, Simulator
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.updates import BookUpdate, Level, Trade
