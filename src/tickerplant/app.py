@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import socket
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from tickerplant.feeds.replay.controls import control, set_speed
 from tickerplant.feeds.replay.player import CONTROL_PATHS, ReplaySource
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 from tickerplant.gateway.fault_names import check_listed
+from tickerplant.gateway.listening import release, reserve
 from tickerplant.gateway.market_streams import names_budget
 from tickerplant.gateway.open_files import raise_open_files_limit
 from tickerplant.gateway.past_farm import farm
@@ -214,15 +216,20 @@ class Tickerplant:
         names = names_budget(config.limits)
         for listener in self.listeners.values():
             listener.prepare(rest_turns=turns, send_budget=budget, subscription_budget=names)
-        # the source's synchronous start (a simulator's warm history and books: seconds of the
-        # loop on a busy machine) before the ports open: a request answered before it was then
-        # held through it, and a signed one stamped before it refused -1021 after it
-        loop = asyncio.get_running_loop()
-        self._source_task = loop.create_task(self._run_source())
-        await asyncio.sleep(0)  # the source's synchronous start is done on return
+        # the market ports bound first, so a port another process holds is told at once, not
+        # after the source's start; they listen after it (a connection meanwhile is refused)
+        bound: dict[Market, list[socket.socket]] = {}
+        ports = ((Market.UM, config.um_port), (Market.CM, config.cm_port))
         try:
-            for market, port in ((Market.UM, config.um_port), (Market.CM, config.cm_port)):
-                await self.listeners[market].open(config.host, port)
+            for market, port in ports:
+                bound[market] = reserve(config.host, port, market)
+            # the source's synchronous start (a simulator's warm history and books: seconds of
+            # the loop on a busy machine) before the ports open: a request answered before it
+            # was then held through it, and a signed one stamped before it refused -1021 after it
+            self._source_task = asyncio.get_running_loop().create_task(self._run_source())
+            await asyncio.sleep(0)  # the source's synchronous start is done on return
+            for market, port in ports:
+                await self.listeners[market].open(config.host, port, bound=bound.pop(market))
             if config.admin_port:
                 # aiohttp on demand: importing it makes its client's TLS contexts (the system's CA
                 # bundle read, 0.1-0.2 s of each process's start), which a server with no admin
@@ -233,10 +240,12 @@ class Tickerplant:
                 trading = functools.partial(trading_view, self.engines)
                 self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
                 await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
-        except OSError:  # a port taken: the source started for nothing ends here, not at the loop's close
-            self._source_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._source_task
+        except OSError:  # a port taken: what started for nothing ends here, not at the loop's close
+            release(bound.values())  # bound, never opened
+            if self._source_task is not None:
+                self._source_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._source_task
             raise
         self.started_ms = self.clock.now_ms()
         if self.admin is not None:  # the rates' sampler only serves the admin listener's status
@@ -244,7 +253,7 @@ class Tickerplant:
         assert self.group is not None  # made with the venue, in __init__
         engines = list(self.engines.values())  # their order-rate windows on their clock
         checkpoints = checkpoint_journal(self.journal, self.group, engines, self.venue_clock)
-        self._checkpoints = loop.create_task(checkpoints)
+        self._checkpoints = asyncio.get_running_loop().create_task(checkpoints)
 
     def _start_venue(self, past: PastSpec | None) -> None:
         """One engine per market, in this process beside the plant that publishes its book:

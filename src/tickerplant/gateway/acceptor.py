@@ -77,11 +77,14 @@ OUT_OF_FILES = Refusal(503, b"Server out of file descriptors; retry later\n", ((
 _OUT_OF_FILES_BYTES = OUT_OF_FILES.to_bytes()
 
 
-def bind(host: str, port: int, backlog: int, *, reuse_port: bool = False) -> list[socket.socket]:
+def bind(
+    host: str, port: int, backlog: int, *, reuse_port: bool = False, listen: bool = True
+) -> list[socket.socket]:
     """Listening sockets for ``host:port``, one per address it resolves to, as asyncio's
     ``create_server`` binds them (``SO_REUSEADDR``; IPv6 sockets IPv6 only); with
     ``reuse_port``, ``SO_REUSEPORT`` too: gateway processes share the port, and the kernel
-    spreads the connections over them."""
+    spreads the connections over them. ``listen`` False: bound only (``listening.reserve``),
+    the port held and a connection to it refused until ``socket.listen``."""
     infos = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
     sockets: list[socket.socket] = []
     try:
@@ -94,7 +97,8 @@ def bind(host: str, port: int, backlog: int, *, reuse_port: bool = False) -> lis
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
-            sock.listen(backlog)
+            if listen:
+                sock.listen(backlog)
             sock.setblocking(False)
     except OSError:
         for sock in sockets:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
+from collections.abc import Iterable
 from ssl import SSLContext
 
 from tickerplant.clock import Clock
@@ -16,34 +18,53 @@ from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.picows_server import BACKLOG, PeerRouter
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.traffic import Traffic
+from tickerplant.market.instruments import Market
 from tickerplant.protocol.limits import LimitCounters
 
-__all__ = ["serve"]
+__all__ = ["release", "reserve", "serve"]
+
+
+def reserve(host: str, port: int, market: Market, *, reuse_port: bool = False) -> list[socket.socket]:
+    """``market``'s listener's ``host:port``, bound, not yet listening (``serve`` listens on
+    it): a port another process holds is refused here, naming the listener and where, so a
+    server can be told before it starts anything else (a simulator's warm start is seconds);
+    until ``serve``, a connection to it is refused as to no listener."""
+    try:
+        return bind(host, port, BACKLOG, reuse_port=reuse_port, listen=False)
+    except OSError as exc:  # "Address already in use": which of the listeners, which address
+        which = "USDⓈ-M" if market is Market.UM else "COIN-M"
+        raise OSError(exc.errno, f"the {which} listener on {host}:{port}: {exc.strerror}") from exc
+
+
+def release(bound: Iterable[list[socket.socket]]) -> None:
+    """Close what ``reserve`` bound and no listener opened (a server's start that failed)."""
+    for sockets in bound:
+        for sock in sockets:
+            sock.close()
 
 
 async def serve(
     router: PeerRouter,
-    host: str,
-    port: int,
+    sockets: list[socket.socket],
     *,
     logger: logging.Logger,
     clock: Clock,
     gateway_log: logging.Logger,
     counters: LimitCounters,
     trim: AllocatorTrim | None = None,
-    reuse_port: bool = False,
     doors: set[FrontDoor] | None = None,
     traffic: Traffic | None = None,
     ssl: SSLContext | None = None,
     turns: RestTurns | None = None,
 ) -> Acceptor:
-    """Listen on host:port; each HTTP request is answered by ``router(request, peer_ip)``
-    (one that raises: 503 ``-1000``, ``guarded_route``);
+    """Listen on ``sockets`` (``reserve``'s); each HTTP request is answered by ``router(request,
+    peer_ip)`` (one that raises: 503 ``-1000``, ``guarded_route``);
     a client that comes when no file descriptor is left is answered 503 (``acceptor``).
     ``doors`` collects the connections between requests (``FrontDoor``'s); ``ssl``: TLS on
     every connection (``tls.server_context``); ``turns``: the loop's REST budget per turn,
     which every connection's answers share (``rest_turns``)."""
-    sockets = bind(host, port, backlog=BACKLOG, reuse_port=reuse_port)
+    for sock in sockets:
+        sock.listen(BACKLOG)
 
     def accepted(fd: int) -> None:
         acceptor.accepted(fd)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import socket
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -30,7 +31,7 @@ from tickerplant.gateway.fault_gate import fault_gate
 from tickerplant.gateway.fault_market import publishing
 from tickerplant.gateway.fault_ws import FaultedWs
 from tickerplant.gateway.front_door import FrontDoor
-from tickerplant.gateway.listening import serve
+from tickerplant.gateway.listening import reserve, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
 from tickerplant.gateway.memory_trim import AllocatorTrim
@@ -205,25 +206,24 @@ class Listener:
             other = Market.CM if self.market is Market.UM else Market.UM
             self._bus.subscribe(other, CrossingStreams(fanout.publish))
 
-    async def open(self, host: str, port: int, *, reuse_port: bool = False) -> None:
-        """Listen on host:port (``prepare``d first); ``reuse_port``: share it with other
-        processes (SO_REUSEPORT, ``tickerplant serve --workers N``)."""
+    async def open(
+        self, host: str, port: int, *, reuse_port: bool = False, bound: list[socket.socket] | None = None
+    ) -> None:
+        """Listen on host:port (``prepare``d first); ``bound``: its sockets, bound already
+        (``listening.reserve``); ``reuse_port``: share it with other processes (SO_REUSEPORT,
+        ``tickerplant serve --workers N``)."""
         assert self.streams is not None and self.rest_turns is not None, "prepare() first"
         counters = self.limit_counters  # a client's protocol errors: warnings, within the log budget
         public = listener_logger(self.market.value)
         logger = gated_picows_logger(public, self._clock, self.streams.log_budget, counters)
         config = self._config
         ssl = server_context(config.tls_cert, config.tls_key) if config.tls_cert else None
-        try:
-            self._server = await serve(
-                self.route, host, port, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
-                trim=self.allocator_trim, reuse_port=reuse_port, doors=self._doors, traffic=self.traffic,
-                ssl=ssl, turns=self.rest_turns,
-            )  # fmt: skip
-        except OSError as exc:  # "Address already in use": which of the listeners, which address
-            which = "USDⓈ-M" if self.market is Market.UM else "COIN-M"
-            raise OSError(exc.errno, f"the {which} listener on {host}:{port}: {exc.strerror}") from exc
-        self.port = self._server.sockets[0].getsockname()[1]
+        sockets = bound or reserve(host, port, self.market, reuse_port=reuse_port)
+        self._server = await serve(
+            self.route, sockets, logger=logger, clock=self._clock, gateway_log=log, counters=counters,
+            trim=self.allocator_trim, doors=self._doors, traffic=self.traffic, ssl=ssl, turns=self.rest_turns,
+        )  # fmt: skip
+        self.port = sockets[0].getsockname()[1]
 
     def serve_engine(
         self, engine: Engine, durable: GroupCommit | None, venue: Clock | None = None

@@ -10,9 +10,10 @@ import errno
 import socket
 
 import pytest
-from conftest import StartServer
+from conftest import StartServer, quick_config
 from ports import free_port
 
+from tickerplant.app import Tickerplant
 from tickerplant.feeds import Sink
 from tickerplant.feeds.simulator.pump import SimulatedMarket
 
@@ -37,3 +38,27 @@ async def test_the_ports_open_once_the_warm_start_is_done(
     writer.write(b"GET /fapi/v1/time HTTP/1.1\r\nHost: x\r\n\r\n")
     assert (await asyncio.wait_for(reader.readline(), 10)).startswith(b"HTTP/1.1 200")
     writer.close()
+
+
+@pytest.mark.parametrize("taken", ["um_port", "cm_port"])
+async def test_a_market_port_another_process_holds_is_told_before_the_warm_start(
+    monkeypatch: pytest.MonkeyPatch, taken: str
+) -> None:
+    """The ports are bound before the source's start and listen after it: a port another
+    process holds refuses the start at once, naming its listener, not after the seconds of a
+    warm start, and nothing of the server is left bound or running."""
+    warmed: list[SimulatedMarket] = []
+    monkeypatch.setattr(SimulatedMarket, "warm", lambda self, sink: warmed.append(self))
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        free = {"um_port": free_port(), "cm_port": free_port()} | {taken: port}
+        plant = Tickerplant(quick_config(**free, simulator={"actions_per_s": 1e-9}))
+        with pytest.raises(OSError, match=f"listener on 127.0.0.1:{port}: Address already in use"):
+            await plant.start()
+        await plant.close()
+    assert warmed == []
+    other = free["cm_port" if taken == "um_port" else "um_port"]
+    with socket.socket() as again:  # the other market's port, bound first, is free again
+        again.bind(("127.0.0.1", other))
