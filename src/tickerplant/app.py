@@ -216,13 +216,15 @@ class Tickerplant:
         names = names_budget(config.limits)
         for listener in self.listeners.values():
             listener.prepare(rest_turns=turns, send_budget=budget, subscription_budget=names)
-        # the market ports bound first, so a port another process holds is told at once, not
-        # after the source's start; they listen after it (a connection meanwhile is refused)
-        bound: dict[Market, list[socket.socket]] = {}
+        # the ports bound first, so a port another process holds is told at once, not after
+        # the source's start; they listen after it (a connection meanwhile is refused)
+        bound: dict[Market | str, list[socket.socket]] = {}
         ports = ((Market.UM, config.um_port), (Market.CM, config.cm_port))
         try:
             for market, port in ports:
                 bound[market] = reserve(config.host, port, market)
+            if config.admin_port:  # the admin listener's too, as a market's
+                bound["admin"] = reserve(config.admin_host, config.admin_port, "admin")
             # the source's synchronous start (a simulator's warm history and books: seconds of
             # the loop on a busy machine) before the ports open: a request answered before it
             # was then held through it, and a signed one stamped before it refused -1021 after it
@@ -239,7 +241,8 @@ class Tickerplant:
 
                 trading = functools.partial(trading_view, self.engines)
                 self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
-                await self.admin.start(config.admin_host, config.admin_port, token=config.admin_token)
+                admin_port, token = config.admin_port, config.admin_token
+                await self.admin.start(config.admin_host, admin_port, token=token, bound=bound.pop("admin"))
         except OSError:  # a port taken: what started for nothing ends here, not at the loop's close
             release(bound.values())  # bound, never opened
             if self._source_task is not None:

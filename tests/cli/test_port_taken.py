@@ -18,14 +18,9 @@ def test_a_port_another_process_holds_is_named(tmp_path: Path, flag: str, which:
         held.listen()
         port = held.getsockname()[1]
         ports = {"--um-port": "0", "--cm-port": "0", "--admin-port": "0", flag: str(port)}
-        # The admin port is bound after the source's start (the market ports before it), so
-        # its refusal comes after it: a minute of warm history and the least books
-        # (conftest.quick_config's), not the default day and 1,000 levels (~4 s of CPU a start).
-        quick = tmp_path / "quick.toml"
-        quick.write_text("[simulator]\nhistory_s = 60\nbook_levels = 20\n")
         served = subprocess.run(
             [sys.executable, "-m", "tickerplant", "serve", *[x for kv in ports.items() for x in kv],
-             "--venue-db", str(tmp_path / "venue.db"), "--config", str(quick)],
+             "--venue-db", str(tmp_path / "venue.db")],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     last = served.stderr.splitlines()[-1]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -148,11 +149,13 @@ class AdminServer:
         self._app = app
 
     async def start(
-        self, host: str, port: int, *, reuse_port: bool = False, token: str | None = None
-    ) -> None:
+        self, host: str, port: int, *, reuse_port: bool = False, token: str | None = None,
+        bound: list[socket.socket] | None = None,
+    ) -> None:  # fmt: skip
         """Listen; ``reuse_port``: on a port a supervisor holds for this process
         (``scaleout/supervisor.py``), bound but never listening there; ``token``: what every
-        request must carry (``admin.guard``), required beyond loopback (``TokenRequired``)."""
+        request must carry (``admin.guard``), required beyond loopback (``TokenRequired``);
+        ``bound``: the port's sockets, bound already (``gateway/listening.reserve``)."""
         token = token or None
         if token is None and not is_loopback(host):
             raise TokenRequired(
@@ -162,9 +165,10 @@ class AdminServer:
         self._token = token
         runner = web.AppRunner(self._app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+        sites: list[web.BaseSite] = [web.SockSite(runner, sock) for sock in bound or ()]
         try:
-            await site.start()
+            for site in sites or [web.TCPSite(runner, host, port, reuse_port=reuse_port or None)]:
+                await site.start()
         except OSError as exc:  # "Address already in use": which listener, which address
             await runner.cleanup()
             raise OSError(exc.errno, f"the admin listener on {host}:{port}: {exc.strerror}") from exc

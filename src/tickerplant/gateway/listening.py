@@ -24,16 +24,17 @@ from tickerplant.protocol.limits import LimitCounters
 __all__ = ["release", "reserve", "serve"]
 
 
-def reserve(host: str, port: int, market: Market, *, reuse_port: bool = False) -> list[socket.socket]:
-    """``market``'s listener's ``host:port``, bound, not yet listening (``serve`` listens on
-    it): a port another process holds is refused here, naming the listener and where, so a
-    server can be told before it starts anything else (a simulator's warm start is seconds);
-    until ``serve``, a connection to it is refused as to no listener."""
+def reserve(host: str, port: int, which: Market | str, *, reuse_port: bool = False) -> list[socket.socket]:
+    """The ``host:port`` of ``which`` listener (a market's, or "admin"), bound, not yet
+    listening (``serve`` listens on it, or the admin listener): a port another process holds
+    is refused here, naming the listener and where, so a server can be told before it starts
+    anything else (a simulator's warm start is seconds); until it listens, a connection to it
+    is refused as to no listener."""
     try:
         return bind(host, port, BACKLOG, reuse_port=reuse_port, listen=False)
     except OSError as exc:  # "Address already in use": which of the listeners, which address
-        which = "USDⓈ-M" if market is Market.UM else "COIN-M"
-        raise OSError(exc.errno, f"the {which} listener on {host}:{port}: {exc.strerror}") from exc
+        name = which if isinstance(which, str) else "USDⓈ-M" if which is Market.UM else "COIN-M"
+        raise OSError(exc.errno, f"the {name} listener on {host}:{port}: {exc.strerror}") from exc
 
 
 def release(bound: Iterable[list[socket.socket]]) -> None:

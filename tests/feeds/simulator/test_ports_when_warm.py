@@ -40,8 +40,8 @@ async def test_the_ports_open_once_the_warm_start_is_done(
     writer.close()
 
 
-@pytest.mark.parametrize("taken", ["um_port", "cm_port"])
-async def test_a_market_port_another_process_holds_is_told_before_the_warm_start(
+@pytest.mark.parametrize("taken", ["um_port", "cm_port", "admin_port"])
+async def test_a_port_another_process_holds_is_told_before_the_warm_start(
     monkeypatch: pytest.MonkeyPatch, taken: str
 ) -> None:
     """The ports are bound before the source's start and listen after it: a port another
@@ -53,12 +53,13 @@ async def test_a_market_port_another_process_holds_is_told_before_the_warm_start
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        free = {"um_port": free_port(), "cm_port": free_port()} | {taken: port}
-        plant = Tickerplant(quick_config(**free, simulator={"actions_per_s": 1e-9}))
+        ports = {"um_port": free_port(), "cm_port": free_port(), "admin_port": free_port()}
+        plant = Tickerplant(quick_config(**ports | {taken: port}, simulator={"actions_per_s": 1e-9}))
         with pytest.raises(OSError, match=f"listener on 127.0.0.1:{port}: Address already in use"):
             await plant.start()
         await plant.close()
     assert warmed == []
-    other = free["cm_port" if taken == "um_port" else "um_port"]
-    with socket.socket() as again:  # the other market's port, bound first, is free again
-        again.bind(("127.0.0.1", other))
+    for name, other in ports.items():  # the others, bound before the refusal or not at all, are free
+        if name != taken:
+            with socket.socket() as again:
+                again.bind(("127.0.0.1", other))
