@@ -48,8 +48,8 @@ class Bounded(MakerIndex):
         super().__init__(slack=0)
         self.uses = 0
 
-    def rests(self, order: Order, resting: Collection[Order]) -> None:
-        super().rests(order, resting)
+    def add(self, order: Order, resting: Collection[Order]) -> None:
+        super().add(order, resting)
         assert len(self) <= 2 * len(resting) + 1  # + the order itself, not yet in `resting` when new
         self.uses += 1
 

@@ -38,7 +38,7 @@ class MakerIndex:
         self._heaps: dict[str, tuple[list[Entry], list[Entry]]] = {}  # symbol -> (buys, sells)
         self.slack = slack
 
-    def rests(self, order: Order, resting: Collection[Order]) -> None:
+    def add(self, order: Order, resting: Collection[Order]) -> None:
         """``order`` rests at ``order.price`` from now (new, restored or amended); ``resting``:
         the symbol's resting orders, which the heaps are made from again when stale."""
         if order.symbol not in self._heaps:  # no trade yet: the first makes them from the resting orders

@@ -163,14 +163,14 @@ class ObservedMarket:
         buy = order.side.is_buy
         level = self.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
         order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
-        self.makers.rests(order, resting)
-        self.queues.rests(order, level, resting)
+        self.makers.add(order, resting)
+        self.queues.add(order, level, resting)
 
     def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
         self.rest(order, resting, now_ms, None)  # its old entries are dropped when next met
 
     def restored(self, order: Order, resting: Collection[Order]) -> None:
-        self.makers.rests(order, resting)  # its place as journaled
+        self.makers.add(order, resting)  # its place as journaled
 
     def withdraw(self, order: Order, now_ms: int) -> None:
         """Nothing to do: the index and the queues drop it when they next meet it."""

@@ -59,7 +59,7 @@ class Queues:
         self.depth_streams = {SymbolStreams(symbol).depth: symbol for symbol in symbols}
         self._symbols: dict[str, _SymbolQueues] = {}
 
-    def rests(self, order: Order, level: int, resting: Collection[Order]) -> None:
+    def add(self, order: Order, level: int, resting: Collection[Order]) -> None:
         """``order`` joined the back of its level, which displays ``level``; ``resting``:
         the symbol's resting orders (``order`` may be one)."""
         queues = self.fresh(order.symbol, resting)

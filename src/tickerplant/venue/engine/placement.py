@@ -56,7 +56,7 @@ from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.position_modes import closing, of_mode
 from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.position_cap import check_position_cap
-from tickerplant.venue.risk.reduce_only import closable, rests
+from tickerplant.venue.risk.reduce_only import closable, may_rest
 from tickerplant.venue.risk.risk import check_market, price_matched
 
 __all__ = [
@@ -106,8 +106,8 @@ def place(state: EngineState, command: Place, now_ms: int, out: Made) -> tuple[O
         raise refused(-2025, "Reach max open order limit.")
     qty = new.qty
     if new.reduce_only:  # never beyond the position, its other reduce-only orders counted
-        can = closable(ledger, symbol, position_side, new.side, others=rests(new))
-        if not can or (qty > can and rests(new)):  # reduce_only.py
+        can = closable(ledger, symbol, position_side, new.side, others=may_rest(new))
+        if not can or (qty > can and may_rest(new)):  # reduce_only.py
             raise refused(-2022, "ReduceOnly Order is rejected.")
         qty = min(qty, can)
     order = Order(
@@ -151,11 +151,11 @@ def take_for(
 
 def settle_taken(
     state: EngineState, seat: Seat[Ledger], order: Order, taken: Taken, now_ms: int, out: Made,
-    rests: bool = False,
+    will_rest: bool = False,
 ) -> None:  # fmt: skip
     """A taker's fills and the resting orders they met, trade by trade, each trade's maker
     side first (part 4 §4.3: an account's updates are its state after each trade, which
-    differs by the order only where both sides are one account's, a self-trade); ``rests``:
+    differs by the order only where both sides are one account's, a self-trade); ``will_rest``:
     a new order whose remainder will rest (``settlement.settle``)."""
     fills, matched = taken
     if not fills and not matched:  # a placement that took nothing (most): nothing to settle
@@ -167,7 +167,7 @@ def settle_taken(
     for price, filled, trade_id in fills:
         if trade_id in makers:
             settle_matched(state, out, now_ms, [makers[trade_id]])
-        settle(state, seat, order, price, filled, False, now_ms, out, trade_id=trade_id, rests=rests)
+        settle(state, seat, order, price, filled, False, now_ms, out, trade_id=trade_id, will_rest=will_rest)
 
 
 def take(
@@ -191,9 +191,9 @@ def accept(
     while not order.client_order_id or order.client_order_id in ledger.by_client_id:
         order.client_order_id = state.client_ids()
     seat.add(order)
-    rests = not stopped and not order.type.is_market and order.time_in_force is not _IOC
+    will_rest = not stopped and not order.type.is_market and order.time_in_force is not _IOC
     fills = taken[0]  # what of it will rest:
-    left = (qty - sum(filled for _, filled, _ in fills) if fills else qty) if rests else 0
+    left = (qty - sum(filled for _, filled, _ in fills) if fills else qty) if will_rest else 0
     new = state.order_update(seat, "NEW", order.status, order, None, now_ms, resting=max(left, 0))
     out.events.append(new)
     ack = new.order  # the order as accepted: the NEW event's copy, which nothing changes

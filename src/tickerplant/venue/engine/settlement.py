@@ -24,7 +24,7 @@ def settle(
     execution: str = "TRADE",  # a liquidation's fills: CALCULATED
     trade_id: int | None = None,  # the public trade's, in the one book; else the venue's own
     fee_cap: int | None = None,  # a liquidation's fill: at most this commission (``liquidation.payable``)
-    rests: bool = False,  # a new taker whose remainder will rest: its event's ``b``/``a`` hold it
+    will_rest: bool = False,  # a new taker whose remainder will rest: its event's ``b``/``a`` hold it
 ) -> None:  # fmt: skip
     """``qty`` of ``order`` filled at ``price`` (``seat``: the account's at its symbol)."""
     ledger = seat.ledger
@@ -62,7 +62,7 @@ def settle(
     # the fill and its wallet change (``delta``) are journaled from this event (``Made.batch``)
     # part 4 §3.1: ``b``/``a`` are the side's open orders after the fill, this one among them
     # while a remainder is left to rest (not counted in ``seat.values`` until it rests)
-    left = order.orig_qty - order.executed_qty if rests else 0
+    left = order.orig_qty - order.executed_qty if will_rest else 0
     out.events.append(state.order_update(seat, execution, order.status, order, fill, now_ms, resting=left))
     wallet = state.wallet(ledger, asset)
     out.events.append(AccountUpdate(

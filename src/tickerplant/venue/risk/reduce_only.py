@@ -27,7 +27,7 @@ from tickerplant.venue.domain.commands import NewOrder
 from tickerplant.venue.domain.orders import Order, OrderType, PositionSide, Side, TimeInForce
 from tickerplant.venue.ledger.ledger import Ledger
 
-__all__ = ["closable", "expiring", "fits", "rests"]
+__all__ = ["closable", "expiring", "fits", "may_rest"]
 
 
 def closable(ledger: Ledger, symbol: str, position_side: PositionSide, side: Side, *, others: bool) -> int:
@@ -51,7 +51,7 @@ def fits(ledger: Ledger, order: Order, qty: int) -> bool:
     return qty - order.executed_qty <= others + order.remaining
 
 
-def rests(new: NewOrder) -> bool:
+def may_rest(new: NewOrder) -> bool:
     """Whether what the order does not take at once may rest in the book."""
     return new.type is OrderType.LIMIT and new.time_in_force not in (TimeInForce.IOC, TimeInForce.FOK)
 
