@@ -11,6 +11,7 @@ from conftest import StartServer
 from picows import WSUpgradeResponse
 from rawws import TEXT, RawWebSocket, read_answer
 
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 
 
@@ -35,7 +36,9 @@ def picows_bytes(status: int, headers: list[tuple[str, str]], body: bytes) -> by
 
 
 async def test_rest_responses_are_written_as_picows_writes_them(start_server: StartServer) -> None:
-    plant = await start_server(request_weight_per_min=40)
+    # on a clock that stands still: the weight's window is the clock minute, and a real one
+    # turning between the requests gave the last its new minute's 40 (200, not 429)
+    plant = await start_server(request_weight_per_min=40, clock=ManualClock())
     port = plant.listeners[Market.UM].port
     targets = [
         "/fapi/v1/depth?symbol=BTCUSDT&limit=20",  # a depth answer: head and levels, two parts
