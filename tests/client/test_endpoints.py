@@ -9,6 +9,7 @@ import pytest
 from conftest import StartServer
 
 from tickerplant.client.endpoints import HttpRefused, fetch, market_of, rest_base
+from tickerplant.clock import ManualClock
 from tickerplant.market.instruments import Market
 
 
@@ -40,7 +41,8 @@ async def test_a_host_that_is_not_there_is_said_to_be_unreachable() -> None:
 
 async def test_a_host_that_refuses_for_the_ips_weight_says_so(start_server: StartServer) -> None:
     """A ping refused 429 (the IP's weight spent): said, not "which market is it?"."""
-    plant = await start_server(request_weight_per_min=2, simulator={"actions_per_s": 1e-9})
+    # on a clock that stands still: a real minute turning before the third ping let it through
+    plant = await start_server(request_weight_per_min=2, simulator={"actions_per_s": 1e-9}, clock=ManualClock())
     base = rest_base(plant.url(Market.UM))
     for _ in range(2):
         await fetch(base + "/fapi/v1/ping")
@@ -51,7 +53,8 @@ async def test_a_host_that_refuses_for_the_ips_weight_says_so(start_server: Star
 async def test_a_refusal_says_its_status_and_retry_after(start_server: StartServer) -> None:
     """A GET answered 429 raises ``HttpRefused`` with the status and ``Retry-After``'s seconds
     (spec §7.1), read off the wire; a 404 has none."""
-    plant = await start_server(request_weight_per_min=2, simulator={"actions_per_s": 1e-9})
+    # on a clock that stands still: a real minute turning before the third ping let it through
+    plant = await start_server(request_weight_per_min=2, simulator={"actions_per_s": 1e-9}, clock=ManualClock())
     base = rest_base(plant.url(Market.UM))
     with pytest.raises(HttpRefused) as missing:
         await fetch(base + "/fapi/v1/nothing")
