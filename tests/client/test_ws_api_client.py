@@ -20,8 +20,11 @@ _MID_MINUTE_MS = 1_767_225_600_000 + 30_000
 
 
 async def test_concurrent_requests_are_matched_by_id(start_server: StartServer) -> None:
-    plant = await start_server(simulator={"actions_per_s": 1e-9})
-    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1") as api:
+    # the server's and the client's clock, standing still: the weight used below is one
+    # minute's, and a real minute turning among the requests left less than 80 of it
+    clock = ManualClock(_MID_MINUTE_MS)
+    plant = await start_server(simulator={"actions_per_s": 1e-9}, clock=clock)
+    async with WebSocketAPI(plant.url(Market.UM) + "/ws-fapi/v1", clock=clock) as api:
         symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"] * 10
         books = await asyncio.gather(*(api.ticker_book(s) for s in symbols))
         assert [b["symbol"] for b in books] == symbols
