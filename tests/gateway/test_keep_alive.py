@@ -28,7 +28,9 @@ def _fields(answer: bytes) -> dict[str, str]:
 
 
 async def test_one_connection_carries_many_requests_each_with_binance_s_headers(start_server: StartServer) -> None:
-    plant = await start_server()
+    # on a clock that stands still: the weight grows through one minute, and a real one turning
+    # among the requests started it again
+    plant = await start_server(clock=ManualClock())
     listener = plant.listeners[Market.UM]
     base = f"http://127.0.0.1:{listener.port}"
     paths = ["/fapi/v1/ping", "/fapi/v1/time", "/fapi/v1/depth?symbol=BTCUSDT&limit=5", "/fapi/v1/depth?symbol=NOPE"]
