@@ -191,10 +191,14 @@ async def test_an_order_past_the_position_its_leverage_allows_is_refused(
         await client.futures_change_leverage(symbol="BTCUSDT", leverage=20)
 
 
-async def test_a_batch_counts_once_on_each_order_counter(plant: Tickerplant, venue: Venue) -> None:
+async def test_a_batch_counts_once_on_each_order_counter(start_server: Any, venue: Venue) -> None:
     """Part 1 §7's weights: a batch (``POST`` or ``PUT …/batchOrders``) adds 5 to the 10 s order
     counter and 1 to the minute's, however many orders it holds (one, or none valid); a
     single order 1 to each. Read from the headers of plain HMAC requests."""
+    # on a clock that stands still (the requests signed by it): the counts below are one 10 s
+    # window's, which the system clock turned among the first requests now and then
+    clock = ManualClock(SystemClock().now_ms())
+    plant = await start_server(clock=clock, simulator=STILL, venue_db=str(venue.path))
     port = plant.listeners[Market.UM].port
     low = price_from_best(plant, True, -50_000)
     one = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.010", "price": low}
