@@ -12,7 +12,7 @@ import ccxt.async_support as ccxt
 from binance import AsyncClient
 from ccxt_hosts import point
 from conftest import StartServer
-from test_venue_clients import Venue, closing, plant, venue  # noqa: F401
+from test_venue_clients import STILL, Venue, closing, plant, venue  # noqa: F401
 
 from tickerplant.app import Tickerplant
 from tickerplant.clock import ManualClock, SystemClock
@@ -27,13 +27,16 @@ async def _get(session: aiohttp.ClientSession, url: str, headers: dict[str, str]
         return response.status, await response.json(), int(response.headers["X-MBX-USED-WEIGHT-1M"])
 
 
-async def test_both_listeners_answer_the_sapi_calls_at_binances_weights(plant: Tickerplant, venue: Venue) -> None:
+async def test_both_listeners_answer_the_sapi_calls_at_binances_weights(start_server: StartServer, venue: Venue) -> None:
+    # on a clock that stands still (the requests signed by it): each listener's weights below
+    # add up in one minute, which the system clock turned among the requests now and then
+    plant = await start_server(clock=ManualClock(SystemClock().now_ms()), simulator=STILL, venue_db=str(venue.path))
     key = {"X-MBX-APIKEY": venue.alice_hmac.api_key}
     answers = []
     async with aiohttp.ClientSession() as session:
         for market in (Market.UM, Market.CM):
             base = f"http://127.0.0.1:{plant.listeners[market].port}/sapi/v1"
-            query = f"timestamp={SystemClock().now_ms()}&recvWindow=10000"
+            query = f"timestamp={plant.clock.now_ms()}&recvWindow=10000"
             signed = f"{query}&signature={hmac_hex(venue.alice_hmac.secret, query.encode())}"
             status, coins, used = await _get(session, f"{base}/capital/config/getall?{signed}", key)
             assert (status, used) == (200, 10)  # USER_DATA, weight 10
@@ -57,7 +60,10 @@ async def test_both_listeners_answer_the_sapi_calls_at_binances_weights(plant: T
     assert (coins["BTC"]["free"], coins["BTC"]["networkList"], coins["BTC"]["trading"]) == ("0", [], True)
 
 
-async def test_the_spot_calls_at_spots_weights(plant: Tickerplant) -> None:
+async def test_the_spot_calls_at_spots_weights(start_server: StartServer) -> None:
+    # on a clock that stands still: the weights add up in one minute, which the system clock
+    # turned among the requests now and then
+    plant = await start_server(clock=ManualClock(), simulator=STILL)
     base = f"http://127.0.0.1:{plant.listeners[Market.CM].port}/api/v3"
     async with aiohttp.ClientSession() as session:
         assert await _get(session, f"{base}/ping", {}) == (200, {}, 1)
