@@ -47,15 +47,19 @@ async def test_historical_trades_page_from_a_trade_id_with_a_key_for_python_bina
     newest = await client.futures_historical_trades(symbol="BTCUSDT", fromId=recent[-3]["id"])
     assert newest == recent[-3:]
 
-    status, body, headers = await get(plant, "/fapi/v1/historicalTrades?symbol=BTCUSDT", {})
-    assert (status, body) == (401, {"code": -2014, "msg": "API-key format invalid."})
     unknown = {API_KEY: "K" * 64}
-    status, body, _ = await get(plant, "/fapi/v1/historicalTrades?symbol=BTCUSDT", unknown)
-    assert (status, body["code"]) == (401, -2015)
     bob = {API_KEY: venue.bob_hmac.api_key}
-    before = int(headers["X-MBX-USED-WEIGHT-1M"])
-    status, body, headers = await get(plant, "/fapi/v1/historicalTrades?symbol=BTCUSDT&limit=501", bob)
-    assert (status, body["code"]) == (400, -1130)
+    for _ in range(2):  # again if the weight's minute (the server's clock's) turned meanwhile
+        minute = plant.clock.now_ms() // 60_000
+        status, body, headers = await get(plant, "/fapi/v1/historicalTrades?symbol=BTCUSDT", {})
+        assert (status, body) == (401, {"code": -2014, "msg": "API-key format invalid."})
+        status, body, _ = await get(plant, "/fapi/v1/historicalTrades?symbol=BTCUSDT", unknown)
+        assert (status, body["code"]) == (401, -2015)
+        before = int(headers["X-MBX-USED-WEIGHT-1M"])
+        status, body, headers = await get(plant, "/fapi/v1/historicalTrades?symbol=BTCUSDT&limit=501", bob)
+        assert (status, body["code"]) == (400, -1130)
+        if plant.clock.now_ms() // 60_000 == minute:
+            break
     assert int(headers["X-MBX-USED-WEIGHT-1M"]) == before + 200 + 200  # the refused ones are charged too
 
     coin = await client.futures_coin_historical_trades(symbol="BTCUSD_PERP", limit=3)
