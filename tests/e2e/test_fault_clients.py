@@ -29,7 +29,7 @@ from test_user_events import raw_user_stream
 from test_venue_clients import STILL, Key, Venue, closing, python_binance, venue  # noqa: F401
 
 from tickerplant.app import Tickerplant
-from tickerplant.clock import SystemClock
+from tickerplant.clock import ManualClock, SystemClock
 from tickerplant.market.instruments import Market
 from tickerplant.market.units import fixed
 from tickerplant.venue.auth.accounts import KeyType
@@ -280,15 +280,18 @@ async def test_service_unavailable_is_not_counted_and_tells_the_weight(
     §7.2) and carries the IP's weight as every answer does (§7.3): a client retrying
     ``openOrders`` (weight 40) through it spent its IP's weight to 429 and 418 unseen."""
     text = f'[[fault]]\nkind = "maintenance"\nat = "+0s"\naccounts = [{venue.alice}]\n'
+    # on a clock that stands still (the requests signed by it): the counts compared below are
+    # one minute's, which the system clock turned among the requests now and then
     plant = await start_server(
-        simulator=STILL, venue_db=str(venue.path), faults={"profile_text": text}, request_weight_per_min=100
-    )
+        simulator=STILL, venue_db=str(venue.path), faults={"profile_text": text}, request_weight_per_min=100,
+        clock=ManualClock(SystemClock().now_ms()),
+    )  # fmt: skip
     port = plant.listeners[Market.UM].port
     key = venue.alice_hmac
     async with aiohttp.ClientSession() as session:
 
         async def open_orders() -> tuple[int, str, str | None]:
-            query = f"timestamp={SystemClock().now_ms()}"
+            query = f"timestamp={plant.clock.now_ms()}"
             query += f"&signature={hmac_hex(key.secret, query.encode())}"
             url = f"http://127.0.0.1:{port}/fapi/v1/openOrders?{query}"
             async with session.get(url, headers={"X-MBX-APIKEY": key.api_key}) as answer:
@@ -304,7 +307,7 @@ async def test_service_unavailable_is_not_counted_and_tells_the_weight(
         async with session.ws_connect(f"ws://127.0.0.1:{port}/ws-fapi/v1") as ws:
             counts = []
             for n in range(4):
-                params: dict[str, object] = {"apiKey": key.api_key, "timestamp": SystemClock().now_ms()}
+                params: dict[str, object] = {"apiKey": key.api_key, "timestamp": plant.clock.now_ms()}
                 payload = "&".join(f"{k}={v}" for k, v in sorted(params.items()))
                 params["signature"] = hmac_hex(key.secret, payload.encode())
                 await ws.send_bytes(msgspec.json.encode({"id": n, "method": "account.status", "params": params}))
