@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from tickerplant import logs
+from tickerplant.admin.guard import check_token
 from tickerplant.admin.metrics import ServerCollector
 from tickerplant.admin.status import StatusBoard
 from tickerplant.bus.local import LocalBus
@@ -220,6 +221,8 @@ class Tickerplant:
         # the source's start; they listen after it (a connection meanwhile is refused)
         bound: dict[Market | str, list[socket.socket]] = {}
         ports = ((Market.UM, config.um_port), (Market.CM, config.cm_port))
+        if config.admin_port:  # an admin listener that could never start: told before anything is
+            check_token(config.admin_host, config.admin_token)
         try:
             for market, port in ports:
                 bound[market] = reserve(config.host, port, market)
@@ -243,7 +246,7 @@ class Tickerplant:
                 self.admin = AdminServer(self, accounts=AccountsApi(config.venue_db, self.clock, trading))
                 admin_port, token = config.admin_port, config.admin_token
                 await self.admin.start(config.admin_host, admin_port, token=token, bound=bound.pop("admin"))
-        except OSError:  # a port taken: what started for nothing ends here, not at the loop's close
+        except BaseException:  # a port taken: what started for nothing ends here, not at the loop's close
             release(bound.values())  # bound, never opened
             if self._source_task is not None:
                 self._source_task.cancel()

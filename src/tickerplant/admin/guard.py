@@ -28,7 +28,10 @@ import hmac
 import ipaddress
 from typing import NamedTuple
 
-__all__ = ["TOKEN_COOKIE", "Refused", "is_loopback", "refusal", "token_matches", "token_refusal"]
+__all__ = [
+    "TOKEN_COOKIE", "Refused", "TokenRequired", "check_token", "is_loopback", "refusal", "token_matches",
+    "token_refusal",
+]  # fmt: skip
 
 TOKEN_COOKIE = "tickerplant_admin"
 
@@ -82,6 +85,22 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class TokenRequired(ValueError):
+    """An admin listener beyond loopback without a token: anyone who reaches it could drive
+    the server."""
+
+
+def check_token(host: str, token: str | None) -> None:
+    """``TokenRequired`` for an admin listener on ``host`` beyond loopback without a token:
+    asked before a server starts anything (its ports, its source's warm start), as well as
+    by the listener itself."""
+    if not token and not is_loopback(host):
+        raise TokenRequired(
+            f"the admin listener on {host} needs a token (admin_token in the config file, or "
+            "--admin-token-file): it drives the server, and anyone who reaches it could drive it"
+        )
 
 
 def token_matches(token: str, offered: str | None) -> bool:

@@ -36,7 +36,15 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from tickerplant.admin.accounts import AccountsApi
-from tickerplant.admin.guard import TOKEN_COOKIE, is_loopback, refusal, token_matches, token_refusal
+from tickerplant.admin.guard import (
+    TOKEN_COOKIE,
+    TokenRequired,
+    check_token,
+    is_loopback,
+    refusal,
+    token_matches,
+    token_refusal,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -72,11 +80,6 @@ class AdminTarget(Protocol):
         """Play the replay at ``speed`` (None: flat out); its status after, or None when not
         replaying; ValueError for a speed outside ``clock.SPEEDS``."""
         ...
-
-
-class TokenRequired(ValueError):
-    """An admin listener beyond loopback without a token: anyone who reaches it could drive
-    the server."""
 
 
 class Unavailable(Exception):
@@ -156,13 +159,8 @@ class AdminServer:
         (``scaleout/supervisor.py``), bound but never listening there; ``token``: what every
         request must carry (``admin.guard``), required beyond loopback (``TokenRequired``);
         ``bound``: the port's sockets, bound already (``gateway/listening.reserve``)."""
-        token = token or None
-        if token is None and not is_loopback(host):
-            raise TokenRequired(
-                f"the admin listener on {host} needs a token (admin_token in the config file, or "
-                "--admin-token-file): it drives the server, and anyone who reaches it could drive it"
-            )
-        self._token = token
+        check_token(host, token)
+        self._token = token or None
         runner = web.AppRunner(self._app, access_log=None)
         await runner.setup()
         sites: list[web.BaseSite] = [web.SockSite(runner, sock) for sock in bound or ()]

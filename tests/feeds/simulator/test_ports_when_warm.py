@@ -13,6 +13,7 @@ import pytest
 from conftest import StartServer, quick_config
 from ports import free_port
 
+from tickerplant.admin.server import TokenRequired
 from tickerplant.app import Tickerplant
 from tickerplant.feeds import Sink
 from tickerplant.feeds.simulator.pump import SimulatedMarket
@@ -63,3 +64,22 @@ async def test_a_port_another_process_holds_is_told_before_the_warm_start(
         if name != taken:
             with socket.socket() as again:
                 again.bind(("127.0.0.1", other))
+
+
+async def test_an_admin_listener_beyond_loopback_without_a_token_is_told_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A program's config (the command line refuses it first) with an admin listener beyond
+    loopback and no token: refused before the ports are bound or the source's warm start
+    runs, not after the seconds of it with the market left running."""
+    warmed: list[SimulatedMarket] = []
+    monkeypatch.setattr(SimulatedMarket, "warm", lambda self, sink: warmed.append(self))
+    ports = {"um_port": free_port(), "cm_port": free_port(), "admin_port": free_port()}
+    plant = Tickerplant(quick_config(**ports, admin_host="0.0.0.0", simulator={"actions_per_s": 1e-9}))
+    with pytest.raises(TokenRequired, match=r"the admin listener on 0\.0\.0\.0 needs a token"):
+        await plant.start()
+    assert warmed == [] and plant._source_task is None
+    await plant.close()
+    for port in ports.values():  # none was bound
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", port))
