@@ -34,11 +34,11 @@ def recent_past() -> str:
     """A ``[simulator]`` line for the tests that check a cluster's processes, not the past: the
     simulated past begins an hour before now.
 
-    A plant behind the bus writes every stream (``market/demand.py``), so it makes the past's
-    part of every symbol's open candle of every interval (``market/klines/past_parts.py``): a
-    month's from the 1st, a week's from Monday, drawn a day at a time. Near a month's end that
-    kept most of a core at work for the whole of each test, more with each day of the month;
-    a past that begins an hour ago leaves it nothing before its warm minute to draw."""
+    A plant makes the past's part of each open candle a client's kline stream takes
+    (``market/klines/past_parts.py``): a month's from the 1st, a week's from Monday, drawn a
+    day at a time. Near a month's end that is a core's work for seconds for each interval a
+    test subscribes to, more with each day of the month; a past that begins an hour ago
+    leaves it nothing before its warm minute to draw."""
     return f"history_start_ms = {SystemClock().now_ms() - HOUR_MS}\n"
 
 

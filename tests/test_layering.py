@@ -119,6 +119,7 @@ PURE = [
     # the gateway's, the bus's and the recorder's own cores: time and bytes arrive as arguments
     SRC / "gateway" / "log_budget.py",
     SRC / "bus" / "liveness.py",
+    SRC / "bus" / "demand.py",
     SRC / "bus" / "frames.py",
     SRC / "gateway" / "http_head.py",
     SRC / "recording" / "depth_snapshots.py",

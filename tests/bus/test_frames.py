@@ -101,7 +101,7 @@ def test_the_sequencer_says_whether_it_met_a_publishers_run() -> None:
     ("data", "said"),
     [
         (b"\x93\x01", "not a frame"),
-        (msgspec.msgpack.encode([1, 7, 1, [], None]), "a frame of bus version 1; this tickerplant reads version 3"),
+        (msgspec.msgpack.encode([1, 7, 1, [], None]), "a frame of bus version 1; this tickerplant reads version 4"),
         (msgspec.msgpack.encode([BUS_VERSION, 7, "one", [], None]), "not a frame: Expected `int`"),
         (msgspec.msgpack.encode([BUS_VERSION, 7, 0, [], None]), "not a frame: sequence number 0"),
         (msgspec.msgpack.encode([7, 1, [[BOOK.stream, BOOK.payload]], None]), "a frame of bus version 7"),

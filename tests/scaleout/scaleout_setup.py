@@ -2,8 +2,10 @@
 
 In this process (``PlantProcess`` and ``GatewayProcess`` objects on a ManualClock, each with
 its own NATS connection): ``started`` closes what a test started, ``start_split`` starts
-gateways and their plant in the order a user may (the gateways first, waiting), and
-``http_json`` and ``until_depth_at`` read what a gateway serves.
+gateways and their plant in the order a user may (the gateways first, waiting),
+``taken`` waits until the plant writes the streams a test's client subscribed to (the
+gateways tell it, a hop later: ``scaleout/plant_demand.py``), and ``http_json`` and
+``until_depth_at`` read what a gateway serves.
 
 As real processes (``tickerplant plant`` and ``tickerplant gateway``, as a user runs them):
 ``StreamsClient`` is a ``tickerplant.client`` one reading as it comes, which tells where its
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from timing import SECONDS
+from timing import SECONDS, eventually
 
 from tickerplant.bus.nats import NatsAuth, NatsBus
 from tickerplant.client import AggTrade, DepthUpdate, Gap, MarketStreams
@@ -43,7 +45,7 @@ from tickerplant.scaleout.plant_process import PlantProcess
 
 __all__ = [
     "Child", "StreamsClient", "client_ports", "http_json", "serving_pid", "shared_ports", "start_split",
-    "started", "until_depth_at",
+    "started", "taken", "until_depth_at",
 ]  # fmt: skip
 
 
@@ -82,6 +84,13 @@ async def start_split(
     async with asyncio.timeout(10 * SECONDS):
         await asyncio.gather(*waiting)
     return plant, ours
+
+
+async def taken(plant: PlantProcess, *streams: str) -> None:
+    """Until ``plant`` writes ``streams``: a client holds each through a gateway, which has
+    told the plant so. A test on a ManualClock waits for it before it moves the clock, as the
+    plant writes a stream only from the step after it heard."""
+    await eventually(lambda: all(stream in plant.demand for stream in streams), 10 * SECONDS)
 
 
 def http_json(url: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import websockets
-from scaleout_setup import http_json, start_split, started
+from scaleout_setup import http_json, start_split, started, taken
 from timing import SECONDS, eventually
 
 from tickerplant.bus.nats import NatsAuth
@@ -51,6 +51,7 @@ async def test_after_nats_restarts_the_gateway_serves_the_plants_book_again(star
                 closed.append(ws.close_code)
 
     following = asyncio.ensure_future(follow())
+    await taken(plant, DEPTH)
     clock.set(start + 100)
     await eventually(lambda: bool(events), 10 * SECONDS)
     await nats.stop()

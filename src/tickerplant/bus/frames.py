@@ -51,8 +51,9 @@ HOLD_LIMIT = 256 * 1024 * 1024
 # The bus's wire version: a change to any message's shape (a frame, a state part, the
 # listing, the view state) takes the next number.
 # 2: the listing names the streams carried, not their kinds; 3: a venue answer says the plant's
-# run that made it (``venue_link``)
-BUS_VERSION = 3
+# run that made it (``venue_link``); 4: the gateways announce the streams their clients hold,
+# which a plant writes alone (``bus/demand.py``)
+BUS_VERSION = 4
 
 
 class Unreadable(ValueError):

@@ -14,6 +14,8 @@ tests can share one nats-server):
 - ``<prefix>.listing``: request/reply; the plant answers its listing (``bus/listing.py``),
   which a gateway needs before it can build its listeners; ``<prefix>.listing.announced``:
   the plant publishes it there once when it starts, for the gateways already waiting.
+- ``<prefix>.demand`` and ``<prefix>.demand.ask``: the streams each gateway's clients hold,
+  which the plant writes alone (``bus/demand.py``).
 
 Publishing is synchronous for the plant: each frame goes straight into nats-py's pending
 writes, or through a bounded outbox while it cannot (``bus/nats_writer.py``). A market with

@@ -14,15 +14,17 @@ The internal streams the market views read (`@bookTicker`, `@aggTrade`, `@ticker
 
 ``Subscribed`` is the demand of one process: the stream listeners' fan-outs count each
 canonical name while some connection holds it (``gateway/fanout.py``). A plant whose
-clients are in other processes (``tickerplant plant``, behind the bus) follows none and
-writes everything, as the gateways may ask for anything.
+clients are in other processes (``tickerplant plant``, behind the bus) follows
+``Announcements.streams``: the union of what each gateway says its own ``Subscribed``
+holds (``scaleout/gateway_demand.py`` and ``plant_demand.py`` carry it over the bus).
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+import enum
+from collections.abc import Callable, Container, Iterable, Mapping
 
-__all__ = ["Demand", "Subscribed"]
+__all__ = ["MOST_ANNOUNCERS", "SILENT_LOOKS", "Announcements", "Demand", "Heard", "Subscribed"]
 
 # The streams wanted: ``name in demand`` (a dict's own lookup, in C, on the hot paths);
 # None: every stream.
@@ -50,3 +52,95 @@ class Subscribed(dict[str, int]):
             self[stream] = held
         elif self.pop(stream, None) is not None:
             self.version += 1
+
+
+MOST_ANNOUNCERS = 256  # announcers kept at once: gateways of one plant, with room to spare
+SILENT_LOOKS = 10  # looks without an announcement after which an announcer has gone
+
+
+class Heard(enum.Enum):
+    """What an announcement did to the ``Announcements``."""
+
+    NEW = "new"  # from an announcer not kept before
+    AGAIN = "again"  # from one kept already (its set may have changed)
+    REFUSED = "refused"  # from a new one while ``MOST_ANNOUNCERS`` are kept: ignored
+
+
+class Announcements:
+    """The streams other processes' clients hold, as each process last announced them, and
+    their union (``streams``), which a plant follows as it follows one process' ``Subscribed``.
+
+    An announcer (a gateway's run, by a number it drew) announces its whole set again and
+    again (``hear``); one whose announcement has not come for ``silent_looks`` looks
+    (``look``, a shell's every second or so) has gone (it was killed, or cannot reach the
+    bus), and its names leave the union with it. Silence is counted in looks, not in clock
+    time, as ``bus/liveness.py`` counts the plant's: a loop held up for a while is one look,
+    never an announcer gone by itself.
+
+    Bounded by design, as announcements come from other processes: a name is kept only as
+    ``known`` gives it back (the canonical stream names of the listing, each kept once,
+    whoever names it; any other name is dropped), and at most ``most_announcers`` are kept
+    (an announcement from another is refused until one goes). So the union holds at most the
+    listing's streams, and the sets at most ``most_announcers`` times as many references.
+    """
+
+    def __init__(
+        self, known: Callable[[str], str | None], *, most_announcers: int = MOST_ANNOUNCERS,
+        silent_looks: int = SILENT_LOOKS,
+    ) -> None:  # fmt: skip
+        self.streams = Subscribed()  # canonical stream -> how many announcers hold it
+        self._known = known
+        self.most_announcers = most_announcers
+        self.silent_looks = silent_looks
+        self._sets: dict[int, frozenset[str]] = {}  # announcer -> the names it holds
+        self._quiet: dict[int, int] = {}  # announcer -> looks since its last announcement
+        self.dropped = 0  # names of announcements that ``known`` did not give back, ever
+
+    @property
+    def announcers(self) -> Mapping[int, frozenset[str]]:
+        """Each announcer kept and the names it holds."""
+        return self._sets
+
+    def hear(self, announcer: int, names: Iterable[str]) -> Heard:
+        """``announcer`` holds ``names`` (all of them: the names it held before and does not
+        name now are released), and is there."""
+        before = self._sets.get(announcer)
+        if before is None and len(self._sets) >= self.most_announcers:
+            return Heard.REFUSED
+        known, kept = self._known, set()
+        for name in names:
+            canonical = known(name)
+            if canonical is None:
+                self.dropped += 1
+            else:
+                kept.add(canonical)
+        now = frozenset(kept)
+        self._quiet[announcer] = 0
+        self._sets[announcer] = now
+        held = before or frozenset()
+        if now != held:
+            streams = self.streams
+            for name in now - held:
+                streams.hold(name)
+            for name in held - now:
+                streams.release(name)
+        return Heard.NEW if before is None else Heard.AGAIN
+
+    def look(self) -> list[int]:
+        """One more look: the announcers that have gone at it (not heard for
+        ``silent_looks`` looks), their names released."""
+        gone = []
+        for announcer, quiet in self._quiet.items():
+            self._quiet[announcer] = quiet = quiet + 1
+            if quiet >= self.silent_looks:
+                gone.append(announcer)
+        for announcer in gone:
+            self.forget(announcer)
+        return gone
+
+    def forget(self, announcer: int) -> None:
+        """``announcer`` has gone: its names are released."""
+        del self._quiet[announcer]
+        release = self.streams.release
+        for name in self._sets.pop(announcer):
+            release(name)

@@ -32,6 +32,10 @@ plant's engines over NATS (``gateway/venue_forwarding.py``); the user data event
 with the market's frames, under the listen keys' names, and reach the keys' connections
 through the fan-out as any stream does.
 
+Its listeners' fan-outs hold the streams their clients take in one ``Subscribed``, as the
+single process' do, which it announces to the plant (``scaleout/gateway_demand.py``): the
+plant writes a client-facing payload only for the streams some gateway announced.
+
 It is its own admin listener's ``AdminTarget`` (``start_admin``): ``/metrics`` of its
 listeners and of its bus per market (``admin.metrics.BusCounts``: gaps, the frames they
 skipped, a restarted plant, states loaded and failed, messages rejected, connections
@@ -69,6 +73,7 @@ from tickerplant.protocol.past import past_answers
 from tickerplant.protocol.user_streams import listen_key_item
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
+from tickerplant.scaleout.gateway_demand import DemandAnnouncer
 from tickerplant.scaleout.shared_weight import WeightSharing
 from tickerplant.venue.auth.keyring import Keyring
 
@@ -121,6 +126,8 @@ class GatewayProcess:
         # the keys private requests are checked against, and the commands sent to the plant
         self.accounts = Keyring(config.venue_db)
         self.venue = VenueRequests(bus)
+        # the streams its clients hold, told to the plant, which writes only those
+        self.demand = DemandAnnouncer(bus, self.clock)
 
     async def start(self) -> None:
         bus = self.bus
@@ -147,6 +154,7 @@ class GatewayProcess:
                 },
                 past=past,
                 accounts=self.accounts,
+                demand=self.demand.held,
             )
             for market, insts in listing.instruments.items()
         }  # fmt: skip
@@ -176,6 +184,7 @@ class GatewayProcess:
             await self.listeners[market].start(
                 config.host, port, reuse_port=self.reuse_port, subscription_budget=names
             )
+        await self.demand.start()  # from the first connection on, the plant hears what it holds
         self.started_ms = self.clock.now_ms()
         collector = ServerCollector(
             self.listeners, {}, lambda: None, bus=self.bus_counts, received=self.bus.received,
@@ -385,6 +394,7 @@ class GatewayProcess:
             await self.admin.close()
         for listener in self.listeners.values():
             await listener.close()
+        self.demand.close()  # an empty set: the plant stops writing this gateway's streams
         await self.venue.close()
         self.accounts.close()
         await self.bus.close()

@@ -11,6 +11,9 @@ Every market gets a frame at least once a ``HEARTBEAT_MS`` (``NatsBus.heartbeat`
 empty one when the source has sent nothing: a paused replay, a quiet relay), so a gateway
 can tell a quiet market from a plant it no longer hears (``bus/liveness.py``).
 
+Its plants write a client-facing payload only for the streams some gateway's client holds,
+as the gateways announce them (``scaleout/plant_demand.py``): ``demand`` is their union.
+
 The venue's engines live here too (``scaleout/plant_venue.py``): they take each batch
 after the views and the gateways, and answer the commands the gateways forward.
 
@@ -44,6 +47,7 @@ from tickerplant.market.plant.plant import Plant
 from tickerplant.market.plant.view import MarketView
 from tickerplant.scaleout import view_state
 from tickerplant.scaleout.bus_log import BusLog
+from tickerplant.scaleout.plant_demand import PlantDemand
 from tickerplant.scaleout.plant_venue import PlantVenue
 
 __all__ = ["PlantProcess"]
@@ -84,7 +88,7 @@ class PlantProcess:
         self.source: Source = source or source_for(config, self.clock)
         self._bus = bus
         self.bus_log = BusLog(log, self.clock)
-        bus.on_trouble = self.bus_log.trouble
+        bus.on_trouble = self._trouble
         self.views: dict[Market, MarketView] = {}
         self._viewed = _ViewedBus(bus, self.views)
         self.plants: dict[Market, Plant] = {}
@@ -96,6 +100,7 @@ class PlantProcess:
         self._source_task: asyncio.Task[None] | None = None
         self._beating: asyncio.Task[None] | None = None
         self.venue = PlantVenue(config, self.clock, bus)  # the engines, answering the gateways
+        self.takers: PlantDemand | None = None  # the gateways' streams, once started
 
     @property
     def bus(self) -> _ViewedBus:
@@ -103,7 +108,10 @@ class PlantProcess:
 
     @property
     def demand(self) -> Demand:
-        return None  # the clients are the gateways', in other processes: every stream is written
+        """The streams the gateways' clients hold (``scaleout/plant_demand.py``), once started."""
+        if self.takers is None:
+            raise RuntimeError("the plant's demand is the gateways', heard from its start")
+        return self.takers.streams
 
     async def start(self) -> None:
         prepared = await self.source.prepare()
@@ -121,6 +129,10 @@ class PlantProcess:
             self.source, prepared.instruments, self.views, self.plants, self._viewed, prepared.past
         )
         self._viewed.hooks = hooks
+        # the gateways' streams: heard, and asked for, before they meet this run (and close
+        # the last run's connections, whose clients come back)
+        self.takers = PlantDemand(self._bus, prepared.instruments, self.bus_log)
+        await self.takers.start()
         # a first frame on each market before the first answer: a gateway meets this run (and
         # closes the last one's streams) at once, not at the source's first batch, which a warm
         # start delays, and the first answers wait for no more (``venue_link``)
@@ -135,6 +147,11 @@ class PlantProcess:
         self._beating = asyncio.get_running_loop().create_task(self._beat())
         await asyncio.sleep(0)  # the source's synchronous start (warm history, books) is done on return
 
+    def _trouble(self, kind: str, text: str) -> None:
+        self.bus_log.trouble(kind, text)
+        if kind == "reconnected" and self.takers is not None:
+            self.takers.ask()  # the gateways went unheard meanwhile, and some maybe for good
+
     def connected(self) -> bool:
         """Whether its NATS connection is up (its frames reach the server)."""
         return bool(self._bus.client.is_connected)
@@ -143,6 +160,8 @@ class PlantProcess:
         while True:
             await self.clock.sleep_until(self.clock.now_ms() + HEARTBEAT_MS)
             self._bus.heartbeat()
+            if self.takers is not None:
+                self.takers.look()  # gateways not heard for a while have gone
 
     async def _run_source(self) -> None:
         try:
