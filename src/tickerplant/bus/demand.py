@@ -45,8 +45,8 @@ ANNOUNCE_MS = 1000  # a gateway's set, told again at least this often
 PACE_MS = 25  # after a burst, one announcement each PACE_MS at most
 BURST = 4  # announcements a gateway may make at once, after a quiet while
 # Names an announcement may carry, and a name's characters: far over the canonical streams
-# a listing has (~80 a symbol: ~3,300 for the simulator's 40 symbols) and their longest
-# (``btcusd_current_quarter@continuousKline_15m``), while 30,000 names of 30 bytes stay
+# a listing has (~75 a symbol: 3,016 for the simulator's 40) and their longest (42:
+# ``btcusd_current_quarter@continuousKline_12h``), while 30,000 names of 30 bytes stay
 # under NATS's 1 MiB message.
 MOST_NAMES = 30_000
 NAME_CHARS = 100
