@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tickerplant.bus.demand import (
     MOST_NAMES,
@@ -42,6 +44,30 @@ def test_an_announcement_is_the_version_the_gateway_and_its_names_in_msgpack() -
 def test_what_is_not_an_announcement_of_this_version_within_its_bounds_is_unreadable(data: bytes, why: str) -> None:
     with pytest.raises(Unreadable, match=why):
         decode_announcement(data)
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            msgspec.msgpack.encode,
+            st.lists(
+                st.one_of(
+                    st.integers(-(2**63), 2**64 - 1), st.text(max_size=20), st.none(),
+                    st.lists(st.one_of(st.text(max_size=120), st.integers(0, 2**32)), max_size=5),
+                ),
+                max_size=4,
+            ),
+        ),
+    )
+)
+def test_any_bytes_are_an_announcement_or_unreadable_never_another_error(data: bytes) -> None:
+    try:
+        announcement = decode_announcement(data)
+    except Unreadable:
+        return
+    assert announcement.version == BUS_VERSION
+    assert all(isinstance(name, str) and len(name) <= NAME_CHARS for name in announcement.names)
 
 
 def test_the_bounds_themselves_read() -> None:

@@ -1,7 +1,8 @@
 """The union of the gateways' announced streams (``market.demand.Announcements``), sans-I/O:
 each announcer's whole set replaces its last, the union counts who holds each name and
 changes its version only when a name comes or goes, an announcer unheard for its looks
-goes with its names, and what is kept is bounded: known names only, so many announcers."""
+goes with its names, and what is kept and what an announcement costs are bounded: known
+names only, so many unknown ones an announcement, so many announcers."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def test_announcers_past_the_bound_are_refused_until_one_goes() -> None:
     heard = Announcements(_known, most_announcers=2, silent_looks=1)
     heard.hear(1, ["btcusdt@kline_1m"])
     heard.hear(2, ["ethusdt@aggTrade"])
-    assert heard.hear(3, ["!miniTicker@arr"]) is Heard.REFUSED
+    assert heard.hear(3, ["!miniTicker@arr"]) is Heard.CROWDED
     assert "!miniTicker@arr" not in heard.streams and 3 not in heard.announcers
     assert heard.hear(2, ["btcusdt@depth@100ms"]) is Heard.AGAIN  # those kept are heard on
     heard.look()
@@ -100,10 +101,33 @@ def test_announcers_past_the_bound_are_refused_until_one_goes() -> None:
     assert set(heard.streams) == {"!miniTicker@arr"}
 
 
+def test_an_announcement_naming_more_unknown_names_than_its_bound_is_ignored() -> None:
+    """Finding a name unknown is the costly look: an announcement stops being read past
+    ``most_unknown`` of them, and its announcer's last set stands, its silence counted on."""
+    looked: list[str] = []
+
+    def known(name: str) -> str | None:
+        looked.append(name)
+        return _known(name)
+
+    heard = Announcements(known, most_unknown=3, silent_looks=2)
+    heard.hear(1, ["btcusdt@kline_1m"])
+    heard.look()
+    looked.clear()
+    forged = ["ethusdt@aggTrade", *(f"no{i}@trade" for i in range(1000))]
+    assert heard.hear(1, forged) is Heard.UNKNOWN
+    assert len(looked) == 1 + 4  # the known one, then unknown ones until one too many
+    assert heard.announcers == {1: {"btcusdt@kline_1m"}} and set(heard.streams) == {"btcusdt@kline_1m"}
+    assert heard.dropped == 4
+    assert heard.hear(2, forged) is Heard.UNKNOWN and 2 not in heard.announcers
+    assert heard.hear(3, ["ethusdt@aggTrade", "no@trade", "no@depth", "no@kline_1m"]) is Heard.NEW  # three
+    assert heard.look() == [1]  # the ignored announcement was no sign of 1
+
+
 def test_what_is_kept_is_bounded_by_the_listing_however_many_names_come() -> None:
     heard = Announcements(_known, most_announcers=4)
     for announcer in range(100):
-        heard.hear(announcer, [f"sym{i}@trade" for i in range(1000)] + sorted(LISTED))
+        heard.hear(announcer, [f"sym{i}@trade" for i in range(60)] + sorted(LISTED))
     assert len(heard.announcers) == 4
     assert set(heard.streams) == LISTED
     assert all(names == LISTED for names in heard.announcers.values())

@@ -26,7 +26,7 @@ from tickerplant.bus.frames import BUS_VERSION, decode_frame
 from tickerplant.bus.nats import NatsBus
 from tickerplant.clock import ManualClock
 from tickerplant.config import ServerConfig, SimulatorConfig
-from tickerplant.market.demand import MOST_ANNOUNCERS
+from tickerplant.market.demand import MOST_ANNOUNCERS, MOST_UNKNOWN
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.streams import StreamKind, parse
 from tickerplant.scaleout.plant_process import PlantProcess
@@ -203,15 +203,17 @@ async def test_what_is_no_announcement_is_counted_logged_and_dropped_and_the_pla
                 await forger.publish("tp.demand", data)
             # readable, but no stream of the listing: dropped name by name
             await forger.publish("tp.demand", encode_announcement(8, ["nosuch@trade", "BTCUSDT@kline_1m"]))
+            # more names that are no stream than a plant looks up: refused whole
+            await forger.publish("tp.demand", encode_announcement(9, [f"no{i}@trade" for i in range(MOST_UNKNOWN + 1)]))
             # more gateways than a plant keeps: the ones past the bound are refused
             for fake in range(100, 100 + MOST_ANNOUNCERS):
                 await forger.publish("tp.demand", encode_announcement(fake, [KLINE]))
             await forger.flush()
         finally:
             await forger.close()
-        refused = 1 + 1  # the gateway and fake 8 are kept: two of the fakes are past the bound
+        refused = 1 + 2  # fake 9's; the gateway and fake 8 are kept: two of the fakes are past the bound
         await eventually(lambda: takers.rejected == len(forged) + refused, 10 * SECONDS)
-        assert takers.announcements.dropped == 2
+        assert takers.announcements.dropped == 2 + MOST_UNKNOWN + 1
         assert len(takers.announcements.announcers) == MOST_ANNOUNCERS
         assert set(plant.demand) == {DEPTH, KLINE}
         said = [r.getMessage() for r in caplog.records if r.name == "tickerplant.plant"]

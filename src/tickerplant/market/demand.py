@@ -24,7 +24,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Container, Iterable, Mapping
 
-__all__ = ["MOST_ANNOUNCERS", "SILENT_LOOKS", "Announcements", "Demand", "Heard", "Subscribed"]
+__all__ = [
+    "MOST_ANNOUNCERS", "MOST_UNKNOWN", "SILENT_LOOKS", "Announcements", "Demand", "Heard", "Subscribed",
+]  # fmt: skip
 
 # The streams wanted: ``name in demand`` (a dict's own lookup, in C, on the hot paths);
 # None: every stream.
@@ -56,6 +58,10 @@ class Subscribed(dict[str, int]):
 
 MOST_ANNOUNCERS = 256  # announcers kept at once: gateways of one plant, with room to spare
 SILENT_LOOKS = 10  # looks without an announcement after which an announcer has gone
+# Names not known that an announcement may carry: a gateway names the listing's streams
+# alone, and finding a name unknown is the costly look (~30 µs), so past these the
+# announcement is refused rather than read on.
+MOST_UNKNOWN = 64
 
 
 class Heard(enum.Enum):
@@ -63,7 +69,8 @@ class Heard(enum.Enum):
 
     NEW = "new"  # from an announcer not kept before
     AGAIN = "again"  # from one kept already (its set may have changed)
-    REFUSED = "refused"  # from a new one while ``MOST_ANNOUNCERS`` are kept: ignored
+    CROWDED = "crowded"  # from a new one while ``most_announcers`` are kept: ignored
+    UNKNOWN = "unknown"  # naming more than ``most_unknown`` names not known: ignored
 
 
 class Announcements:
@@ -79,18 +86,22 @@ class Announcements:
 
     Bounded by design, as announcements come from other processes: a name is kept only as
     ``known`` gives it back (the canonical stream names of the listing, each kept once,
-    whoever names it; any other name is dropped), and at most ``most_announcers`` are kept
-    (an announcement from another is refused until one goes). So the union holds at most the
-    listing's streams, and the sets at most ``most_announcers`` times as many references.
+    whoever names it; any other name is dropped, and an announcement with more than
+    ``most_unknown`` of them is ignored, so that each costs at most that many of ``known``'s
+    misses), and at most ``most_announcers`` are kept (an announcement from another is
+    ignored until one goes). So the union holds at most the listing's streams, and the sets
+    at most ``most_announcers`` times as many references. An announcement ignored leaves
+    its announcer's last set as it was, and is no sign that the announcer is there.
     """
 
     def __init__(
         self, known: Callable[[str], str | None], *, most_announcers: int = MOST_ANNOUNCERS,
-        silent_looks: int = SILENT_LOOKS,
+        most_unknown: int = MOST_UNKNOWN, silent_looks: int = SILENT_LOOKS,
     ) -> None:  # fmt: skip
         self.streams = Subscribed()  # canonical stream -> how many announcers hold it
         self._known = known
         self.most_announcers = most_announcers
+        self.most_unknown = most_unknown
         self.silent_looks = silent_looks
         self._sets: dict[int, frozenset[str]] = {}  # announcer -> the names it holds
         self._quiet: dict[int, int] = {}  # announcer -> looks since its last announcement
@@ -106,14 +117,18 @@ class Announcements:
         name now are released), and is there."""
         before = self._sets.get(announcer)
         if before is None and len(self._sets) >= self.most_announcers:
-            return Heard.REFUSED
-        known, kept = self._known, set()
+            return Heard.CROWDED
+        known, kept, unknown = self._known, set(), 0
         for name in names:
             canonical = known(name)
-            if canonical is None:
-                self.dropped += 1
-            else:
+            if canonical is not None:
                 kept.add(canonical)
+                continue
+            unknown += 1
+            if unknown > self.most_unknown:
+                self.dropped += unknown
+                return Heard.UNKNOWN
+        self.dropped += unknown
         now = frozenset(kept)
         self._quiet[announcer] = 0
         self._sets[announcer] = now

@@ -18,8 +18,11 @@ again when its connection to NATS comes back, which the gateways' announcements 
 A gateway on the bus is trusted less than the plant: an announcement that does not read is
 counted (``rejected``), logged within the bus log's budget and dropped; of one that reads,
 only the names that are canonical streams of the plant's listing are kept (``known``: the
-gateway's own rule, ``protocol.streams.resolve``); and the gateways kept are bounded
-(``market.demand.MOST_ANNOUNCERS``). Nothing that comes on the subject can stop the plant.
+gateway's own rule, ``protocol.streams.resolve``), and one naming more than a few others
+is dropped as well, as finding a name unknown costs ~30 µs of the plant's loop; and the
+gateways kept are bounded (``market.demand``: ``MOST_ANNOUNCERS``, ``MOST_UNKNOWN``).
+Nothing that comes on the subject can stop the plant, or hold its loop for more than
+milliseconds.
 """
 
 from __future__ import annotations
@@ -94,11 +97,15 @@ class PlantDemand:
             self.bus_log.say("demand", logging.WARNING, said)
             return
         gateway = announcement.gateway
-        heard = self.announcements.hear(gateway, announcement.names)
-        if heard is Heard.REFUSED:
+        announcements = self.announcements
+        heard = announcements.hear(gateway, announcement.names)
+        if heard is Heard.CROWDED or heard is Heard.UNKNOWN:
             self.rejected += 1
-            most = self.announcements.most_announcers
-            said = f"an announcement from gateway {gateway:x} dropped: {most} gateways kept already"
+            why = (
+                f"{announcements.most_announcers} gateways kept already" if heard is Heard.CROWDED
+                else f"more than {announcements.most_unknown} of its names are no stream of the listing"
+            )  # fmt: skip
+            said = f"an announcement from gateway {gateway:x} dropped: {why}"
             self.bus_log.say("demand", logging.WARNING, said)
             return
         self.heard += 1
