@@ -120,9 +120,16 @@ async def test_each_process_serves_its_own_admin_and_a_gap_moves_the_gateways_bu
         > before[_um("tickerplant_bus_received_frames_total")]
     )
     assert (before[_um("tickerplant_bus_gaps_total")], before[_um("tickerplant_bus_resyncs_total")]) == (0, 1)
+    # the plant follows the gateway's clients' streams: it heard the gateway's announcements
+    announced = "tickerplant_bus_demand_announcements_total"
+    heard = await _until(plant, lambda s: s["tickerplant_bus_demand_gateways", ()] == 1)
+    assert heard[announced, (("outcome", "taken"),)] > 0 and heard[announced, (("outcome", "dropped"),)] == 0
 
     bus = await nats.connect(nats_url)
     try:
+        await bus.publish("tp.demand", b"\xc1 not an announcement")  # dropped, and counted so
+        await bus.flush()
+        await _until(plant, lambda s: s[announced, (("outcome", "dropped"),)] == 1)
         async with websockets.connect(f"{streams}/ws/btcusdt@depth@100ms") as client:
             async with asyncio.timeout(10 * SECONDS):
                 await client.recv()  # it is served

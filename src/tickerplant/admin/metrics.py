@@ -84,6 +84,10 @@ METRICS: dict[str, tuple[str, str]] = {
     "tickerplant_relay_unreadable_frames": (
         "counter", "Upstream frames the relay passed over unread (relay only; docs/relay.md)"
     ),
+    "tickerplant_bus_demand_gateways": ("gauge", "Gateways whose clients' streams the plant follows"),
+    "tickerplant_bus_demand_announcements": (
+        "counter", "Gateways' announcements of their streams the plant took or dropped (outcome)"
+    ),
     "tickerplant_past_farm_tasks": ("counter", "Simulated past's cold parts given to its workers"),
     "tickerplant_past_farm_failed_tasks": ("counter", "Of those tasks, the failed (made on the loop)"),
     "tickerplant_bus_received_frames": ("counter", "Frames a gateway received from the plant over NATS"),
@@ -143,6 +147,7 @@ class ServerCollector(Collector):
         faults: Mapping[Market, FaultRecord] | None = None,
         past_farm: Callable[[], tuple[int, int]] | None = None,
         relay_unreadable: Callable[[], Mapping[Market, int]] | None = None,
+        demand: Callable[[], tuple[int, int, int]] | None = None,
     ) -> None:
         """``log_suppressed``: the warnings the process' log filter held back, ever
         (``logs.suppressed``, which the composition root passes in); ``user_data``: the
@@ -151,11 +156,14 @@ class ServerCollector(Collector):
         records kept outside the listeners (the plant's, ``scaleout/plant_faults.py``);
         ``past_farm``: the simulated past's workers' tasks and failed tasks, where it has them
         (``gateway/past_farm.py``); ``relay_unreadable``: a relay's upstream frames passed over
-        unread per market (``RelaySource.unreadable_counts``), where the source is a relay."""
+        unread per market (``RelaySource.unreadable_counts``), where the source is a relay;
+        ``demand``: a plant behind the bus' gateways followed, and their announcements taken
+        and dropped (``scaleout/plant_demand.PlantDemand.counts``)."""
         self._listeners = listeners
         self._log_suppressed = log_suppressed
         self._past_farm = past_farm
         self._relay_unreadable = relay_unreadable
+        self._demand = demand
         # the book gauges' views: the listeners' own, or a plant process' (no listeners)
         self._views = views
         self._bus = bus or {}
@@ -204,6 +212,15 @@ class ServerCollector(Collector):
             for market, frames in self._relay_unreadable().items():
                 unreadable.add_metric([market.value], frames)
             yield unreadable
+        if self._demand is not None:
+            gateways, taken, dropped = self._demand()
+            followed = _family("tickerplant_bus_demand_gateways", [])
+            followed.add_metric([], gateways)
+            yield followed
+            announcements = _family("tickerplant_bus_demand_announcements", ["outcome"])
+            announcements.add_metric(["taken"], taken)
+            announcements.add_metric(["dropped"], dropped)
+            yield announcements
         yield from self._venue()
         yield from self._books()
         yield from self._replay_metrics()

@@ -4,7 +4,9 @@ The plant serves no client, so its ``/metrics`` are the source's and the plants'
 messages published per market, the simulator's actions, a replay's progress, the book
 gauges from the plant's own views (``PlantProcess.views``), the venue's orders, fills and
 refusals (its engines are the plant's: ``scaleout/plant_venue.py``), the fault profile's
-faults it decided (``scaleout/plant_faults.py``) and the process; its ``/api/status`` says
+faults it decided (``scaleout/plant_faults.py``), the gateways whose streams it follows
+and their announcements taken and dropped (``scaleout/plant_demand.py``) and the process;
+its ``/api/status`` says
 the source, its start and a replay's status, and those faults, with no listeners;
 and it takes the replay controls, which ``serve --workers N``'s admin listener forwards
 to it.
@@ -46,7 +48,7 @@ class PlantAdmin:
         collector = ServerCollector(
             {}, plant.bus.published, self._replay_status, self._simulator_actions, views=plant.views,
             bus_up=plant.connected, user_data=plant.venue.user_data, faults=self._fault_records(),
-            relay_unreadable=relay.unreadable_counts if relay is not None else None,
+            relay_unreadable=relay.unreadable_counts if relay is not None else None, demand=self._demand,
         )  # fmt: skip
         self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_open_fds, …
@@ -63,6 +65,11 @@ class PlantAdmin:
     async def close(self) -> None:
         if self.admin is not None:
             await self.admin.close()
+
+    def _demand(self) -> tuple[int, int, int]:
+        """The gateways whose streams the plant follows, their announcements taken and dropped."""
+        takers = self.plant.takers
+        return (0, 0, 0) if takers is None else takers.counts()
 
     def _fault_records(self) -> dict[Market, FaultRecord]:
         """The fault profile's records: the plant decides all but the market faults

@@ -74,6 +74,11 @@ class PlantDemand:
         self.heard = 0  # announcements taken
         self.rejected = 0  # announcements that did not read, or from a gateway over the bound
 
+    def counts(self) -> tuple[int, int, int]:
+        """The gateways followed now, the announcements taken and those dropped, ever (the
+        plant's ``/metrics``)."""
+        return len(self.announcements.announcers), self.heard, self.rejected
+
     @property
     def streams(self) -> Subscribed:
         """The union of the live gateways' streams, which the plants follow."""
