@@ -12,7 +12,7 @@ PROTOCOL = Path(__file__).resolve().parents[2] / "src" / "tickerplant" / "protoc
 SURFACES = {"archive", "rest", "ws_api", "subscriptions", "urls"}
 SHARED = {
     "basis", "control_request", "derivatives_data", "encoded_rows", "endpoints", "errors", "json_errors", "kline_windows", "latency", "later",
-    "limits", "long_short", "market_data", "market_history", "open_interest", "past", "query_values", "recv_window",
+    "limits", "long_short", "market_data", "market_history", "open_interest", "past", "past_trades", "query_values", "recv_window",
     "request_weight", "streams", "subscription_budget", "taker_volumes",
     "user_streams",
 }  # fmt: skip

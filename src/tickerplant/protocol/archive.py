@@ -310,7 +310,8 @@ class Archive:
         if not self._listed(inst, first_ms, end_ms):
             return None
         tape = self.past.past.tape(inst.symbol)
-        numbered, trade_base = self.past.numbered, self.past.trade_base  # the server's ids
+        trades = self.past.trades_past
+        numbered, trade_base = trades.numbered, trades.trade_base  # the server's ids
         pd, qd = inst.price_decimals, inst.qty_decimals
         um = inst.market is Market.UM
         quote_decimals = pd + qd if um else BASE_DECIMALS

@@ -19,14 +19,18 @@ processes, ``market/history/farming.py``): ``step`` then says not made and holds
 ``waiting``, and takes the next piece only once it is done. Whoever steps the answer waits
 for it without stepping (the front door parks the connection until its done callback), so
 the loop is free meanwhile; ``run``, with no loop to share, blocks on it.
+
+What several answers need, made in pieces, is made once for all of them (``Making``): a
+burst of answers is routed before the first of them is made, so each would otherwise make
+it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["Later", "Pending", "eventually", "joined", "wait"]
+__all__ = ["Later", "Making", "Pending", "eventually", "joined", "wait"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -116,3 +120,41 @@ def joined(first: T | Later[T], second: U | Later[U], join: Callable[[T, U], V])
         return answer.result if isinstance(answer, Later) else answer
 
     return eventually(pieces(), lambda: join(made(first), made(second)))
+
+
+class Making(Generic[T]):
+    """A value made in pieces once for every answer that needs it while it is made: ``work``
+    yields after each piece and returns the value. Each answer steps its own ``pieces()``,
+    and each of their steps makes the work's next piece, whoever made the one before, so
+    the work is done once however many answers wait for it, and each of them is made once it
+    is. (A line of kept-alive clients asking the latest 1,000 trades at once is routed, a
+    request a turn, before the first answer is made: each made the same past trades again,
+    120 times over, the loop's turns full of it for seconds.)
+
+    A piece that raised leaves the making ``failed``, and every answer waiting on it fails
+    too (a bug: the front door answers 503); whoever keeps makings begins a new one then."""
+
+    __slots__ = ("_work", "failed", "made", "value")
+
+    value: T  # once ``made``
+
+    def __init__(self, work: Generator[None, None, T]) -> None:
+        self._work = work
+        self.made = False
+        self.failed = False
+
+    def pieces(self) -> Iterator[None]:
+        """One answer's steps of the work: a piece each, until it is made."""
+        while not self.made:
+            if self.failed:
+                raise RuntimeError("a piece of the making it waits for failed")
+            try:
+                next(self._work)
+            except StopIteration as done:
+                self.value = done.value
+                self.made = True
+                return
+            except BaseException:
+                self.failed = True
+                raise
+            yield

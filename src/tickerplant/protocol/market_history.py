@@ -47,7 +47,7 @@ from tickerplant.protocol.errors import BAD_SYMBOL, RequestRefused, mandatory, n
 from tickerplant.protocol.kline_windows import kline_query, klines_weight
 from tickerplant.protocol.later import Later, eventually
 from tickerplant.protocol.market_data import MarketData, Method, required_symbol
-from tickerplant.protocol.past import PastAnswers
+from tickerplant.protocol.past_trades import PastTrades
 from tickerplant.protocol.query_values import Params, int_param, text_param
 
 __all__ = ["AGG_TRADES_WINDOW_MS", "HISTORICAL_TRADES_WEIGHT", "MarketHistory"]
@@ -73,10 +73,10 @@ class MarketHistory:
     """The answers of one market's history endpoints, over its view."""
 
     def __init__(self, data: MarketData) -> None:
-        """Over ``data``'s view, its rows kept encoded and its past (``past.py``)."""
+        """Over ``data``'s view, its rows kept encoded and its past's trades (``past_trades.py``)."""
         self.view = view = data.view
         self._data = data
-        self._past = data.past
+        self._past = None if data.past is None else data.past.trades_past
         self._rows = data.rows
         self.market = view.market
         self._um = view.market is Market.UM
@@ -209,11 +209,11 @@ class MarketHistory:
 
 
 def _spliced(
-    past: PastAnswers, inst: Instrument, limit: int, history: TradeHistory, lo: int, hi: int,
+    past: PastTrades, inst: Instrument, limit: int, history: TradeHistory, lo: int, hi: int,
     rows: EncodedRows, kind: str, row: Callable[[Aggregate], bytes],
 ) -> msgspec.Raw | Later[msgspec.Raw]:
     """The latest ``limit``: the past's trades before the view's ``lo``-th to ``hi``-th,
-    each side's rows kept encoded (``PastAnswers.recent_rows``, ``_aggregate_rows``)."""
+    each side's rows kept encoded (``PastTrades.recent_rows``, ``_aggregate_rows``)."""
     oldest = history.rows(lo, lo + 1)[0] if hi > lo else None  # what the past ends before
     first = None if oldest is None else oldest.agg_id if kind == "aggTrades" else oldest.first_id
     count = limit - (hi - lo)

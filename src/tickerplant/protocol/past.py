@@ -8,20 +8,17 @@ boundary and later are the view's. The plant warms the boundary kline with the p
 minutes of the warm start's window (``history_s``, a day at most); the past's part of it
 before the window (a week's, a month's) is added here, made once (``PastAnswers._share``).
 A price kline's boundary bar holds the live samples alone: its interval's past minutes
-before the start are added the same way. Trades before the live start's minute are
-the past's; the view's ring holds the live ones, whose ids (the trades' and the aggregate
-trades' each) go on from the past's. `aggTrades` reads the past's aggregates, `trades` and
-`historicalTrades` its trades, one row each.
+before the start are added the same way. The past's trades are ``past_trades.py``'s
+(``PastAnswers.trades_past``).
 
 Each splice keeps `GET /fapi/v1/klines`' and `aggTrades`' semantics (§7.8, §7.9): from a
 start, the first ``limit`` in time order, past then live; up to an end (or the latest),
 the last ``limit``, live then as much past as is missing.
 
-The past never changes, so what a query takes from it is kept (``_ANSWERS_KEPT`` of each
+The past never changes, so what a query takes from it is kept (``ANSWERS_KEPT`` of each
 kind, the least recently used dropped first): a klines query's past rows as their encoded
-bytes, the latest trades before the live ones (the longest asked, sliced), funding events,
-price bars. A client polling the latest 1,500 klines or 1,000 trades pays for the past
-once; each answer after is the live part and a copy of bytes (the stall bursts).
+bytes, funding events, price bars. A client polling the latest 1,500 klines pays for the
+past once; each answer after is the live part and a copy of bytes (the stall bursts).
 """
 
 from __future__ import annotations
@@ -31,25 +28,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import msgspec
 
 from tickerplant.market.derivatives.open_interest import value_units
-from tickerplant.market.history.counts import id_bases
 from tickerplant.market.history.interest import PastInterest
 from tickerplant.market.history.marks import PastFunding, PastMarks
 from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.history.path import Lru
 from tickerplant.market.history.series import SimulatedPast, aggregate
-from tickerplant.market.history.tape import PastTrade
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.klines.candles import Kline, KlineSeries, open_time
 from tickerplant.market.klines.price_candles import PriceBar, PriceKind
-from tickerplant.market.trades.history import Aggregate
 from tickerplant.protocol.later import Pending
+from tickerplant.protocol.past_trades import ANSWERS_KEPT, PastTrades
 
 __all__ = ["PastAnswers", "past_answers"]
 
 _encode_row = msgspec.json.Encoder().encode
-_ANSWERS_KEPT = 512  # kept per kind of past answer
-_RECENT_MOST = 1000  # `trades`' largest limit: the past's latest trades are kept this long
-_ROWS_A_PIECE = 250  # past trades' rows encoded in one piece of an answer (later.py)
 
 
 def _inner(raw: msgspec.Raw) -> bytes:
@@ -63,33 +55,19 @@ class PastAnswers:
     def __init__(self, past: SimulatedPast, spec: PastSpec) -> None:
         self.past = past
         self.live_from_ms = live_from_ms = spec.live_from_ms
-        # this server's numbering of the past's trades and aggregates (market/history/counts.py)
-        self.trade_base, self.agg_base = id_bases(live_from_ms)
+        self.trades_past = PastTrades(past, spec)
         self.until_ms = spec.until_ms  # the first live minute
         self.warm_ms = spec.warm_ms  # the first minute the warm start gave the plant's candles
         self.marks = PastMarks(past)
         self.interest_past = PastInterest(past, live_from_ms)
-        self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(_ANSWERS_KEPT)
-        self._bars: Lru[tuple[object, ...], list[PriceBar]] = Lru(_ANSWERS_KEPT)
-        self._funding: Lru[tuple[object, ...], list[PastFunding]] = Lru(_ANSWERS_KEPT)
-        self._recent_rows: Lru[tuple[str, str, int], list[bytes]] = Lru(_ANSWERS_KEPT)
-        self._trades: Lru[tuple[object, ...], list[Aggregate]] = Lru(_ANSWERS_KEPT)
-        self._warmed: Lru[tuple[object, ...], bool] = Lru(_ANSWERS_KEPT)  # kline questions made
-        self._shares: Lru[tuple[object, ...], Kline | PriceBar | None] = Lru(_ANSWERS_KEPT)
+        self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(ANSWERS_KEPT)
+        self._bars: Lru[tuple[object, ...], list[PriceBar]] = Lru(ANSWERS_KEPT)
+        self._funding: Lru[tuple[object, ...], list[PastFunding]] = Lru(ANSWERS_KEPT)
+        self._warmed: Lru[tuple[object, ...], bool] = Lru(ANSWERS_KEPT)  # kline questions made
+        self._shares: Lru[tuple[object, ...], Kline | PriceBar | None] = Lru(ANSWERS_KEPT)
 
     def knows(self, symbol: str) -> bool:
         return symbol in self.past.instruments
-
-    def holds_trades(
-        self, inst: Instrument, from_id: int | None, start_ms: int | None, aggregates: bool = True
-    ) -> bool:
-        """Whether an ``aggTrades`` query (``aggregates`` False: a ``historicalTrades``
-        query, ``from_id`` a trade id) reaches back before the live start."""
-        if not self.knows(inst.symbol):
-            return False
-        if from_id is not None:
-            return from_id < self._first_live_id(inst, aggregates)
-        return start_ms is not None and start_ms < self.until_ms
 
     # -- klines (§7.8) --------------------------------------------------------------------
 
@@ -294,129 +272,6 @@ class PastAnswers:
         points = self.interest_past.points(inst.symbol, period_ms, start_ms, end_ms, joined)
         return [(t, qty, value_units(inst, qty, price)) for t, qty, price in points][:limit]
 
-    # -- trades (§7.9) ------------------------------------------------------------------
-
-    def agg_trades(
-        self,
-        inst: Instrument,
-        from_id: int | None,
-        start_ms: int | None,
-        end_ms: int | None,
-        limit: int,
-        live: Callable[[int | None, int | None, int | None, int], list[Aggregate]],
-    ) -> list[Aggregate]:
-        """``aggTrades``: the past's from ``from_id`` or ``start_ms``, then the view's
-        (``live(from_id, start, end, limit)``) for what is missing."""
-        until = self.until_ms
-        out: list[Aggregate] = []
-        if self.holds_trades(inst, from_id, start_ms):
-            symbol, past = inst.symbol, self.past
-            raw_id = None if from_id is None else from_id - self.agg_base
-
-            def made() -> list[Aggregate]:
-                found = past.aggregates(symbol, raw_id, start_ms, end_ms, limit, until)
-                return list(map(self.numbered, found))
-
-            out = list(self._trades.get(("aggTrades", symbol, from_id, start_ms, end_ms, limit), made))
-        if len(out) < limit and (end_ms is None or end_ms >= until):
-            if out:
-                out += live(out[-1].agg_id + 1, None, end_ms, limit - len(out))
-            else:
-                out = live(from_id, start_ms, end_ms, limit)
-        return out
-
-    def agg_trades_until(
-        self, inst: Instrument, end_ms: int, count: int, first: int | None
-    ) -> list[Aggregate]:
-        """The past's last ``count`` aggregates at or before ``end_ms``, numbered: `aggTrades`
-        with only `endTime`, in front of the view's up to it, whose first has the id ``first``
-        (None: none; the view holds the past's last aggregate as its last price)."""
-        if count <= 0 or not self.knows(inst.symbol):
-            return []
-        symbol, until = inst.symbol, self.until_ms
-        before = None if first is None else first - self.agg_base
-
-        def made() -> list[Aggregate]:
-            return list(map(self.numbered, self.past.aggregates_until(symbol, count, end_ms, until, before)))
-
-        return list(self._trades.get(("aggTradesUntil", symbol, end_ms, count, first), made))
-
-    def trades(
-        self, inst: Instrument, from_id: int, limit: int, live: Callable[[int, int], list[Aggregate]]
-    ) -> list[Aggregate]:
-        """``historicalTrades`` from the trade id ``from_id``: the past's trades (a row each,
-        as one-trade aggregates), then the view's from the trade after them
-        (``live(trade_id, limit)``) for what is missing."""
-        symbol, past, raw_id = inst.symbol, self.past, from_id - self.trade_base
-
-        def made() -> list[Aggregate]:
-            found = past.trades(symbol, raw_id, None, None, limit, self.until_ms)
-            return [self.numbered(_aggregate(t)) for t in found]
-
-        out = list(self._trades.get(("trades", symbol, from_id, limit), made))
-        if len(out) < limit:
-            out += live(out[-1].last_id + 1 if out else from_id, limit - len(out))
-        return out
-
-    def recent_rows(
-        self, inst: Instrument, count: int, first: int | None, kind: str, row: Callable[[Aggregate], bytes]
-    ) -> bytes:
-        """The encoded rows (``row``, one ``kind`` of answer: ``aggTrades`` the past's
-        aggregates, else its trades) of the latest ``count`` of them before the id ``first``
-        (None: before the live start): each row encoded once and kept with the longest run
-        asked, so a poll costs a join."""
-        if count <= 0 or not self.knows(inst.symbol):
-            return b""
-        first_id = first if first is not None else self._first_live_id(inst, kind == "aggTrades")
-
-        def encoded() -> list[bytes]:
-            return [row(a) for a in self._older(inst.symbol, first_id, kind)]
-
-        rows = self._recent_rows.get((kind, inst.symbol, first_id), encoded)
-        return b",".join(rows[max(0, len(rows) - count) :])
-
-    def recent_pieces(
-        self, inst: Instrument, count: int, first: int | None, kind: str, row: Callable[[Aggregate], bytes]
-    ) -> Iterator[None]:
-        """What ``recent_rows`` with these arguments makes, made in pieces (the trades laid
-        out, then their rows a few hundred a piece: ~15 ms in all for 1,000 of a busy
-        symbol), for an answer made in pieces (``protocol/later.py``); nothing when kept."""
-        if count <= 0 or not self.knows(inst.symbol):
-            return
-        first_id = first if first is not None else self._first_live_id(inst, kind == "aggTrades")
-        key = (kind, inst.symbol, first_id)
-        if key in self._recent_rows:
-            return
-        older = self._older(inst.symbol, first_id, kind)
-        yield
-        rows: list[bytes] = []
-        for i in range(0, len(older), _ROWS_A_PIECE):
-            rows += [row(a) for a in older[i : i + _ROWS_A_PIECE]]
-            yield
-        self._recent_rows.get(key, lambda: rows)
-
-    def _older(self, symbol: str, first_id: int, kind: str) -> list[Aggregate]:
-        """The past's latest ``_RECENT_MOST`` aggregates (``kind`` aggTrades) or trades (as
-        one-trade aggregates) before the id ``first_id``."""
-        past, until = self.past, self.until_ms
-        if kind == "aggTrades":
-            older = past.last_aggregates(symbol, _RECENT_MOST, first_id - self.agg_base, until)
-        else:
-            trades = past.last_trades(symbol, _RECENT_MOST, first_id - self.trade_base, until)
-            older = [_aggregate(t) for t in trades]
-        return list(map(self.numbered, older))
-
-    def numbered(self, a: Aggregate) -> Aggregate:
-        """The past's aggregate ``a`` (or trade, as one) with this server's ids."""
-        trade_base = self.trade_base
-        return a._replace(agg_id=a.agg_id + self.agg_base, first_id=a.first_id + trade_base,
-                          last_id=a.last_id + trade_base)  # fmt: skip
-
-    def _first_live_id(self, inst: Instrument, aggregates: bool) -> int:
-        """The live market's first aggregate id (``aggregates``), else its first trade id."""
-        trade_id, agg_id = self.past.live_ids(inst.symbol, self.live_from_ms)
-        return agg_id + self.agg_base if aggregates else trade_id + self.trade_base
-
 
 def past_answers(
     instruments: Mapping[Market, Iterable[Instrument]], spec: PastSpec | None
@@ -427,9 +282,4 @@ def past_answers(
         return None
     listed = [inst for insts in instruments.values() for inst in insts]
     return PastAnswers(SimulatedPast.of(listed, spec), spec)
-
-
-def _aggregate(t: PastTrade) -> Aggregate:
-    """A past trade as a ``trades`` row reads it: an aggregate of it alone (§7.9)."""
-    return Aggregate(t.agg_id, t.trade_id, t.trade_id, t.time_ms, t.price, t.qty, t.buyer_is_maker)
 

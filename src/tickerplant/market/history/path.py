@@ -106,6 +106,10 @@ class Lru(Generic[K, V]):
     def clear(self) -> None:
         self._held.clear()
 
+    def discard(self, key: K) -> None:
+        """``key``'s value let go, if held."""
+        self._held.pop(key, None)
+
     def put(self, key: K, value: V) -> None:
         """``value`` kept at ``key``, the most recently used."""
         held = self._held

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from functools import partial
-from typing import TypeVar
 
 from tickerplant.market.history import farming
 from tickerplant.market.history.farming import Drawn, Farm, Recipe, day_jobs
 from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.history.path import AssetPath, Lru, drained
-from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, SymbolTape
+from tickerplant.market.history.tape import TRADES_PER_ACTION, Minute, PastTrade, Row, SymbolTape
 from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.klines.candles import Kline, close_time, open_time
 from tickerplant.market.trades.history import Aggregate
@@ -41,7 +40,7 @@ _SUB_DAY = frozenset({"1h", "2h", "4h", "6h", "8h", "12h"})
 _DAYS_OR_MORE = frozenset({"1d", "3d", "1w", "1M"})
 _DEFAULT_RATE = 400.0  # actions a second the rate is taken at when --sim-rate is max
 _MAX_TRADE_MINUTES = 24 * 60  # minutes one trades answer looks through at most
-_Row = TypeVar("_Row", PastTrade, Aggregate)  # a trade or an aggregate trade, id first
+_LAST_REACH = 2 * _MAX_TRADE_MINUTES  # back over two days at most (the window `aggTrades` answers, §7.9)
 
 
 def aggregate(parts: Sequence[Kline], open_ms: int, close_ms: int) -> Kline:
@@ -360,8 +359,8 @@ class SimulatedPast:
 
     def _walk(
         self, tape: SymbolTape, from_id: int | None, aggregates: bool, start_ms: int | None,
-        end_ms: int | None, limit: int, until_ms: int, rows: Callable[[Minute], Sequence[_Row]],
-    ) -> Iterator[_Row]:  # fmt: skip
+        end_ms: int | None, limit: int, until_ms: int, rows: Callable[[Minute], Sequence[Row]],
+    ) -> Iterator[Row]:  # fmt: skip
         """The rows (``rows`` of each minute: trades or aggregates) from the id ``from_id``
         or from ``start_ms`` up to ``end_ms`` and before ``until_ms``'s minute."""
         until = until_ms // MINUTE_MS
@@ -385,13 +384,25 @@ class SimulatedPast:
     def last_trades(self, symbol: str, limit: int, before_id: int, until_ms: int) -> list[PastTrade]:
         """The last ``limit`` trades with ids under ``before_id`` and times before
         ``until_ms``'s minute, ascending."""
-        tape = self.tape(symbol)
-        return self._last(tape, limit, before_id, until_ms, tape.trades)
+        return drained(self.last_trade_pieces(symbol, limit, before_id, until_ms))
 
     def last_aggregates(self, symbol: str, limit: int, before_id: int, until_ms: int) -> list[Aggregate]:
         """``last_trades`` of the aggregate trades, ``before_id`` an aggregate id."""
+        return drained(self.last_aggregate_pieces(symbol, limit, before_id, until_ms))
+
+    def last_trade_pieces(
+        self, symbol: str, limit: int, before_id: int, until_ms: int
+    ) -> Generator[None, None, list[PastTrade]]:
+        """``last_trades`` made a minute a piece (``SymbolTape.last_rows``: ~1 ms a cold one)."""
         tape = self.tape(symbol)
-        return self._last(tape, limit, before_id, until_ms, tape.aggregates)
+        return tape.last_rows(limit, before_id, until_ms, tape.trades, None, _LAST_REACH)
+
+    def last_aggregate_pieces(
+        self, symbol: str, limit: int, before_id: int, until_ms: int
+    ) -> Generator[None, None, list[Aggregate]]:
+        """``last_aggregates`` made a minute a piece."""
+        tape = self.tape(symbol)
+        return tape.last_rows(limit, before_id, until_ms, tape.aggregates, None, _LAST_REACH)
 
     def aggregates_until(
         self, symbol: str, limit: int, end_ms: int, until_ms: int, before_id: int | None = None
@@ -399,30 +410,7 @@ class SimulatedPast:
         """The last ``limit`` aggregate trades at or before ``end_ms``, before ``until_ms``'s
         minute and with ids under ``before_id``, ascending (`aggTrades` with only `endTime`)."""
         tape = self.tape(symbol)
-        return self._last(tape, limit, before_id, until_ms, tape.aggregates, end_ms)
-
-    @staticmethod
-    def _last(
-        tape: SymbolTape, limit: int, before_id: int | None, until_ms: int,
-        rows: Callable[[Minute], Sequence[_Row]], end_ms: int | None = None,
-    ) -> list[_Row]:  # fmt: skip
-        """The last ``limit`` rows with ids under ``before_id`` (None: any), at or before
-        ``end_ms`` (None: any) and before ``until_ms``'s minute, ascending; looked for back
-        over two days at most (the window `aggTrades` answers, §7.9)."""
-        last = until_ms // MINUTE_MS - 1
-        if end_ms is not None:
-            last = min(last, end_ms // MINUTE_MS)
-        out: list[_Row] = []
-        minute = last
-        while len(out) < limit and minute >= tape.first_minute and last - minute < 2 * _MAX_TRADE_MINUTES:
-            kept = [
-                row for row in rows(tape.minute(minute))
-                if (before_id is None or row[0] < before_id) and (end_ms is None or row.time_ms <= end_ms)
-            ]  # fmt: skip
-            if kept:
-                out[:0] = kept[-(limit - len(out)) :]
-            minute -= 1
-        return out
+        return drained(tape.last_rows(limit, before_id, until_ms, tape.aggregates, end_ms, _LAST_REACH))
 
     def cached(self) -> tuple[int, int, int]:
         """How many minute-hours, hour klines and day klines are kept (each bounded)."""

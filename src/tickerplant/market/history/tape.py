@@ -23,20 +23,21 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import random
-from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import NamedTuple, TypeVar
 
 from tickerplant.market.history.counts import MIN_TRADES, TradeCounts
 from tickerplant.market.history.draws import mix, name_key, split, stream
 from tickerplant.market.history.minute import CLASS_MEAN, Makings, cells, draw
-from tickerplant.market.history.path import AssetPath
+from tickerplant.market.history.path import AssetPath, drained
 from tickerplant.market.instruments import ContractType, Instrument, Market
 from tickerplant.market.klines.candles import Kline
 from tickerplant.market.trades.history import Aggregate
 from tickerplant.market.units import DAY_MS, HOUR_MS, MINUTE_MS, YEAR_MS
 
-__all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "SymbolTape"]
+__all__ = ["MIN_TRADES", "TRADES_PER_ACTION", "Minute", "PastTrade", "Row", "SymbolTape"]
 
 # trades a minute per action a second of the symbol's share of --sim-rate: what the live
 # simulator makes (about an eighth of actions take, sweeping a level or few)
@@ -72,7 +73,9 @@ class Minute(NamedTuple):
     joins: int  # its trades that join the aggregate of the trade before them
 
 
+Row = TypeVar("Row", PastTrade, Aggregate)  # a trade or an aggregate trade, id first
 _HOURS_KEPT = 4  # hours of minutes a tape keeps made
+_MINUTES_A_PIECE = 15  # of a cold hour, made in one piece (``minute_pieces``: ~4 ms)
 _TRADE_MINUTES_KEPT = 8  # minutes of trades a tape keeps laid out
 
 
@@ -189,10 +192,19 @@ class SymbolTape:
     def minutes(self, hour: int) -> list[Minute]:
         """The 60 minutes of ``hour`` (hours since the epoch). The last few hours made are
         kept: a walk minute by minute (the latest trades, a warm start) makes each hour once."""
+        return drained(self.minute_pieces(hour))
+
+    def minute_pieces(self, hour: int) -> Generator[None, None, list[Minute]]:
+        """``minutes``, made ``_MINUTES_A_PIECE`` minutes a piece (a cold hour is ~15 ms: its
+        minutes are one stream of draws, in order)."""
         kept = self._hours.get(hour)
         if kept is not None:
             return kept
-        made = self._make_minutes(hour)
+        made: list[Minute] = []
+        for minute in self._make_minutes(hour):
+            made.append(minute)
+            if len(made) % _MINUTES_A_PIECE == 0 and len(made) < 60:
+                yield
         if len(self._hours) >= _HOURS_KEPT:
             del self._hours[next(iter(self._hours))]
         self._hours[hour] = made
@@ -239,14 +251,12 @@ class SymbolTape:
             trade_id += counts[i]
             agg_id += counts[i] - joins[i]
 
-    def _make_minutes(self, hour: int) -> list[Minute]:
+    def _make_minutes(self, hour: int) -> Iterator[Minute]:
         joins = self.counts.minute_joins(hour)
         base, step = self.base_lots, self.inst.step
-        out = []
         for i, (made, agg_id) in enumerate(self._drawn(hour)):
             key, body = mix(self.key, hour * 60 + i), cells(made, base, step)
-            out.append(Minute(made.kline, made.pins, body, made.high_first, key, agg_id, joins[i]))
-        return out
+            yield Minute(made.kline, made.pins, body, made.high_first, key, agg_id, joins[i])
 
     def _quote(self, price: int, qty: int) -> int:
         """The plant's quote figure of one trade (``payloads.builders.quote_units``)."""
@@ -272,15 +282,37 @@ class SymbolTape:
         """``minute``'s aggregate trades in time order (spec §4.4: ``f`` to ``l`` its trades,
         ``q`` their sum)."""
         out: list[Aggregate] = []
-        for trade in self.trades(minute):
-            if out and out[-1].agg_id == trade.agg_id:
-                last = out[-1]
-                out[-1] = last._replace(last_id=trade.trade_id, qty=last.qty + trade.qty)
-            else:
-                out.append(Aggregate(
-                    trade.agg_id, trade.trade_id, trade.trade_id, trade.time_ms, trade.price, trade.qty,
-                    trade.buyer_is_maker,
-                ))  # fmt: skip
+        for agg_id, joined in itertools.groupby(self.trades(minute), key=_agg_id):
+            fills = list(joined)
+            first, qty = fills[0], sum(t.qty for t in fills)
+            last_id = fills[-1].trade_id
+            maker = first.buyer_is_maker
+            out.append(Aggregate(agg_id, first.trade_id, last_id, first.time_ms, first.price, qty, maker))
+        return out
+
+    def last_rows(
+        self, limit: int, before_id: int | None, until_ms: int, rows: Callable[[Minute], Sequence[Row]],
+        end_ms: int | None, reach: int,
+    ) -> Generator[None, None, list[Row]]:  # fmt: skip
+        """The last ``limit`` rows (``rows`` of each minute: trades or aggregates) with ids
+        under ``before_id`` (None: any), at or before ``end_ms`` (None: any) and before
+        ``until_ms``'s minute, ascending; looked for back over ``reach`` minutes at most.
+        Made a minute a piece: it yields after each minute it read."""
+        last = until_ms // MINUTE_MS - 1
+        if end_ms is not None:
+            last = min(last, end_ms // MINUTE_MS)
+        out: list[Row] = []
+        minute = last
+        while len(out) < limit and minute >= self.first_minute and last - minute < reach:
+            hour = yield from self.minute_pieces(minute // 60)
+            kept = [
+                row for row in rows(hour[minute % 60])
+                if (before_id is None or row[0] < before_id) and (end_ms is None or row.time_ms <= end_ms)
+            ]  # fmt: skip
+            if kept:
+                out[:0] = kept[-(limit - len(out)) :]
+            minute -= 1
+            yield
         return out
 
     def _lay_out(self, minute: Minute) -> list[PastTrade]:
@@ -313,6 +345,9 @@ class SymbolTape:
                 trade_id += 1
             agg_id += 1
         return out
+
+
+_agg_id = operator.attrgetter("agg_id")
 
 
 def _runs(minute: Minute, rng: random.Random) -> list[list[tuple[int, int, bool]]]:
