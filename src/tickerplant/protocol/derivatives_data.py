@@ -40,7 +40,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -257,6 +257,20 @@ class DerivativesData:
         q = kline_query(params, coin_m_now=None if view.inst.market is Market.UM else now_ms)
         bars = self._view.marks.bars(view.inst.symbol)
         past = self._data.past
+        rows = self._data.rows
+
+        def render(chosen: Sequence[PriceBar]) -> msgspec.Raw:
+            """The view's bars, their rows kept by open time while a bar's values are the
+            same (encoded_rows.py)."""
+            if not chosen:
+                return array()
+
+            def encode(i: int) -> bytes:
+                return _encode_row(price_row(chosen[i]))
+
+            opens = [b.open_ms for b in chosen]
+            return array(rows.valued(bars, (kind, q.interval), opens, chosen, encode))
+
         if past is not None and past.knows(view.inst.symbol):
 
             def live(start: int | None, end: int | None, limit: int) -> list[PriceBar]:
@@ -265,22 +279,16 @@ class DerivativesData:
             symbol, interval = view.inst.symbol, q.interval
 
             def spliced() -> msgspec.Raw:
-                bars = past.price_klines(symbol, kind, interval, q.start_ms, q.end_ms, q.limit, live)
-                return array(*(_encode_row(price_row(bar)) for bar in bars))
+                return past.price_klines(
+                    symbol, kind, interval, q.start_ms, q.end_ms, q.limit, live, render, price_row
+                )
 
             # the past's bars not yet made, a funding interval's minutes a piece (later.py)
             pieces = past.price_kline_pieces(symbol, kind, interval, q.start_ms, q.end_ms, q.limit)
             return eventually(pieces, spliced)
         if bars is None:
             return []
-        chosen = bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit)
-
-        def encode(i: int) -> bytes:
-            return _encode_row(price_row(chosen[i]))
-
-        # rows kept by open time while the bar's values are the same (encoded_rows.py)
-        opens = [b.open_ms for b in chosen]
-        return array(self._data.rows.valued(bars, (kind, q.interval), opens, chosen, encode))
+        return render(bars.query(kind, q.interval, q.start_ms, q.end_ms, q.limit))
 
 
 def price_row(bar: PriceBar) -> list[int | str]:

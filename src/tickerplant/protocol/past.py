@@ -61,7 +61,7 @@ class PastAnswers:
         self.marks = PastMarks(past)
         self.interest_past = PastInterest(past, live_from_ms)
         self._kline_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(ANSWERS_KEPT)
-        self._bars: Lru[tuple[object, ...], list[PriceBar]] = Lru(ANSWERS_KEPT)
+        self._bar_rows: Lru[tuple[object, ...], tuple[bytes, int]] = Lru(ANSWERS_KEPT)
         self._funding: Lru[tuple[object, ...], list[PastFunding]] = Lru(ANSWERS_KEPT)
         self._warmed: Lru[tuple[object, ...], bool] = Lru(ANSWERS_KEPT)  # kline questions made
         self._shares: Lru[tuple[object, ...], Kline | PriceBar | None] = Lru(ANSWERS_KEPT)
@@ -192,32 +192,43 @@ class PastAnswers:
         end_ms: int | None,
         limit: int,
         live: Callable[[int | None, int | None, int], list[PriceBar]],
-    ) -> list[PriceBar]:
-        """The past's bars before the boundary, the view's (``live(start, end, limit)``)
-        from it, spliced as ``klines`` (§7.8); the boundary's bar, whose samples start at the
-        live start, with the past's minutes of its interval before it in front."""
+        render: Callable[[Sequence[PriceBar]], msgspec.Raw],
+        row: Callable[[PriceBar], list[int | str]],
+    ) -> msgspec.Raw:
+        """The past's bars before the boundary (rows by ``row``, kept encoded as ``klines``
+        keeps its), the view's (``live(start, end, limit)``, rendered by ``render``) from it,
+        spliced as ``klines`` (§7.8); the boundary's bar, whose samples start at the live
+        start, with the past's minutes of its interval before it in front, written apart."""
         boundary = open_time(interval, self.until_ms)
         marks, until = self.marks, self.until_ms
+
+        def rows(start: int | None, end: int | None, count: int) -> tuple[bytes, int]:
+            """The past's bars as encoded rows, and how many."""
+            made = marks.klines(symbol, kind, interval, start, end, count, until)
+            return b",".join(_encode_row(row(bar)) for bar in made), len(made)
+
         if start_ms is not None:
-            older = self._bars.get(
-                (symbol, kind, interval, start_ms, end_ms, limit),
-                lambda: marks.klines(symbol, kind, interval, start_ms, end_ms, limit, until),
+            head, count = self._bar_rows.get(
+                (symbol, kind, interval, start_ms, end_ms, limit), lambda: rows(start_ms, end_ms, limit)
             )
-            if len(older) < limit and (end_ms is None or end_ms >= boundary):
-                later = live(max(start_ms, boundary), end_ms, limit - len(older))
-                return older + self._whole_bar(symbol, kind, interval, boundary, later)
-            return list(older)
-        newer = self._whole_bar(
-            symbol, kind, interval, boundary, [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
-        )
-        if len(newer) >= limit:
-            return newer
-        before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
-        wanted = limit - len(newer)
-        return self._bars.get(
-            (symbol, kind, interval, None, before, wanted),
-            lambda: marks.klines(symbol, kind, interval, None, before, wanted, until),
-        ) + newer
+            newer: list[PriceBar] = []
+            if count < limit and (end_ms is None or end_ms >= boundary):
+                newer = live(max(start_ms, boundary), end_ms, limit - count)
+        else:
+            newer = [b for b in live(None, end_ms, limit) if b.open_ms >= boundary]
+            head = b""
+            if len(newer) < limit:
+                before = boundary - 1 if end_ms is None else min(end_ms, boundary - 1)
+                wanted = limit - len(newer)
+                head, _ = self._bar_rows.get(
+                    (symbol, kind, interval, None, before, wanted), lambda: rows(None, before, wanted)
+                )
+        whole = b""  # the boundary's bar with the past's part in front: no bar of the view's
+        bar = self._whole_bar(symbol, kind, interval, boundary, newer[:1])
+        if bar and bar[0] is not newer[0]:
+            whole = _encode_row(row(bar[0]))
+            newer = newer[1:]
+        return msgspec.Raw(b"[" + b",".join(p for p in (head, whole, _inner(render(newer))) if p) + b"]")
 
     def _whole_bar(
         self, symbol: str, kind: PriceKind, interval: str, boundary: int, bars: list[PriceBar]
