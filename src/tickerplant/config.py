@@ -174,6 +174,10 @@ class SimulatorConfig:
     tick_interval_s: float = setting(
         0.001, "seconds between simulator steps; a busy loop stretches it, batching more per step"
     )
+    step_slice_ms: float = setting(
+        0.5, "milliseconds a step's parts (its actions, the second's sample, each family of pushes) "
+        "run back to back on the wall clock before the event loop turns (0: a turn a part)"
+    )  # fmt: skip
     book_levels: int = setting(
         1000, f"price levels each side of every simulated book holds at least (from "
         f"{_MIN_BOOK_LEVELS}): 1000 fills a limit=1000 depth answer; fewer start the server "

@@ -94,7 +94,7 @@ _BOUNDS: dict[str, tuple[float, bool, float | None]] = {
     "limits.send_buffer_bytes": (1, False, None), "limits.send_buffer_total_bytes": (0, False, None),
     "limits.subscription_bytes_total": (0, False, None),
     "limits.close_timeout_s": (0, True, None), "simulator.batch_actions": (1, False, None),
-    "simulator.tick_interval_s": (0, True, None),
+    "simulator.tick_interval_s": (0, True, None), "simulator.step_slice_ms": (0, False, None),
     "clock_offset_ms": (-_CENTURY_MS, False, _CENTURY_MS),  # past it a timer's delay overflows (Errno 75)
 }  # fmt: skip
 _NONE = type(None)

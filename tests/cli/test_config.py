@@ -26,6 +26,7 @@ TOML_ONLY = {
     "simulator.book_levels",
     "simulator.history_s",
     "simulator.tick_interval_s",
+    "simulator.step_slice_ms",
     "replay.batch_events",
     "relay.enabled",  # set by --relay (and by urls in TOML)
     "faults.profile_text",  # a profile inline; --faults names one

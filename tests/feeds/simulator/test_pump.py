@@ -6,13 +6,15 @@ import asyncio
 import json
 from collections.abc import Sequence
 
+import pytest
 from conftest import StartServer
-from timing import SECONDS
+from rawws import RawWebSocket
+from timing import SECONDS, eventually
 
 from tickerplant.clock import ManualClock
 from tickerplant.feeds.simulator.pump import Dispatcher, SimulatedMarket
 from tickerplant.feeds.simulator.simulator import Simulator
-from tickerplant.market.instruments import Instrument, Market, catalogue
+from tickerplant.market.instruments import ContractType, Instrument, Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.market.plant.plant import Plant
 from tickerplant.market.updates import MarketUpdate
@@ -143,6 +145,47 @@ async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_i
     times = [time_ms for _, time_ms in trades]
     assert times == sorted(times) and len(times) > 100
     assert next(t for t in trades if t[0] > taken[0].trade_id)[1] >= T0 + 1050  # after the taker's
+
+
+@pytest.mark.parametrize("slice_ms", [0.0, 1e6])
+async def test_a_steps_parts_share_a_loop_turn_until_they_have_held_it_step_slice_ms(
+    start_server: StartServer, slice_ms: float
+) -> None:
+    # On the wall clock a step is published in parts: its actions, the second's sample 8
+    # symbols a part (each its marks' notes, @markState), each family of pushes (the marks'
+    # @markPrice@1s among them). The loop turns between two parts once they have held it
+    # step_slice_ms: 0, a turn a part (34 turns for a whole second's pushes alone: under a
+    # REST burst, which answers for 2 ms a turn, 100-170 ms with no step, no bookTicker);
+    # longer than a step lasts, the whole step in the turn its actions began.
+    plant = await start_server(simulator={"step_slice_ms": slice_ms})  # the system clock
+    marks = await RawWebSocket.connect(plant.listeners[Market.UM].port, "/ws/btcusdt@markPrice@1s")
+    loop = asyncio.get_running_loop()
+    turns: list[list[str]] = []  # the streams the bus delivered in each loop turn that had any
+    turn_open = False
+
+    def turned() -> None:
+        nonlocal turn_open
+        turn_open = False
+
+    def delivered(messages: Sequence[StreamMessage]) -> None:
+        nonlocal turn_open
+        if not turn_open:  # the turn's first delivery: the turn ends when the loop runs what it schedules
+            turn_open = True
+            turns.append([])
+            loop.call_soon(turned)
+        turns[-1].extend(stream for stream, _ in messages)
+
+    for market in Market:
+        plant.bus.subscribe(market, delivered)
+    await eventually(lambda: any("btcusdt@markPrice@1s" in turn for turn in turns[1:]), timeout_s=10 * SECONDS)
+    pushed = next(turn for turn in turns[1:] if "btcusdt@markPrice@1s" in turn)
+    sampled = sum(stream.endswith("@markState") for stream in pushed)
+    perpetuals = sum(i.contract_type is ContractType.PERPETUAL for m in Market for i in catalogue(m, T0))
+    if slice_ms == 0:
+        assert sampled == 0  # the sample's parts came on turns before, each its own
+    else:
+        assert sampled >= perpetuals  # every perpetual's mark sampled in the turn its push went out
+    await marks.close()
 
 
 # 2026-11-28 03:40 UTC, a Saturday night: the live market runs at a fraction of its mean

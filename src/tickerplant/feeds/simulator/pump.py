@@ -40,10 +40,6 @@ _SAMPLE_SYMBOLS = 8
 # On the wall clock the pump sleeps until what is due, but never longer than this: a stream
 # taken meanwhile is due at once, and waits this long at most (``_until_due``).
 _LONGEST_SLEEP_MS = 20
-# On the wall clock a step's parts run back to back until they have held the loop this long,
-# then the loop turns before the next: a turn, not a part, is what other work takes its share
-# of (REST's budget is per turn, ``gateway/rest_turns.py``), so a step must take few of them
-_SLICE_NS = 500_000
 
 
 def _numbered(ids: tuple[int, int], start_ms: int) -> tuple[int, int]:
@@ -193,6 +189,7 @@ class SimulatedMarket:
         assert derivatives is not None
         plants = list(sink.plants.values())
         apart = isinstance(clock, SystemClock)  # a step's parts on loop turns of their own
+        slice_ns = round(config.step_slice_ms * 1_000_000)
         while True:
             # Stepped only when something falls due (an action, a look at the positions, a
             # sample, a push), not at every look, which most of the time finds nothing
@@ -224,10 +221,11 @@ class SimulatedMarket:
                 self._withheld = None
             # The step's parts, on the wall clock published apart: the actions, the second's
             # sample a few symbols at a time, then each family of pushes due, the loop turning
-            # between two parts once they have held it ``_SLICE_NS``. One callback doing all
-            # of them held the loop ~1 ms several times a second, the orders waiting behind
-            # it. A loop turn each (34 parts on a whole second, ~20 us each) made a step as
-            # long as 34 turns: under a REST burst, whose budget is 2 ms a turn, 100-170 ms
+            # between two parts once they have held it ``step_slice_ms``. One callback doing
+            # all of them held the loop ~1 ms several times a second, the orders waiting
+            # behind it. A turn is what other work takes its share of (REST's budget is per
+            # turn, gateway/rest_turns.py): a turn each (34 parts on a whole second, ~20 us
+            # each) made a step as long as 34 turns, and under a REST burst 100-170 ms passed
             # with no step, no bookTicker. On a driven clock (a test's ManualClock, a run's
             # market clock) the step stays one callback: whoever moved the clock and waits
             # for the step sees it whole, never a subscription or a snapshot between its
@@ -239,12 +237,12 @@ class SimulatedMarket:
                 second_ms = now_ms - now_ms % SECOND_MS
                 books, fair, last = simulator.books, simulator.fair_price, self._last_price
                 for part in derivatives.sample_parts(second_ms, books, fair, last, _SAMPLE_SYMBOLS):
-                    if apart and clock.now_ns() - held_from >= _SLICE_NS:
+                    if apart and clock.now_ns() - held_from >= slice_ns:
                         await asyncio.sleep(0)
                         held_from = clock.now_ns()
                     count += dispatch.actions(part, now_ms)
             for _ in dispatch.ticks(now_ms):
-                if apart and clock.now_ns() - held_from >= _SLICE_NS:
+                if apart and clock.now_ns() - held_from >= slice_ns:
                     await asyncio.sleep(0)
                     held_from = clock.now_ns()
             self.updates_processed += count
