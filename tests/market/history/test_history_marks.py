@@ -77,3 +77,15 @@ def test_the_same_whenever_asked_and_nothing_before_the_listing() -> None:
     assert listed + FUNDING_INTERVAL_MS > first.funding_ms - FUNDING_INTERVAL_MS >= listed - FUNDING_INTERVAL_MS
     assert MARKS.klines("DOGEUSDT", PriceKind.MARK, "1m", 0, None, 1, NOW)[0].open_ms >= listed
     assert MARKS.funding("BTCUSD_261225", None, None, 5, NOW) == []  # a delivery contract has none
+
+
+def test_a_cold_interval_s_paths_are_drawn_an_hour_a_piece_before_its_marks() -> None:
+    # a cold funding interval of marks was one piece of 10-25 ms, half of it drawing its
+    # paths' minutes; they come first, a cold hour a piece, and the bars are the same
+    cold = PastMarks(SimulatedPast(INSTRUMENTS, seed=7, actions_per_s=400.0))
+    start = AT - FUNDING_INTERVAL_MS
+    pieces = list(cold.kline_pieces("SOLUSDT", PriceKind.MARK, "1m", start, None, 1000, NOW))
+    intervals = -(-(1000 * MINUTE_MS) // FUNDING_INTERVAL_MS)  # the intervals the bars lie in
+    assert len(pieces) >= intervals * 9  # each interval's nine hours, then the interval itself
+    made = cold.klines("SOLUSDT", PriceKind.MARK, "1m", start, None, 1000, NOW)
+    assert made == MARKS.klines("SOLUSDT", PriceKind.MARK, "1m", start, None, 1000, NOW)

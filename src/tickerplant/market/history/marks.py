@@ -211,6 +211,7 @@ class PastMarks:
             return
         for n in range(first_ms // FUNDING_INTERVAL_MS, (end_ms - 1) // FUNDING_INTERVAL_MS + 1):
             if (symbol, n) not in self._intervals:
+                yield from self._interval_paths(symbol, n)
                 self._interval(symbol, n)
                 yield
 
@@ -248,6 +249,7 @@ class PastMarks:
             last_ms = close_time(interval, t)
             for n in range(first_ms // FUNDING_INTERVAL_MS, last_ms // FUNDING_INTERVAL_MS + 1):
                 if (symbol, n) not in self._intervals:
+                    yield from self._interval_paths(symbol, n)
                     self._interval(symbol, n)
                     yield None
             self._bar(symbol, kind, interval, t)
@@ -363,6 +365,14 @@ class PastMarks:
         return PastFunding(symbol, end, rate, mark)
 
     # -- one funding interval's minutes ---------------------------------------------------
+
+    def _interval_paths(self, symbol: str, n: int) -> Iterator[None]:
+        """The paths' minutes ``_make_interval`` reads (its own and its index's), drawn an
+        hour a piece before it: a cold interval was one piece of 10-25 ms, half of it these."""
+        first, past = n * _INTERVAL_MINUTES - _BASIS_MINUTES, self.past
+        paths = {id(t.path): t.path for t in (past.tape(symbol), past.tape(self.reference(symbol)))}
+        for path in paths.values():
+            yield from path.minute_pieces(first, _BASIS_MINUTES + _INTERVAL_MINUTES)
 
     def _interval(self, symbol: str, n: int) -> _Interval:
         return self._intervals.get((symbol, n), lambda: self._make_interval(symbol, n))
