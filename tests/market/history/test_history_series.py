@@ -4,8 +4,11 @@ the same past whenever the server starts."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.history.series import SimulatedPast, aggregate
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.klines.candles import INTERVALS, close_time
@@ -123,3 +126,17 @@ def test_a_later_history_start_serves_less_of_the_same_past() -> None:
 
 def test_no_second_klines_in_the_past() -> None:
     assert PAST.klines("BTCUSDT", "1s", NOW - HOUR_MS, None, 10, NOW) == []
+
+
+def test_the_listing_the_live_market_starts_from_has_the_source_s_past() -> None:
+    # the simulator lists each instrument at the price its past ends at (feeds/simulator/
+    # pump.py); the gateways answer from the past of that listing: the same past object as
+    # the source's, whose caches its warm start filled (a past of its own drew again every
+    # minute, count and path the warm start had, each cold piece of a REST burst 10-25 ms)
+    listed = [i for m in Market for i in catalogue(m, NOW)]
+    spec = PastSpec(7, 400.0, NOW, None, NOW - DAY_MS)
+    source = SimulatedPast.of(listed, spec)
+    priced = [dataclasses.replace(i, initial_price=source.price_at(i.symbol, NOW)) for i in listed]
+    assert any(p.initial_price != i.initial_price for p, i in zip(priced, listed, strict=True))
+    assert SimulatedPast.of(priced, spec) is source
+    assert SimulatedPast.of(priced, PastSpec(8, 400.0, NOW, None, NOW - DAY_MS)) is not source

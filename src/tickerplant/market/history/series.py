@@ -18,6 +18,7 @@ is served (``until_ms``: the minute the live market starts in is live, not past)
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 
 from tickerplant.market.history import farming
@@ -94,9 +95,13 @@ class SimulatedPast:
     def of(cls, instruments: Iterable[Instrument], spec: PastSpec) -> SimulatedPast:
         """The past of ``instruments`` under ``spec``: one object for equal arguments in a
         process (at most ``_PASTS_KEPT``), so that its bounded caches serve every server
-        the process starts (tests start thousands; a past is a pure function of them)."""
+        the process starts (tests start thousands; a past is a pure function of them).
+        An instrument is read as the past reads it, its price the reference's (``_reference``):
+        the listing the live market starts from (each price where the past ends, pump.py)
+        has the source's past, warm from its warm start, not one of its own."""
         listed = tuple(instruments)
-        key = (listed, spec.seed, spec.actions_per_s, spec.history_start_ms)
+        read = tuple(replace(i, initial_price=_reference(i)) for i in listed)
+        key = (read, spec.seed, spec.actions_per_s, spec.history_start_ms)
         found = _PASTS.get(key)
         if found is None:
             found = cls(listed, spec.seed, spec.actions_per_s, spec.history_start_ms)
