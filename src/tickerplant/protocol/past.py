@@ -16,9 +16,10 @@ start, the first ``limit`` in time order, past then live; up to an end (or the l
 the last ``limit``, live then as much past as is missing.
 
 The past never changes, so what a query takes from it is kept (``ANSWERS_KEPT`` of each
-kind, the least recently used dropped first): a klines query's past rows as their encoded
-bytes, funding events, price bars. A client polling the latest 1,500 klines pays for the
-past once; each answer after is the live part and a copy of bytes (the stall bursts).
+kind, the least recently used dropped first): a klines or price klines query's past rows
+as their encoded bytes, funding events. A client polling the latest 1,500 klines or mark
+price klines pays for the past once; each answer after is the live part and a copy of
+bytes (the stall bursts).
 """
 
 from __future__ import annotations
