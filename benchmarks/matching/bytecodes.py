@@ -62,11 +62,9 @@ def bytecodes(run: Callable[[], object], harness: Iterable[Callable[..., Any]]) 
     return count
 
 
-def a_command(
-    run: Callable[[Sequence[C]], object], made: Sequence[C], harness: Callable[..., Any]
-) -> float:
-    """Bytecodes a command of ``made`` for ``run``, which gives them to ``harness`` (one of
-    the scenario's ``run_*``): a run of them less a run of none."""
-    every = bytecodes(lambda: run(made), (run, harness))
-    none = bytecodes(lambda: run(made[:0]), (run, harness))
+def a_command(run: Callable[[Sequence[C]], object], made: Sequence[C], *harness: Callable[..., Any]) -> float:
+    """Bytecodes a command of ``made`` for ``run``, which gives them to ``harness`` (the
+    scenario's ``run_*`` and the loop it times): a run of them less a run of none."""
+    every = bytecodes(lambda: run(made), (run, *harness))
+    none = bytecodes(lambda: run(made[:0]), (run, *harness))
     return (every - none) / len(made)

@@ -31,9 +31,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from .parts import resting_price, taking_price
+from .parts import as_served, resting_price, taking_price
 
-__all__ = ["Lean", "run_lean"]
+__all__ = ["Lean", "lean_loop", "run_lean"]
 
 _E8 = 100_000_000  # money in 1e-8 of USDT
 _WHOLE = 100 * 1000  # price units × quantity units in one USDT (BTCUSDT: 2 and 3 decimals)
@@ -297,6 +297,11 @@ def run_lean(made: Sequence[tuple[str, int, int, int]], accounts: int, bids: Seq
              asks: Sequence[tuple[int, int]], mid: int) -> float:  # fmt: skip
     """Commands a second of the mix (``scenario.commands``), placed as ``run_venue`` places them."""
     lean = Lean(accounts, bids, asks, mid)
+    with as_served():
+        return lean_loop(made, lean, mid)
+
+
+def lean_loop(made: Sequence[tuple[str, int, int, int]], lean: Lean, mid: int) -> float:
     apply = lean.apply
     resting: list[tuple[int, int, int] | None] = []
     started = time.perf_counter()
