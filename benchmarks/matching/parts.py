@@ -86,14 +86,18 @@ class Kinds:
             try:
                 return apply(command, now_ms)
             finally:
-                kind = type(command).__name__
-                if type(command) is Place:
-                    kind = f"{kind} {command.order.time_in_force.name}"
-                spent = self.spent.setdefault(kind, [0, 0])
-                spent[0] += 1
-                spent[1] += clock() - started
+                self.add(command, clock() - started)
 
         return timed_apply
+
+    def add(self, command: Any, spent: int) -> None:
+        """One more ``command`` of its kind, which took ``spent`` (ns, or what else is counted)."""
+        kind = type(command).__name__
+        if type(command) is Place:
+            kind = f"{kind} {command.order.time_in_force.name}"
+        kept = self.spent.setdefault(kind, [0, 0])
+        kept[0] += 1
+        kept[1] += spent
 
     def report(self, commands: int) -> str:
         """Each kind's µs a call and its calls, then all of them a command (``commands``)."""

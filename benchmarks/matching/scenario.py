@@ -49,7 +49,7 @@ from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order
 
 from ..harness.report import Target, verdict
-from .bytecodes import a_command
+from .bytecodes import CountedKinds, a_command
 from .floor import BareBook
 from .instructions import instructions
 from .lean import lean_loop, run_lean
@@ -253,6 +253,9 @@ def print_bytecodes(first: list[Command], accounts: int) -> None:
     print(f"  Python bytecodes a command (the mix's first {len(first):,}, traced: a count the machine"
           f" does not move): floor {floor:,.0f}, lean core {lean:,.0f}, venue {venue:,.0f}"
           f" ({venue / lean:.1f}× the lean core's)")  # fmt: skip
+    kinds = CountedKinds()
+    run_venue(list(first), accounts, Counting(), kinds)
+    print(f"  the venue's by the command's kind (each counted apart): {kinds.report(len(first))}")
 
 
 def print_instructions(commands: int, accounts: int) -> None:
