@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from tickerplant.market.history import series
 from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.history.series import SimulatedPast, aggregate
 from tickerplant.market.instruments import Market, catalogue
@@ -94,7 +95,12 @@ def test_trades_page_by_id_and_by_time() -> None:
     assert PAST.trades("ETHUSDT", None, NOW - 10, None, 10, NOW) == []
 
 
-def test_caches_stay_within_their_bounds() -> None:
+def test_caches_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the bounds the caches' memory at most is figured from (the module's docstring)
+    assert (series._MINUTE_HOURS_KEPT, series._HOURS_KEPT, series._DAYS_KEPT) == (256, 8192, 8192)
+    # the hours' bound reached at an eighth of its size: the same LRU, reached by 60 cold days
+    # instead of 400 (~12 ms of CPU each: 400 took ~5 s, the test's whole cost)
+    monkeypatch.setattr(series, "_HOURS_KEPT", 1024)
     past = _past()
     served = past.klines("BTCUSDT", "1h", NOW - 20 * DAY_MS, None, 20 * 24, NOW)
     minutes, hours, days = past.cached()
@@ -106,11 +112,11 @@ def test_caches_stay_within_their_bounds() -> None:
     past.klines("BTCUSDT", "1m", NOW - 10 * DAY_MS, None, 1500, NOW)
     past.klines("BTCUSDT", "1m", NOW - 5 * DAY_MS, None, 1500, NOW)
     past.klines("BTCUSDT", "1m", NOW - 2 * DAY_MS, None, 1500, NOW)
-    # 400 days (~5 ms each, drawn whole): their 9,600 hours are past the 8,192 kept, so the
-    # hours' bound is reached, not just respected (1,000 days took 2.5 times the CPU for it)
-    past.klines("BTCUSDT", "1d", None, None, 400, NOW)
+    # 80 days (the last 20 of them kept already, drawn whole): their 1,920 hours are past the
+    # 1,024 kept, so the hours' bound is reached, not just respected
+    past.klines("BTCUSDT", "1d", None, None, 80, NOW)
     minutes, hours, days = past.cached()
-    assert minutes <= 256 and hours == 8192 and days <= 8192
+    assert minutes <= 256 and hours == 1024 and days <= 8192
 
 
 def test_a_later_history_start_serves_less_of_the_same_past() -> None:
