@@ -20,10 +20,20 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ports import free_port
 
 from tickerplant import app
+from tickerplant.admin import accounts
 from tickerplant.market.instruments import Market
 from tickerplant.venue.wire.administration import trading_view
 
 STILL = {"actions_per_s": 1e-9}
+
+
+@pytest.fixture
+def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delete's settle (``SETTLE_S``, a second of wall time) made a hundredth of it: it lets
+    what the server authorized before the delete be journaled, and these tests delete only
+    once every request they sent is answered (committed). The settle itself is
+    tests/venue/test_account_delete.py's."""
+    monkeypatch.setattr(accounts, "SETTLE_S", 0.01)
 
 
 async def call(session: aiohttp.ClientSession, base: str, method: str, path: str, body: Any = None) -> Any:
@@ -34,7 +44,7 @@ async def call(session: aiohttp.ClientSession, base: str, method: str, path: str
 
 
 async def test_accounts_and_keys_over_the_admin_listener(
-    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    start_server: StartServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, quick_settle: None
 ) -> None:
     plant = await start_server(simulator=STILL, venue_db=str(tmp_path / "venue.db"), admin_port=free_port())
     base = plant.admin_url()
@@ -199,7 +209,7 @@ async def test_a_disabled_accounts_user_data_stream_is_ended_at_its_next_event(
 
 
 async def test_an_account_holding_orders_or_a_position_is_not_deleted(
-    start_server: StartServer, tmp_path: Path
+    start_server: StartServer, tmp_path: Path, quick_settle: None
 ) -> None:
     """Deleting an account while it holds a resting order, an algo order or a position is
     refused, naming them (they would go on trading, be funded and liquidated for an account
