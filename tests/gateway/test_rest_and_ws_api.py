@@ -67,6 +67,7 @@ async def test_rest_endpoints_headers_and_shared_weight(start_server: StartServe
     assert ping.headers["Content-Type"] == "application/json"
     assert ping.headers["X-MBX-USED-WEIGHT-1M"] == "1"
     assert ping.headers["Access-Control-Allow-Origin"] == "*", "a page on another origin reads REST"
+    assert ping.headers["Access-Control-Allow-Methods"] == "GET, POST, PUT, DELETE, OPTIONS"  # part 1 §7.3
     info = await get(plant, Market.UM, "/fapi/v1/exchangeInfo")
     assert {s["symbol"] for s in info.body["symbols"]} >= {"BTCUSDT", "ETHUSDT"}
     async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:  # the handshake costs 5

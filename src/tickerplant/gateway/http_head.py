@@ -13,8 +13,10 @@ those itself, each with a status that says what is wrong and a short fixed body:
   (RFC 9110 §15.6.6), which HTTP/1.0 shares with HTTP/1.1; what refuses it is that a
   WebSocket handshake is an HTTP/1.1 request (RFC 6455 §4.1) and the listeners speak
   HTTP/1.1 only;
-- a method other than GET, POST, PUT and DELETE (Binance's, trading part 1 §3.1): 405
-  with ``Allow: GET, POST, PUT, DELETE`` (RFC 9110 §15.5.6); to HEAD without the body
+- a method other than GET, POST, PUT and DELETE (Binance's, trading part 1 §3.1) and
+  OPTIONS (a browser's CORS preflight, answered by the listener: ``responses.PREFLIGHT``):
+  405 with ``Allow: GET, POST, PUT, DELETE, OPTIONS`` (RFC 9110 §15.5.6, the methods
+  Binance's ``Access-Control-Allow-Methods`` names, part 1 §7.3); to HEAD without the body
   (§9.3.2);
 - a request line that is not three words: 400.
 
@@ -57,16 +59,17 @@ from http import HTTPStatus
 from typing import NamedTuple
 
 __all__ = [
-    "END", "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "Refusal", "RequestHeads",
-    "body_length", "expects_continue", "fields_refusal", "head_refusal", "http_date", "keeps_alive",
-    "line_refusal", "lines_body_length", "lines_refusal",
+    "END", "MAX_BODY_BYTES", "MAX_HEADER_FIELDS", "MAX_HEAD_BYTES", "METHODS", "PREFLIGHT", "Refusal",
+    "RequestHeads", "body_length", "expects_continue", "fields_refusal", "head_refusal", "http_date",
+    "keeps_alive", "line_refusal", "lines_body_length", "lines_refusal",
 ]  # fmt: skip
 
 MAX_HEAD_BYTES = 16 * 1024  # picows' bound on a request head, the blank line excluded
 MAX_HEADER_FIELDS = 128  # picows' bound on the header fields of a request
 MAX_BODY_BYTES = 64 * 1024  # a request body's bound (the module's docstring)
 METHODS = (b"GET", b"POST", b"PUT", b"DELETE")  # Binance's REST methods (trading part 1 §3.1)
-_ALLOW = (("Allow", "GET, POST, PUT, DELETE"),)
+PREFLIGHT = b"OPTIONS"  # a CORS preflight (the Fetch standard's), which Binance's fapi allows (part 1 §7.3)
+_ALLOW = (("Allow", "GET, POST, PUT, DELETE, OPTIONS"),)
 END = b"\r\n\r\n"  # a head's blank line, after its last field's CRLF
 _VERSION = re.compile(rb"HTTP/(\d)\.(\d)")
 
@@ -207,7 +210,7 @@ def line_refusal(line: bytes) -> Refusal | None:
     if len(words) != 3:
         return Refusal(HTTPStatus.BAD_REQUEST, b"Malformed request line\n")
     method, _, version = words
-    if version == b"HTTP/1.1" and method in METHODS:  # every request a client means
+    if version == b"HTTP/1.1" and (method in METHODS or method == PREFLIGHT):  # every request a client means
         return None
     numbers = _VERSION.fullmatch(version)
     if numbers is None:
@@ -216,7 +219,7 @@ def line_refusal(line: bytes) -> Refusal | None:
         return Refusal(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, b"HTTP/1.1 required\n")
     if numbers[2] != b"1":
         return Refusal(HTTPStatus.BAD_REQUEST, b"HTTP/1.1 required\n")
-    if method not in METHODS:
+    if method not in METHODS and method != PREFLIGHT:
         head_only = method == b"HEAD"
         return Refusal(HTTPStatus.METHOD_NOT_ALLOWED, b"Method not allowed\n", _ALLOW, head_only=head_only)
     return None

@@ -1,5 +1,6 @@
 """The HTTP answers a market listener writes itself: JSON (the control paths, refusals),
-REST's (with Binance's weight headers, spec §7.1) and the public archive's files."""
+REST's (with Binance's weight headers, spec §7.1), a browser's CORS preflight answered and
+the public archive's files."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from tickerplant.protocol.archive import ArchiveAnswer
 from tickerplant.protocol.rest import RestAnswer
 
 __all__ = [
-    "JOINED_BELOW", "OK_KEPT_ALIVE", "answer_bytes", "file_response", "json_response", "rest_head",
-    "rest_parts", "rest_response", "status_line",
+    "JOINED_BELOW", "OK_KEPT_ALIVE", "answer_bytes", "file_response", "json_response", "preflight_response",
+    "rest_head", "rest_parts", "rest_response", "status_line",
 ]  # fmt: skip
 
 
@@ -42,13 +43,15 @@ def status_line(status: int) -> tuple[HTTPStatus, bytes]:
     return made
 
 
+# What every REST answer says to a browser, as Binance's fapi answers do (trading part 1
+# §7.3, a captured 401's fields): any origin may read it, by the four methods and a
+# preflight. A page served elsewhere (the admin listener's dashboard, a trader's own page)
+# reads public market data so.
+_CORS = b"Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, POST, PUT, DELETE, OPTIONS\r\n"
 # The fields of every REST answer. The IP's weight in the current minute goes under both
-# names Binance writes it (spec §7.1; clients read either, some only the first). Any origin
-# may read public market data: a page served elsewhere (the admin listener's dashboard, a
-# trader's own page) reads REST as a browser client.
+# names Binance writes it (spec §7.1; clients read either, some only the first).
 _REST_FIELDS = (
-    b"Content-Type: application/json\r\nX-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n"
-    b"Access-Control-Allow-Origin: *\r\n"
+    b"Content-Type: application/json\r\nX-MBX-USED-WEIGHT: %d\r\nX-MBX-USED-WEIGHT-1M: %d\r\n" + _CORS
 )
 # A 200's whole head on a kept-alive connection, with the weight (twice), the answer's own
 # fields (an order's counts; b"" for none), the date and the length to fill in:
@@ -107,6 +110,25 @@ def rest_response(answer: RestAnswer, again: Repeatable | None = None) -> WSUpgr
     response.head = rest_head(answer)
     response.parts = answer.parts
     response.again = again
+    return WSUpgradeResponseWithListener(response, None)
+
+
+def preflight_response() -> WSUpgradeResponseWithListener:
+    """The answer to an ``OPTIONS`` request, a browser's CORS preflight (the Fetch standard),
+    on any path, before a signed, ``PUT`` or ``DELETE`` call from a page on another origin:
+    200, no body, ``_CORS``'s fields, no weight counted. It names no
+    ``Access-Control-Allow-Headers``, as Binance's preflight names none a client sends: a
+    browser then refuses a call carrying ``X-MBX-APIKEY`` ("Request header field
+    x-mbx-apikey is not allowed by Access-Control-Allow-Headers in preflight response", the
+    error browser users of ccxt and Binance's clients report), so what a page can call here
+    is what it can call on Binance: public market data."""
+    response = PartsResponse()
+    response.version, response.headers = b"HTTP/1.1", CIMultiDict()
+    response.status = status_line(200)[0]
+    response.body = None
+    response.head = status_line(200)[1] + _CORS + b"Content-Length: 0\r\n"
+    response.parts = (b"",)
+    response.again = None
     return WSUpgradeResponseWithListener(response, None)
 
 

@@ -31,6 +31,7 @@ from tickerplant.gateway.fault_gate import fault_gate
 from tickerplant.gateway.fault_market import publishing
 from tickerplant.gateway.fault_ws import FaultedWs
 from tickerplant.gateway.front_door import FrontDoor
+from tickerplant.gateway.http_head import PREFLIGHT
 from tickerplant.gateway.listening import reserve, serve
 from tickerplant.gateway.log_budget import LogBudget
 from tickerplant.gateway.market_streams import StreamSurface
@@ -38,7 +39,7 @@ from tickerplant.gateway.memory_trim import AllocatorTrim
 from tickerplant.gateway.order_latency import latent_route, latent_ws, order_path
 from tickerplant.gateway.picows_log import gated_picows_logger, listener_logger
 from tickerplant.gateway.picows_server import AwaitedRoute, LaterRoute, Routed, asks_to_upgrade
-from tickerplant.gateway.responses import json_response, rest_response
+from tickerplant.gateway.responses import json_response, preflight_response, rest_response
 from tickerplant.gateway.rest_repeat import RestCall
 from tickerplant.gateway.rest_turns import RestTurns
 from tickerplant.gateway.send_budget import SendBudget, machine_default
@@ -273,9 +274,11 @@ class Listener:
     def route(
         self, request: WSUpgradeRequest, ip: str, body: bytes = b""
     ) -> Routed | LaterRoute | AwaitedRoute | None:
-        """The answer to ``request`` from ``ip`` with ``body`` (``http_head``: GET, POST, PUT
-        or DELETE). Only the private routes take another method than GET; on any other path
-        one is Binance's 404 ``-5000`` naming it (trading part 1 §6.2)."""
+        """The answer to ``request`` from ``ip`` with ``body`` (``http_head``: GET, POST, PUT,
+        DELETE, or OPTIONS: a browser's preflight, on any path). Only the private routes take
+        another method than GET; elsewhere one is Binance's 404 ``-5000`` (part 1 §6.2)."""
+        if request.method == PREFLIGHT:
+            return preflight_response()
         assert self.streams is not None
         raw_path, _, raw_query = request.path.partition(b"?")
         # a private route by its bytes, nothing decoded (a control path's text goes first)
@@ -398,10 +401,8 @@ class Listener:
             return
         closed = self.streams.close_carrying(streams, closing(CLOSE_UPSTREAM_LOST, reason))
         if closed:
-            log.warning(
-                "%s: closed %d stream connections: %s", self.market.value, closed, reason,
-                extra={"market": self.market.value, "code": CLOSE_UPSTREAM_LOST},
-            )  # fmt: skip
+            log.warning("%s: closed %d stream connections: %s", self.market.value, closed, reason,
+                        extra={"market": self.market.value, "code": CLOSE_UPSTREAM_LOST})  # fmt: skip
 
     async def finish(self, reason: str, *, failed: bool = False, drain_s: float = 60.0) -> None:
         """The source ended: every stream connection is closed, normally (1000) or, when
@@ -439,8 +440,7 @@ class Listener:
             return
         self.allocator_trim.close()
         self._server.close()
-        connections = [*(self.streams.connections if self.streams else ()), *self.ws_api_connections]
-        for connection in connections:
+        for connection in [*(self.streams.connections if self.streams else ()), *self.ws_api_connections]:
             connection.close(CLOSE_SHUTDOWN)
         for door in list(self._doors):
             door.shut()
