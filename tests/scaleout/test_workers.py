@@ -1,7 +1,8 @@
 """`tickerplant serve --workers 2` as a user runs it: a private nats-server that takes only
 clients with the run's token (which no process' command line shows), a plant and two
 gateways sharing the ports; a killed gateway is restarted and said so while the other
-serves on; SIGTERM stops every process."""
+serves on; SIGTERM stops every process, the gateways' clients reading 1001 "Server shutting
+down" (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import nats
 import nats.errors
 import pytest
 import websockets
+from rawws import CLOSE, RawWebSocket, close_code
 from served_workers import recent_past
 from timing import SECONDS, eventually
 
@@ -93,7 +95,13 @@ async def test_serve_workers_shares_the_ports_restarts_a_gateway_and_stops_on_si
         assert (await asyncio.to_thread(_book_ticker, port))["symbol"] == "BTCUSDT"
         await eventually(lambda: len(re.findall(r"gateway 1 started", "".join(log))) == 2, 20 * SECONDS)
         pids["gateway 1 again"] = int(re.findall(r"gateway 1 started \(pid (\d+)\)", "".join(log))[-1])
+        # held through the stop: a stream and the WebSocket API, whichever gateway took each
+        held = [await RawWebSocket.connect(port, path) for path in ("/ws/btcusdt@bookTicker", "/ws-fapi/v1")]
+        assert [ws.status for ws in held] == [101, 101]
         server.send_signal(signal.SIGTERM)
+        for ws in held:
+            assert close_code(await ws.recv_until(CLOSE, 30 * SECONDS)) == (1001, "Server shutting down")
+            await ws.close()
         async with asyncio.timeout(30 * SECONDS):
             assert await server.wait() == 0, "".join(log)
         await eventually(lambda: not any(_alive(pid) for pid in pids.values()), 10 * SECONDS)
