@@ -37,21 +37,23 @@ def _key(rng: random.Random) -> str:
 async def test_listen_key_names_by_the_hundred_hold_no_memory(start_server: StartServer) -> None:
     still = {"actions_per_s": 1e-9}  # a market that does not move: nothing else allocates meanwhile
     clock = ManualClock()
-    plant = await start_server(clock=clock, simulator=still, admin_port=free_port())
+    # as many messages a second as the test sends (10 by default, §3.4): the clock stands still,
+    # where moving it 250 ms a message had the server work out 150 s of marks and candles
+    plant = await start_server(
+        clock=clock, simulator=still, admin_port=free_port(), limits={"max_incoming_rate": 1_000_000}
+    )
     rng = random.Random(5)
     tables = [plant.listeners[market].streams.fanout.sent for market in Market]  # type: ignore[union-attr]
 
     async def made_up(count: int) -> None:
         """Made-up names subscribed and dropped, on one connection per market (a connection's
         head is kept in a bounded cache, not what is measured): bare keys on USDⓈ-M's user data
-        route, event names with any text after the key on COIN-M's; within 10 messages a second
-        (§3.4) on the manual clock."""
+        route, event names with any text after the key on COIN-M's."""
         for n in range(count):
             ws, names = (um, [_key(rng)]) if n % 2 else (cm, [f"{_key(rng)}@{'x' * 500}{i}" for i in range(3)])
             for method in ("SUBSCRIBE", "UNSUBSCRIBE"):
                 await ws.send(json.dumps({"method": method, "params": names, "id": 1}))
                 assert json.loads(await ws.recv()) == {"result": None, "id": 1}
-            clock.advance(250)
 
     async def scrape() -> None:
         async with aiohttp.ClientSession() as session, session.get(f"{plant.admin_url()}/metrics") as response:
@@ -75,8 +77,8 @@ async def test_listen_key_names_by_the_hundred_hold_no_memory(start_server: Star
     await um.close()
     await cm.close()
     assert [len(table) for table in tables] == entries, "no entry left for a name nobody holds"
-    # before: ~2.1 kB a name (the counts' entry, the metrics' kind, the long names); now ~0.26 kB,
-    # what 100 s of the market's time left meanwhile
+    # before: ~2.1 kB a name (the counts' entry, the metrics' kind, the long names); now ~0.08 kB
+    # (~0.26 kB when the clock moved: what the market's 100 s left meanwhile)
     assert grown < 500 * MEASURED, f"{grown:,} bytes held after {MEASURED:,} made-up names"
 
 
