@@ -63,13 +63,19 @@ async def _file(base: str, path: str) -> tuple[bytes, list[list[str]]]:
     return body, [line.split(",") for line in lines[1:]]
 
 
+# where the replays of a day's file start: its last three hours (a replay as fast as it goes
+# still ticks the plant every 250 ms of its time, 15 s of CPU for the 22 hours from 02:00 it
+# began at before; three hours hold 180 klines, a start mid-file and the file's end alike)
+REPLAYED_FROM = DAY + 21 * HOUR_MS
+
+
 async def _replayed(root: Path, path: str, body: bytes, query: str) -> object:
-    """``body`` saved under ``root`` as the archive lays it out, replayed from two hours into
-    its day to the end: the replay's answer to ``query``."""
+    """``body`` saved under ``root`` as the archive lays it out, replayed from
+    ``REPLAYED_FROM`` to the end of its day: the replay's answer to ``query``."""
     saved = root / path.removeprefix("/data/")
     saved.parent.mkdir(parents=True)
     saved.write_bytes(body)
-    replay = ReplayConfig(paths=(str(root),), speed=None, start_ms=DAY + 2 * HOUR_MS)
+    replay = ReplayConfig(paths=(str(root),), speed=None, start_ms=REPLAYED_FROM)
     replayed = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
     await replayed.start()
     try:
@@ -192,6 +198,7 @@ async def test_a_days_trades_are_the_rest_answers_and_replay_to_the_same_klines(
     # each aggregate's trades, one row each: the trade ids from the first's `f` to the last's `l`
     assert [int(t[0]) for t in trades] == list(range(int(aggregates[0][3]), int(aggregates[-1][4]) + 1))
     assert all(float(t[3]) == round(float(t[1]) * float(t[2]), 8) for t in trades[:100])  # the quote quantity
-    query = f"/fapi/v1/klines?symbol=XRPUSDT&interval=1m&startTime={DAY + 2 * HOUR_MS}&limit=1000"
+    query = f"/fapi/v1/klines?symbol=XRPUSDT&interval=1m&startTime={REPLAYED_FROM}&limit=180"
     simulated = msgspec.json.decode((await asyncio.to_thread(_get, base + query))[2])
+    assert int(simulated[-1][6]) == DAY + DAY_MS - 1  # the replayed hours' minutes, to the day's end
     assert await _replayed(tmp_path, path, body, query) == simulated  # each kline its trades' aggregate
