@@ -36,7 +36,10 @@ from tickerplant.venue.domain.money import parse_amount
 pytestmark = [pytest.mark.loopback, pytest.mark.uvloop_only]  # the server processes run uvloop
 
 SECRET = "S" * 64
+# restart_delay_s: the killed gateway and plant come back a quarter second after their exit,
+# not the default second (what is checked is what they keep; the delay is test_supervision's)
 QUICK = """
+restart_delay_s = 0.25
 venue_db = "{db}"
 legacy_fill_fields = true
 legacy_conditional_orders = ["um"]

@@ -24,7 +24,11 @@ from rawws import CLOSE, RawWebSocket, close_code
 from served_workers import recent_past
 from timing import SECONDS, eventually
 
+# restart_delay_s: the killed gateway comes back a quarter second after its exit, not the
+# default second (what is checked is that it comes back; the delay is test_supervision's)
 QUICK = """
+restart_delay_s = 0.25
+
 [simulator]
 history_s = 60
 book_levels = 20
