@@ -740,12 +740,15 @@ async def test_the_all_market_streams_carry_the_listed_symbols_alone(
     """``--relay-symbols``: Binance's all-market streams carry what its exchangeInfo lists, so the
     relay's carry its own symbols alone: a push of another is dropped, an array written again
     with the listed entries (``feeds/relay/narrowed.py``)."""
-    upstream = await start_server()
+    # the upstream's clock, driven (driven_clock): USDⓈ-M's !bookTicker is a 5 s batch (§4.1),
+    # which the system clock made the test wait out
+    clock = ManualClock()
+    upstream = await start_server(clock=clock)
     listed = {"BTCUSDT", "ETHUSDT"}
     relay = await start_relay(
         {Market.UM: upstream.url(Market.UM)}, symbols=sorted(listed), kinds=["!bookTicker", "!miniTicker@arr"]
     )
-    async with RawStreams(relay.url(Market.UM)) as client:
+    async with RawStreams(relay.url(Market.UM)) as client, driven(upstream, clock):
         await client.subscribe("!bookTicker", "!miniTicker@arr")
 
         def both(got: list[Any]) -> bool:  # an array (a second's) and a push of one symbol
