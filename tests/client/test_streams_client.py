@@ -215,7 +215,9 @@ async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartSer
     # The server's send buffer well above what a paused client can leave it holding here:
     # this is about the client's pause, not the server's cut (a loaded machine's pump
     # publishes seconds of catch-up in one batch, past the default 8 MiB)
-    plant = await start_server(simulator={"actions_per_s": 5000.0}, limits={"send_buffer_bytes": 64 << 20})
+    # A busy market (20,000 actions a second): the 6,000 items below come in a third of a
+    # second of it, where 5,000 a second left the test waiting on the market for 1.5 s
+    plant = await start_server(simulator={"actions_per_s": 20_000.0}, limits={"send_buffer_bytes": 64 << 20})
     surface = plant.listeners[Market.UM].streams
     assert surface is not None
     kinds = ("bookTicker", "trade", "depth@100ms")  # every UM symbol's: the bytes fill sockets
@@ -258,7 +260,9 @@ async def test_a_consumer_that_falls_behind_stops_reading(start_server: StartSer
 
 
 async def test_a_paused_consumer_still_gets_every_reply(start_server: StartServer) -> None:
-    plant = await start_server(simulator={"actions_per_s": 2000.0})
+    # busy enough that the reader's 500 tops come within a quarter second (at 2,000 actions a
+    # second the test waited 1.5 s on the market for them)
+    plant = await start_server(simulator={"actions_per_s": 10_000.0})
     slow = MarketStreams(plant.url(Market.CM), pause_at=100, resume_at=50)
     async with slow, MarketStreams(plant.url(Market.CM), numbers=str) as reader:
         await slow.subscribe("!bookTicker")
