@@ -27,7 +27,7 @@ from tickerplant.clock import ManualClock
 from tickerplant.config import SimulatorConfig
 from tickerplant.feeds import Backlog
 from tickerplant.feeds.simulator.pump import Dispatcher, SimulatedMarket
-from tickerplant.market.demand import Demand
+from tickerplant.market.demand import Demand, Subscribed
 from tickerplant.market.derivatives.mark_streams import FundingEvent
 from tickerplant.market.derivatives.open_interest import PERIOD_MS
 from tickerplant.market.instruments import Market
@@ -62,6 +62,8 @@ def views() -> dict[Market, MarketView]:
     prepared = asyncio.run(market.prepare())
     bus = LocalBus()
     plants = {m: Plant(m, insts, now_ms=prepared.start_ms) for m, insts in prepared.instruments.items()}
+    for plant in plants.values():
+        plant.follow(Subscribed())
     views = {m: MarketView(m, insts) for m, insts in prepared.instruments.items()}
     for m, view in views.items():
         bus.subscribe(m, view.receive)
