@@ -95,9 +95,9 @@ async def test_rest_endpoints_headers_and_shared_weight(start_server: StartServe
         used = int(depth.headers["X-MBX-USED-WEIGHT-1M"])
         depth = await get(plant, Market.CM, f"/dapi/v1/{path}?pair=BTCUSD")
         assert (depth.status, int(depth.headers["X-MBX-USED-WEIGHT-1M"]) - used) == (200, weight), path
-    async with websockets.connect(plant.url(Market.CM) + "/ws-dapi/v1") as api:
+    async with websockets.connect(plant.url(Market.UM) + "/ws-fapi/v1") as api:
         counts = []
-        for asked in ({"symbol": "BTCUSD_PERP", "limit": 5}, {"symbol": "BTCUSD_PERP"}):
+        for asked in ({"symbol": "BTCUSDT", "limit": 5}, {"symbol": "BTCUSDT"}):
             await api.send(json.dumps({"id": 1, "method": "depth", "params": asked}))
             counts.append(json.loads(await api.recv())["rateLimits"][0]["count"])
     assert counts[1] - counts[0] == 10
@@ -174,10 +174,13 @@ async def test_ws_api_ban_closes_the_connection(start_server: StartServer) -> No
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
-async def test_coin_m_ws_api(start_server: StartServer) -> None:
+async def test_the_coin_m_ws_api_answers_no_market_data(start_server: StartServer) -> None:
+    """COIN-M's WebSocket API has no market-data method (trading part 1 §8.7: Binance documents
+    none, its COIN-M SDK has none): each is an unknown method there, as on Binance, where a
+    bot asking one would be refused; COIN-M's market data is REST's and the streams'."""
     plant = await start_server()
     async with websockets.connect(plant.url(Market.CM) + "/ws-dapi/v1") as api:
-        await api.send('{"id":"q","method":"depth","params":{"symbol":"BTCUSD_PERP","limit":5}}')
-        reply = json.loads(await api.recv())
-    assert reply["status"] == 200 and reply["result"]["symbol"] == "BTCUSD_PERP"
-    assert all(q.isdigit() for _, q in reply["result"]["bids"])  # contracts
+        for method in ("depth", "ticker.book", "ticker.price"):
+            await api.send(json.dumps({"id": "q", "method": method, "params": {"symbol": "BTCUSD_PERP"}}))
+            reply = json.loads(await api.recv())
+            assert (reply["status"], reply["error"]) == (400, {"code": -1000, "msg": f"Unknown method '{method}'."})

@@ -210,7 +210,10 @@ def test_429_then_418_and_close() -> None:
 
 def test_coin_m_shapes() -> None:
     _, _, api, rest = market(Market.CM, pair="BTCUSD")
-    book = call(api, {"id": 1, "method": "ticker.book", "params": {"symbol": "BTCUSD_PERP"}})["result"]
+    # COIN-M's WebSocket API has no market-data method (trading part 1 §8.7): unknown there
+    refused = call(api, {"id": 1, "method": "ticker.book", "params": {"symbol": "BTCUSD_PERP"}})
+    assert (refused["status"], refused["error"]["code"]) == (400, -1000)
+    book = msgspec.json.decode(rest.answer("/dapi/v1/ticker/bookTicker", "symbol=BTCUSD_PERP", "ip", T0).body)[0]
     assert list(book) == ["lastUpdateId", "symbol", "pair", "bidPrice", "bidQty", "askPrice", "askQty", "time"]
     answer = rest.answer("/dapi/v1/ticker/price", "symbol=BTCUSD_PERP", "ip", T0)
     rows = msgspec.json.decode(answer.body)

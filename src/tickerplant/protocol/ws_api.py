@@ -5,7 +5,8 @@ request, ``{"id":…,"status":…,"result"|"error":…,"rateLimits":[…]}`` wit
 as sent. Weight is charged per IP against the budget REST shares (§5.5); over it the
 reply is 429, and an IP that keeps going is banned: 418, and the connection closes.
 Signature fields (`apiKey`, `timestamp`, `signature`, `recvWindow`) are ignored on these
-public methods (§5.2).
+public methods (§5.2), which USDⓈ-M's WebSocket API alone answers: COIN-M's has no
+market-data method (trading part 1 §8.7), and names one as unknown (``-1000``).
 
 A request is read once into a small struct (id, method, params left as bytes), and what is
 a function of its method and params alone (the method, the params as read, the weight,
@@ -29,6 +30,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
+from tickerplant.market.instruments import Market
 from tickerplant.market.plant.view import SymbolView
 from tickerplant.protocol.errors import CLOSE_BANNED, CloseReason, RequestRefused, mandatory, not_valid
 from tickerplant.protocol.json_errors import NotJson, parse_json
@@ -41,7 +43,7 @@ __all__ = [
     "limits_shown",
 ]  # fmt: skip
 
-WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6)
+WS_API_METHODS = ("ticker.price", "ticker.book", "depth")  # the market-data methods (§6), USDⓈ-M's alone
 OTHER_METHOD = "other"  # a request's method label when it names none of them: a client's text never is
 
 _encode = msgspec.json.encode
@@ -159,7 +161,11 @@ class WsApi:
         self.data = data
         self.weight = weight
         self.private: PrivateMethods | None = None  # the trading methods, where a venue serves them
-        self._methods = {name: data.methods[name] for name in WS_API_METHODS}
+        # USDⓈ-M's WebSocket API answers market data (§6). COIN-M's documents none, and Binance's
+        # COIN-M SDK has none (trading part 1 §8.7: session, order, account and user data
+        # stream methods only): there they are unknown methods, -1000, as every other name is
+        um = data.market is Market.UM
+        self._methods = {name: data.methods[name] for name in WS_API_METHODS} if um else {}
         self._kept: dict[tuple[str, bytes, bool], _Kept] = {}
         self._limits_for = -1  # the weight limit _limits_head was written for
         self._limits_head = b""
