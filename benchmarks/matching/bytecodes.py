@@ -71,32 +71,25 @@ def a_command(run: Callable[[Sequence[C]], object], made: Sequence[C], *harness:
 
 
 class CountedKinds(Kinds):
-    """``Kinds`` counting each command's bytecodes (``Engine.apply`` and what it calls) in
-    place of its time: a move's, a GTC's, an IOC's and a cancel's own count, which the
-    machine does not move either (what a change to one kind of command buys, read apart)."""
+    """``Kinds`` counting each command's bytecodes (``Engine.apply`` and what it calls:
+    ``bytecodes``) in place of its time: a move's, a GTC's, an IOC's and a cancel's own count,
+    which the machine does not move either (what a change to one kind of command buys, read
+    apart). A refusal's are counted as its command's."""
 
     def timed(self, apply: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
-        count = 0
-
-        def each(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
-            nonlocal count
-            if event == "opcode":
-                count += 1
-            return each
-
-        def called(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
-            frame.f_trace_opcodes = True
-            return each
-
         def counted_apply(command: Any, now_ms: int) -> Any:
-            nonlocal count
-            count = 0
-            sys.settrace(called)
-            try:
-                return apply(command, now_ms)
-            finally:
-                sys.settrace(None)
-                self.add(command, count)
+            made: list[Any] = []
+
+            def run() -> None:  # the harness' frame, not counted
+                try:
+                    made.append(apply(command, now_ms))
+                except Exception as refusal:
+                    made.append(refusal)
+
+            self.add(command, bytecodes(run, ()))
+            if isinstance(made[0], Exception):
+                raise made[0]
+            return made[0]
 
         return counted_apply
 
