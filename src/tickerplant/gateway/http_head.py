@@ -14,7 +14,7 @@ those itself, each with a status that says what is wrong and a short fixed body:
   WebSocket handshake is an HTTP/1.1 request (RFC 6455 §4.1) and the listeners speak
   HTTP/1.1 only;
 - a method other than GET, POST, PUT and DELETE (Binance's, trading part 1 §3.1) and
-  OPTIONS (a browser's CORS preflight, answered by the listener: ``responses.PREFLIGHT``):
+  OPTIONS (a browser's CORS preflight, answered by the listener: ``responses.preflight_response``):
   405 with ``Allow: GET, POST, PUT, DELETE, OPTIONS`` (RFC 9110 §15.5.6, the methods
   Binance's ``Access-Control-Allow-Methods`` names, part 1 §7.3); to HEAD without the body
   (§9.3.2);
