@@ -180,6 +180,8 @@ class Tickerplant:
                 demand=self.demand,
                 accounts=self.accounts,
                 past=past,
+                # serve --replay's market data is of the replay's present (docs/replay.md)
+                market_now=self.venue_clock.now_ms if replayed else None,
             )
             for market, symbols in listed.items()
         }

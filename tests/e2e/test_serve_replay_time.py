@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import aiohttp
+import ccxt.async_support as ccxt
 import pytest
 from binance_hosts import python_binance_at
+from ccxt_hosts import point
 from public_data import BOOK_HEADER, FUNDING_HEADER, KLINE_HEADER, UM_TRADES_HEADER, write
 from timing import eventually
 
@@ -26,6 +28,7 @@ from tickerplant.venue.auth.store import AccountStore
 from tickerplant.venue.domain.money import parse_amount
 
 MIN = 60_000
+HOUR = 60 * MIN
 FUNDING = 1_704_096_000_000  # 2024-01-01 08:00 UTC
 T0 = FUNDING - MIN  # the replay's first event
 THROUGH = T0 + 20_000  # a seller through 41985
@@ -124,4 +127,43 @@ async def test_a_replay_trades_and_funds_on_its_own_time(tmp_path: Path, speed: 
         for opened in (client, cora):
             if opened is not None:
                 await opened.close_connection()
+        await server.close()
+
+
+async def test_a_replays_market_data_is_of_its_present_and_serverTime_the_servers(tmp_path: Path) -> None:
+    """``serve --replay`` answers market data at the replay's present, as the streams tell it:
+    ccxt's ``fetch_trades(symbol, since)`` at its defaults (``aggTrades`` by time, whose
+    2-day window is the market's, §7.9) reads the replayed trades, a depth snapshot is stamped
+    at the replay's time, while ``serverTime`` stays the server's own (docs/replay.md)."""
+    files(tmp_path / "files")
+    replay = ReplayConfig(paths=(str(tmp_path / "files"),), speed=None, start_ms=T0)
+    server = Tickerplant(ServerConfig(um_port=0, cm_port=0, admin_port=0, replay=replay))
+    await server.start()
+    exchange = None
+    try:
+        source = server.source
+        assert isinstance(source, ReplaySource)
+        await eventually(lambda: source.state == "finished", timeout_s=30)
+        port = server.listeners[Market.UM].port
+        um = f"http://127.0.0.1:{port}"
+        exchange = point(ccxt.binanceusdm(), {"https://fapi.binance.com": um})
+        trades = await exchange.fetch_trades("BTC/USDT:USDT", since=T0)
+        assert [(t["timestamp"], t["price"]) for t in trades] == [(THROUGH, 41985.0), (FUNDING + 30_000, 42000.1)]
+        async with aiohttp.ClientSession() as http:
+            for query in (f"startTime={T0}", f"endTime={FUNDING + MIN}", f"startTime={T0}&endTime={FUNDING}"):
+                async with http.get(f"{um}/fapi/v1/aggTrades?symbol=BTCUSDT&{query}") as answer:
+                    assert answer.status == 200, await answer.text()
+                    assert {a["T"] for a in await answer.json()} <= {THROUGH, FUNDING + 30_000}
+            async with http.get(f"{um}/fapi/v1/aggTrades?symbol=BTCUSDT&startTime={T0 - 3 * 86_400_000}") as answer:
+                assert (answer.status, (await answer.json())["code"]) == (400, -4166)  # 2 days before the replay's now
+            async with http.get(f"{um}/fapi/v1/depth?symbol=BTCUSDT&limit=5") as answer:
+                assert T0 <= (await answer.json())["E"] < FUNDING + HOUR  # the replay's present, not the wall's
+            async with http.ws_connect(f"{um.replace('http', 'ws')}/ws-fapi/v1") as ws:
+                await ws.send_json({"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": 5}})
+                assert T0 <= (await ws.receive_json())["result"]["E"] < FUNDING + HOUR
+            async with http.get(f"{um}/fapi/v1/time") as answer:
+                assert abs((await answer.json())["serverTime"] - time.time() * 1000) < 60_000  # the server's
+    finally:
+        if exchange is not None:
+            await exchange.close()
         await server.close()

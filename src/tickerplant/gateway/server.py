@@ -102,13 +102,15 @@ class Listener:
         make_weight: Callable[..., RequestWeight] = RequestWeight,  # shared across gateways, scale-out
         other_instruments: Mapping[str, Instrument] | None = None, demand: Subscribed | None = None,
         accounts: Accounts | None = None, past: PastAnswers | None = None,
+        market_now: Callable[[], int] | None = None,
     ) -> None:  # fmt: skip
         """``other_instruments``: the other market's, whose symbols' klines, continuous
         klines and mark prices this listener serves too in the 2026 payload format (§4.13).
         ``demand``: the process' streams held, which its plants follow (``market/demand.py``).
         ``accounts``: the venue's accounts and keys, which the private endpoints answer from
         (``venue/wire/rest.py``); None: no private endpoint (404 ``-5000``, as any unknown path).
-        ``past``: the simulated past the history answers reach back into (``protocol/past.py``)."""
+        ``past``: the simulated past the history answers reach back into (``protocol/past.py``).
+        ``market_now``: the market's present where it is not ``clock``'s (``RestApi``'s)."""
         self.market = market
         self._demand = demand
         self._carried = carried
@@ -125,13 +127,12 @@ class Listener:
         self.weight = make_weight(config.request_weight_per_min, counters=counters)
         self.traffic = Traffic()  # connections accepted, requests answered, closes sent
         rest_data = MarketData(self.view, cm_arrays=True, past=past)
-        # Binance's public archive layout, from the same past (protocol/archive.py)
-        self.archive = Archive.of(past, ZipPacking) if past is not None else None
+        self.archive = Archive.of(past, ZipPacking) if past is not None else None  # Binance's files
         # the fault profile's, applied around the venue (gateway/fault_gate.py); None: no faults
         faults = self.faults = fault_gate(config.faults, config.simulator.seed, clock, market)
         maintenance = faults.decider.maintenance if faults is not None else None  # the system status'
-        self.rest = RestApi(market, rest_data, self.weight, list(instruments.values()), maintenance)
-        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight)
+        self.rest = RestApi(market, rest_data, self.weight, [*instruments.values()], maintenance, market_now)
+        self.ws_api = WsApi(MarketData(self.view, cm_arrays=False, past=past), self.weight, market_now)
         coins = [inst.margin_asset for inst in instruments.values()]  # COIN-M's wallets' assets
         self.user_data = UserData(clock)  # listen keys and the user data streams (gateway/user_data.py)
         self.user_data.follow(faults)

@@ -132,6 +132,12 @@ def _no_composite_index(params: Params, now_ms: int) -> Any:
     return []
 
 
+def _at_market(market_now: Callable[[], int], answer_at: Callable[[int], Any], _server_ms: int) -> Any:
+    """``answer_at``'s answer at the market's present (``RestApi``'s ``market_now``), not the
+    server's time it was asked at."""
+    return answer_at(market_now())
+
+
 def _constant(weight: int) -> Callable[[Params], int]:
     return lambda params: weight
 
@@ -141,11 +147,18 @@ class RestApi:
 
     def __init__(
         self, market: Market, data: MarketData, weight: RequestWeight, instruments: Sequence[Instrument],
-        maintenance: Callable[[int], bool] | None = None,
+        maintenance: Callable[[int], bool] | None = None, market_now: Callable[[], int] | None = None,
     ) -> None:  # fmt: skip
         """``maintenance``: whether a fault profile's maintenance window covers the venue at
-        a time (``FaultDecider.maintenance``), which the system status tells."""
+        a time (``FaultDecider.maintenance``), which the system status tells. ``market_now``:
+        the market's present when it is not the server's time (``serve --replay``'s, the
+        replay's own: docs/replay.md): what the market data answers is of the market at that
+        time (a window back from it, a default end, the contract current then, a snapshot's
+        ``E``), while what a client does by its own clock stays on the server's time, as against
+        Binance: ``serverTime`` (``time``, ``exchangeInfo``), the weight's windows, and the
+        system status (a fault profile's windows are the server's)."""
         self.weight = weight
+        self._market_now = market_now
         prefix = "/fapi" if market is Market.UM else "/dapi"
         self._instruments = list(instruments)
         self._market = market
@@ -186,6 +199,11 @@ class RestApi:
             # venue's REST is up whenever this answers, a fault profile's maintenance aside
             "/sapi/v1/system/status": Method(_constant(1), functools.partial(_status, maintenance)),
         }
+        # answered on the server's time whatever the market's present (``market_now``)
+        self._server_time = frozenset({
+            f"{prefix}/v1/ping", f"{prefix}/v1/time", f"{prefix}/v1/exchangeInfo",
+            "/api/v3/ping", "/api/v3/time", "/api/v3/exchangeInfo", "/sapi/v1/system/status",
+        })  # fmt: skip
         self.routes.update(open_interest_routes(prefix, data))  # openInterest, openInterestHist
         self.routes.update(long_short_routes(data))  # the long/short ratios
         self.routes.update(taker_volume_routes(data))  # read from the klines, as the basis
@@ -241,6 +259,8 @@ class RestApi:
                 answer_at = method.prepared(params)
         if answer_at is None:
             answer_at = functools.partial(method.answer, params)
+        if self._market_now is not None and path not in self._server_time:
+            answer_at = functools.partial(_at_market, self._market_now, answer_at)
         return RestQuestion(answer_at, duplicate, weight, len(query) <= _CACHED_QUERY_CHARS)
 
     def ask(

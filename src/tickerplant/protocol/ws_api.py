@@ -157,9 +157,14 @@ class PrivateMethods(Protocol):
 class WsApi:
     """The WebSocket API of one market: parse, charge, answer."""
 
-    def __init__(self, data: MarketData, weight: RequestWeight) -> None:
+    def __init__(
+        self, data: MarketData, weight: RequestWeight, market_now: Callable[[], int] | None = None
+    ) -> None:
+        """``market_now``: the market's present when it is not the server's time, which its
+        market data is answered at (``rest.RestApi``'s; the weight stays on the server's)."""
         self.data = data
         self.weight = weight
+        self._market_now = market_now
         self.private: PrivateMethods | None = None  # the trading methods, where a venue serves them
         # USDⓈ-M's WebSocket API answers market data (§6). COIN-M's documents none, and Binance's
         # COIN-M SDK has none (trading part 1 §8.7: session, order, account and user data
@@ -200,8 +205,9 @@ class WsApi:
             result = kept.answer
         else:
             try:
-                answer_at = kept.answer_at
-                answer = kept.method.answer(kept.params, now_ms) if answer_at is None else answer_at(now_ms)
+                answer_at, market_now = kept.answer_at, self._market_now
+                at = now_ms if market_now is None else market_now()
+                answer = kept.method.answer(kept.params, at) if answer_at is None else answer_at(at)
             except RequestRefused as error:
                 limits = self._rate_limits(verdict.used) if kept.show_limits else None
                 return WsApiReply((self._error(request.id, error, limits),), None, kept.label, error.status)
@@ -315,7 +321,7 @@ class WsApi:
             assert isinstance(parsed, RequestRefused)
             return WsApiReply((self._error(request_id, parsed, limits),), None, name, parsed.status)
         try:
-            result = method.answer(params, now_ms)
+            result = method.answer(params, now_ms if self._market_now is None else self._market_now())
             if type(result) is Later:  # a cold past's klines: made whole here (later.py)
                 result = result.run()
         except RequestRefused as error:
