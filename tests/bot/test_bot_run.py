@@ -90,8 +90,10 @@ async def test_a_bots_sleeps_last_their_time_in_the_markets(tmp_path: Path) -> N
     code, told = await _run(tmp_path, "sleep", 300)
     assert code == 0
     _, asleep, slept = told
-    assert 10_000 <= asleep["server"] < 10_600  # 10 market seconds, half a wall second at x20
-    assert 2_000 <= slept["server"] < 2_600
+    # 10 market seconds, half a wall second at x20 (a sleep the library did not scale: 200 market
+    # seconds); the slack, 200 wall ms, is a busy machine's scheduling, not the bot's
+    assert 10_000 <= asleep["server"] < 14_000
+    assert 2_000 <= slept["server"] < 6_000
 
 
 @pytest.mark.skipif(not (find_library().waits and Path(NODE).exists()), reason="needs Node and the full libfaketime")
@@ -105,7 +107,7 @@ async def test_a_node_bots_clock_and_timers_are_the_markets(tmp_path: Path) -> N
     # Node's start-up, then its first fetch (slow to start: a few hundred wall ms, seconds
     # on a busy machine: 10 wall s is 200 market s at x20)
     assert T0 <= start["clock"] < T0 + 200_000 and start["clock"] <= start["server"]
-    assert 10_000 <= waited["server"] < 10_600  # 10 market seconds: half a wall second at x20
+    assert 10_000 <= waited["server"] < 14_000  # 10 market seconds: half a wall second at x20
 
 
 async def test_a_run_on_a_database_that_traded_later_is_refused(tmp_path: Path) -> None:
