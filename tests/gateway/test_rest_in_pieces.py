@@ -204,10 +204,12 @@ async def test_trades_are_contiguous_when_a_minute_ends_between_the_past_s_cut_a
 
 class _HeldFarm:
     """A farm whose tasks the test finishes, from another thread as a worker's end comes:
-    each draws its days from the recipe's past here, held until ``release``."""
+    each draws its days from the recipe's past here, at ``release``. (Drawn as it was handed
+    out, a task's 64 days took ~0.7 s of the server's loop before ``draw`` returned: on a loaded
+    machine the test's five-second wait for the tasks ran out before they were all out.)"""
 
     def __init__(self) -> None:
-        self.tasks: list[tuple[Future[list[Kline]], list[Kline]]] = []
+        self.tasks: list[tuple[Future[list[Kline]], Recipe, str, list[int]]] = []
         self.groups: list[Hashable] = []  # each task's turn (``farming.Turns``)
 
     def draw(self, recipe: Recipe, job: Job, group: Hashable = 0) -> Future[list[Kline]]:
@@ -215,11 +217,12 @@ class _HeldFarm:
         what, symbol, days = job
         assert what == "days"
         task: Future[list[Kline]] = Future()
-        self.tasks.append((task, SimulatedPast(*recipe).daily(symbol, days)))
+        self.tasks.append((task, recipe, symbol, days))
         return task
 
     def release(self) -> None:
-        for task, drawn in self.tasks:
+        for task, recipe, symbol, days in self.tasks:
+            drawn = SimulatedPast(*recipe).daily(symbol, days)
             threading.Thread(target=task.set_result, args=(drawn,)).start()
 
 
