@@ -94,13 +94,13 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> M
 # waiting on the other's last long one.
 _LONGEST_FIRST = (
     "tests/e2e/test_bot_speeds.py",  # 25 s of wall time (its ×1 run), little of a core
+    "tests/scaleout/test_demand_processes.py",  # 18 s: a killed gateway's streams' 10 s patience
     "tests/admin/test_workers_dashboard.py", "tests/e2e/test_ccxt_backtest.py",
     "tests/scaleout/test_supervision.py", "tests/venue/test_funding_catch_up.py",
     "tests/venue/test_operator_beside_server.py", "tests/scaleout/test_venue_workers.py",
-    "tests/venue/test_served_ids.py", "tests/market/plant/test_demand.py", "tests/scaleout/test_faults.py",
+    "tests/venue/test_served_ids.py", "tests/scaleout/test_faults.py",
     "tests/venue/test_transfers_while_down.py", "tests/gateway/test_mark_price_loopback.py",
-    "tests/feeds/replay/test_replay_waits.py", "tests/gateway/test_rest_in_pieces.py",
-    "tests/feeds/simulator/test_past_rate.py",
+    "tests/gateway/test_rest_in_pieces.py", "tests/feeds/simulator/test_past_rate.py",
 )  # fmt: skip
 
 
