@@ -3,10 +3,13 @@
 
 Bounded by design: at most ``capacity`` aggregates (``CAPACITY``, 10,000) whatever the trade
 rate, held as seven arrays of 8-byte integers (agg id, first and last trade id, time, price
-and quantity units, buyer-is-maker): 560 kB a symbol, allocated at full size when the ring
-is made and then overwritten in place, so a flood of trades costs no memory at all. (Grown
-as aggregates came, the rings of the 80 symbols filled for minutes at `--sim-rate max`,
-toward 45 MB: growth a memory benchmark cannot tell from a leak.) At the
+and quantity units, buyer-is-maker): 560 kB a symbol at full size, then overwritten in
+place, so a flood of trades costs no memory at all. A ring starts with its first
+``FIRST_SLOTS`` (256) and takes the rest of its size at once when they are outgrown: a
+server that lives seconds (a test's) writes 14 kB a symbol instead of 560 kB, the zeroing
+of which took ~13 ms of CPU of each start; a busy one is at full size within seconds and
+then never grows. (Grown aggregate by aggregate, the rings filled for minutes at
+`--sim-rate max`: growth a memory benchmark cannot tell from a leak.) At the
 simulator's default rate a busy symbol's ring spans hours; at `--sim-rate max`, minutes.
 Binance answers from 2 days back (§7.9); what is older than the ring is not answered.
 
@@ -21,9 +24,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["CAPACITY", "Aggregate", "TradeHistory"]
+__all__ = ["CAPACITY", "FIRST_SLOTS", "Aggregate", "TradeHistory"]
 
 CAPACITY = 10_000
+FIRST_SLOTS = 256  # a ring's slots until it holds more (the module's docstring says why)
+_FIRST_ZEROS = bytes(8 * FIRST_SLOTS)
 
 
 class Aggregate(NamedTuple):
@@ -59,7 +64,7 @@ class TradeHistory:
         if capacity <= 0:
             raise ValueError("capacity must be positive")
         self.capacity = capacity
-        zeros = bytes(8 * capacity)
+        zeros = _FIRST_ZEROS if capacity >= FIRST_SLOTS else bytes(8 * capacity)
         self._fields: tuple[array[int], ...] = tuple(array("q", zeros) for _ in Aggregate._fields)
         self._count = 0  # aggregates held, up to capacity
         self._start = 0  # the physical index of the oldest aggregate once the ring is full
@@ -69,6 +74,13 @@ class TradeHistory:
 
     def __len__(self) -> int:
         return self._count
+
+    def _grow(self) -> None:
+        """The arrays at full size, the aggregates held kept in place: their first slots are
+        outgrown (the ring is still filling, so nothing has wrapped)."""
+        zeros = bytes(8 * (self.capacity - len(self._fields[0])))
+        for field in self._fields:
+            field.frombytes(zeros)
 
     def physical(self, index: int) -> int:
         """The array index of the ``index``-th oldest aggregate."""
@@ -84,6 +96,8 @@ class TradeHistory:
         if count < self.capacity:  # filling: the next free slot, the oldest still at 0
             at = count
             self._count = count + 1
+            if at == len(ids):
+                self._grow()
         else:  # full: over the oldest, which moves on
             at = self._start
             self._start = at + 1 if at + 1 < self.capacity else 0
@@ -104,6 +118,8 @@ class TradeHistory:
         skip = max(0, n - capacity)  # older than the ring holds: overwritten anyway
         count, start = self._count, self._start
         at = count if count < capacity else start  # where the next one goes
+        if len(self._fields[0]) < min(capacity, count + n - skip):  # its first slots outgrown
+            self._grow()
         lo = skip
         while lo < n:
             room = capacity - at  # slots up to the array's end
