@@ -134,25 +134,32 @@ def warm_from_minutes(sc: SymbolCandles, minutes: Sequence[Kline], now_ms: int) 
     """``sc``'s candles open at ``now_ms``, made of a past's closed minute klines (ascending,
     all before ``now_ms``'s minute): each interval's candle the sum of the minutes since its
     open, none where no minute falls in it (``1s``, a 1m candle). Nothing pending. Returns
-    the candles made with their intervals, for the market views to learn (``@klineRow``)."""
+    the candles made with their intervals, for the market views to learn (``@klineRow``).
+    As ``warm_candles`` sums its steps: the intervals by open time, latest first, each
+    extending the sum of the one before, so every minute is summed once (folded into each
+    interval's candle in turn, a day's warm start summed a minute 15 times)."""
     sc.pending = None
+    intervals = sc.intervals
+    opens = [open_time(interval, now_ms) for interval in intervals]
+    candles: list[Kline | None] = [None] * len(intervals)
+    summed: Kline | None = None
+    j = len(minutes)
+    for index in sorted(range(len(intervals)), key=opens.__getitem__, reverse=True):
+        start = opens[index]
+        while j and minutes[j - 1].open_ms >= start:
+            j -= 1
+            summed = _before(minutes[j], summed)
+        if summed is not None:
+            s = summed
+            candles[index] = Kline(
+                start, close_time(intervals[index], start), s.open, s.high, s.low, s.close, s.volume,
+                s.quote, s.count, s.taker_buy_volume, s.taker_buy_quote, s.first_id, s.last_id,
+            )  # fmt: skip
     made: list[tuple[str, Kline]] = []
-    for index, interval in enumerate(sc.intervals):
-        start = open_time(interval, now_ms)
-        k: Kline | None = None
-        for m in minutes:
-            if m.open_ms < start:
-                continue
-            if k is None:
-                k = Kline(
-                    start, close_time(interval, start), m.open, m.high, m.low, m.close, m.volume,
-                    m.quote, m.count, m.taker_buy_volume, m.taker_buy_quote, m.first_id, m.last_id,
-                )  # fmt: skip
-            else:
-                k.fold(m)
+    for index, k in enumerate(candles):
         sc.candles[index] = k
         if k is not None:
-            made.append((interval, k))
+            made.append((intervals[index], k))
             sc.changed = True
             if k.close_ms < sc.next_close_ms:
                 sc.next_close_ms = k.close_ms
