@@ -151,18 +151,28 @@ class BookShape:
 
     def side(self, best: int, is_bid: bool, count: int, random: Callable[[], float]) -> list[Level]:
         """``count`` levels from ``best`` outward (fewer if bids reach a price of 0)."""
+        return list(map(Level, *self.side_columns(best, is_bid, count, random)))
+
+    def side_columns(
+        self, best: int, is_bid: bool, count: int, random: Callable[[], float]
+    ) -> tuple[list[int], list[int]]:
+        """``side``'s prices and quantities, a list each, what a book is loaded from: every
+        server's start builds both sides of every book, and a ``Level`` made a level was a
+        good part of the time."""
         tick = self.tick
         sign = -1 if is_bid else 1
-        levels = [Level(best, self.touch_qty(random()))]
+        gap_of, qty_of = self.gap, self.level_qty
+        prices, qtys = [best], [self.touch_qty(random())]
         distance = 0
-        while len(levels) < count:
-            gap = self.gap(distance, random())
+        while len(prices) < count:
+            gap = gap_of(distance, random())
             distance += gap
             price = best + sign * distance * tick
             if price < tick:
                 break
-            levels.append(Level(price, self.level_qty(distance, gap, random())))
-        return levels
+            prices.append(price)
+            qtys.append(qty_of(distance, gap, random()))
+        return prices, qtys
 
     def distance_of(self, index: float) -> float:
         """The distance (ticks) from the touch at which the profile puts level ``index``."""

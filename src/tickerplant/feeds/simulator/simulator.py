@@ -442,7 +442,7 @@ class Simulator:
     def _build_book(self, state: SimulatedSymbol) -> None:
         shape, tick = state.shape, state.tick
         best_bid = max(tick, math.floor(state.fair() / tick) * tick)
-        bids = shape.side(best_bid, True, shape.initial, self._random)
-        asks = shape.side(best_bid + tick, False, shape.initial, self._random)
-        state.book.load(bids, asks, 0)
+        bid_prices, bid_qtys = shape.side_columns(best_bid, True, shape.initial, self._random)
+        ask_prices, ask_qtys = shape.side_columns(best_bid + tick, False, shape.initial, self._random)
+        state.book.load(zip(bid_prices, bid_qtys, strict=True), zip(ask_prices, ask_qtys, strict=True), 0)
         state.book.settle()  # its tables at their steady size from the start (market/book/order_book.py)

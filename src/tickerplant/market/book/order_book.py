@@ -146,7 +146,9 @@ class OrderBook:
                     qty = 0
         return fills
 
-    def load(self, bids: Iterable[Level], asks: Iterable[Level], last_update_id: int) -> None:
+    def load(
+        self, bids: Iterable[tuple[int, int]], asks: Iterable[tuple[int, int]], last_update_id: int
+    ) -> None:
         """Replace the whole book with a snapshot (a REST depth answer, spec §4.9)."""
         self.bids = {price: qty for price, qty in bids if qty > 0}
         self.asks = {price: qty for price, qty in asks if qty > 0}
