@@ -91,7 +91,7 @@ from tickerplant.feeds.simulator.simulated_book import SimulatedBook
 from tickerplant.feeds.simulator.symbol import IDS_PER_MS, SimulatedSymbol
 from tickerplant.market.instruments import Instrument
 from tickerplant.market.units import DAY_MS, MINUTE_MS, SECOND_MS
-from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, OpenInterest, Trade
+from tickerplant.market.updates import BookUpdate, Level, MarketUpdate, OpenInterest, Trade, levels
 
 __all__ = ["DEFAULT_START_MS", "Simulator"]
 
@@ -232,9 +232,9 @@ class Simulator:
         the server has a past of its own (``market/history/interest.py``)."""
         updates: list[MarketUpdate] = []
         for state in self._states:
-            book = state.book
-            bids = tuple(Level(p, book.bids[p]) for p in reversed(book.bid_prices))
-            asks = tuple(Level(p, book.asks[p]) for p in book.ask_prices)
+            book, bid_prices = state.book, state.book.bid_prices[::-1]
+            bids = levels(bid_prices, map(book.bids.__getitem__, bid_prices))
+            asks = levels(book.ask_prices, map(book.asks.__getitem__, book.ask_prices))
             updates.append(self._book_update(state, now_ms, bids, asks))
         rng = random.Random(f"{self.seed}/open-interest")
         for state in self._states:

@@ -409,11 +409,8 @@ class Plant:
             state.depth_gathered = True
             self._depth_dirty.append(state)
         state.depth_time_ms = update.time_ms
-        bids, asks = state.depth_bids, state.depth_asks
-        for level in update.bids:
-            bids[level.price] = level.qty
-        for level in update.asks:
-            asks[level.price] = level.qty
+        state.depth_bids.update(update.bids)  # a Level is a (price, qty) pair
+        state.depth_asks.update(update.asks)
         top = book.top()
         if top is None:
             return
