@@ -138,8 +138,7 @@ class SimulatedMarket:
                 last = past.last_trades(symbol, 1, minutes[-1].last_id + 1, now_ms)[-1]
                 as_trade = Trade(symbol, last.trade_id + trade_base, *last[1:5], True, last.agg_id + agg_base)
                 rows += plant.history([as_trade])
-                numbered = [k.renumbered(trade_base) for k in minutes]
-                rows += warm_minutes(plant, symbol, numbered, (last.time_ms, last.qty), now_ms)
+                rows += warm_minutes(plant, symbol, minutes, (last.time_ms, last.qty), now_ms, trade_base)
             # the views learn the candles open at the start, which the live trades go on
             sink.bus.publish(market, rows)
             # the mark, index and premium candles begin with the live samples: their past's part

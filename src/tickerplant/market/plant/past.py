@@ -27,18 +27,20 @@ _encode = msgspec.json.Encoder().encode
 
 
 def warm_minutes(
-    plant: Plant, symbol: str, minutes: list[Kline], last: tuple[int, int], now_ms: int
+    plant: Plant, symbol: str, minutes: list[Kline], last: tuple[int, int], now_ms: int, id_base: int = 0
 ) -> list[StreamMessage]:
     """``symbol``'s past ``minutes`` (ascending, closed before ``now_ms``'s minute) into its
     window and candles, nothing pushed; ``last``: the time and size of the last minute's
-    last trade. Returns the `@klineRow` messages of the candles open at ``now_ms``."""
+    last trade; ``id_base``: what the minutes' trade ids are below this start's numbering
+    (``counts.id_bases``), added as they are read rather than to a copy of every minute.
+    Returns the `@klineRow` messages of the candles open at ``now_ms``."""
     state = plant.symbols[symbol]
     window = state.window
     last_ms, last_qty = last
     for k in minutes:
         window.add_sums(
-            k.open_ms, min(k.close_ms, last_ms), k.first_id, k.last_id, k.open, k.high, k.low, k.close,
-            last_qty, k.volume, k.quote, k.count,
+            k.open_ms, min(k.close_ms, last_ms), k.first_id + id_base, k.last_id + id_base, k.open, k.high,
+            k.low, k.close, last_qty, k.volume, k.quote, k.count,
         )  # fmt: skip
     if minutes:
         state.mini_changed = state.ticker_changed = True
@@ -50,6 +52,8 @@ def warm_minutes(
     name = f"{symbol.lower()}@{KLINE_ROW}"
     out = []
     for interval, k in warm_from_minutes(state.candles, minutes, now_ms):
+        k.first_id += id_base  # a candle of its own (warm_from_minutes'): in this start's numbering
+        k.last_id += id_base
         row = (
             interval, k.open_ms, fixed(k.open, pd), fixed(k.high, pd), fixed(k.low, pd), fixed(k.close, pd),
             fixed(k.volume, qd), k.close_ms, fixed(k.quote, quote_d), k.count,
