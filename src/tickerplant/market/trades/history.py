@@ -5,10 +5,11 @@ Bounded by design: at most ``capacity`` aggregates (``CAPACITY``, 10,000) whatev
 rate, held as seven arrays of 8-byte integers (agg id, first and last trade id, time, price
 and quantity units, buyer-is-maker): 560 kB a symbol at full size, then overwritten in
 place, so a flood of trades costs no memory at all. A ring starts with its first
-``FIRST_SLOTS`` (256) and takes the rest of its size at once when they are outgrown: a
-server that lives seconds (a test's) writes 14 kB a symbol instead of 560 kB, the zeroing
-of which took ~13 ms of CPU of each start; a busy one is at full size within seconds and
-then never grows. (Grown aggregate by aggregate, the rings filled for minutes at
+``FIRST_SLOTS`` (64) and takes the rest of its size at once when they are outgrown: a
+server that lives seconds (a test's) writes 3.5 kB a symbol instead of 560 kB, the zeroing
+of which took ~13 ms of CPU of each start; a busy one is at full size within seconds (at
+`--sim-rate max` the quietest symbol trades several aggregates a second) and then never
+grows. (Grown aggregate by aggregate, the rings filled for minutes at
 `--sim-rate max`: growth a memory benchmark cannot tell from a leak.) At the
 simulator's default rate a busy symbol's ring spans hours; at `--sim-rate max`, minutes.
 Binance answers from 2 days back (§7.9); what is older than the ring is not answered.
@@ -27,7 +28,7 @@ from typing import NamedTuple
 __all__ = ["CAPACITY", "FIRST_SLOTS", "Aggregate", "TradeHistory"]
 
 CAPACITY = 10_000
-FIRST_SLOTS = 256  # a ring's slots until it holds more (the module's docstring says why)
+FIRST_SLOTS = 64  # a ring's slots until it holds more (the module's docstring says why)
 _FIRST_ZEROS = bytes(8 * FIRST_SLOTS)
 
 
