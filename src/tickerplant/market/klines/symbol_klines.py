@@ -26,6 +26,10 @@ class SymbolKlines:
     def intervals(self) -> tuple[str, ...]:
         return tuple(self._series)
 
+    def keeps(self, interval: str) -> bool:
+        """Whether this symbol keeps ``interval`` (``intervals`` without making the tuple)."""
+        return interval in self._series
+
     def add(
         self, time_ms: int, trade_id: int, price: int, qty: int, quote: int, buyer_is_maker: bool,
         trades: int = 1,

@@ -48,7 +48,6 @@ What it holds is bounded by design, whatever the traffic (per symbol):
 
 from __future__ import annotations
 
-import functools
 import logging
 import operator
 from collections.abc import Iterable, Sequence
@@ -348,18 +347,19 @@ class MarketView:
     def _put_kline(view: SymbolView, payload: bytes) -> None:
         """A kline file's row (``messages.KLINE_ROW``) into the series of its interval."""
         interval, t, o, h, low, c, v, close_ms, q, n, bv, bq = _kline_row.decode(payload)
-        if interval not in view.klines.intervals:
+        klines = view.klines
+        if not klines.keeps(interval):
             return
         inst = view.inst
         pd, qd = inst.price_decimals, inst.qty_decimals
         # the quote columns: USDⓈ-M quote asset (price × qty digits); COIN-M base asset, 1e-8
         quote_d = pd + qd if inst.market is Market.UM else 8
-        price = functools.partial(_rounded_units, decimals=pd)
+        units = _rounded_units
         k = Kline(
-            t, close_ms, price(o), price(h), price(low), price(c), _rounded_units(v, qd),
-            _rounded_units(q, quote_d), n, _rounded_units(bv, qd), _rounded_units(bq, quote_d), 0, 0,
+            t, close_ms, units(o, pd), units(h, pd), units(low, pd), units(c, pd), units(v, qd),
+            units(q, quote_d), n, units(bv, qd), units(bq, quote_d), 0, 0,
         )  # fmt: skip
-        view.klines.series(interval).put(k)
+        klines.series(interval).put(k)
 
     def _unreadable(self, view: SymbolView, payload: bytes, exc: Exception) -> None:
         # A source's payload the view cannot take (an upstream with finer digits than its
