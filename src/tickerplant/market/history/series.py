@@ -232,17 +232,23 @@ class SimulatedPast:
         last = open_time(interval, until_ms) if until_ms > first else first
         # the intervals served: opens in [first, last), `last`'s interval holding until_ms
         out: list[int] = []
+        step = 0 if interval == "1M" else close_time(interval, first) + 1 - first  # fixed: opens a range
         if start_ms is not None:
             t = open_time(interval, max(start_ms, first))
             if t < start_ms:
                 t = close_time(interval, t) + 1
-            while t < last and (end_ms is None or t <= end_ms) and len(out) < limit:
+            stop = last if end_ms is None else min(last, end_ms + 1)
+            if step:
+                return list(range(t, stop, step)[: max(limit, 0)])
+            while t < stop and len(out) < limit:
                 out.append(t)
                 t = close_time(interval, t) + 1
             return out
         if last <= first:
             return []
         t = open_time(interval, last - 1 if end_ms is None else min(end_ms, last - 1))
+        if step:
+            return list(range(t, first - 1, -step)[: max(limit, 0)])[::-1]
         while t >= first and len(out) < limit:
             out.append(t)
             t = open_time(interval, t - 1)
