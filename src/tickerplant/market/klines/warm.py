@@ -20,7 +20,7 @@ step is summed once whatever the number of intervals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tickerplant.market.klines.candles import Kline, close_time, open_time
 from tickerplant.market.klines.symbol_candles import SymbolCandles
@@ -79,30 +79,41 @@ def warm_candles(sc: SymbolCandles, trades: Sequence[WarmTrade]) -> bool:
     sc.changed = True
     candles, intervals = sc.candles, sc.intervals
     opens = [open_time(interval, last) for interval in intervals]
-    summed: Kline | None = None
-    j = len(steps)
-    for index in sorted(range(len(intervals)), key=opens.__getitem__, reverse=True):
-        start = opens[index]
-        while j and steps[j - 1].open_ms >= start:
-            j -= 1
-            summed = _before(steps[j], summed)
+    for index, summed in _sums_since(opens, steps):
         k = candles[index]
         if k is not None and k.close_ms < last:
             k = None  # closed before the last step began: dropped
         if summed is not None:
             if k is None:
-                s = summed
-                k = Kline(
-                    start, close_time(intervals[index], start), s.open, s.high, s.low, s.close,
-                    s.volume, s.quote, s.count, s.taker_buy_volume, s.taker_buy_quote,
-                    s.first_id, s.last_id,
-                )  # fmt: skip
+                k = _opened(intervals[index], opens[index], summed)
             else:
                 k.fold(summed)  # its trades after k's, as a pending candle is merged live
             if k.close_ms < sc.next_close_ms:
                 sc.next_close_ms = k.close_ms
         candles[index] = k
     return True
+
+
+def _sums_since(opens: list[int], rows: Sequence[Kline]) -> Iterator[tuple[int, Kline | None]]:
+    """Each interval's index (``opens``: their open times) with the sum of ``rows``
+    (ascending) since its open, None where none is: the latest open first, each sum extending
+    the one before, so every row is summed once. A sum is good until the next is yielded."""
+    summed: Kline | None = None
+    j = len(rows)
+    for index in sorted(range(len(opens)), key=opens.__getitem__, reverse=True):
+        start = opens[index]
+        while j and rows[j - 1].open_ms >= start:
+            j -= 1
+            summed = _before(rows[j], summed)
+        yield index, summed
+
+
+def _opened(interval: str, start: int, s: Kline) -> Kline:
+    """A candle of ``interval`` open at ``start``, holding what ``s`` sums."""
+    return Kline(
+        start, close_time(interval, start), s.open, s.high, s.low, s.close, s.volume, s.quote, s.count,
+        s.taker_buy_volume, s.taker_buy_quote, s.first_id, s.last_id,
+    )  # fmt: skip
 
 
 def _before(step: Kline, later: Kline | None) -> Kline:
@@ -142,19 +153,9 @@ def warm_from_minutes(sc: SymbolCandles, minutes: Sequence[Kline], now_ms: int) 
     intervals = sc.intervals
     opens = [open_time(interval, now_ms) for interval in intervals]
     candles: list[Kline | None] = [None] * len(intervals)
-    summed: Kline | None = None
-    j = len(minutes)
-    for index in sorted(range(len(intervals)), key=opens.__getitem__, reverse=True):
-        start = opens[index]
-        while j and minutes[j - 1].open_ms >= start:
-            j -= 1
-            summed = _before(minutes[j], summed)
+    for index, summed in _sums_since(opens, minutes):
         if summed is not None:
-            s = summed
-            candles[index] = Kline(
-                start, close_time(intervals[index], start), s.open, s.high, s.low, s.close, s.volume,
-                s.quote, s.count, s.taker_buy_volume, s.taker_buy_quote, s.first_id, s.last_id,
-            )  # fmt: skip
+            candles[index] = _opened(intervals[index], opens[index], summed)
     made: list[tuple[str, Kline]] = []
     for index, k in enumerate(candles):
         sc.candles[index] = k
