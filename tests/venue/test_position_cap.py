@@ -13,7 +13,14 @@ from test_engine import ALICE, NOW, Book, Deposits, Kept, order, refusal
 
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.venue.core.engine import Engine
-from tickerplant.venue.domain.brackets import brackets_of, coin_scale
+from tickerplant.venue.domain.brackets import (
+    _CAPS_KEPT,
+    _caps,
+    brackets_of,
+    caps_of,
+    coin_scale,
+    max_notional,
+)
 from tickerplant.venue.wire.order_entry import amend_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage
 
@@ -78,14 +85,41 @@ def test_a_coin_m_pairs_ladder_is_btcs_scaled_to_its_coins_value() -> None:
     catalogue does not list (a relay's) by its initial price; a coin worth more than BTC, BTC's."""
     listed = {inst.symbol: inst for inst in catalogue(Market.CM, NOW)}
     btc = brackets_of(listed["BTCUSD_PERP"])
-    assert [(b.initial_leverage, b.floor, b.cap) for b in btc][:3] == [(125, 0, 5), (100, 5, 10), (50, 10, 20)]
-    assert brackets_of(listed["BTCUSD_PERP"]) is brackets_of(next(i for s, i in listed.items() if s.startswith("BTCUSD_2")))
+    assert [(b.initial_leverage, b.floor, b.cap) for b in btc][:3] == [
+        (125, 0, 5),
+        (100, 5, 10),
+        (50, 10, 20),
+    ]
+    assert brackets_of(listed["BTCUSD_PERP"]) is brackets_of(
+        next(i for s, i in listed.items() if s.startswith("BTCUSD_2"))
+    )
     for symbol, scale in (("ETHUSD_PERP", 29), ("DOGEUSD_PERP", 640_000), ("LTCUSD_PERP", 1_100)):
         ladder = brackets_of(listed[symbol])
         assert coin_scale(listed[symbol]) == scale
-        assert [(b.floor, b.cap, b.mmr) for b in ladder] == [(b.floor * scale, b.cap * scale, b.mmr) for b in btc]
+        assert [(b.floor, b.cap, b.mmr) for b in ladder] == [
+            (b.floor * scale, b.cap * scale, b.mmr) for b in btc
+        ]
         assert [b.cum for b in ladder] == [b.cum * scale for b in btc]  # MM continuous at each floor (§6.1)
     relayed = replace(listed["DOGEUSD_PERP"], base_asset="PEPE", initial_price=123)  # 0.000123 USD
     assert coin_scale(relayed) == 730_000_000  # 90,000 / 0.000123 = 731.7 M
     dearer = replace(listed["ETHUSD_PERP"], base_asset="GOLDX", initial_price=1_000_000_000)  # 10 M USD
     assert coin_scale(dearer) == 1
+
+
+def test_a_tables_caps_are_its_max_notional_at_each_leverage_made_once_per_table() -> None:
+    """``caps_of``: every listed symbol's cap at each leverage is §6.1's ``max_notional``;
+    a table's are made once and read again by identity (every engine's start reads them), a
+    table equal in value but another object gets its own, and the store forgets all at once
+    when full, never growing past its bound."""
+    for market in Market:
+        for inst in catalogue(market, NOW):
+            table = brackets_of(inst)
+            caps = caps_of(table)
+            assert caps == tuple(max_notional(table, lev) for lev in range(table[0].initial_leverage + 1))
+            assert caps_of(table) is caps  # the same table: the same tuple, not made again
+    btc = brackets_of(next(i for i in catalogue(Market.UM, NOW) if i.symbol == "BTCUSDT"))
+    twin = (*btc[:-1], replace(btc[-1], cap=btc[-1].cap * 2))  # another table, its last cap doubled
+    assert caps_of(twin)[1] == 2 * caps_of(btc)[1] and caps_of(twin)[-1] == caps_of(btc)[-1]
+    for n in range(3 * _CAPS_KEPT):  # tables made and dropped: the store stays within its bound
+        caps_of(tuple(replace(b, cap=b.cap + n) for b in btc))
+        assert len(_caps) <= _CAPS_KEPT
