@@ -136,3 +136,31 @@ def test_served_the_view_is_looked_at_once_a_loop_turn(tmp_path: Path) -> None:
     assert queries and keys.key(key) is None and len(turn_ends) == 1
     keys.close()
     store.close()
+
+
+def test_a_new_databases_schema_is_made_in_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new file's tables, indexes, triggers and schema version are made together, all or
+    none, with one commit to sync: a kill midway leaves no half-made schema behind. An
+    existing database is only read."""
+    import sqlite3
+
+    import tickerplant.venue.auth.store as store
+
+    said: list[str] = []
+    connect = store._connect
+
+    def traced(path: Path) -> sqlite3.Connection:
+        db = connect(path)
+        db.set_trace_callback(said.append)
+        return db
+
+    monkeypatch.setattr(store, "_connect", traced)
+    AccountStore(tmp_path / "v.db").close()
+    made = [s.strip().rstrip(";") for s in said]
+    begin = made.index("BEGIN IMMEDIATE")
+    assert made[-2:] == [f"PRAGMA user_version = {store.SCHEMA_VERSION}", "COMMIT"] and made.count("COMMIT") == 1
+    assert all(not s.startswith(("CREATE", "INSERT")) for s in made[:begin])  # nothing made before it
+    assert sum(s.startswith("CREATE") for s in made[begin:]) == 14  # 4 tables, an index, 9 triggers
+    said.clear()
+    AccountStore(tmp_path / "v.db").close()
+    assert not any(s.startswith(("BEGIN", "CREATE", "INSERT")) for s in said)

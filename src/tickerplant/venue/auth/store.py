@@ -134,8 +134,10 @@ class AccountStore:
             raise StoreError(f"cannot open the database {self.path}: {exc}") from None
         try:
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # else read alone
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                # one transaction: all of it or none (a failure rolls back as the connection
+                # closes), and one commit to sync, not one a statement (~8 of a new file's ~40 ms)
+                made = f"PRAGMA user_version = {SCHEMA_VERSION};"
+                self._db.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}{made}COMMIT;")
         except sqlite3.Error as exc:  # "file is not a database", "attempt to write a readonly database"
             self._db.close()
             raise StoreError(f"cannot open the database {self.path}: {exc}") from None
