@@ -5,6 +5,8 @@ and is aborted only when it stops reading for the close timeout (on a ManualCloc
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import Callable
 
 import pytest
@@ -74,9 +76,17 @@ async def frames_to_the_end(ws: RawWebSocket) -> list[Frame]:
     return frames
 
 
-async def test_a_cut_off_consumer_reads_what_was_queued_then_its_close_frame(start_server: StartServer) -> None:
+async def test_a_cut_off_consumer_reads_what_was_queued_then_its_close_frame(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
     market, connection, slow, healthy = await a_market(start_server, close_timeout_s=5.0)
-    await market.fill_until(healthy, lambda: connection.closing)
+    with caplog.at_level(logging.WARNING, logger="tickerplant"):
+        await market.fill_until(healthy, lambda: connection.closing)
+    # The operator's line says what passed the bound: what it held unsent (the frames held
+    # and the transport's buffer) and what was to be sent, together past the limit.
+    (line,) = [r.getMessage() for r in caplog.records if "Slow consumer" in r.getMessage()]
+    unsent, more, limit = map(int, re.search(r"(\d+) bytes unsent, (\d+) more to send \(limit (\d+)\)", line).groups())
+    assert limit == LIMIT and unsent + more > LIMIT, line
     # Held within its bound, and the close frame's room, from the cut on.
     assert connection.unsent_bytes() <= LIMIT + CLOSE_ROOM
     market.publish(AFTER_THE_CUT)  # nothing more is queued for it

@@ -429,8 +429,7 @@ class StreamConnection(KeptAliveConnection):
         if held is not None:
             log.warning(
                 "%s: closing %s: %d bytes unsent, %d more to send (limit %d): %s%s",
-                streams.market.value, self.peer,
-                self.transport.underlying_transport.get_write_buffer_size(), dropped,
+                streams.market.value, self.peer, self.unsent_bytes(), dropped,  # what the bound weighed
                 self.limits_config.send_buffer_bytes, CLOSE_SLOW_CONSUMER.reason, held_note(held),
                 extra={
                     "market": streams.market.value, "connection": self.id, "peer": self.peer,
