@@ -26,6 +26,7 @@ Read from every module's import statements, so a new module is covered the day i
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import subprocess
 import sys
@@ -153,15 +154,23 @@ def _module(path: Path, top: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-@functools.cache  # parsed once a run: most modules are read by five of the tests below
-def _imports(path: Path, top: Path = SRC) -> frozenset[str]:
-    """Every module ``path`` imports, absolute, relative imports resolved; type-only and
-    function-level imports included."""
+@dataclasses.dataclass(frozen=True)
+class _Read:
+    """What the tests below ask of a module, from one parse and one walk of it."""
+
+    imports: frozenset[str]  # every module it imports (``_imports``)
+    opens: bool  # it calls the builtin ``open`` by name
+    documented: bool  # it has a docstring
+
+
+@functools.cache  # once a run: most modules are asked about by five of the tests below
+def _read(path: Path, top: Path) -> _Read:
     tree = ast.parse(path.read_text())
     package = _module(path, top).split(".")
     if path.name != "__init__.py":
         package = package[:-1]
     found: set[str] = set()
+    opens = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
@@ -173,7 +182,15 @@ def _imports(path: Path, top: Path = SRC) -> frozenset[str]:
                 module = node.module or ""
             found.add(module)
             found |= {f"{module}.{alias.name}" for alias in node.names if module.startswith(top.name)}
-    return frozenset(found)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
+            opens = True
+    return _Read(frozenset(found), opens, bool(ast.get_docstring(tree)))
+
+
+def _imports(path: Path, top: Path = SRC) -> frozenset[str]:
+    """Every module ``path`` imports, absolute, relative imports resolved; type-only and
+    function-level imports included."""
+    return _read(path, top).imports
 
 
 def _tickerplant_parts(imported: AbstractSet[str], depth: int = 1) -> set[str]:
@@ -261,7 +278,7 @@ def test_no_modules_import_each_other(top: Path) -> None:
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: _name(p) or "tickerplant")
 def test_every_package_says_what_it_holds(package: Path) -> None:
-    assert ast.get_docstring(ast.parse((package / "__init__.py").read_text())), f"{_name(package)}/__init__.py"
+    assert _read(package / "__init__.py", SRC).documented, f"{_name(package)}/__init__.py"
 
 
 def test_the_tests_mirror_the_source() -> None:
@@ -285,11 +302,7 @@ def test_cores_and_formats_import_no_io(path: Path) -> None:
 
 @pytest.mark.parametrize("path", PURE, ids=_name)
 def test_cores_open_no_files(path: Path) -> None:
-    calls = [
-        node for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open"
-    ]  # fmt: skip
-    assert not calls, f"{_name(path)} opens files"
+    assert not _read(path, SRC).opens, f"{_name(path)} opens files"
     file_libraries = {"zipfile", "gzip", "pathlib", "os", "io", "shutil"}
     assert not file_libraries & {m.split(".")[0] for m in _imports(path)}, f"{_name(path)} reads files"
 
