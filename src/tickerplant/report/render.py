@@ -14,16 +14,18 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import plotly.graph_objects as go  # type: ignore[import-untyped]
-import plotly.io as pio  # type: ignore[import-untyped]
-from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
-from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
 from tickerplant.report.figures import Figures, SymbolFigures
 from tickerplant.venue.domain.money import AMOUNT_DECIMALS, AMOUNT_SCALE
+
+# plotly is imported where a page is drawn, not with the module: the admin listener's
+# routes import it, and plotly's import (~0.15 s of a core) was paid by every process that
+# serves one (each gateway of serve --workers, at each of its starts), report or none
+if TYPE_CHECKING:
+    import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 __all__ = ["CHART_IDS", "report_html", "report_json"]
 
@@ -58,11 +60,16 @@ def _ratio(value: float | None, percent: bool = True) -> str:
 
 
 def _div(fig: go.Figure, div_id: str) -> str:
+    import plotly.io as pio  # type: ignore[import-untyped]
+
     fig.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 40})
     return str(pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=_CONFIG))
 
 
 def _equity_chart(f: Figures) -> str:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04)
     times = [_when(p.time_ms) for p in f.equity]
     fig.add_trace(go.Scatter(
@@ -84,6 +91,8 @@ def _equity_chart(f: Figures) -> str:
 
 
 def _price_chart(f: Figures, symbol: SymbolFigures) -> str:
+    import plotly.graph_objects as go
+
     one = 10**symbol.price_decimals
     line = f.prices.get(symbol.symbol, [])
     fig = go.Figure(go.Scatter(
@@ -111,6 +120,8 @@ def _price_chart(f: Figures, symbol: SymbolFigures) -> str:
 
 
 def _pnl_chart(f: Figures) -> str:
+    import plotly.graph_objects as go
+
     flows = f.flows
     steps = [("realized PnL", flows.realized_pnl), ("fees", -flows.commission), ("funding", flows.funding),
              ("liquidation clearance", flows.insurance_clear), ("other flows", flows.other),
@@ -201,6 +212,8 @@ td:first-child, th:first-child { text-align: left; }
 
 def report_html(figures: Figures) -> str:
     """The page (the module's docstring), plotly.js inside it."""
+    from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
+
     f = figures
     span = f"{_when(f.start_ms):%Y-%m-%d %H:%M:%S} – {_when(f.end_ms):%Y-%m-%d %H:%M:%S} UTC"
     charts = [_equity_chart(f), *(_price_chart(f, s) for s in f.symbols), _pnl_chart(f)]
