@@ -21,11 +21,13 @@ import ipaddress
 import os
 import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+# cryptography's x509 is imported where certificates are made (``init``), not with the
+# module: every server imports ``server_context``, and x509's import (~45 ms of a core, its
+# name parser's expressions compiled) was paid by each process that serves, TLS or none
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 __all__ = ["BINANCE_HOSTS", "CCXT_NAMES", "Issued", "init", "server_context"]
 
@@ -43,10 +45,6 @@ BINANCE_HOSTS = (
 CCXT_NAMES = ("demo-fapi.localhost", "demo-dapi.localhost")
 _LOCAL_NAMES = ("localhost",)
 _LOCAL_ADDRESSES = ("127.0.0.1", "::1")
-_CA_USAGE = x509.KeyUsage(
-    digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-    key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
-)  # fmt: skip
 _VALID = datetime.timedelta(days=825)  # the longest a TLS server certificate may live (CA/B, Apple)
 
 
@@ -70,12 +68,22 @@ class Issued:
 
 
 def _key() -> rsa.RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def init(directory: Path, now: datetime.datetime, *, extra_names: tuple[str, ...] = ()) -> Issued:
     """Write a new CA and a server certificate it signed into ``directory`` (made if absent),
     valid from ``now``; ``extra_names``: more DNS names the certificate is for."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca_usage = x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+    )  # fmt: skip
     directory.mkdir(parents=True, exist_ok=True)
     issued = Issued(directory)
     start, end = now - datetime.timedelta(hours=1), now + _VALID
@@ -90,7 +98,7 @@ def init(directory: Path, now: datetime.datetime, *, extra_names: tuple[str, ...
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_CA_USAGE, critical=True)
+        .add_extension(ca_usage, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
