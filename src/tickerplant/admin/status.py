@@ -14,14 +14,19 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tickerplant.clock import Clock, Timer
 from tickerplant.faults.record import FaultRecord
-from tickerplant.gateway.server import Listener
 from tickerplant.gateway.traffic import RECENT_CLOSES
 from tickerplant.market.instruments import Market
 from tickerplant.protocol.user_streams import is_listen_key_item
+
+# for the annotations alone: serve --workers' supervisor imports this module for its merged
+# status (admin/merged.py) and serves no listener; the listeners' import (~0.1 s of a core)
+# was paid at each of its starts
+if TYPE_CHECKING:
+    from tickerplant.gateway.server import Listener
 
 __all__ = ["BUSIEST_STREAMS", "RATE_WINDOW_S", "RECENT_CLOSES", "StatusBoard", "fault_rows"]
 
