@@ -5,6 +5,7 @@ balance; the failures of part 1 §10 come back as Binance answers them."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
 from ccxt_hosts import point
 from conftest import StartServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from ports import free_port
 from rawws import RawWebSocket
@@ -68,6 +69,13 @@ def _public_pem(private: Any) -> str:
     return str(private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
 
 
+@functools.cache  # one a process: each test's own made 2,048 bits afresh, ~70 ms of a core a test
+def _rsa_key() -> RSAPrivateKey:
+    """An RSA key for alice's third API key: what the tests check is that each client signs
+    with an RSA key the venue knows, not which key it is (each test's database is its own)."""
+    return generate_private_key(public_exponent=65537, key_size=2048)
+
+
 @pytest.fixture
 def venue(tmp_path: Path) -> Iterator[Venue]:
     store = AccountStore(tmp_path / "venue.db")
@@ -75,7 +83,7 @@ def venue(tmp_path: Path) -> Iterator[Venue]:
     alice = store.create_account("alice", [(Market.UM, "USDT", parse_amount("10000")),
                                            (Market.CM, "BTC", parse_amount("1.5"))], now)  # fmt: skip
     bob = store.create_account("bob", [(Market.UM, "USDT", parse_amount("42.125"))], now)
-    ed, rsa = Ed25519PrivateKey.generate(), generate_private_key(public_exponent=65537, key_size=2048)
+    ed, rsa = Ed25519PrivateKey.generate(), _rsa_key()
     keys = [
         Key(store.add_key(alice.account_id, KeyType.HMAC, "A" * 64, now_ms=now).api_key, "A" * 64),
         Key(store.add_key(alice.account_id, KeyType.ED25519, _public_pem(ed), now_ms=now).api_key, _private_pem(ed)),
