@@ -74,9 +74,10 @@ def _market(instruments: list[Instrument]) -> tuple[Dispatcher, _Bus]:
 def test_a_turns_venue_orders_are_one_delivery_per_market_with_the_messages_of_one_each() -> None:
     # A loop turn's venue orders (resting, taking, leaving, in both markets, two of the
     # depth streams' 100 ms ticks falling due among them): published together, one delivery
-    # per market, holding every message one dispatch per order made, in the same order
-    # (bookTickers, trades, real-time depth events, each order's depth diff for the views,
-    # the pushes that fell due), with the same update ids.
+    # per market, holding every message one ``actions`` per order made, in the same order
+    # (bookTickers, trades, real-time depth events, each order's depth diff for the views),
+    # with the same update ids. The pushes that fell due are not among them: the pump ticks
+    # them, a family a loop turn (whole, in the orders' turn, they held the loop ~1 ms).
     wanted = ("BTCUSDT", "ETHUSDT", "BTCUSD_PERP")
     instruments = [i for m in Market for i in catalogue(m, T0) if i.symbol in wanted]
     simulator = Simulator(instruments, seed=9, start_ms=T0)
@@ -94,14 +95,22 @@ def test_a_turns_venue_orders_are_one_delivery_per_market_with_the_messages_of_o
             pending.append((outside.rest(symbol, n, True, book.bid_prices[-2 - n % 3], 1 + n, now_ms)[1], now_ms))
     one_each, once = _market(instruments), _market(instruments)
     for updates, now_ms in pending:
-        one_each[0](updates, now_ms)
+        one_each[0].actions(updates, now_ms)
     assert once[0].turn(pending) == sum(len(updates) for updates, _ in pending)
     assert [market for market, _ in once[1].deliveries] == [Market.UM, Market.CM]  # one each
     for market in Market:
         each = [m for delivered, messages in one_each[1].deliveries if delivered is market for m in messages]
         assert dict(once[1].deliveries)[market] == each
     streams = {stream.partition("@")[2] for _, messages in once[1].deliveries for stream, _ in messages}
-    assert {"bookTicker", "trade", "aggTrade", "depth@0ms", "depth@100ms", "depthDiff"} <= streams
+    assert {"bookTicker", "trade", "aggTrade", "depth@0ms", "depthDiff"} <= streams
+    assert "depth@100ms" not in streams  # due, and left to the pump's ticks
+    # which push what the orders changed: the plant's next tick, at the time it fell due
+    plant = once[0].plants[Market.UM]
+    assert plant.next_tick_ms <= T0 + 200
+    ticked: list[StreamMessage] = []
+    plant.tick(T0 + 200, ticked)
+    pushed = [json.loads(payload) for stream, payload in ticked if stream == "btcusdt@depth@100ms"]
+    assert pushed and pushed[-1]["b"]  # the venue's BTCUSDT bids, rested and withdrawn
 
 
 async def test_a_venue_order_while_the_pump_catches_up_is_published_after_what_it_holds(

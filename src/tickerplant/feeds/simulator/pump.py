@@ -349,11 +349,17 @@ class Dispatcher:
 
     def turn(self, batches: Sequence[tuple[Sequence[MarketUpdate], int]]) -> int:
         """Apply ``batches`` (updates and their ``now_ms``) in order, each a batch of its own
-        as ``__call__`` would make it (its end in the markets it changed, what fell due
-        ticked), and publish what they made in one delivery per market: the messages, and
-        their order in each market, are those of one ``__call__`` per batch. A loop turn's
-        outside orders cost the bus's subscribers (the views, the gateways, the venue's
-        engines) one delivery, not one each."""
+        as ``actions`` would make it (its end in the markets it changed), and publish what
+        they made in one delivery per market: the messages, and their order in each market,
+        are those of one ``actions`` per batch. A loop turn's outside orders cost the bus's
+        subscribers (the views, the gateways, the venue's engines) one delivery, not one each.
+
+        The pushes that fell due are not ticked here but by the pump (``SimulatedMarket.run``,
+        which wakes when one falls due), a family at a time with the loop turning between
+        (``step_slice_ms``): ticked here, whole, every family of both markets held the loop
+        in the venue order's turn (~1 ms at a whole second), which at 200 orders a second
+        took most ticks. The pushes carry what the orders changed either way: their updates
+        are applied first."""
         plant_of, plants = self.plant_of, self.plants
         outs: Withheld = {market: [] for market in plants}
         count = 0
@@ -367,8 +373,6 @@ class Dispatcher:
                 out = outs[market]
                 if market in changed:
                     plant.end_batch(now_ms, out)
-                if now_ms >= plant.next_tick_ms:
-                    plant.tick(now_ms, out)
             count += len(updates)
         for market, out in outs.items():
             self.bus.publish(market, out)
