@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import uvloop
 from chromium import browser  # noqa: F401  (headless Chromium, for every test that opens a page)
+from cpu_per_test import ENVIRONMENT, CpuPerTest
 from hypothesis import settings
 from machine_alone import folder, turn
 
@@ -134,6 +135,8 @@ _RUN = ExitStack()  # what the run's first process holds until its end (the turn
 def pytest_configure(config: pytest.Config) -> None:
     if "PYTEST_XDIST_WORKER" not in os.environ:  # xdist's controller, before its workers start
         _RUN.enter_context(folder())
+    if recorded := os.environ.get(ENVIRONMENT):  # each test's CPU, a line each (cpu_per_test.py)
+        config.pluginmanager.register(CpuPerTest(recorded), "cpu_per_test")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
