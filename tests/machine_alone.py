@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["folder", "turn"]
+__all__ = ["TURNS_FOLDER", "folder", "turn"]
 
-_FOLDER = "TICKERPLANT_TESTS_TURNS"  # the environment's name for it: the workers inherit it
+TURNS_FOLDER = "TICKERPLANT_TESTS_TURNS"  # the environment's name for it: the workers inherit it
 _files: dict[str, int] = {}
 
 
@@ -36,24 +36,24 @@ _files: dict[str, int] = {}
 def folder() -> Iterator[None]:
     """The run's folder of lock files, for the processes started within (xdist's workers)."""
     path = tempfile.mkdtemp(prefix="tickerplant-tests-")
-    os.environ[_FOLDER] = path
+    os.environ[TURNS_FOLDER] = path
     try:
         yield
     finally:
-        del os.environ[_FOLDER]
+        del os.environ[TURNS_FOLDER]
         shutil.rmtree(path, ignore_errors=True)
 
 
 def _lock_file(name: str) -> int:
     if name not in _files:
-        _files[name] = os.open(Path(os.environ[_FOLDER]) / name, os.O_RDWR | os.O_CREAT, 0o600)
+        _files[name] = os.open(Path(os.environ[TURNS_FOLDER]) / name, os.O_RDWR | os.O_CREAT, 0o600)
     return _files[name]
 
 
 @contextmanager
 def turn(alone: bool) -> Iterator[None]:
     """A test's turn at the machine: shared with the run's other tests, or ``alone``."""
-    if _FOLDER not in os.environ or "PYTEST_XDIST_WORKER" not in os.environ:
+    if TURNS_FOLDER not in os.environ or "PYTEST_XDIST_WORKER" not in os.environ:
         yield
         return
     gate, machine = _lock_file("gate"), _lock_file("machine")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from cpu_per_test import ENVIRONMENT, summary
+from machine_alone import TURNS_FOLDER
 
 ROOT = Path(__file__).parent.parent
 
@@ -19,9 +20,7 @@ def test_a_run_records_each_test_a_line_with_its_cpu(tmp_path: Path) -> None:
     # a run of its own: not an xdist worker of this run, nor taking this run's turns at the
     # machine (machine_alone.py's lock files: an ``alone`` test waiting for this one to end
     # would hold the child's turn, and this one waits for the child)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != "TICKERPLANT_TESTS_TURNS"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") and k != TURNS_FOLDER}
     env[ENVIRONMENT] = str(recorded)
     ran = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "tests/test_clock.py"],
