@@ -38,6 +38,7 @@ from tickerplant.venue.domain.money import parse_amount
 from tickerplant.venue.domain.orders import PositionSide
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.stamped import StampedDict, StampedSet
+from tickerplant.venue.risk.risk import margin_room
 from tickerplant.venue.wire.order_entry import amend_order, cancel_order, new_order
 from tickerplant.venue.wire.settings_routes import set_dual_side, set_leverage, set_margin_type
 
@@ -102,14 +103,16 @@ class _Deposits(Deposits):
     def __init__(self) -> None:
         super().__init__()
         self.rows[BOB] = [Balance(BOB, Market.UM, "USDT", parse_amount("3000"), 1)]
-        self.rows[ALICE].append(Balance(ALICE, Market.UM, "USDC", parse_amount("2000"), 1))
+        self.rows[ALICE] = [*self.rows[ALICE], Balance(ALICE, Market.UM, "USDC", parse_amount("2000"), 1)]
 
     def move(self, account_id: int, asset: str, amount: int) -> bool:
-        """The operator's deposit (or withdrawal: negative) of ``amount``, 1e-8: whether made."""
+        """The operator's deposit (or withdrawal: negative) of ``amount``, 1e-8: whether made.
+        The balances handed out are never changed (``state.Deposits``): a new list replaces them."""
         rows = self.rows[account_id]
         for i, b in enumerate(rows):
             if b.asset == asset and b.amount + amount >= 0:
-                rows[i] = Balance(account_id, Market.UM, asset, b.amount + amount, b.update_ms + 1)
+                moved = Balance(account_id, Market.UM, asset, b.amount + amount, b.update_ms + 1)
+                self.rows[account_id] = [*rows[:i], moved, *rows[i + 1 :]]
                 return True
         return False
 
@@ -226,7 +229,10 @@ def test_the_figures_kept_between_checks_are_always_the_ones_worked_out_afresh(s
         for account in ACCOUNTS:  # a check after each step: the next compares what was kept
             ledger = engine.ledger(account)
             for asset in ASSETS:
+                deposited = engine.deposited(account, asset)
+                # a margin check's read first (the kept integers, ``Ledger.room``), then the figures'
+                rooms = [ledger.room(asset, deposited, engine.contracts, engine.mark, i) for i in (False, True)]
                 kept = engine.figures(account, asset)
-                fresh = fresh_ledger(ledger).figures(asset, engine.deposited(account, asset), engine.contracts,
-                                                     engine.mark)  # fmt: skip
+                fresh = fresh_ledger(ledger).figures(asset, deposited, engine.contracts, engine.mark)
                 assert kept == fresh, (step, account, asset)
+                assert rooms == [margin_room(fresh, False), margin_room(fresh, True)], (step, account, asset)

@@ -42,7 +42,9 @@ class Keyring:
         self.loads = 0  # times the tables were read
         self._keys: dict[str, ApiKey] = {}
         self._accounts: dict[int, Account] = {}
-        self._balances: dict[int, list[Balance]] = {}
+        # each account's, a tuple: never changed once handed out (``EngineState.deposited`` sums
+        # one once), a new one at each load
+        self._balances: dict[int, tuple[Balance, ...]] = {}
         # balances the operator moved since the last look: (wallet, account, asset, change)
         self._moved: list[tuple[Market, int, str, int]] = []
         self._schedule: Callable[[Callable[[], None]], object] | None = None  # once_per_turn's
@@ -73,8 +75,8 @@ class Keyring:
     def account(self, account_id: int) -> Account | None:
         return self._accounts.get(account_id)
 
-    def balances(self, account_id: int) -> list[Balance]:
-        return self._balances.get(account_id, [])
+    def balances(self, account_id: int) -> tuple[Balance, ...]:
+        return self._balances.get(account_id, ())
 
     def every_balance(self) -> list[Balance]:
         """Every account's balances, as the view stands."""
@@ -146,9 +148,10 @@ class Keyring:
         self._keys = {key.api_key: key for key in keys}
         self._accounts = {account.account_id: account for account in accounts}
         before = {(b.wallet, b.account_id, b.asset): b.amount for bs in self._balances.values() for b in bs}
-        self._balances = {}
+        held: dict[int, list[Balance]] = {}
         for balance in balances:
-            self._balances.setdefault(balance.account_id, []).append(balance)
+            held.setdefault(balance.account_id, []).append(balance)
+        self._balances = {account_id: tuple(rows) for account_id, rows in held.items()}
         if self.loads > 1:  # what moved since the last load (the first is where it stood)
             after = {(b.wallet, b.account_id, b.asset): b.amount for b in balances}
             for key in sorted(before.keys() | after.keys(), key=lambda k: (k[0].value, k[1], k[2])):

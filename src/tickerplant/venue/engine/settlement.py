@@ -7,7 +7,7 @@ position it closed or turned (GTE_GTC, part 2 §4.3). One step every fill takes:
 
 from __future__ import annotations
 
-from tickerplant.venue.domain.events import AccountUpdate, Made, PositionRow
+from tickerplant.venue.domain.events import AccountUpdate, Made, MarginMove, PositionRow
 from tickerplant.venue.domain.orders import Fill, Order
 from tickerplant.venue.engine.algo_told import tell_algo
 from tickerplant.venue.engine.state import EngineState
@@ -45,7 +45,11 @@ def settle(
         booked = (realized, commission, mark, leverage)
         release = execution != "CALCULATED"  # a liquidation releases none before its close
         moved = contract.isolate(position, before, order.side, qty, fill_price, *booked, release=release)
-        if move := ledger.margin_moved(order.symbol, order.position_side, moved, asset, now_ms):
+        if moved:  # a ``TRADE`` row of the position margin history (part 3 §7.8)
+            kind = 1 if moved > 0 else 2
+            move = MarginMove(order.account_id, order.symbol, kind, abs(moved), asset, now_ms, "TRADE",
+                              order.position_side)  # fmt: skip
+            ledger.margin_moves.append(move)
             out.records.append(move)
     if trade_id is None:
         trade_id = state.next_trade_id[order.symbol]

@@ -56,7 +56,7 @@ from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.adl import AdlBoard
 from tickerplant.venue.risk.order_counts import OrderCounts
 from tickerplant.venue.risk.reduce_only import expiring
-from tickerplant.venue.risk.risk import check_margin, margin_need
+from tickerplant.venue.risk.risk import check_margin, margin_need, margin_room
 
 __all__ = ["Deposits", "EngineState"]
 
@@ -74,9 +74,11 @@ Fill_ = tuple[int, int, int | None]  # a taker fill: price, quantity, its public
 
 
 class Deposits(Protocol):
-    """The operator's balances (``keyring.Keyring``)."""
+    """The operator's balances (``keyring.Keyring``): a sequence handed out is never changed
+    after (the balances changed: another one), so what the engine sums of it is kept while
+    it is the one handed out (``EngineState.deposited``)."""
 
-    def balances(self, account_id: int) -> list[Balance]: ...
+    def balances(self, account_id: int) -> Sequence[Balance]: ...
 
 
 class EngineState:
@@ -106,6 +108,9 @@ class EngineState:
         self.outbox = Outbox()
         self.counts = OrderCounts(market)
         self._deposits = deposits
+        # account -> the balances last handed out, and their sums per asset in this wallet
+        # (``deposited``); one per account, as ``ledgers``
+        self._deposited: dict[int, tuple[Sequence[Balance], dict[str, int]]] = {}
         self.journal = journal
         self.history: History | None = None  # what the journal recorded (history.py), when open
         self.ledgers: dict[int, Ledger] = {}  # every account's made so far (``ledger`` makes one)
@@ -224,10 +229,15 @@ class EngineState:
 
     def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
         """A cost against the account's figures (``risk.check_margin``), read only when there
-        is a cost to weigh."""
+        is a cost to weigh: as integers (``Ledger.room``), or the Multi-Assets pool's."""
         if cost > 0:
-            figures = self.margin_figures(ledger, contract.inst.margin_asset)
-            check_margin(cost, figures, contract.inst.symbol in ledger.isolated)
+            asset, isolated = contract.inst.margin_asset, contract.inst.symbol in ledger.isolated
+            if ledger.multi_assets:
+                room = margin_room(self.margin_figures(ledger, asset), isolated)
+            else:
+                deposited = self.deposited(ledger.account_id, asset)
+                room = ledger.room(asset, deposited, self.contracts, self.mark, isolated)
+            check_margin(cost, room)
 
     def order_update(
         self, seat: Seat[Ledger], execution: str, status: OrderStatus, order: Order, fill: Fill | None,
@@ -273,11 +283,17 @@ class EngineState:
         return tuple(rows)
 
     def deposited(self, account_id: int, asset: str) -> int:
-        total = 0  # a loop, not a generator's sum: read at every margin check that costs
-        for b in self._deposits.balances(account_id):
-            if b.wallet is self.market and b.asset == asset:
-                total += b.amount
-        return total
+        """The operator's deposits of ``asset`` in this market's wallet, 1e-8: read at every
+        margin check that costs, so summed once per sequence of balances handed out."""
+        rows = self._deposits.balances(account_id)
+        kept = self._deposited.get(account_id)
+        if kept is None or kept[0] is not rows:
+            sums: dict[str, int] = {}
+            for b in rows:
+                if b.wallet is self.market:
+                    sums[b.asset] = sums.get(b.asset, 0) + b.amount
+            kept = self._deposited[account_id] = (rows, sums)
+        return kept[1].get(asset, 0)
 
     def wallet(self, ledger: Ledger, asset: str) -> int:
         """The wallet balance of ``asset``: the operator's deposits and trading's changes, 1e-8."""

@@ -35,7 +35,7 @@ from typing import Any
 
 from tickerplant.venue.domain.contract import Contract, Position
 from tickerplant.venue.domain.orders import PositionSide
-from tickerplant.venue.ledger.figures import Figures
+from tickerplant.venue.ledger.figures import Figures, available_of, max_withdraw_of
 
 __all__ = ["PARTS", "SUMS", "AssetTotals", "KeptAsset", "Part", "part_of", "position_figures"]
 
@@ -112,9 +112,11 @@ class KeptAsset:
     """An asset's figures kept whole (the module's docstring): the stamp and positions'
     sums they were worked out at, and per symbol counted a list of its ``[seat, mark,
     open orders' changes, margin key, open-order margin]`` (the account's ``Seat`` there;
-    mark None: it had none, and counted nothing)."""
+    mark None: it had none, and counted nothing). The open-order margin moves apart
+    (``open_im``), and a margin check reads it with the two integers it is weighed against
+    (``room``): no ``Figures`` is made for a check, only for a reader of the figures (``now``)."""
 
-    __slots__ = ("figures", "held", "orders", "stamp", "symbols")
+    __slots__ = ("figures", "free", "held", "open_im", "orders", "stamp", "symbols", "withdrawable")
 
     def __init__(
         self, stamp: tuple[object, ...], held: list[Any], symbols: list[list[Any]], figures: Figures,
@@ -122,6 +124,9 @@ class KeptAsset:
     ) -> None:  # fmt: skip
         self.stamp, self.held, self.symbols, self.figures = stamp, held, symbols, figures
         self.orders = orders  # how many symbols had open orders then (``Ledger._first_orders``)
+        self.open_im = figures.open_order_im_e8  # as moved since (``moved``)
+        # what the open orders' margin is taken from (``figures.available_of``, ``max_withdraw_of``)
+        self.free, self.withdrawable = figures.cross_free_e8, figures.withdrawable_e8
 
     def stale(
         self, stamp: tuple[object, ...], held: list[Any], mark: Callable[[str], Fraction | None]
@@ -148,18 +153,27 @@ class KeptAsset:
         """The seats counted (``Ledger._first_orders``: one not among them is counted next)."""
         return [counted[0] for counted in self.symbols]
 
-    def moved(self, by: int) -> Figures:
-        """The figures with the open-order margin moved ``by`` (the symbols' read again):
-        as they were when it did not move (a move on an account's smaller side)."""
+    def moved(self, by: int) -> None:
+        """The open-order margin moved ``by`` (the symbols' read again)."""
+        self.open_im += by
+
+    def room(self, isolated: bool) -> int:
+        """What a cost is weighed against (``risk.check_margin``): the available balance, or on
+        an isolated symbol the max withdraw amount (the cross wallet's: the margin moves into
+        the isolated wallet as the order fills), with the open-order margin as it is now."""
+        if isolated:
+            return max_withdraw_of(self.free, self.withdrawable, self.open_im)
+        return available_of(self.free, self.open_im)
+
+    def now(self) -> Figures:
+        """The figures, with the open-order margin as it is now."""
         f = self.figures
-        if not by:
-            return f
-        self.figures = _new(Figures, (  # without the NamedTuple's generated Python __new__
-            f.wallet, f.unrealized_e8, f.position_im_e8, f.open_order_im_e8 + by, f.maint_e8,
-            f.isolated_wallet, f.isolated_unrealized_e8, f.isolated_im_e8, f.isolated_maint_e8, f.shared_e8,
-            f.priced,
-        ))  # fmt: skip
-        return self.figures
+        if f.open_order_im_e8 != self.open_im:
+            self.figures = f = _new(Figures, (  # without the NamedTuple's generated Python __new__
+                f.wallet, f.unrealized_e8, f.position_im_e8, self.open_im, f.maint_e8, f.isolated_wallet,
+                f.isolated_unrealized_e8, f.isolated_im_e8, f.isolated_maint_e8, f.shared_e8, f.priced,
+            ))  # fmt: skip
+        return f
 
 
 def part_of(contract: Contract, mark: Fraction, held: list[Position], leverage: int, isolated: bool) -> Part:

@@ -13,15 +13,9 @@ in hedge mode the opening ones (``BUY``/``LONG``, ``SELL``/``SHORT``), a closing
 reduce-only, and both sides' add up (decision 7's "the larger of the buy and sell sides"
 is one-way's, where they cannot both fill into positions; in hedge mode they can).
 
-Figures (per margin asset, single-asset mode; §7.8's formulas):
-
-- ``unrealized``: Σ uPnL of the asset's positions at mark;
-- ``position_im``: Σ |notional| / leverage at mark; ``open_order_im``: decision 7 per symbol;
-- ``maint``: Σ maintenance margin (brackets);
-- each an integer in 1e-8 of the asset, a sum of its positions' and sides' figures each
-  rounded as its row is written (``figures.py``);
-- ``available = max(0, cross wallet + cross uPnL − cross position IM − open_order_im)``;
-- ``max_withdraw = max(0, min(available, cross wallet − cross position IM − open_order_im))``.
+Figures (per margin asset, single-asset mode): §7.8's, each an integer in 1e-8 of the asset,
+a sum of its positions' and sides' figures each rounded as its row is written (``figures.py``,
+which holds the formulas), kept between checks as ``kept_figures.py`` says.
 
 An isolated position (``POST …/marginType``, ``isolated.py``) is collateralised by its own
 wallet (``Position.isolated_wallet``), a part of the asset's wallet: the cross wallet is the
@@ -340,18 +334,6 @@ class Ledger:
             return buys + sells, (buys + mine if sell else mine + sells)
         return max(buys, sells), max(buys, mine) if sell else max(mine, sells)
 
-    def margin_moved(
-        self, symbol: str, side: PositionSide, moved: int, asset: str, now_ms: int
-    ) -> MarginMove | None:
-        """A fill's move of isolated margin (``Contract.isolate``), kept as a ``TRADE`` row of
-        the position margin history; None when nothing moved."""
-        if not moved:
-            return None
-        kind = 1 if moved > 0 else 2
-        move = MarginMove(self.account_id, symbol, kind, abs(moved), asset, now_ms, "TRADE", side)
-        self.margin_moves.append(move)
-        return move
-
     def open_values(self, symbol: str, own: PositionSide | None = None) -> tuple[Value, Value]:
         """Σ ``Resting.value`` of ``symbol``'s open orders (of ``own``; None: every side), buys,
         sells: ``b``/``a`` (order events, ``symbol_figures``) are their ``resting_notional``."""
@@ -366,9 +348,22 @@ class Ledger:
 
     def figures(self, asset: str, deposited: int, contracts: Mapping[str, Contract], mark: Mark) -> Figures:
         """The totals of ``asset``: its wallet (``deposited`` plus trading's changes) and
-        every active symbol margined in it, valued at ``mark``: kept whole while what they
-        are worked out from is as it was (``kept_figures.KeptAsset``), a symbol whose open
-        orders changed since read again; else worked out again (``_worked_out``)."""
+        every active symbol margined in it, valued at ``mark`` (``_kept_asset``)."""
+        return self._kept_asset(asset, deposited, contracts, mark).now()
+
+    def room(
+        self, asset: str, deposited: int, contracts: Mapping[str, Contract], mark: Mark, isolated: bool
+    ) -> int:
+        """What a margin check weighs a cost in ``asset`` against (``KeptAsset.room``): the
+        same figures as ``figures``', read as integers."""
+        return self._kept_asset(asset, deposited, contracts, mark).room(isolated)
+
+    def _kept_asset(
+        self, asset: str, deposited: int, contracts: Mapping[str, Contract], mark: Mark
+    ) -> KeptAsset:
+        """``asset``'s figures kept whole while what they are worked out from is as it was
+        (``kept_figures.KeptAsset``), a symbol whose open orders changed since read again;
+        else worked out again (``_worked_out``)."""
         changes, positions, leverage = self.changes.get(asset, 0), self.positions, self.leverage
         stamp = (deposited, changes, positions.version, leverage.version, self.isolated.version, self.hedge)
         held = list(map(SUMS, positions.values()))
@@ -378,7 +373,7 @@ class Ledger:
         if kept.orders != len(self._orders):  # a symbol's first open orders since: counted from now
             stale += self._first_orders(kept, asset, contracts, mark)
         if not stale:
-            return kept.figures
+            return kept
         moved = 0
         for counted in stale:  # its margin key as kept: the mark, position, leverage and mode are
             seat = counted[0]
@@ -386,7 +381,8 @@ class Ledger:
             margin = buys + sells if self.hedge else max(buys, sells)
             moved += margin - counted[4]
             counted[2], counted[4] = seat.changes, margin
-        return kept.moved(moved)
+        kept.moved(moved)
+        return kept
 
     def _first_orders(
         self, kept: KeptAsset, asset: str, contracts: Mapping[str, Contract], mark: Mark
@@ -408,7 +404,7 @@ class Ledger:
     def _worked_out(
         self, asset: str, deposited: int, contracts: Mapping[str, Contract], mark: Mark,
         stamp: tuple[object, ...], held: list[Any],
-    ) -> Figures:  # fmt: skip
+    ) -> KeptAsset:  # fmt: skip
         """``figures`` worked out, and kept with what they were worked out at. Each symbol's
         positions' part is kept until its mark or what it is worked out from changes
         (``AssetTotals.value``: an order opening, filling or closing leaves it as it is);
@@ -446,5 +442,5 @@ class Ledger:
             isolated_wallets(self.positions, self.isolated, asset, contracts),
             isolated_unrealized, isolated_im, isolated_maint,
         )  # fmt: skip
-        self._kept[asset] = KeptAsset(stamp, held, symbols, figures, len(self._orders))
-        return figures
+        kept = self._kept[asset] = KeptAsset(stamp, held, symbols, figures, len(self._orders))
+        return kept

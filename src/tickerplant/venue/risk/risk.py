@@ -41,8 +41,8 @@ from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
 
 __all__ = [
-    "check_limit_market", "check_margin", "check_market", "check_stop_limit", "margin_need", "matched_price",
-    "order_cost", "price_matched",
+    "check_limit_market", "check_margin", "check_market", "check_stop_limit", "margin_need", "margin_room",
+    "matched_price", "order_cost", "price_matched",
 ]
 
 Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
@@ -236,10 +236,15 @@ def margin_need(
     return order_cost(seat, contract, order, qty, mark, best)
 
 
-def check_margin(cost: int, figures: Figures, isolated: bool) -> None:
-    """-2019 when ``cost`` (1e-8) exceeds the available balance (integers: ``figures.py``);
-    on an isolated symbol, what the
-    cross wallet holds (``max_withdraw``): the margin moves into the isolated wallet as it
-    fills, and unrealized profit is not money to move."""
-    if cost > 0 and cost > (figures.max_withdraw_e8 if isolated else figures.available_e8):
+def margin_room(figures: Figures, isolated: bool) -> int:
+    """What a cost is weighed against (``check_margin``), 1e-8: the available balance; on an
+    isolated symbol, what the cross wallet holds (``max_withdraw``): the margin moves into
+    the isolated wallet as it fills, and unrealized profit is not money to move. The same
+    choice for figures kept as integers: ``kept_figures.KeptAsset.room``."""
+    return figures.max_withdraw_e8 if isolated else figures.available_e8
+
+
+def check_margin(cost: int, room: int) -> None:
+    """-2019 when ``cost`` (1e-8) exceeds ``room`` (``margin_room``; integers: ``figures.py``)."""
+    if cost > 0 and cost > room:
         raise refused(-2019, "Margin is insufficient.")

@@ -66,7 +66,7 @@ _new = tuple.__new__  # a NamedTuple made once a request, without a Python frame
 class Accounts(Keys, Protocol):
     """What the private endpoints read (``keyring.Keyring``)."""
 
-    def balances(self, account_id: int) -> list[Balance]: ...
+    def balances(self, account_id: int) -> Sequence[Balance]: ...
 
 
 class ListenKeyTable(Protocol):
