@@ -19,15 +19,16 @@ lean core or the venue's engine executes for the commands; ~20× slower than unt
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from types import CodeType, FrameType
 from typing import Any, TypeVar
 
 from tickerplant.venue.domain.commands import Amend, Cancel, NewOrder, Place
 
-from .parts import Kinds, resting_price, taking_price
+from .parts import Kinds, kind_of, resting_price, taking_price
 
-__all__ = ["CountedKinds", "a_command", "bytecodes"]
+__all__ = ["CountedKinds", "FunctionKinds", "a_command", "by_function", "bytecodes"]
 
 C = TypeVar("C")
 
@@ -60,6 +61,31 @@ def bytecodes(run: Callable[[], object], harness: Iterable[Callable[..., Any]]) 
     finally:
         sys.settrace(None)
     return count
+
+
+def by_function(run: Callable[[], object]) -> Counter[CodeType]:
+    """The bytecodes ``run`` executes, by the code object (the function) executing each;
+    ``run``'s own frame left out."""
+    counted: Counter[CodeType] = Counter()
+    skipped = run.__code__  # type: ignore[attr-defined]
+
+    def each(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
+        if event == "opcode":
+            counted[frame.f_code] += 1
+        return each
+
+    def called(frame: FrameType, event: str, arg: object) -> Callable[..., object] | None:
+        if frame.f_code is skipped:
+            return None
+        frame.f_trace_opcodes = True
+        return each
+
+    sys.settrace(called)
+    try:
+        run()
+    finally:
+        sys.settrace(None)
+    return counted
 
 
 def a_command(run: Callable[[Sequence[C]], object], made: Sequence[C], *harness: Callable[..., Any]) -> float:
@@ -99,3 +125,53 @@ class CountedKinds(Kinds):
         parts = [f"{kind} {count / calls:,.0f} ({calls:,})" for kind, (calls, count) in spent]
         total = sum(count for _, count in self.spent.values()) / commands
         return ", ".join(parts) + f"; {total:,.0f} a command of the mix"
+
+
+class FunctionKinds(Kinds):
+    """``CountedKinds`` with each kind's bytecodes kept by the function that executes them
+    (``--functions``): where a move's, a GTC's, an IOC's and a cancel's count goes, each
+    function's own bytecodes (not those of the functions it calls) and its calls, per command
+    of the kind."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codes: dict[str, Counter[CodeType]] = {}
+        self.calls: dict[str, Counter[CodeType]] = {}
+
+    def timed(self, apply: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
+        def counted_apply(command: Any, now_ms: int) -> Any:
+            made: list[Any] = []
+
+            def run() -> None:  # the harness' frame, not counted
+                try:
+                    made.append(apply(command, now_ms))
+                except Exception as refusal:
+                    made.append(refusal)
+
+            codes = by_function(run)
+            self.add(command, sum(codes.values()))
+            kind = kind_of(command)
+            self.codes.setdefault(kind, Counter()).update(codes)
+            self.calls.setdefault(kind, Counter()).update(code for code in codes)  # a function run at all
+            if isinstance(made[0], Exception):
+                raise made[0]
+            return made[0]
+
+        return counted_apply
+
+    def lines(self, top: int, per_line: int = 4) -> list[str]:
+        """Per kind, its bytecodes a call, then its ``top`` functions' own bytecodes a call of
+        the kind (the share of the calls of the kind that ran it), ``per_line`` a line."""
+        said = []
+        for kind, (calls, count) in sorted(self.spent.items()):
+            codes, ran = self.codes[kind], self.calls[kind]
+            most = codes.most_common(top)
+            parts = [f"{_name(code)} {n / calls:,.0f} ({ran[code] / calls:.0%})" for code, n in most]
+            said.append(f"{kind}: {calls:,} calls, {count / calls:,.0f} bytecodes a call")
+            said += ["  " + ", ".join(parts[i : i + per_line]) for i in range(0, len(parts), per_line)]
+        return said
+
+
+def _name(code: CodeType) -> str:
+    """``module.function`` of a code object, its module the file's name."""
+    return f"{code.co_filename.rsplit('/', 1)[-1].removesuffix('.py')}.{code.co_qualname}"

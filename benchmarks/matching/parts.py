@@ -17,7 +17,7 @@ from tickerplant.venue.domain.commands import Place
 from tickerplant.venue.domain.events import Batch
 from tickerplant.venue.domain.money import parse_amount
 
-__all__ = ["T0", "Counting", "Deposits", "Kinds", "as_served", "resting_price", "taking_price"]
+__all__ = ["T0", "Counting", "Deposits", "Kinds", "as_served", "kind_of", "resting_price", "taking_price"]
 
 T0 = 1_790_000_000_000
 
@@ -72,6 +72,13 @@ class Counting:
         self.commits += 1
 
 
+def kind_of(command: Any) -> str:
+    """A command's kind as ``Kinds`` reports it: its type, a placement's time in force beside it."""
+    if type(command) is Place:
+        return f"Place {command.order.time_in_force.name}"
+    return type(command).__name__
+
+
 class Kinds:
     """Each command's time by its kind (its type; a placement's time in force beside it)."""
 
@@ -92,10 +99,7 @@ class Kinds:
 
     def add(self, command: Any, spent: int) -> None:
         """One more ``command`` of its kind, which took ``spent`` (ns, or what else is counted)."""
-        kind = type(command).__name__
-        if type(command) is Place:
-            kind = f"{kind} {command.order.time_in_force.name}"
-        kept = self.spent.setdefault(kind, [0, 0])
+        kept = self.spent.setdefault(kind_of(command), [0, 0])
         kept[0] += 1
         kept[1] += spent
 

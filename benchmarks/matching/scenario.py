@@ -22,6 +22,8 @@ one book (``run_trades``, ten far orders resting per account). It always exits 0
 
 ``--parts``: only where a command of the mix goes, each of the core's larger parts taken
 out in turn (``taken_out.py``): what it costs, µs a command, in the pure-Python core.
+``--functions``: only the bytecodes of each kind of command by the function executing them
+(``bytecodes.FunctionKinds``), each kind's largest: where its count goes, function by function.
 ``--instructions``: only the instructions a command of the mix's first ``TRACED`` costs the
 floor, the lean core and the venue (``instructions.py``: valgrind's callgrind, a count the
 machine does not move).
@@ -51,7 +53,7 @@ from tickerplant.venue.journal.sqlite_journal import SqliteJournal
 from tickerplant.venue.wire.order_entry import new_order
 
 from ..harness.report import Target, verdict
-from .bytecodes import CountedKinds, a_command
+from .bytecodes import CountedKinds, FunctionKinds, a_command
 from .floor import BareBook
 from .instructions import instructions
 from .lean import lean_loop, run_lean
@@ -260,6 +262,17 @@ def print_bytecodes(first: list[Command], accounts: int) -> None:
     print(f"  the venue's by the command's kind (each counted apart): {kinds.report(len(first))}")
 
 
+def print_functions(first: list[Command], accounts: int, top: int = 16) -> None:
+    """``--functions``: each kind's bytecodes a call by the function that executes them, the
+    ``top`` functions of each (``bytecodes.FunctionKinds``): where a rewrite's cuts would fall."""
+    print(f"== bytecodes by function, the mix's first {len(first):,} commands, {accounts:,} accounts:"
+          " a function's own a call of the kind (the share of the calls that ran it)")  # fmt: skip
+    kinds = FunctionKinds()
+    run_venue(first, accounts, Counting(), kinds)
+    for line in kinds.lines(top):
+        print(f"  {line}")
+
+
 def print_instructions(commands: int, accounts: int) -> None:
     """``--instructions``: the instructions a command of the mix's first ``commands``
     (``instructions.py``, callgrind), the floor's, the lean core's and the venue's."""
@@ -293,6 +306,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="best of (3; 2)")
     p.add_argument("--parts", action="store_true", help="only where a command goes, part by part")
     p.add_argument(
+        "--functions", action="store_true",
+        help=f"only the bytecodes of each kind of command by function, the mix's first {TRACED:,} (~1 min)",
+    )  # fmt: skip
+    p.add_argument(
         "--instructions", action="store_true",
         help=f"only the instructions a command of the mix's first {TRACED:,} (valgrind's callgrind; ~1 min)",
     )  # fmt: skip
@@ -306,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.instructions:
         print_instructions(TRACED, args.accounts)
+        return 0
+    if args.functions:
+        print_functions(commands(TRACED, args.accounts), args.accounts)
         return 0
     made = commands(args.commands, args.accounts)
     if args.parts:
