@@ -112,12 +112,16 @@ class CountedKinds(Kinds):
                 except Exception as refusal:
                     made.append(refusal)
 
-            self.add(command, bytecodes(run, ()))
+            self.count(command, run)
             if isinstance(made[0], Exception):
                 raise made[0]
             return made[0]
 
         return counted_apply
+
+    def count(self, command: Any, run: Callable[[], None]) -> None:
+        """``command`` applied by ``run``, its bytecodes counted."""
+        self.add(command, bytecodes(run, ()))
 
     def report(self, commands: int) -> str:
         """Each kind's bytecodes a call and its calls, then all of them a command."""
@@ -127,7 +131,7 @@ class CountedKinds(Kinds):
         return ", ".join(parts) + f"; {total:,.0f} a command of the mix"
 
 
-class FunctionKinds(Kinds):
+class FunctionKinds(CountedKinds):
     """``CountedKinds`` with each kind's bytecodes kept by the function that executes them
     (``--functions``): where a move's, a GTC's, an IOC's and a cancel's count goes, each
     function's own bytecodes (not those of the functions it calls) and its calls, per command
@@ -138,26 +142,12 @@ class FunctionKinds(Kinds):
         self.codes: dict[str, Counter[CodeType]] = {}
         self.calls: dict[str, Counter[CodeType]] = {}
 
-    def timed(self, apply: Callable[[Any, int], Any]) -> Callable[[Any, int], Any]:
-        def counted_apply(command: Any, now_ms: int) -> Any:
-            made: list[Any] = []
-
-            def run() -> None:  # the harness' frame, not counted
-                try:
-                    made.append(apply(command, now_ms))
-                except Exception as refusal:
-                    made.append(refusal)
-
-            codes = by_function(run)
-            self.add(command, sum(codes.values()))
-            kind = kind_of(command)
-            self.codes.setdefault(kind, Counter()).update(codes)
-            self.calls.setdefault(kind, Counter()).update(code for code in codes)  # a function run at all
-            if isinstance(made[0], Exception):
-                raise made[0]
-            return made[0]
-
-        return counted_apply
+    def count(self, command: Any, run: Callable[[], None]) -> None:
+        codes = by_function(run)
+        self.add(command, sum(codes.values()))
+        kind = kind_of(command)
+        self.codes.setdefault(kind, Counter()).update(codes)
+        self.calls.setdefault(kind, Counter()).update(code for code in codes)  # a function run at all
 
     def lines(self, top: int, per_line: int = 4) -> list[str]:
         """Per kind, its bytecodes a call, then its ``top`` functions' own bytecodes a call of
