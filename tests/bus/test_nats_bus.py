@@ -3,6 +3,7 @@ sequence, and a subscriber that sees a lost frame or a restarted publisher."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -113,6 +114,39 @@ async def test_a_state_larger_than_natss_limit_answers_a_request_as_of_the_last_
     publisher.publish(Market.CM, _batch(2))
     assert await subscriber.request_state(Market.CM, 10.0) == (publisher.epoch, 2, state)
     assert await subscriber.request_state(Market.UM, 0.2) is None  # nobody answers
+
+
+async def test_a_state_asked_of_a_plant_that_died_with_it_is_asked_again_of_the_restarted_one(
+    buses: tuple[NatsBus, NatsBus], nats_url: str
+) -> None:
+    """A plant killed after it took a gateway's request, before it answered: no "no
+    responders" comes, and waiting for the answer would hold the market's frames until the
+    request's timeout. The restarted plant's first frame sends the request again."""
+    publisher, subscriber = buses
+    subscriber.hold([Market.UM])  # as a gateway that lost frames holds the market
+    await subscriber.ready()
+    publisher.publish(Market.UM, _batch(1))
+    await eventually(lambda: subscriber.delivered[Market.UM] + subscriber.received[Market.UM][0] > 0)
+    taken: list[str] = []
+
+    async def dies_before_answering(msg: Any) -> None:
+        taken.append(msg.reply)
+
+    dying = await publisher.client.subscribe(subscriber.state_subject(Market.UM), cb=dies_before_answering)
+    await publisher.client.flush()
+    asking = asyncio.ensure_future(subscriber.request_state(Market.UM, 30.0))
+    await eventually(lambda: bool(taken))
+    await dying.unsubscribe()
+    restarted = await NatsBus.connect(nats_url, name="plant again")
+    try:
+        state = b"the restarted plant's state"
+        await restarted.answer_state(Market.UM, lambda: state)
+        restarted.publish(Market.UM, _batch(1, 5))
+        async with asyncio.timeout(5):
+            assert await asyncio.shield(asking) == (restarted.epoch, 1, state)
+    finally:
+        asking.cancel()
+        await restarted.close()
 
 
 async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[NatsBus, NatsBus]) -> None:

@@ -3,21 +3,33 @@
 A gateway process has no source of its own: what each market lists (the instruments its
 exchangeInfo, routing and views need), which streams the source carries (the
 others are acknowledged and silent) and the payload format the plant encodes in are the
-plant's ``feeds.Prepared`` and its configuration, asked for by
-request/reply on ``<prefix>.listing`` (``bus/nats.py``) and carried as msgpack, with the
-bus's version (``frames.BUS_VERSION``): a gateway of another release refuses it, saying so.
+plant's ``feeds.Prepared`` and its configuration, asked for by request/reply on
+``<prefix>.listing`` (``answer_listing``, ``wait_listing``, for ``bus/nats.py``) and carried
+as msgpack, with the bus's version (``frames.BUS_VERSION``): a gateway of another release
+refuses it, saying so.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
+
 import msgspec
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from tickerplant.bus.frames import BUS_VERSION, Unreadable, unreadable
+from tickerplant.bus.nats_writer import settle
 from tickerplant.market.history.past_spec import PastSpec
 from tickerplant.market.instruments import Instrument, Market
 from tickerplant.market.payloads.events import PayloadFormat
 
-__all__ = ["Listing", "Unreadable", "decode_listing", "encode_listing"]
+__all__ = ["Listing", "Unreadable", "answer_listing", "decode_listing", "encode_listing", "wait_listing"]
+
+_REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
 
 
 class Listing(msgspec.Struct, frozen=True, array_like=True):
@@ -49,3 +61,43 @@ def decode_listing(data: bytes) -> Listing:
     if decoded.version != BUS_VERSION:
         raise unreadable("listing", data, ValueError(f"version {decoded.version}"))
     return decoded
+
+
+async def answer_listing(client: Client, subject: str, listing: bytes) -> Subscription:
+    """Answer every request on ``subject`` with ``listing``, and announce it on
+    ``<subject>.announced`` to the gateways waiting already (the plant's side); the
+    answering subscription."""
+
+    async def answer(msg: Msg) -> None:
+        await msg.respond(listing)
+
+    answering = await client.subscribe(subject, cb=answer)
+    await settle(client)
+    await client.publish(f"{subject}.announced", listing)
+    await settle(client)
+    return answering
+
+
+async def wait_listing(client: Client, subject: str, on_waiting: Callable[[], None]) -> bytes:
+    """The plant's listing: its answer, or when no plant answers (``on_waiting`` is
+    called), its announcement when one starts."""
+    announced: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    async def heard(msg: Msg) -> None:
+        if not announced.done():
+            announced.set_result(msg.data)
+
+    # Listening before asking: a plant that starts after the request went unanswered
+    # announces after it answers, which this subscription, in place first, receives.
+    listening = await client.subscribe(f"{subject}.announced", cb=heard)
+    try:
+        await settle(client)
+        try:
+            reply = await client.request(subject, b"", timeout=_REQUEST_TIMEOUT_S)
+        except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+            on_waiting()
+            return await announced
+        return reply.data
+    finally:
+        with contextlib.suppress(nats.errors.Error):
+            await listening.unsubscribe()

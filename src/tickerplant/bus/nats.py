@@ -68,6 +68,7 @@ from tickerplant.bus.frames import (
     decode_state_part,
     state_parts,
 )
+from tickerplant.bus.listing import answer_listing, wait_listing
 from tickerplant.bus.nats_connection import NatsAuth, TroubleHandler, open_connection
 from tickerplant.bus.nats_writer import OUTBOX_LIMIT, Outbox, settle
 from tickerplant.market.instruments import Market
@@ -86,7 +87,6 @@ NoticeHandler = Callable[[Market, Notice], None]
 RejectHandler = Callable[[Market, str], None]
 # Frames a little under NATS's own limit: the msgpack array's header and a notice fit.
 _FRAME_MARGIN = 1024
-_REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
 _STATE_RETRY_S = 0.05  # between requests for a state that nobody answered
 # A market publishes a frame at least this often, an empty one when it has nothing else: a
 # gateway that hears nothing for a while has lost the plant, not a quiet market.
@@ -146,6 +146,8 @@ class NatsBus:
         self._answering: list[Subscription] = []  # the plant's answering subscriptions
         # who waits to meet a publisher's run (``meet``), per market
         self._meeting: dict[Market, list[tuple[int, asyncio.Future[None]]]] = {m: [] for m in Market}
+        # each market's request for a state, waiting for its answer (``request_state``)
+        self._asking: dict[Market, asyncio.Future[tuple[int, int, bytes] | None]] = {}
 
     @classmethod
     async def connect(
@@ -157,6 +159,8 @@ class NatsBus:
         buses: list[NatsBus] = []  # the bus, once made
 
         def report(kind: str, text: str) -> None:
+            if buses and kind == "reconnected":  # a request sent as the server went may be lost
+                buses[0]._ask_again(*Market)
             (buses[0].on_trouble if buses else _log_trouble)(kind, text)
 
         client = await open_connection(url, name=name, auth=auth or NatsAuth(), report=report)
@@ -291,6 +295,8 @@ class NatsBus:
                 return
             if continuity is not Continuity.NEXT:
                 self.on_loss(market, verdict)
+                if continuity is Continuity.RESTARTED:  # the plant asked for a state is gone
+                    self._ask_again(market)
             held = self._held.get(market)
             if held is not None:
                 held.add(frame, len(msg.data))
@@ -341,39 +347,13 @@ class NatsBus:
 
     async def answer_listing(self, listing: bytes) -> None:
         """Answer every request for the listing with ``listing``, and announce it to the
-        gateways waiting already (the plant's side)."""
-
-        async def answer(msg: Msg) -> None:
-            await msg.respond(listing)
-
-        self._answering.append(await self.client.subscribe(self.listing_subject, cb=answer))
-        await settle(self.client)
-        await self.client.publish(f"{self.listing_subject}.announced", listing)
-        await settle(self.client)
+        gateways waiting already (the plant's side: ``listing.answer``)."""
+        self._answering.append(await answer_listing(self.client, self.listing_subject, listing))
 
     async def wait_listing(self, on_waiting: Callable[[], None]) -> bytes:
-        """The plant's listing: its answer, or when no plant answers (``on_waiting`` is
-        called), its announcement when one starts."""
-        announced: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-
-        async def heard(msg: Msg) -> None:
-            if not announced.done():
-                announced.set_result(msg.data)
-
-        # Listening before asking: a plant that starts after the request went unanswered
-        # announces after it answers, which this subscription, in place first, receives.
-        listening = await self.client.subscribe(f"{self.listing_subject}.announced", cb=heard)
-        try:
-            await settle(self.client)
-            try:
-                reply = await self.client.request(self.listing_subject, b"", timeout=_REQUEST_TIMEOUT_S)
-            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
-                on_waiting()
-                return await announced
-            return reply.data
-        finally:
-            with contextlib.suppress(nats.errors.Error):
-                await listening.unsubscribe()
+        """The plant's listing (``listing.wait``): its answer, or when no plant answers
+        (``on_waiting`` is called), its announcement when one starts."""
+        return await wait_listing(self.client, self.listing_subject, on_waiting)
 
     # -- a market's state (request/reply) ------------------------------------------------------
 
@@ -424,18 +404,29 @@ class NatsBus:
             async with asyncio.timeout(timeout_s):
                 while True:
                     whole.append(loop.create_future())
+                    self._asking[market] = whole[-1]
                     await self.client.publish(self.state_subject(market), b"", reply=inbox)
                     answer = await whole[-1]
                     if answer is not None:
                         return answer
-                    # nobody answered (a plant starting, or one whose answering is not
-                    # in place at the server yet): ask again, soon
+                    # nobody answered (a plant starting, or one whose answering is not in
+                    # place at the server yet), or nobody will (``_ask_again``): ask again, soon
                     await asyncio.sleep(_STATE_RETRY_S)
         except (TimeoutError, nats.errors.Error):
             return None
         finally:
+            self._asking.pop(market, None)
             with contextlib.suppress(nats.errors.Error):
                 await receiving.unsubscribe()
+
+    def _ask_again(self, *markets: Market) -> None:
+        """Send the markets' state requests again: the plant that had one died with it (a
+        restarted publisher), or the request was sent as the NATS server went (reconnected).
+        Waited for, it would hold the market's frames until ``request_state``'s timeout."""
+        for market in markets:
+            asking = self._asking.get(market)
+            if asking is not None and not asking.done():
+                asking.set_result(None)
 
     async def close(self) -> None:
         """Hand NATS what is queued (briefly), then close the connection."""
