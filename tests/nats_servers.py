@@ -26,20 +26,21 @@ _LISTENING = re.compile(rb"Listening for client connections on [\d.]+:(\d+)")
 
 
 @contextlib.contextmanager
-def running_nats(token: str = "") -> Iterator[str]:
-    """``nats://127.0.0.1:PORT`` of a nats-server that runs for the ``with`` block."""
+def running_nats(token: str = "", port: int = -1) -> Iterator[str]:
+    """``nats://127.0.0.1:PORT`` of a nats-server that runs for the ``with`` block (on
+    ``port``, or one the OS chose: -1)."""
     with tempfile.TemporaryDirectory() as folder:
         args = []
         if token:
             config = Path(folder) / "nats.conf"
             config.write_text("authorization { token: $TOKEN }\n")
             args = ["-c", str(config)]
-        yield from _running(args, {"TOKEN": f'"{token}"'})
+        yield from _running(["-p", str(port), *args], {"TOKEN": f'"{token}"'})
 
 
 def _running(args: list[str], env: dict[str, str]) -> Iterator[str]:
     process = subprocess.Popen(
-        [str(locate()), "-a", "127.0.0.1", "-p", "-1", *args],
+        [str(locate()), "-a", "127.0.0.1", *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )  # fmt: skip
     assert process.stderr is not None

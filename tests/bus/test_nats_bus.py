@@ -4,11 +4,12 @@ sequence, and a subscriber that sees a lost frame or a restarted publisher."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from nats_servers import nats_url
+from nats_servers import nats_url, running_nats
 from timing import eventually
 
 from tickerplant.bus import StreamMessage
@@ -147,6 +148,42 @@ async def test_a_state_asked_of_a_plant_that_died_with_it_is_asked_again_of_the_
     finally:
         asking.cancel()
         await restarted.close()
+
+
+async def test_a_state_asked_as_the_nats_server_went_is_asked_again_once_it_is_back() -> None:
+    """The NATS server killed after the plant took the request, before its answer got
+    through: the answer is lost with the server, and the request goes again once the
+    connection is back."""
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(running_nats())
+        port = int(url.rsplit(":", 1)[1])
+        subscriber = await NatsBus.connect(url, name="gateway")
+        plant = await NatsBus.connect(url, name="plant")
+        try:
+            taken: list[str] = []
+
+            async def dies_before_answering(msg: Any) -> None:
+                taken.append(msg.reply)
+
+            await plant.client.subscribe(subscriber.state_subject(Market.UM), cb=dies_before_answering)
+            await plant.client.flush()
+            asking = asyncio.ensure_future(subscriber.request_state(Market.UM, 30.0))
+            await eventually(lambda: bool(taken))
+            stack.close()  # the NATS server goes, and comes back on its port
+            stack.enter_context(running_nats(port=port))
+            state = b"the state, asked again"
+            answering = await NatsBus.connect(url, name="plant answering")
+            try:
+                await answering.answer_state(Market.UM, lambda: state)
+                async with asyncio.timeout(10):
+                    assert await asyncio.shield(asking) == (answering.epoch, 0, state)
+                assert len(taken) >= 2  # the silent plant's subscription came back and heard it again
+            finally:
+                asking.cancel()
+                await answering.close()
+        finally:
+            await plant.close()
+            await subscriber.close()
 
 
 async def test_a_released_market_skips_the_frames_its_state_holds(buses: tuple[NatsBus, NatsBus]) -> None:
