@@ -10,7 +10,9 @@ tests can share one nats-server):
   symbol's `@depthDiff` before the bookTicker with the same update id, as in one process.
 - ``<prefix>.<market>.state``: request/reply; the plant answers its view of the market
   (``scaleout/view_state.py``) as of its last frame, in ``frames.StatePart``s sent to the
-  requester's inbox: how a gateway that started late or lost frames catches up.
+  requester's inbox: how a gateway that started late or lost frames catches up. A request
+  is sent again when the plant that took it is gone (a restarted plant's first frame) or
+  the NATS server was (the connection back): its answer would never come.
 - ``<prefix>.listing``: request/reply; the plant answers its listing (``bus/listing.py``),
   which a gateway needs before it can build its listeners; ``<prefix>.listing.announced``:
   the plant publishes it there once when it starts, for the gateways already waiting.
@@ -347,11 +349,11 @@ class NatsBus:
 
     async def answer_listing(self, listing: bytes) -> None:
         """Answer every request for the listing with ``listing``, and announce it to the
-        gateways waiting already (the plant's side: ``listing.answer``)."""
+        gateways waiting already (the plant's side: ``listing.answer_listing``)."""
         self._answering.append(await answer_listing(self.client, self.listing_subject, listing))
 
     async def wait_listing(self, on_waiting: Callable[[], None]) -> bytes:
-        """The plant's listing (``listing.wait``): its answer, or when no plant answers
+        """The plant's listing (``listing.wait_listing``): its answer, or when no plant answers
         (``on_waiting`` is called), its announcement when one starts."""
         return await wait_listing(self.client, self.listing_subject, on_waiting)
 
