@@ -30,6 +30,7 @@ from tickerplant.market.payloads.events import PayloadFormat
 __all__ = ["Listing", "Unreadable", "answer_listing", "decode_listing", "encode_listing", "wait_listing"]
 
 _REQUEST_TIMEOUT_S = 2.0  # a plant answers its listing at once, or is not there
+_ASK_AGAIN_S = 1.0  # between a request no plant answered and the next
 
 
 class Listing(msgspec.Struct, frozen=True, array_like=True):
@@ -79,8 +80,13 @@ async def answer_listing(client: Client, subject: str, listing: bytes) -> Subscr
 
 
 async def wait_listing(client: Client, subject: str, on_waiting: Callable[[], None]) -> bytes:
-    """The plant's listing: its answer, or when no plant answers (``on_waiting`` is
-    called), its announcement when one starts."""
+    """The plant's listing: its answer, or when no plant answers (``on_waiting`` is called
+    once), its announcement when one starts or its answer to a request sent again.
+
+    The request goes again every ``_ASK_AGAIN_S`` while the wait lasts: a plant announces
+    once, as it starts, and an announcement (or a request, or its answer) sent while this
+    gateway's connection was away is lost with it, so waiting for the announcement alone
+    could wait for ever."""
     announced: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
     async def heard(msg: Msg) -> None:
@@ -90,14 +96,36 @@ async def wait_listing(client: Client, subject: str, on_waiting: Callable[[], No
     # Listening before asking: a plant that starts after the request went unanswered
     # announces after it answers, which this subscription, in place first, receives.
     listening = await client.subscribe(f"{subject}.announced", cb=heard)
+    told = False
     try:
-        await settle(client)
-        try:
-            reply = await client.request(subject, b"", timeout=_REQUEST_TIMEOUT_S)
-        except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
-            on_waiting()
-            return await announced
-        return reply.data
+        while not announced.done():
+            reply = await _ask(client, subject)
+            if reply is not None:
+                return reply
+            if not told:
+                on_waiting()
+                told = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_ASK_AGAIN_S):
+                    await asyncio.shield(announced)
+        return announced.result()
     finally:
         with contextlib.suppress(nats.errors.Error):
             await listening.unsubscribe()
+
+
+async def _ask(client: Client, subject: str) -> bytes | None:
+    """The listing a plant answers with; None when none answered (no plant, a request or
+    an answer lost with the connection). A closed connection raises: nothing will answer."""
+    if client.is_connected:
+        # The subscription in place before the request; a flush sent as the connection
+        # goes is never answered (nats-py drops its PONGs on reconnect), so it is bounded.
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            async with asyncio.timeout(_REQUEST_TIMEOUT_S):
+                await settle(client)
+    try:
+        return (await client.request(subject, b"", timeout=_REQUEST_TIMEOUT_S)).data
+    except nats.errors.ConnectionClosedError:
+        raise
+    except nats.errors.Error:  # no responders, a timeout, the connection away
+        return None
