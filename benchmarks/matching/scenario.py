@@ -56,7 +56,7 @@ from ..harness.report import Target, verdict
 from .bytecodes import CountedKinds, FunctionKinds, a_command
 from .floor import BareBook
 from .instructions import instructions
-from .lean import lean_loop, run_lean
+from .lean import lean_loop, revaluation, run_lean
 from .open_orders import run_open_orders
 from .parts import T0, Counting, Deposits, Kinds, as_served, resting_price, taking_price
 from .same_symbol import run_same_symbol
@@ -350,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  venue / floor round by round (the two run back to back): {spread}")
     print(f"  a lean core (the least these commands take under Binance's rules, lean.py): {lean:,.0f}"
           f" commands/s, {lean / floor:.3f} of the floor")  # fmt: skip
+    valued, per_seat = revaluation(made, args.accounts, bids, asks, MID)
+    print(f"  a mark valuing again every seat of the lean core after the mix (what running totals kept"
+          f" as marks move cost): {valued:,} seats, {per_seat:.2f} µs a seat; a mark a second on a symbol"
+          f" with them: {valued * per_seat / 1e4:.3f} % of a core")  # fmt: skip
     tenth = args.commands // 10
     print(f"  venue with the SQLite journal (a commit a command, {tenth:,} commands): {journaled:,.0f}/s")
     kinds = Kinds()
