@@ -12,15 +12,16 @@ import contextlib
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from timing import SECONDS
 
+from tickerplant.bus.nats import NatsBus
 from tickerplant.scaleout.nats_server import locate
 
-__all__ = ["nats_url", "running_nats"]
+__all__ = ["buses", "nats_url", "running_nats"]
 
 _LISTENING = re.compile(rb"Listening for client connections on [\d.]+:(\d+)")
 
@@ -69,3 +70,14 @@ def nats_url() -> Iterator[str]:
     """``nats://127.0.0.1:PORT`` of a nats-server that lives for the test."""
     with running_nats() as url:
         yield url
+
+
+@pytest.fixture
+async def buses(nats_url: str) -> AsyncIterator[tuple[NatsBus, NatsBus]]:
+    """A plant's (a publisher's) bus and a gateway's (a subscriber's), each on its own
+    connection to the test's nats-server."""
+    plant = await NatsBus.connect(nats_url, name="plant")
+    gateway = await NatsBus.connect(nats_url, name="gateway")
+    yield plant, gateway
+    await gateway.close()
+    await plant.close()

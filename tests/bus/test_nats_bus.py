@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from nats_servers import nats_url, running_nats
+from nats_servers import buses, nats_url, running_nats
 from timing import eventually
 
 from tickerplant.bus import StreamMessage
@@ -18,17 +18,8 @@ from tickerplant.bus.nats import NatsBus
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
-__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+__all__ = ["buses", "nats_url"]  # the fixtures: a real nats-server for the test, buses on it
 
-
-@pytest.fixture
-async def buses(nats_url: str) -> AsyncIterator[tuple[NatsBus, NatsBus]]:
-    """A publisher's bus and a subscriber's, each on its own connection."""
-    publisher = await NatsBus.connect(nats_url, name="plant")
-    subscriber = await NatsBus.connect(nats_url, name="gateway")
-    yield publisher, subscriber
-    await subscriber.close()
-    await publisher.close()
 
 
 def _batch(n: int, start: int = 0, size: int = 40) -> list[StreamMessage]:

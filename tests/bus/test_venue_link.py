@@ -5,12 +5,10 @@ and nothing waits for ever."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import nats.errors
 import pytest
 from nats.aio.msg import Msg
-from nats_servers import nats_url
+from nats_servers import buses, nats_url
 from timing import eventually
 
 from tickerplant.bus import StreamMessage
@@ -21,17 +19,8 @@ from tickerplant.bus.venue_link import RUN, WHOLE, VenueRequests, answer, answer
 from tickerplant.market.instruments import Market
 
 pytestmark = pytest.mark.loopback
-__all__ = ["nats_url"]  # the fixture: a real nats-server for the test
+__all__ = ["buses", "nats_url"]  # the fixtures: a real nats-server for the test, buses on it
 
-
-@pytest.fixture
-async def buses(nats_url: str) -> AsyncIterator[tuple[NatsBus, NatsBus]]:
-    """The plant's bus and a gateway's, each on its own connection."""
-    plant = await NatsBus.connect(nats_url, name="plant")
-    gateway = await NatsBus.connect(nats_url, name="gateway")
-    yield plant, gateway
-    await gateway.close()
-    await plant.close()
 
 
 async def test_each_command_is_answered_to_its_asker_and_nobody_there_is_told(
