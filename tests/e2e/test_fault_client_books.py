@@ -53,6 +53,7 @@ kind = "market-reset"
 at = "+2s"
 symbols = ["SOLUSDT"]
 """
+_WATCHING_S = 45  # then it fails saying what each watcher met (pytest's 60 s say only where)
 _MOST_ERRORS = 20  # a watcher that raises more gives up: the assertion shows what it met
 SYMBOLS = {"BTC/USDT:USDT": "BTCUSDT", "ETH/USDT:USDT": "ETHUSDT", "SOL/USDT:USDT": "SOLUSDT"}
 
@@ -112,27 +113,13 @@ async def test_ccxt_pro_books_across_market_stream_faults(
     watchers = {
         symbol: Watcher(exchange, symbol) for exchange, symbol in zip(exchanges, SYMBOLS, strict=True)
     }
+    started_ms = clock.now_ms()
     try:
-        await eventually(lambda: all(w.books or w.task.done() for w in watchers.values()), 10 * SECONDS)
-        # the faults at +2 s, until each watcher has met its own. The clock stops whenever one has
-        # raised and not yet resumed: with the clock still it watches again, gets a new snapshot
-        # and a book from it. A resync raced against a clock running as fast as the machine steps
-        # it can meet a second gap a bot on real time would not (once in CI on a loaded machine)
-        while not all(w.raised or w.task.done() for w in watchers.values()):
-            async with driven(plant, clock):
-                await eventually(lambda: all(w.raised or w.task.done() for w in watchers.values())
-                                 or any(w.raised and not w.resumed() for w in watchers.values()),
-                                 20 * SECONDS)  # fmt: skip
-            await eventually(
-                lambda: all(w.resumed() or w.task.done() for w in watchers.values() if w.raised), 10 * SECONDS
-            )
-        async with driven(plant, clock):  # and applies the stream's messages after it
-            until = clock.now_ms() + 1_000
-            await eventually(lambda: clock.now_ms() >= until, 10 * SECONDS)
-        # the clock still: every book catches up with the last message of its stream
-        for symbol, watcher in watchers.items():
-            last = streams[symbol][-1]["u"]
-            await eventually(lambda w=watcher, u=last: (bool(w.books) and w.books[-1][1] == u) or w.task.done())
+        async with asyncio.timeout(_WATCHING_S):
+            await _watch(plant, clock, watchers, streams)
+    except TimeoutError:  # what each watcher met, where pytest's timeout says only where it was
+        seen = {symbol: (w.raised, len(w.books), w.task.done()) for symbol, w in watchers.items()}
+        raise AssertionError(f"at +{clock.now_ms() - started_ms} ms (raised, books, done): {seen}") from None
     finally:
         for watcher in watchers.values():
             watcher.task.cancel()
@@ -163,3 +150,30 @@ async def test_ccxt_pro_books_across_market_stream_faults(
                 assert known(held, held, answered, bids=name == "bids") == known(
                     answered, held, answered, bids=name == "bids"
                 ), (symbol, name)
+
+
+async def _watch(
+    plant: Tickerplant, clock: ManualClock, watchers: dict[str, Watcher], streams: dict[str, list[Any]]
+) -> None:
+    """The market driven through the faults until each watcher has met its own, then until
+    each book has caught up with the last message of its stream."""
+    await eventually(lambda: all(w.books or w.task.done() for w in watchers.values()), 10 * SECONDS)
+    # the faults at +2 s, until each watcher has met its own. The clock stops whenever one has
+    # raised and not yet resumed: with the clock still it watches again, gets a new snapshot
+    # and a book from it. A resync raced against a clock running as fast as the machine steps
+    # it can meet a second gap a bot on real time would not (once in CI on a loaded machine)
+    while not all(w.raised or w.task.done() for w in watchers.values()):
+        async with driven(plant, clock):
+            await eventually(lambda: all(w.raised or w.task.done() for w in watchers.values())
+                             or any(w.raised and not w.resumed() for w in watchers.values()),
+                             20 * SECONDS)  # fmt: skip
+        await eventually(
+            lambda: all(w.resumed() or w.task.done() for w in watchers.values() if w.raised), 10 * SECONDS
+        )
+    async with driven(plant, clock):  # and applies the stream's messages after it
+        until = clock.now_ms() + 1_000
+        await eventually(lambda: clock.now_ms() >= until, 10 * SECONDS)
+    # the clock still: every book catches up with the last message of its stream
+    for symbol, watcher in watchers.items():
+        last = streams[symbol][-1]["u"]
+        await eventually(lambda w=watcher, u=last: (bool(w.books) and w.books[-1][1] == u) or w.task.done())
