@@ -17,8 +17,10 @@ against the same levels, each timed run under the collector as a served process 
 (``parts.as_served``). Commands per second, best of ``--repeats`` rounds, the floor, the venue
 and the lean core run back to back in each (the machine's speed moves by a third within
 minutes: runs apart would compare two machines); each round's ratio is printed too. Target:
-venue / floor ≥ 0.15. Then, for scale, µs per public trade filling resting orders without the
-one book (``run_trades``, ten far orders resting per account). It always exits 0: it measures.
+venue / floor ≥ 0.15. Then what a moving mark costs the lean core's running totals (every
+seat valued again, ``lean.revaluation``), µs a seat. Then, for scale, µs per public trade
+filling resting orders without the one book (``run_trades``, ten far orders resting per
+account). It always exits 0: it measures.
 
 ``--parts``: only where a command of the mix goes, each of the core's larger parts taken
 out in turn (``taken_out.py``): what it costs, µs a command, in the pure-Python core.
