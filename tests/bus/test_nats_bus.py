@@ -21,7 +21,6 @@ pytestmark = pytest.mark.loopback
 __all__ = ["buses", "nats_url"]  # the fixtures: a real nats-server for the test, buses on it
 
 
-
 def _batch(n: int, start: int = 0, size: int = 40) -> list[StreamMessage]:
     return [StreamMessage(f"s{i % 7}@trade", b"%d:" % i + b"x" * size) for i in range(start, start + n)]
 

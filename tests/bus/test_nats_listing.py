@@ -31,7 +31,6 @@ async def _answers_unannounced(plant: NatsBus, subject: str) -> None:
     await plant.client.flush()
 
 
-
 async def test_a_plant_there_answers_at_once_and_nobody_is_told_of_a_wait(
     buses: tuple[NatsBus, NatsBus],
 ) -> None:

@@ -22,7 +22,6 @@ pytestmark = pytest.mark.loopback
 __all__ = ["buses", "nats_url"]  # the fixtures: a real nats-server for the test, buses on it
 
 
-
 async def test_each_command_is_answered_to_its_asker_and_nobody_there_is_told(
     buses: tuple[NatsBus, NatsBus],
 ) -> None:
