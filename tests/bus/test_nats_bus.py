@@ -165,9 +165,11 @@ async def test_a_state_asked_as_the_nats_server_went_is_asked_again_once_it_is_b
             answering = await NatsBus.connect(url, name="plant answering")
             try:
                 await answering.answer_state(Market.UM, lambda: state)
+                # answered by a plant that subscribed after the restart: the request went again.
+                # Whether the silent plant hears it again too is a race between its own
+                # reconnection and the ask, not the gateway's behaviour, so it is not asserted.
                 async with asyncio.timeout(10):
                     assert await asyncio.shield(asking) == (answering.epoch, 0, state)
-                assert len(taken) >= 2  # the silent plant's subscription came back and heard it again
             finally:
                 asking.cancel()
                 await answering.close()
