@@ -72,7 +72,7 @@ def _extra(extra: Extra | None, side: Side) -> tuple[tuple[int, int], ...]:
 class Ledger:
     account_id: int
     # the state the figures are worked out from, in containers that carry a version
-    # (``stamped.py``; ``__setattr__`` stamps a plain one put in their place)
+    # (``stamped.py``; ``__post_init__`` stamps a plain one given, one put in their place later must be)
     positions: StampedDict[PositionKey, Position] = field(default_factory=StampedDict)
     inverse: bool = False  # its market's contracts are inverse (COIN-M): how ``Resting`` sums value
     # inverse: what an order's value is (its notional, ``Contract.order_value``)
