@@ -97,6 +97,26 @@ def test_a_ledger_made_with_plain_containers_stamps_them_and_a_plain_one_put_lat
         ledger.figures("USDT", 10**12, contracts, lambda s: Fraction(60_000))
 
 
+def test_a_position_only_read_is_not_made() -> None:
+    """A reduce-only order's check and a MARKET order's cost read the position's amount;
+    where none is held they read 0 and leave the positions as they were (``Ledger.amount``):
+    a position made by a read moved the positions' version, and the next check worked the
+    kept figures out again for nothing."""
+    engine = Engine(Market.UM, catalogue(Market.UM, NOW), Book(), Deposits(), Kept())
+    ledger = engine.ledger(BOB)  # 10 USDT: a MARKET buy of a bitcoin costs more
+    version = ledger.positions.version
+    for params, code in (
+        (order(side="SELL", quantity="0.001", price="60000", reduceOnly="true"), -2022),
+        (order(type="MARKET", quantity="1", timeInForce=""), -2019),
+    ):
+        with pytest.raises(RequestRefused) as refused:
+            new_order(engine, BOB, params, NOW)
+        assert refused.value.code == code
+    assert ("BTCUSDT", PositionSide.BOTH) not in ledger.positions
+    assert ledger.positions.version == version
+    assert ledger.amount("BTCUSDT") == 0
+
+
 class _Deposits(Deposits):
     """The test engine's deposits, BOB's larger and ALICE with USDC too (Multi-Assets)."""
 

@@ -84,7 +84,7 @@ def _trigger(state: EngineState, order: AlgoOrder, now_ms: int, out: Made) -> No
         out.put(AlgoUpdate(now_ms, order.account_id, book.copy(order)))  # TRIGGERING
     qty = order.qty
     if order.close_position:
-        position = state.ledger(order.account_id).position(order.symbol, order.position_side).amt
+        position = state.ledger(order.account_id).amount(order.symbol, order.position_side)
         if not (position > 0 if order.side is Side.SELL else position < 0):
             book.close(order, "EXPIRED", now_ms, "No position to close")
             changed(state, order, now_ms, out)

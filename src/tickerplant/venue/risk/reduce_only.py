@@ -33,7 +33,7 @@ __all__ = ["closable", "expiring", "fits", "may_rest"]
 def closable(ledger: Ledger, symbol: str, position_side: PositionSide, side: Side, *, others: bool) -> int:
     """What an order on ``side`` can close of the position: its size when ``side`` closes
     it, less (``others``) what the open reduce-only orders hold."""
-    amt = ledger.position(symbol, position_side).amt
+    amt = ledger.amount(symbol, position_side)
     if amt == 0 or (amt > 0) == (side is Side.BUY):
         return 0
     if not others:
@@ -65,7 +65,7 @@ def expiring(ledger: Ledger, symbol: str, position_side: PositionSide) -> list[O
     ]  # fmt: skip
     if not orders:
         return []
-    amt = ledger.position(symbol, position_side).amt
+    amt = ledger.amount(symbol, position_side)
     left = abs(amt)
     ended: list[Order] = []
     for order in sorted(orders, key=lambda o: o.order_id):

@@ -218,7 +218,7 @@ def order_cost(
         return 0
     best_price = contract.price(best[0])
     assumed = best_price * Fraction(10005, 10000) if order.side.is_buy else max(best_price, mark)
-    position = seat.ledger.position(contract.inst.symbol).amt
+    position = seat.ledger.amount(contract.inst.symbol)
     increasing = max(0, qty - max(0, -order.side.sign * position))
     if not increasing:
         return 0
