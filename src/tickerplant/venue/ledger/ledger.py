@@ -126,11 +126,8 @@ class Ledger:
         return found
 
     def amount(self, symbol: str, side: PositionSide = PositionSide.BOTH) -> int:
-        """The position's amount on ``side`` (0: none held), read without making one: a
-        position ``position`` makes is a change to the positions (their version moves, and
-        the kept figures are worked out again at the next check, ``stamped.py``)."""
-        found = self.positions.get((symbol, side))
-        return found.amt if found is not None else 0
+        """The position's amount (0: none held), read without making one (``position`` would: a change)."""
+        return found.amt if (found := self.positions.get((symbol, side))) is not None else 0
 
     def sides(self) -> tuple[PositionSide, ...]:
         """The position sides a symbol has in the account's mode (the rows reads write)."""
