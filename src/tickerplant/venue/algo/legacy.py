@@ -75,9 +75,9 @@ def cancel_all(state: EngineState, command: CancelAll, now_ms: int, out: Made) -
 def amend(state: EngineState, command: Amend, now_ms: int, out: Made) -> Order:
     """``Amend``: refused for a legacy conditional order waiting for its price, as for every
     order but a LIMIT (part 2 §4: an untriggered conditional order cannot be modified)."""
-    if _waiting_for(state, command) is not None:
+    if command.account_id in state.algos.legacy_waiting and _waiting_for(state, command) is not None:
         raise refused(-5025 if state.market is Market.UM else -4196, "Only limit order is supported.")
-    return amendment.modify(state, command, now_ms, out)
+    return amendment.modify(state, command, now_ms, out)  # (most accounts wait for none: no call)
 
 
 def _waiting_for(state: EngineState, command: Cancel | Amend) -> AlgoOrder | None:

@@ -415,14 +415,13 @@ class Contract:
         self, side: Side, rests: list[Resting], mark: Fraction, leverage: int, closing: int = 0,
         extra: tuple[tuple[int, int], ...] = (), ratio: tuple[int, int] | None = None,
     ) -> int:  # fmt: skip
-        """Decision 7 for one side, 1e-8 rounded down (``cost``): the cost of ``rests``'
-        orders (and ``extra``, quantities and prices in units, as if resting; a negative
-        quantity one counted no longer: a modified order's old place) beyond the
-        ``closing`` quantity that would close the opposite position, pro rata. Read from the
-        sums ``Resting`` keeps: its cost does not grow with the orders, only with the price
-        levels on the losing side of the mark (a buy resting above it: few, near the book's
-        top). ``ratio``: the mark's numerator and denominator, when the caller has them (a
-        ``Fraction``'s are properties, a Python call each)."""
+        """Decision 7 for one side, 1e-8 rounded down (``cost``): the cost of ``rests``' orders
+        (and ``extra``, quantities and prices in units, as if resting; a negative quantity one
+        counted no longer: a modified order's old place) beyond the ``closing`` quantity that
+        would close the opposite position, pro rata. Read from the sums ``Resting`` keeps: its
+        cost grows not with the orders, only with the price levels on the losing side of the
+        mark (a buy resting above it: few, near the book's top). ``ratio``: the mark's numerator
+        and denominator, when the caller has them (a ``Fraction``'s are properties, a call each)."""
         qty = lost_qty = value = lost_value = 0
         if ratio is None:
             ratio = mark.numerator, mark.denominator
@@ -438,8 +437,9 @@ class Contract:
                     level = levels[price]
                     lost_qty += level[0]
                     lost_value += level[1]
+        inverse, value_of = self.inverse, self.order_value  # linear: q·p inline, exact either sign
         for q, price in extra:  # counted as ``Ledger`` counts an order: its value rounded on its own
-            worth = self.order_value(q, price) if q >= 0 else -self.order_value(-q, price)
+            worth = (value_of(q, price) if q >= 0 else -value_of(-q, price)) if inverse else q * price
             qty += q
             value += worth
             if price * b > a if buy else price * b < a:  # on the losing side

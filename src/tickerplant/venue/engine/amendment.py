@@ -29,7 +29,7 @@ In part 1 §10's order, the parameters before the business (part 2 §5 names no 
    behind what rests at its new price (it loses its place, part 2 §5) and, if the new price
    crosses the book, takes what it reaches first, as any taker.
 
-Each change is kept as an ``orderAmendment`` row (``record``; the order's ``count``, the
+Each change is kept as an ``orderAmendment`` row (its ``Amendment``; the order's ``count``, the
 ``modifyId`` sent; read by ``wire/amendments.py``). The user data stream gets
 ``ORDER_TRADE_UPDATE`` with ``x=AMENDMENT`` and the status kept (part 4 §3.1), then the
 fills' events. A modification counts against the account's order limits (part 2 §5: 1 on
@@ -52,13 +52,11 @@ from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeI
 from tickerplant.venue.engine.placement import HALTED, settle_taken, take_for
 from tickerplant.venue.engine.resting import settle_pending
 from tickerplant.venue.engine.state import EngineState
-from tickerplant.venue.ledger.ledger import Ledger
-from tickerplant.venue.ledger.seat import Seat
 from tickerplant.venue.risk.position_cap import check_position_cap
 from tickerplant.venue.risk.reduce_only import fits
 from tickerplant.venue.risk.risk import check_limit_market, matched_price
 
-__all__ = ["modify", "record"]
+__all__ = ["modify"]
 
 # Read by every move: an Enum member read from its class goes through CPython 3.11's
 # ``EnumType.__getattr__`` hook (~80 ns), a module's name ~11 ns; so bound once here.
@@ -118,11 +116,24 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     added = qty - order.orig_qty
     if added > 0 and order.reduce_only and not fits(ledger, order, qty):  # reduce_only.py
         raise refused(-2022, "ReduceOnly Order is rejected.")
-    if not order.reduce_only:  # as the new order it becomes: what rests of it, at its new price
+    if not order.reduce_only and mark is not None:  # as the new order it becomes (no mark: nothing to weigh)
         check_position_cap(seat, contract, order, added, mark)  # -2027 for a quantity raised
-        engine.check_moved_margin(seat, contract, order, qty - order.executed_qty, price, mark)
+        # -2019: decision 7's open-order margin with the order at its new place, against its old
+        if (cost := ledger.moved_cost(contract, mark, order, qty - order.executed_qty, price, seat)) > 0:
+            engine.weigh(ledger, contract, cost)
     order.price_match = match  # as the modification says: a mode, or NONE with a price sent
-    record(engine, seat, order, price, qty, command.modify_id, now_ms, out)
+    # the change made: the order's new price and quantity, and its ``orderAmendment`` row
+    amendment_id = engine.next_amendment_id[symbol]
+    engine.next_amendment_id[symbol] = amendment_id + 1
+    amendment: Amendment = _new(Amendment, (
+        order.account_id, symbol, amendment_id, order.order_id, order.client_order_id, now_ms, order.price,
+        price, order.orig_qty, qty, order.amendments + 1, command.modify_id,
+    ))  # fmt: skip
+    order.price, order.orig_qty, order.update_ms = price, qty, now_ms
+    ledger.touch(order, seat)  # its open-order margin changed
+    order.amendments += 1
+    seat.amendments.append(amendment)
+    out.records.append(amendment)
     if not fills:  # re-queued behind what rests at its price now: its event and its row, one copy
         engine.requeue(order, now_ms)  # one operation of the market (part 2: it loses its place)
         update = engine.order_update(seat, "AMENDMENT", order.status, order, None, now_ms,
@@ -146,22 +157,3 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
         engine.finish(seat, order, order.status, now_ms, out)
     return order
 
-
-def record(
-    engine: EngineState, seat: Seat[Ledger], order: Order, price: int, qty: int, modify_id: int | None,
-    now_ms: int, out: Made,
-) -> None:  # fmt: skip
-    """The change made: the order's new price and quantity, and its ``orderAmendment`` row
-    (``seat``: the account's at its symbol)."""
-    symbol = order.symbol
-    amendment_id = engine.next_amendment_id[symbol]
-    engine.next_amendment_id[symbol] = amendment_id + 1
-    amendment: Amendment = _new(Amendment, (
-        order.account_id, symbol, amendment_id, order.order_id, order.client_order_id, now_ms, order.price,
-        price, order.orig_qty, qty, order.amendments + 1, modify_id,
-    ))  # fmt: skip
-    order.price, order.orig_qty, order.update_ms = price, qty, now_ms
-    seat.ledger.touch(order, seat)  # its open-order margin changed
-    order.amendments += 1
-    seat.amendments.append(amendment)
-    out.records.append(amendment)

@@ -214,21 +214,11 @@ class EngineState:
         (``risk.margin_need``; ``seat``: the account's at its symbol); no mark yet: nothing to
         weigh."""
         if mark is not None:
-            self._weigh(seat.ledger, contract, margin_need(self.data, seat, contract, order, qty, mark))
+            self.weigh(seat.ledger, contract, margin_need(self.data, seat, contract, order, qty, mark))
 
-    def check_moved_margin(
-        self, seat: Seat[Ledger], contract: Contract, order: Order, qty: int, price: int,
-        mark: Fraction | None,
-    ) -> None:  # fmt: skip
-        """-2019 when leaving ``qty`` of resting ``order`` at ``price`` costs more than the
-        account has available (``Ledger.moved_cost``: decision 7's open-order margin with the
-        order at its new place, against it at its old one); no mark yet: nothing to weigh."""
-        ledger = seat.ledger
-        if mark is not None and (cost := ledger.moved_cost(contract, mark, order, qty, price, seat)) > 0:
-            self._weigh(ledger, contract, cost)
-
-    def _weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
-        """A cost against the account's figures (``risk.check_margin``), read only when there
+    def weigh(self, ledger: Ledger, contract: Contract, cost: int) -> None:
+        """-2019 when ``cost`` is more than the account has available (``risk.check_margin``; a
+        placement's, ``check_margin``; a move's, ``Ledger.moved_cost``), its figures read only when there
         is a cost to weigh: as integers (``Ledger.room``), or the Multi-Assets pool's."""
         if cost > 0:
             asset, isolated = contract.inst.margin_asset, contract.inst.symbol in ledger.isolated
@@ -379,20 +369,17 @@ class EngineState:
     def hold(self, order: Order, now_ms: int, ahead: int | None = None) -> None:
         """``order`` rests from now: at the back of its level (``ahead``: a restored order's
         place, at most the level), behind the venue's orders there (``Order.rested``)."""
-        self._rests_last(order)
+        # the last of the venue's to come to rest: its ``rested`` the next (what orders its symbol's
+        # resting orders wherever their order matters: ``MakerIndex.met``, the journal's state, a
+        # restart's restore), its place among them kept as it was
+        order.rested, self.next_rested = self.next_rested, self.next_rested + 1
         self.venue_market.rest(order, self.resting(order.symbol), now_ms, ahead)
 
     def requeue(self, order: Order, now_ms: int) -> None:
         """``order``, resting, moved to the back of the level at its price now (part 2 §5),
-        behind the venue's orders there too."""
-        self._rests_last(order)
-        self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
-
-    def _rests_last(self, order: Order) -> None:
-        """``order`` the last of the venue's to come to rest: its ``rested`` the next (what
-        orders its symbol's resting orders wherever their order matters: ``MakerIndex.met``,
-        the journal's state, a restart's restore), its place among them kept as it was."""
+        behind the venue's orders there too (its ``rested`` the next, as ``hold`` says)."""
         order.rested, self.next_rested = self.next_rested, self.next_rested + 1
+        self.venue_market.requeue(order, self._resting.get(order.symbol, _NONE).values(), now_ms)
 
     def trim(self, seat: Seat[Ledger], side: PositionSide, now_ms: int, out: Made) -> None:
         """Expire the reduce-only orders it can no longer close: ``er`` "4" (part 4 §3.1)."""

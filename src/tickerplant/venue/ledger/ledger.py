@@ -152,14 +152,14 @@ class Ledger:
         if seat is None or counted is None:  # not resting yet (a taker's fills), or no longer
             return
         rest, qty, price, value = counted
-        now_qty, now_price = order.remaining, order.price
-        now_value = self._value(seat.symbol, now_qty, now_price)
+        now_qty, now_price = order.orig_qty - order.executed_qty, order.price  # what rests of it
+        now_value = self._value(seat.symbol, now_qty, now_price) if self.inverse else now_qty * now_price
         rest.move(qty, price, value, now_qty, now_price, now_value)
         sell = order.side.is_sell
         seat.values[sell] += now_value - value
         seat.counted[order] = (rest, now_qty, now_price, now_value)
         self._margins.changed(seat, sell, order, now_qty)
-        self._changed(seat)
+        seat.changes += 1  # ``_changed``, inline: a fill's and a move's (its first is no touch's)
 
     def _changed(self, seat: Seat[Ledger]) -> None:
         """One more change of ``seat``'s open orders (``figures`` compares the count)."""
