@@ -70,7 +70,7 @@ class GoodTill:
             heapq.heappush(self._heap, (order.good_till_ms, self._count, order))
         else:
             return
-        if len(self) > 2 * self._counted + _SLACK:
+        if len(self._heap) + len(self._queue) > 2 * self._counted + _SLACK:  # ``len(self)``, no call
             self._compact()
 
     def next_ms(self) -> int | None:

@@ -23,6 +23,7 @@ from fractions import Fraction
 from tickerplant.venue.domain.contract import Contract
 from tickerplant.venue.domain.order_params import refused
 from tickerplant.venue.domain.orders import Order
+from tickerplant.venue.domain.resting import slot_base
 from tickerplant.venue.ledger.ledger import Ledger
 from tickerplant.venue.ledger.seat import Seat
 
@@ -42,9 +43,10 @@ def check_position_cap(
     ledger = seat.ledger
     position = ledger.positions.get((order.symbol, order.position_side))
     held = position.amt if position is not None else 0
-    resting = 0
-    for rest in seat.rests(order.side, order.position_side, opening=True):
-        resting += rest.qty
+    # what rests opening on the side: its position side's slot of orders not reduce-only (``Seat.rests``'
+    # one slot when opening, read straight: a placement's)
+    rest = seat.slots[slot_base(order.position_side) + (2 if order.side.is_sell else 0)]
+    resting = rest.qty if rest is not None else 0
     reach = (-held if order.side.is_sell else held) + resting + qty
     if reach > 0 and contract.past_cap(reach, mark, ledger.leverage_of(contract)):
         raise refused(-2027, CAP_TEXT)
