@@ -46,6 +46,8 @@ from tickerplant.venue.domain.commands import Amend
 from tickerplant.venue.domain.events import Made, OrderRow
 from tickerplant.venue.domain.order_params import (
     check_limit,
+    check_price,
+    check_quantity,
     refused,
 )
 from tickerplant.venue.domain.orders import Amendment, Order, OrderStatus, TimeInForce
@@ -73,7 +75,8 @@ def modify(engine: EngineState, command: Amend, now_ms: int, out: Made) -> Order
     side, qty, price = command.side, command.qty, command.price  # its time in force and goodTillDate kept
     match = command.price_match
     if match == "NONE":  # a price sent: its filters before the order is looked for (part 1 §10)
-        check_limit(f, price, qty)
+        check_price(f, price)  # PRICE_FILTER, LOT_SIZE (``check_limit``'s two, called straight)
+        check_quantity(f, False, qty)
     settle_pending(engine, command.symbol, now_ms, out)  # filled meanwhile: -2013, its fill kept
     # what it touches of the account, found once: its kept orders, its sums, its ledger
     seat = engine.seat(command.account_id, command.symbol)

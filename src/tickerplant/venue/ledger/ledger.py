@@ -63,8 +63,7 @@ INCOME_KEPT = 1000  # funding, clearance, margin-move rows kept in memory per ac
 Extra = tuple[Order, tuple[tuple[int, int], ...]]
 
 
-def _extra(extra: Extra | None, side: Side) -> tuple[tuple[int, int], ...]:
-    """What ``extra`` counts on ``side``."""
+def _extra(extra: Extra | None, side: Side) -> tuple[tuple[int, int], ...]:  # what it counts on ``side``
     return extra[1] if extra is not None and extra[0].side is side else ()
 
 
@@ -155,8 +154,7 @@ class Ledger:
         now_qty, now_price = order.orig_qty - order.executed_qty, order.price  # what rests of it
         now_value = self._value(seat.symbol, now_qty, now_price) if self.inverse else now_qty * now_price
         rest.move(qty, price, value, now_qty, now_price, now_value)
-        sell = order.side.is_sell
-        seat.values[sell] += now_value - value
+        seat.values[sell := order.side.is_sell] += now_value - value
         seat.counted[order] = (rest, now_qty, now_price, now_value)
         self._margins.changed(seat, sell, order, now_qty)
         seat.changes += 1  # ``_changed``, inline: a fill's and a move's (its first is no touch's)
@@ -259,9 +257,9 @@ class Ledger:
 
     def _key(self, seat: Seat[Ledger], contract: Contract, mark: Fraction) -> MarginKey:
         """What a symbol's kept open-order margin was worked out at."""
-        position = self.positions.get((seat.symbol, _ONE_WAY_SIDE))
-        held = position.amt if position is not None else 0
-        return self._margins.key(mark, held, self.leverage_of(contract), self.hedge)
+        held = found.amt if (found := self.positions.get((seat.symbol, _ONE_WAY_SIDE))) is not None else 0
+        leverage = self.leverage.get(seat.symbol, contract.default_leverage)  # ``leverage_of``, inline
+        return self._margins.key(mark, held, leverage, self.hedge)
 
     def _side_margin(
         self, seat: Seat[Ledger], contract: Contract, mark: Fraction, key: MarginKey, side: Side,
@@ -306,7 +304,9 @@ class Ledger:
             return 0
         seat = self.seat(order.symbol) if seat is None else seat
         key = self._key(seat, contract, mark)
-        buys, sells = self._margins.at(seat, key)  # ``_margins_of``, inline when both are kept
+        if seat.key != key:  # ``SideMargins.at``, inline (none kept under another key): ``_margins_of``,
+            seat.key, seat.margins = key, [None, None]  # inline when both are kept
+        buys, sells = seat.margins
         if buys is None or sells is None:
             key, buys, sells = self._margins_of(seat, contract, mark, key)
         counted = seat.counted.get(order)
