@@ -15,7 +15,7 @@ from tickerplant.market.book.queue import QUEUE_MODELS, RISK_AVERSE, Position, Q
 from tickerplant.market.instruments import Market, catalogue
 from tickerplant.market.messages import StreamMessage
 from tickerplant.protocol.errors import RequestRefused
-from tickerplant.venue.book.observed import _SLACK
+from tickerplant.venue.book.observed import _SLACK, _TIMES
 from tickerplant.venue.core.engine import Engine
 from tickerplant.venue.domain.commands import Trades
 from tickerplant.venue.domain.orders import Order, OrderStatus, Side, seeded_client_ids
@@ -140,7 +140,7 @@ def test_what_the_queues_keep_is_bounded_by_the_resting_orders() -> None:
         amend_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id), "side": "BUY",
                                "quantity": "0.001", "price": f"{price / 100:.2f}"}, NOW + 100 * (n + 1))  # fmt: skip
         engine.apply(Trades(tuple([depth(book, [(price, n)])])), NOW + 100 * (n + 1))
-        assert len(engine.queues) <= 2 + _SLACK
+        assert len(engine.queues) <= _TIMES + _SLACK
     cancel_order(engine, ALICE, {"symbol": "BTCUSDT", "orderid": str(placed.order_id)}, NOW + 200_000)
     engine.apply(Trades(tuple([depth(book, [(5_900_000, 5)])])), NOW + 200_001)
     assert len(engine.queues) == 0, "a symbol with no resting order keeps nothing"
@@ -238,7 +238,7 @@ def test_the_engine_moves_each_order_as_every_order_read_by_hand(
         }, step
         for o in now_resting:
             assert 0 <= o.queue_ahead <= book.quantity_at("BTCUSDT", o.side is Side.BUY, o.price)
-        assert len(engine.queues) <= 2 * len(now_resting) + _SLACK + 1
+        assert len(engine.queues) <= _TIMES * len(now_resting) + _SLACK + 1
     assert RISK_AVERSE.name in QUEUE_MODELS
 
 

@@ -14,7 +14,10 @@ from tickerplant.venue.domain.orders import Order
 
 __all__ = ["Queues"]
 
-_SLACK = 64  # a symbol's queue entries past twice its resting orders and this are made again
+# a symbol's queue entries past ``_TIMES`` its resting orders and ``_SLACK`` are made again: a
+# move leaves a stale entry, so a making again of N orders' comes every (_TIMES - 1)·N moves
+# (at 2, once every N: ~30 bytecodes a move of the matching benchmark's mix; at 4, a third)
+_TIMES, _SLACK = 4, 64
 
 
 class _Level:
@@ -48,8 +51,8 @@ class Queues:
     A level first read after the order came (a restored order's, until its level changes)
     has no quantity to start from: the first change there only clamps ``ahead`` to the new
     quantity. Orders that leave (filled, cancelled, amended elsewhere) are dropped when
-    their level is next met. Bounded by design, as ``maker_index.MakerIndex``: a symbol's
-    entries past twice its resting orders (+ ``_SLACK``) are made again from those orders,
+    their level is next met. Bounded by design, as ``maker_index.MakerIndex`` (there twice): a symbol's
+    entries past four times its resting orders (+ ``_SLACK``) are made again from those orders,
     and a symbol with none keeps nothing."""
 
     __slots__ = ("_symbols", "depth_streams", "model")
@@ -137,7 +140,7 @@ class Queues:
         """``symbol``'s levels, made (again) from ``resting``, its resting orders, when absent
         or stale (at its first message or order, and past the bound)."""
         queues = self._symbols.get(symbol)
-        if queues is not None and queues.entries < 2 * len(resting) + _SLACK:
+        if queues is not None and queues.entries < _TIMES * len(resting) + _SLACK:
             return queues
         made = self._symbols[symbol] = _SymbolQueues()
         for order in resting:
