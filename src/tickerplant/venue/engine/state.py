@@ -267,7 +267,7 @@ class EngineState:
         for side in _SHOWN_HEDGED if ledger.hedge else _SHOWN_ONE_WAY:
             position = ledger.positions.get((symbol, side))
             amt, wallet = (position.amt, position.isolated_wallet) if position is not None else (0, 0)
-            if side in changed or side is PositionSide.BOTH or (isolated and (amt or wallet)):
+            if side in changed or side is _SHOWN_ONE_WAY[0] or (isolated and (amt or wallet)):  # BOTH
                 cost, made = (position.cost, position.maker_amt) if position is not None else (FLAT, 0)
                 rows.append(Shown(side, amt, cost, wallet if isolated else None, realized.get(side, 0), made))
         return tuple(rows)

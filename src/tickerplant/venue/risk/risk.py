@@ -47,6 +47,9 @@ __all__ = [
 
 Levels = Callable[[str, bool], Iterator[tuple[int, int]]]  # (symbol, bids) -> levels, best first
 _UNBOUNDED = 10**18
+# read by each order's checks: an Enum member read from its class goes through 3.11's ``EnumType``
+# hook (~100 ns here), a module's name ~12 ns
+_UM = Market.UM
 
 
 def price_matched(new: NewOrder, levels: Levels) -> int:
@@ -109,10 +112,10 @@ def check_market(
         limit = (math.floor(edge) if buy else math.ceil(edge)) * inst.tick
         best = next(levels(inst.symbol, not buy), None)
         if best is not None and (best[0] > limit if buy else best[0] < limit):
-            code = -4131 if inst.market is Market.UM else -4113
+            code = -4131 if inst.market is _UM else -4113
             raise refused(code, "The counterparty's best price does not meet the PERCENT_PRICE filter limit.")
     small = mark is not None and contract.qty(new.qty) * mark < _exact(f.min_notional)  # at mark
-    if inst.market is Market.UM and not new.reduce_only and small:
+    if inst.market is _UM and not new.reduce_only and small:
         raise _too_small(f)
     return limit
 
@@ -151,7 +154,7 @@ def check_limit_market(
     else:
         least = _least_notional(f.min_notional, units_one)
         last.least_f, last.units_one, last.least = f, units_one, least
-    if qty * price < least and not reduce_only and contract.inst.market is Market.UM:  # in units, exact
+    if qty * price < least and not reduce_only and contract.inst.market is _UM:  # in units, exact
         raise _too_small(f)
 
 
