@@ -159,14 +159,15 @@ class ObservedMarket:
             taken[(bids, price)] = taken.get((bids, price), 0) + filled
         return [(p, q, None) for p, q in fills]
 
-    def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None = None) -> None:
+    def rest(self, order: Order, resting: Collection[Order], now_ms: int, ahead: int | None) -> None:
         buy = order.side.is_buy
         level = self.data.quantity_at(order.symbol, buy, order.price)  # a lookup: the book may be deep
         order.queue_ahead = self.queues.model.arrive(level, ahead).ahead
         self.makers.add(order, resting)
         self.queues.add(order, level, resting)
 
-    requeue = rest  # rests again at the back (``ahead`` None): its old entries are dropped when next met
+    def requeue(self, order: Order, resting: Collection[Order], now_ms: int) -> None:
+        self.rest(order, resting, now_ms, None)  # its old entries are dropped when next met
 
     def restored(self, order: Order, resting: Collection[Order]) -> None:
         self.makers.add(order, resting)  # its place as journaled
